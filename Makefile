@@ -1,0 +1,54 @@
+# Thin wrapper over CMake. `make run` and `make test` install missing Debian packages first.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := -G Ninja
+
+.PHONY: deps build run test test-asan fuzz bench format tidy clean
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The demo: sluice wraps a small log-emitting program, parses its mixed JSON/logfmt/plain
+# output, writes events to ./data/demo.jsonl and prints them readably.
+run: build
+	@mkdir -p data
+	@rm -f data/demo.jsonl
+	$(BUILD)/sluice run -c config/demo.yaml -- sh config/demo-app.sh
+	@echo "--- $$(wc -l < data/demo.jsonl) events written to data/demo.jsonl"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
+	cmake --build $(BUILD_ASAN) -j $(JOBS) --target sluice_unit_tests
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L unit
+
+# libFuzzer targets, each run briefly on the committed corpus (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_TESTS=OFF -DSLUICE_BENCH=OFF
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	./scripts/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
+bench: build
+	$(BUILD)/sluice_bench --benchmark_min_time=0.5
+	./bench/e2e.sh $(BUILD)/sluice
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+tidy: build
+	git ls-files 'src/*.cpp' | xargs clang-tidy -p $(BUILD) --quiet
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

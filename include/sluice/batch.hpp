@@ -1,0 +1,40 @@
+#pragma once
+// A batch: one contiguous buffer of raw line bytes read by a source, the events framed from it,
+// and the fields parsed out of them. Batches move between threads as a unit and are recycled.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "sluice/ack.hpp"
+#include "sluice/arena.hpp"
+#include "sluice/byte_buffer.hpp"
+#include "sluice/event.hpp"
+
+namespace sluice {
+
+// simdjson reads up to this many bytes past the end of a value; the line buffer keeps them.
+inline constexpr size_t kReadPadding = 64;
+
+struct Batch {
+  ByteBuffer bytes;           // raw input; every Event::line points in here
+  Arena arena;                // derived bytes (unescaped strings, rewritten values)
+  std::vector<Event> events;  // framed lines, then parsed
+  std::vector<Field> fields;  // Event::first_field indexes this
+
+  uint32_t source_index = 0;    // dense id of the source component
+  std::string_view stream;      // "stdout", "stderr", "stdin", ... (static storage)
+  uint64_t seq = 0;             // per-source sequence, assigned when pushed
+  int64_t read_time_ns = 0;     // when the bytes were read; fallback timestamp
+  AckToken* ack = nullptr;
+
+  void reset() {
+    bytes.clear();
+    arena.reset();
+    events.clear();
+    fields.clear();
+    ack = nullptr;
+    seq = 0;
+  }
+};
+
+}  // namespace sluice

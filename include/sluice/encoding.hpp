@@ -1,0 +1,19 @@
+#pragma once
+#include <cstdint>
+
+namespace sluice {
+
+// How a sink wants events written. Workers encode once per distinct spec and share the bytes
+// between the sinks that asked for the same one.
+struct EncodingSpec {
+  enum class Kind : uint8_t {
+    Json,  // one JSON object per line (the event schema in README)
+    Raw,   // the original line, unchanged
+    Text,  // human-readable: time, level, message, key=value fields
+  };
+  Kind kind = Kind::Json;
+  bool color = false;  // Text only: ANSI colours
+  bool operator==(const EncodingSpec&) const = default;
+};
+
+}  // namespace sluice

@@ -1,0 +1,93 @@
+#pragma once
+// A sink takes encoded batches on its own thread and acknowledges each once it is durable.
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "sluice/ack.hpp"
+#include "sluice/byte_buffer.hpp"
+#include "sluice/encoding.hpp"
+
+namespace sluice {
+
+class Template;
+
+// The events of one source batch that reached a sink, already encoded. Shared (read-only) by
+// every sink that asked for the same encoding.
+struct EncodedBatch {
+  ByteBuffer data;                     // encoded events, each ending in '\n'
+  std::vector<uint32_t> ends;          // end offset in `data` of each event
+  ByteBuffer rendered;                 // per-event template renderings (Sink::templates())
+  std::vector<uint32_t> rendered_ends;  // event-major: [event][template] end offsets
+  uint32_t templates_per_event = 0;
+  uint32_t source_index = 0;
+  uint64_t seq = 0;
+  AckToken* ack = nullptr;
+  std::atomic<int> refs{0};
+
+  [[nodiscard]] size_t count() const { return ends.size(); }
+  [[nodiscard]] std::string_view event(size_t i) const {
+    uint32_t begin = i == 0 ? 0 : ends[i - 1];
+    return {data.data() + begin, ends[i] - begin};
+  }
+  [[nodiscard]] std::string_view rendered_value(size_t event_index, size_t template_index) const {
+    size_t k = event_index * templates_per_event + template_index;
+    uint32_t begin = k == 0 ? 0 : rendered_ends[k - 1];
+    return {rendered.data() + begin, rendered_ends[k] - begin};
+  }
+  void reset() {
+    data.clear();
+    ends.clear();
+    rendered.clear();
+    rendered_ends.clear();
+    templates_per_event = 0;
+    ack = nullptr;
+  }
+};
+
+// One sink's hold on an encoded batch. done() must be called exactly once: it acknowledges the
+// events to their source and returns the memory to the pool and the sink's buffer.
+class Delivery {
+ public:
+  Delivery() = default;
+  Delivery(EncodedBatch* batch, class DeliveryOwner* owner, int64_t cost)
+      : batch_(batch), owner_(owner), cost_(cost) {}
+  [[nodiscard]] const EncodedBatch& batch() const { return *batch_; }
+  [[nodiscard]] bool valid() const { return batch_ != nullptr; }
+  void done();
+
+ private:
+  EncodedBatch* batch_ = nullptr;
+  class DeliveryOwner* owner_ = nullptr;
+  int64_t cost_ = 0;
+};
+
+class DeliveryOwner {
+ public:
+  virtual ~DeliveryOwner() = default;
+  virtual void finished(EncodedBatch* batch, int64_t cost) = 0;
+};
+
+inline void Delivery::done() {
+  if (batch_) owner_->finished(batch_, cost_);
+  batch_ = nullptr;
+}
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  [[nodiscard]] virtual EncodingSpec encoding() const = 0;
+  // Templates the workers render per event into EncodedBatch::rendered (e.g. a file path).
+  [[nodiscard]] virtual std::vector<const Template*> templates() const { return {}; }
+  // Sink thread. Takes ownership of the delivery; calls done() once it is durable.
+  virtual void consume(Delivery delivery) = 0;
+  // Sink thread, at least every 200 ms: timers (rotation by time, fsync interval).
+  virtual void tick(int64_t now_ns) {}
+  // Sink thread, after SIGHUP: reopen files (logrotate).
+  virtual void reopen() {}
+  // Sink thread, at the end: write and flush everything, then done() every delivery held.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,44 @@
+#pragma once
+// A source reads bytes from somewhere, frames them into lines and pushes batches.
+#include <string_view>
+#include <sys/types.h>
+
+#include "sluice/batch.hpp"
+
+namespace sluice {
+
+// What the pipeline offers a running source.
+class SourceContext {
+ public:
+  virtual ~SourceContext() = default;
+  // An empty batch from the pool (its buffers keep their capacity).
+  virtual Batch* acquire() = 0;
+  // Hands a batch with framed events to the workers; blocks while they are saturated
+  // (backpressure). A batch without events is simply recycled.
+  virtual void push(Batch* batch) = 0;
+  // Gives back a batch that will not be pushed.
+  virtual void release(Batch* batch) = 0;
+  // Where sluice's own stdout/stderr passthrough goes (tests substitute these).
+  [[nodiscard]] virtual int passthrough_fd(int stream_fd) const { return stream_fd; }
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Called on the main thread before any thread starts (exec spawns its child here).
+  // Returns false with `error` set when the source cannot start.
+  virtual bool start(std::string* error) { return true; }
+  // Runs on the source's own thread until end of input or stop().
+  virtual void run(SourceContext& ctx) = 0;
+  // Asks run() to finish soon: flush what was read and return. Any thread.
+  virtual void stop() = 0;
+
+  // Sources that own a child process (exec).
+  [[nodiscard]] virtual pid_t child_pid() const { return -1; }
+  virtual void forward_signal(int signal) {}
+  virtual void child_exited(int wait_status) {}
+  // Exit code to report for the child (exit code, or 128+signal), once it exited.
+  [[nodiscard]] virtual int child_exit_code() const { return 0; }
+};
+
+}  // namespace sluice

@@ -1,0 +1,77 @@
+// sluice: a log-stream router. Entry point: parses the command line and dispatches.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "config/config_error.hpp"
+#include "core/log.hpp"
+#include "core/pipeline.hpp"
+#include "sluice/version.hpp"
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so every thread inherits the mask and the main thread alone
+  // takes signals (see Pipeline::run).
+  sluice::block_process_signals();
+
+  if (const char* level = std::getenv("SLUICE_LOG")) {
+    if (!sluice::log::set_threshold_from_name(level)) {
+      std::cerr << "sluice: SLUICE_LOG must be trace, debug, info, warn or error, not `" << level
+                << "`\n";
+      return sluice::kExitConfig;
+    }
+  }
+
+  // Everything after `--` is the wrapped command, taken verbatim.
+  std::vector<std::string> command;
+  int cli_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      cli_argc = i;
+      for (int k = i + 1; k < argc; ++k) command.emplace_back(argv[k]);
+      break;
+    }
+  }
+
+  CLI::App app{"sluice: attaches to your app's stdout, parses every line, and routes the events "
+               "to files, stdout, Kafka and Elasticsearch."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(sluice::kVersion) + " (" +
+                                        sluice::kGitRevision + ")");
+
+  sluice::cli::RunArgs run_args;
+  CLI::App* run = app.add_subcommand(
+      "run", "Run the pipeline. `sluice run -c cfg.yaml -- myapp args` wraps myapp (source `app`)");
+  run->add_option("-c,--config", run_args.config_path, "YAML config file (default $SLUICE_CONFIG)");
+  run->footer(
+      "Environment: SLUICE_CONFIG, SLUICE_SINKS (e.g. file:///var/log/out.jsonl,stdout://),\n"
+      "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10).");
+
+  std::optional<std::string> validate_path;
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check a config and print its topology; exit 0 or 78");
+  validate->add_option("-c,--config", validate_path, "YAML config file (default $SLUICE_CONFIG)");
+
+  CLI::App* version = app.add_subcommand("version", "Print the version and git revision");
+
+  try {
+    app.parse(cli_argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 64;  // EX_USAGE
+  }
+  if (!command.empty() && !run->parsed()) {
+    std::cerr << "sluice: `-- COMMAND` is only valid with `sluice run`\n";
+    return 64;
+  }
+  if (run->parsed()) return sluice::cli::run_command(run_args);
+  if (validate->parsed()) return sluice::cli::validate_command(validate_path);
+  if (version->parsed()) {
+    std::cout << "sluice " << sluice::kVersion << " (git " << sluice::kGitRevision << ")\n";
+    return 0;
+  }
+  return 64;
+}

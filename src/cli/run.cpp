@@ -1,0 +1,91 @@
+// `sluice run` and `sluice validate`: load the topology, build it, run it.
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "config/config_error.hpp"
+#include "config/factory.hpp"
+#include "core/log.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+std::optional<std::string> env_var(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) == 0 && buf[0]) return buf;
+  return env_var("HOSTNAME").value_or("localhost");
+}
+
+TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
+                               const std::vector<std::string>& command) {
+  TopologyInputs inputs;
+  inputs.config_path = config_path ? config_path : env_var("SLUICE_CONFIG");
+  inputs.exec_command = command;
+  inputs.sinks_env = env_var("SLUICE_SINKS");
+  inputs.env = process_environment();
+  return inputs;
+}
+
+BuildContext build_context() {
+  BuildContext context;
+  context.host_name = host_name();
+  context.stdout_is_tty = isatty(1) != 0;
+  context.no_color = env_var("NO_COLOR").has_value();
+  context.env = process_environment();
+  return context;
+}
+
+int64_t shutdown_timeout_ns() {
+  std::optional<std::string> v = env_var("SLUICE_SHUTDOWN_TIMEOUT_SECONDS");
+  if (!v) return 10'000'000'000;
+  char* end = nullptr;
+  double seconds = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || *end != '\0' || seconds <= 0) {
+    throw ConfigError("SLUICE_SHUTDOWN_TIMEOUT_SECONDS must be a positive number of seconds, not `" +
+                      *v + "`");
+  }
+  return static_cast<int64_t>(seconds * 1e9);
+}
+
+}  // namespace
+
+int run_command(const RunArgs& args) {
+  try {
+    Topology topology = load_topology(topology_inputs(args.config_path, args.command));
+    BuiltPipeline built = build_pipeline(topology, build_context());
+    built.options.shutdown_timeout_ns = shutdown_timeout_ns();
+    log::info("starting", "sources", built.sources.size(), "transforms", built.transforms.size(),
+              "sinks", built.sinks.size(), "workers", built.options.workers);
+    Pipeline pipeline(built.options, std::move(built.sources), std::move(built.transforms),
+                      std::move(built.sinks));
+    return pipeline.run();
+  } catch (const ConfigError& e) {
+    log::error("invalid configuration", "error", e.what());
+    return kExitConfig;
+  }
+}
+
+int validate_command(const std::optional<std::string>& config_path) {
+  try {
+    Topology topology = load_topology(topology_inputs(config_path, {}));
+    build_pipeline(topology, build_context());
+    std::cout << topology.file << ": valid\n" << describe(topology);
+    return 0;
+  } catch (const ConfigError& e) {
+    std::cerr << "sluice: invalid configuration: " << e.what() << "\n";
+    return kExitConfig;
+  }
+}
+
+}  // namespace sluice::cli

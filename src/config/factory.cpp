@@ -1,0 +1,136 @@
+#include "config/factory.hpp"
+
+#include <thread>
+
+#include "config/components.hpp"
+#include "config/map_reader.hpp"
+#include "parse/timezone.hpp"
+
+namespace sluice {
+
+namespace {
+
+using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const FramerOptions&);
+using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
+using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
+
+template <typename Maker>
+struct TypeEntry {
+  const char* type;
+  Maker make;
+};
+
+// The component table.
+constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
+    {"stdin", &make_stdin_source},
+    {"exec", &make_exec_source},
+};
+constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
+    {"filter", &make_filter_transform},
+    {"remap", &make_remap_transform},
+};
+constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
+    {"file", &make_file_sink},
+    {"stdout", &make_stdout_sink},
+};
+
+template <typename Maker, size_t N>
+Maker find_type(const TypeEntry<Maker> (&table)[N], MapReader& reader, const ComponentDecl& decl) {
+  std::vector<std::string> names;
+  for (const auto& entry : table) {
+    if (decl.type == entry.type) return entry.make;
+    names.emplace_back(entry.type);
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  reader.fail("type", "unknown type `" + decl.type + "`" + suggestion(decl.type, names) +
+                          "; known types: " + list);
+}
+
+ParserOptions read_parser(MapReader& r) {
+  ParserOptions p;
+  p.kind = r.choice<ParserKind>("parser", ParserKind::Auto,
+                                {{"auto", ParserKind::Auto},
+                                 {"json", ParserKind::Json},
+                                 {"logfmt", ParserKind::Logfmt},
+                                 {"regex", ParserKind::Regex},
+                                 {"none", ParserKind::None}});
+  p.pattern = r.string("pattern", "");
+  if (!p.pattern.empty() && p.kind != ParserKind::Regex) {
+    r.fail("pattern", "`pattern` is only used with `parser: regex`");
+  }
+  p.target = r.string("target", "");
+  p.keep_raw = r.boolean("keep_raw", false);
+  p.timestamp_fields = r.string_list("timestamp_field");
+  if (auto zone = r.string("timezone")) {
+    std::string error;
+    p.zone = TimeZone::load(*zone, &error);
+    if (!p.zone) r.fail("timezone", "unknown time zone `" + *zone + "`: " + error);
+  }
+  return p;
+}
+
+}  // namespace
+
+BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& context) {
+  BuiltPipeline built;
+  MapReader globals(topology.root, "config", topology.file, context.env);
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  built.options.workers = static_cast<int>(globals.integer("workers", cores, 1, 256));
+  std::string host_name = globals.string("host_name", context.host_name);
+  for (const char* section : {"sources", "transforms", "sinks"}) globals.sub(section);
+  globals.finish();
+
+  for (const ComponentDecl& decl : topology.sources) {
+    MapReader r(decl.node, "source `" + decl.name + "`", decl.file, context.env);
+    r.string("type");
+    if (r.has("inputs")) r.fail("inputs", "sources have no `inputs`");
+    SourceMaker make = find_type(kSourceTypes, r, decl);
+    FramerOptions framer;
+    framer.max_line_bytes = r.size("max_line_bytes", framer.max_line_bytes);
+    if (framer.max_line_bytes < 16) r.fail("max_line_bytes", "`max_line_bytes` must be at least 16");
+    ParserOptions parser_options = read_parser(r);
+    bool keep_raw = parser_options.keep_raw;
+    std::string error;
+    auto parser = EventParser::create(std::move(parser_options), &error);
+    if (!parser) r.fail(r.has("pattern") ? "pattern" : "parser", error);
+    auto source = make(r, framer);
+    r.finish();
+    built.sources.push_back(SourceSpec{decl.name, std::move(source), std::move(parser),
+                                       SourceMeta{decl.name, host_name, keep_raw}});
+  }
+  for (const ComponentDecl& decl : topology.transforms) {
+    MapReader r(decl.node, "transform `" + decl.name + "`", decl.file, context.env);
+    r.string("type");
+    r.string_list("inputs");
+    TransformMaker make = find_type(kTransformTypes, r, decl);
+    auto transform = make(r);
+    r.finish();
+    built.transforms.push_back(TransformSpec{decl.name, std::move(transform), decl.inputs});
+  }
+  for (const ComponentDecl& decl : topology.sinks) {
+    MapReader r(decl.node, "sink `" + decl.name + "`", decl.file, context.env);
+    r.string("type");
+    r.string_list("inputs");
+    SinkMaker make = find_type(kSinkTypes, r, decl);
+    SinkSpec spec;
+    spec.name = decl.name;
+    spec.inputs = decl.inputs;
+    MapReader buffer = r.sub("buffer");
+    std::string buffer_type = buffer.string("type", "memory");
+    if (buffer_type != "memory") {
+      buffer.fail("type", "buffer `type` must be `memory` (the disk buffer is not available yet)");
+    }
+    spec.buffer_max_bytes = static_cast<int64_t>(buffer.size("max_bytes", 8 << 20));
+    spec.when_full = buffer.choice<WhenFull>(
+        "when_full", WhenFull::Block,
+        {{"block", WhenFull::Block}, {"drop_newest", WhenFull::DropNewest}});
+    buffer.finish();
+    spec.sink = make(r, decl.name, context);
+    r.finish();
+    built.sinks.push_back(std::move(spec));
+  }
+  return built;
+}
+
+}  // namespace sluice

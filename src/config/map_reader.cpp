@@ -1,0 +1,231 @@
+#include "config/map_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <stdexcept>
+
+namespace sluice {
+
+void throw_at(const std::string& file, const YAML::Mark& mark, const std::string& message) {
+  throw ConfigError(file, mark.line, mark.column, message);
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  size_t e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::string suggestion(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const auto& k : known) {
+    size_t d = edit_distance(word, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean `" + best + "`?)";
+}
+
+MapReader::MapReader(YAML::Node node, std::string what, std::string file, EnvLookup env)
+    : node_(std::move(node)), what_(std::move(what)), file_(std::move(file)), env_(std::move(env)) {
+  if (node_ && !node_.IsNull() && !node_.IsMap()) {
+    throw_at(file_, node_.Mark(), what_ + " must be a mapping of `key: value`");
+  }
+}
+
+bool MapReader::has(const std::string& key) const {
+  return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+}
+
+YAML::Node MapReader::value(const std::string& key) {
+  read_.insert(key);
+  // A Null node stands for "absent" (callers test IsNull()).
+  if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Null);
+  YAML::Node v = node_[key];
+  if (!v || v.IsNull()) return YAML::Node(YAML::NodeType::Null);
+  return v;
+}
+
+void MapReader::fail(const std::string& key, const std::string& message) const {
+  YAML::Mark mark = node_.Mark();
+  if (node_ && node_.IsMap()) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (it->first.Scalar() == key) {
+        mark = it->second ? it->second.Mark() : it->first.Mark();
+        break;
+      }
+    }
+  }
+  throw_at(file_, mark, what_ + ": " + message);
+}
+
+void MapReader::fail_here(const std::string& message) const {
+  throw_at(file_, node_.Mark(), what_ + ": " + message);
+}
+
+std::string MapReader::interpolated(const YAML::Node& scalar, const std::string& key) const {
+  try {
+    return interpolate(scalar.Scalar(), env_);
+  } catch (const std::invalid_argument& e) {
+    throw_at(file_, scalar.Mark(), what_ + ": `" + key + "`: " + e.what());
+  }
+}
+
+std::optional<std::string> MapReader::string(const std::string& key) {
+  YAML::Node v = value(key);
+  if (v.IsNull()) return std::nullopt;
+  if (!v.IsScalar()) fail(key, "`" + key + "` must be a single value");
+  return interpolated(v, key);
+}
+
+std::string MapReader::string(const std::string& key, const std::string& fallback) {
+  return string(key).value_or(fallback);
+}
+
+std::string MapReader::required_string(const std::string& key) {
+  std::optional<std::string> v = string(key);
+  if (!v || v->empty()) fail_here("`" + key + "` is required");
+  return *v;
+}
+
+bool MapReader::boolean(const std::string& key, bool fallback) {
+  std::optional<std::string> v = string(key);
+  if (!v) return fallback;
+  if (*v == "true" || *v == "yes" || *v == "on") return true;
+  if (*v == "false" || *v == "no" || *v == "off") return false;
+  fail(key, "`" + key + "` must be true or false, not `" + *v + "`");
+}
+
+int64_t MapReader::integer(const std::string& key, int64_t fallback, int64_t min, int64_t max) {
+  std::optional<std::string> v = string(key);
+  if (!v) return fallback;
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(*v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v->size()) fail(key, "`" + key + "` must be a whole number, not `" + *v + "`");
+  if (n < min || n > max) {
+    fail(key, "`" + key + "` must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return n;
+}
+
+uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
+  std::optional<std::string> v = string(key);
+  if (!v) return fallback;
+  std::string s = trim(*v);
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  std::string unit = trim(s.substr(i));
+  double number = 0;
+  try {
+    number = i ? std::stod(s.substr(0, i)) : -1;
+  } catch (const std::exception&) {
+    number = -1;
+  }
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},          {"B", 1},           {"KiB", 1024.0},       {"MiB", 1048576.0},
+      {"GiB", 1073741824.0}, {"kB", 1e3},   {"KB", 1e3},           {"MB", 1e6},
+      {"GB", 1e9},      {"Ki", 1024.0},     {"Mi", 1048576.0},     {"Gi", 1073741824.0}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name && number >= 0) return static_cast<uint64_t>(std::llround(number * factor));
+  }
+  fail(key, "`" + key + "` must be a size such as 1048576, 512KiB, 64MiB or 1GiB, not `" + *v + "`");
+}
+
+int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
+  std::optional<std::string> v = string(key);
+  if (!v) return fallback;
+  std::string s = trim(*v);
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  std::string unit = s.substr(i);
+  double number = -1;
+  try {
+    if (i) number = std::stod(s.substr(0, i));
+  } catch (const std::exception&) {
+    number = -1;
+  }
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name && number >= 0) return static_cast<int64_t>(std::llround(number * factor));
+  }
+  fail(key, "`" + key + "` must be a duration such as 500ms, 10s, 5m or 1h, not `" + *v + "`");
+}
+
+std::vector<std::string> MapReader::string_list(const std::string& key) {
+  YAML::Node v = value(key);
+  std::vector<std::string> out;
+  if (v.IsNull()) return out;
+  if (v.IsScalar()) {
+    out.push_back(interpolated(v, key));
+    return out;
+  }
+  if (!v.IsSequence()) fail(key, "`" + key + "` must be a list");
+  for (const auto& item : v) {
+    if (!item.IsScalar()) throw_at(file_, item.Mark(), what_ + ": `" + key + "` items must be single values");
+    out.push_back(interpolated(item, key));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::pair<std::string, bool>>> MapReader::string_map(
+    const std::string& key) {
+  YAML::Node v = value(key);
+  std::vector<std::pair<std::string, std::pair<std::string, bool>>> out;
+  if (v.IsNull()) return out;
+  if (!v.IsMap()) fail(key, "`" + key + "` must be a mapping of `name: value`");
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!it->second.IsScalar() && !it->second.IsNull()) {
+      throw_at(file_, it->second.Mark(), what_ + ": `" + key + "." + it->first.Scalar() + "` must be a single value");
+    }
+    bool quoted = it->second.Tag() == "!";
+    std::string text = it->second.IsNull() ? std::string() : interpolated(it->second, key);
+    out.emplace_back(it->first.Scalar(), std::make_pair(text, quoted));
+  }
+  return out;
+}
+
+MapReader MapReader::sub(const std::string& key) {
+  YAML::Node v = value(key);
+  return MapReader(v, what_ + " `" + key + "`", file_, env_);
+}
+
+void MapReader::finish() {
+  if (!node_ || !node_.IsMap()) return;
+  std::vector<std::string> known(read_.begin(), read_.end());
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string& key = it->first.Scalar();
+    if (read_.count(key) == 0) {
+      throw_at(file_, it->first.Mark(),
+               what_ + ": unknown key `" + key + "`" + suggestion(key, known));
+    }
+  }
+}
+
+}  // namespace sluice

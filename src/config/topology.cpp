@@ -1,0 +1,285 @@
+#include "config/topology.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "config/config_error.hpp"
+#include "config/map_reader.hpp"
+
+namespace sluice {
+
+namespace {
+
+const char* const kUrlVar = "SLUICE_SINKS";
+
+std::vector<ComponentDecl> read_section(const YAML::Node& root, const std::string& section,
+                                        const std::string& file, const EnvLookup& env) {
+  std::vector<ComponentDecl> out;
+  YAML::Node node = root[section];
+  if (!node || node.IsNull()) return out;
+  if (!node.IsMap()) throw_at(file, node.Mark(), "`" + section + "` must be a mapping of names to components");
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    ComponentDecl decl;
+    decl.name = it->first.Scalar();
+    decl.node = it->second;
+    decl.file = file;
+    std::string what = section.substr(0, section.size() - 1) + " `" + decl.name + "`";
+    if (decl.name.empty()) throw_at(file, it->first.Mark(), "component names cannot be empty");
+    if (!decl.node.IsMap()) throw_at(file, it->second.Mark(), what + " must be a mapping with a `type`");
+    MapReader reader(decl.node, what, file, env);
+    if (!reader.has("type")) reader.fail_here("`type` is required");
+    decl.type = reader.required_string("type");
+    decl.inputs = reader.string_list("inputs");
+    out.push_back(std::move(decl));
+  }
+  return out;
+}
+
+[[noreturn]] void fail_component(const ComponentDecl& c, const std::string& message) {
+  if (c.node && c.node.Mark().line >= 0) throw_at(c.file, c.node.Mark(), message);
+  throw ConfigError(c.file + ": " + message);
+}
+
+std::string percent_decode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void validate(Topology& t) {
+  std::map<std::string, const ComponentDecl*> names;
+  for (auto* list : {&t.sources, &t.transforms, &t.sinks}) {
+    for (const auto& c : *list) {
+      if (!names.emplace(c.name, &c).second) {
+        fail_component(c, "the name `" + c.name + "` is used by more than one component");
+      }
+    }
+  }
+  if (t.sources.empty()) {
+    throw ConfigError(t.file + ": no sources: declare `sources`, or run `sluice run -- COMMAND`");
+  }
+  if (t.sinks.empty()) {
+    throw ConfigError(t.file + ": no sinks: declare `sinks` or set SLUICE_SINKS (e.g. stdout://)");
+  }
+  std::set<std::string> upstream;
+  for (const auto& s : t.sources) upstream.insert(s.name);
+  for (const auto& s : t.transforms) upstream.insert(s.name);
+  std::vector<std::string> upstream_list(upstream.begin(), upstream.end());
+  for (auto* list : {&t.transforms, &t.sinks}) {
+    for (const auto& c : *list) {
+      if (c.inputs.empty()) fail_component(c, "`" + c.name + "` needs `inputs`");
+      for (const auto& in : c.inputs) {
+        if (in == c.name) fail_component(c, "`" + c.name + "` lists itself as an input");
+        if (!upstream.count(in)) {
+          fail_component(c, "`" + c.name + "` has unknown input `" + in + "`" +
+                                suggestion(in, upstream_list));
+        }
+      }
+    }
+  }
+  // Cycles among transforms.
+  std::map<std::string, const ComponentDecl*> transforms;
+  for (const auto& c : t.transforms) transforms[c.name] = &c;
+  std::map<std::string, int> state;  // 1 visiting, 2 done
+  std::function<void(const ComponentDecl&)> visit = [&](const ComponentDecl& c) {
+    state[c.name] = 1;
+    for (const auto& in : c.inputs) {
+      auto it = transforms.find(in);
+      if (it == transforms.end()) continue;
+      if (state[in] == 1) fail_component(c, "transforms form a cycle through `" + in + "`");
+      if (state[in] == 0) visit(*it->second);
+    }
+    state[c.name] = 2;
+  };
+  for (const auto& c : t.transforms) {
+    if (state[c.name] == 0) visit(c);
+  }
+  // Everything must reach a sink.
+  std::set<std::string> reaches;
+  for (const auto& s : t.sinks) reaches.insert(s.inputs.begin(), s.inputs.end());
+  bool grew = true;
+  while (grew) {
+    grew = false;
+    for (const auto& c : t.transforms) {
+      if (!reaches.count(c.name)) continue;
+      for (const auto& in : c.inputs) grew |= reaches.insert(in).second;
+    }
+  }
+  for (auto* list : {&t.sources, &t.transforms}) {
+    for (const auto& c : *list) {
+      if (!reaches.count(c.name)) {
+        fail_component(c, "`" + c.name + "` is not used: no sink receives its events");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
+                                           const std::vector<ComponentDecl>& sources) {
+  std::vector<ComponentDecl> out;
+  std::map<std::string, int> used;
+  size_t start = 0;
+  while (start <= urls.size()) {
+    size_t comma = urls.find(',', start);
+    std::string url = urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? urls.size() + 1 : comma + 1;
+    url.erase(0, url.find_first_not_of(" \t"));
+    url.erase(url.find_last_not_of(" \t") + 1);
+    if (url.empty()) continue;
+    size_t sep = url.find("://");
+    if (sep == std::string::npos) {
+      throw ConfigError(std::string(kUrlVar) + ": `" + url + "` is not a URL such as file:///var/log/out.jsonl or stdout://");
+    }
+    std::string scheme = url.substr(0, sep);
+    std::string rest = url.substr(sep + 3);
+    std::string query;
+    if (size_t q = rest.find('?'); q != std::string::npos) {
+      query = rest.substr(q + 1);
+      rest = rest.substr(0, q);
+    }
+    YAML::Node node;
+    if (scheme == "file") {
+      node["type"] = "file";
+      if (rest.empty() || rest[0] != '/') {
+        throw ConfigError(std::string(kUrlVar) + ": file URLs need an absolute path: file:///path/out.jsonl");
+      }
+      node["path"] = percent_decode(rest);
+    } else if (scheme == "stdout") {
+      node["type"] = "stdout";
+    } else {
+      throw ConfigError(std::string(kUrlVar) + ": unsupported sink scheme `" + scheme +
+                        "` (this build supports file:// and stdout://)");
+    }
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string pair = query.substr(0, amp);
+      query = amp == std::string::npos ? "" : query.substr(amp + 1);
+      size_t eq = pair.find('=');
+      if (eq == std::string::npos) {
+        throw ConfigError(std::string(kUrlVar) + ": `" + pair + "` in `" + url + "` is not key=value");
+      }
+      node[percent_decode(pair.substr(0, eq))] = percent_decode(pair.substr(eq + 1));
+    }
+    YAML::Node inputs(YAML::NodeType::Sequence);
+    ComponentDecl decl;
+    for (const auto& s : sources) {
+      inputs.push_back(s.name);
+      decl.inputs.push_back(s.name);
+    }
+    node["inputs"] = inputs;
+    int n = ++used[scheme];
+    decl.name = n == 1 ? scheme : scheme + "_" + std::to_string(n);
+    decl.type = node["type"].Scalar();
+    decl.node = node;
+    decl.file = kUrlVar;
+    out.push_back(std::move(decl));
+  }
+  return out;
+}
+
+Topology load_topology(const TopologyInputs& inputs) {
+  Topology t;
+  t.file = inputs.config_path.value_or("<no config file>");
+  if (inputs.config_path) {
+    try {
+      t.root = YAML::LoadFile(*inputs.config_path);
+    } catch (const YAML::BadFile&) {
+      throw ConfigError(*inputs.config_path + ": cannot read the config file");
+    } catch (const YAML::ParserException& e) {
+      throw ConfigError(*inputs.config_path, e.mark.line, e.mark.column, e.msg);
+    }
+    if (t.root && !t.root.IsNull() && !t.root.IsMap()) {
+      throw_at(t.file, t.root.Mark(), "the config must be a mapping with `sources`, `transforms` and `sinks`");
+    }
+    static const std::vector<std::string> kTopLevel{"sources", "transforms", "sinks", "workers",
+                                                    "host_name"};
+    if (t.root.IsMap()) {
+      for (auto it = t.root.begin(); it != t.root.end(); ++it) {
+        const std::string& key = it->first.Scalar();
+        if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
+          throw_at(t.file, it->first.Mark(), "unknown top-level key `" + key + "`" + suggestion(key, kTopLevel));
+        }
+      }
+    }
+    t.sources = read_section(t.root, "sources", t.file, inputs.env);
+    t.transforms = read_section(t.root, "transforms", t.file, inputs.env);
+    t.sinks = read_section(t.root, "sinks", t.file, inputs.env);
+  }
+  if (!inputs.exec_command.empty()) {
+    YAML::Node node;
+    node["type"] = "exec";
+    YAML::Node command(YAML::NodeType::Sequence);
+    // Command-line arguments are taken literally: `$` is escaped so interpolation leaves it.
+    for (const auto& arg : inputs.exec_command) {
+      std::string escaped;
+      for (char c : arg) escaped += c == '$' ? std::string("$$") : std::string(1, c);
+      command.push_back(escaped);
+    }
+    node["command"] = command;
+    for (const auto& s : t.sources) {
+      if (s.name == "app") {
+        fail_component(s, "source `app` is defined by `sluice run -- COMMAND`; rename this one");
+      }
+    }
+    t.sources.push_back(ComponentDecl{"app", "exec", {}, node, "command line"});
+  }
+  if (t.sources.empty() && !inputs.config_path) {
+    // `producer | SLUICE_SINKS=stdout:// sluice run`: no file, read stdin.
+    YAML::Node node;
+    node["type"] = "stdin";
+    t.sources.push_back(ComponentDecl{"stdin", "stdin", {}, node, "defaults"});
+  }
+  if (inputs.sinks_env && !inputs.sinks_env->empty()) {
+    for (auto& sink : sinks_from_urls(*inputs.sinks_env, t.sources)) {
+      t.sinks.push_back(std::move(sink));
+    }
+  }
+  validate(t);
+  return t;
+}
+
+std::string describe(const Topology& t) {
+  std::string out;
+  auto consumers = [&](const std::string& name) {
+    std::string list;
+    for (auto* l : {&t.transforms, &t.sinks}) {
+      for (const auto& c : *l) {
+        if (std::find(c.inputs.begin(), c.inputs.end(), name) != c.inputs.end()) {
+          list += list.empty() ? "" : ", ";
+          list += c.name;
+        }
+      }
+    }
+    return list;
+  };
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  out += "sources:\n";
+  for (const auto& c : t.sources) out += "  " + c.name + " (" + c.type + ") -> " + consumers(c.name) + "\n";
+  if (!t.transforms.empty()) {
+    out += "transforms:\n";
+    for (const auto& c : t.transforms) {
+      out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + " -> " + consumers(c.name) + "\n";
+    }
+  }
+  out += "sinks:\n";
+  for (const auto& c : t.sinks) out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + "\n";
+  return out;
+}
+
+}  // namespace sluice

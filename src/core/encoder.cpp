@@ -1,0 +1,233 @@
+#include "core/encoder.hpp"
+
+#include <cstring>
+
+#include "core/json_writer.hpp"
+#include "core/level.hpp"
+#include "parse/timestamp.hpp"
+
+namespace sluice {
+
+namespace {
+
+// Metadata keys the parsed fields may already use; a parsed field wins over metadata.
+enum Taken : uint8_t {
+  kTakenSource = 1,
+  kTakenStream = 2,
+  kTakenHost = 4,
+  kTakenTags = 8,
+  kTakenEvent = 16,
+};
+
+uint8_t taken_bit(std::string_view key) {
+  switch (key.size()) {
+    case 4:
+      if (key == "host") return kTakenHost;
+      if (key == "tags") return kTakenTags;
+      return 0;
+    case 5:
+      return key == "event" ? kTakenEvent : 0;
+    case 6:
+      if (key == "source") return kTakenSource;
+      if (key == "stream") return kTakenStream;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+void append_value(ByteBuffer& out, const Value& value) {
+  if (value.kind == ValueKind::String) {
+    append_json_string(out, value.text, value.utf8_valid);
+  } else {
+    out.append(value.text);
+  }
+}
+
+void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
+                 ByteBuffer& out) {
+  out.push_back('{');
+  bool first = true;
+  if (!(event.hidden_meta & kMetaTimestamp)) {
+    char* p = out.prepare(16 + kRfc3339Length);
+    std::memcpy(p, "\"@timestamp\":\"", 14);
+    format_rfc3339(event.timestamp_ns, p + 14);
+    p[14 + kRfc3339Length] = '"';
+    out.commit(15 + kRfc3339Length);
+    first = false;
+  }
+  uint8_t taken = 0;
+  const uint32_t end = event.first_field + event.field_count;
+  for (uint32_t i = event.first_field; i < end; ++i) {
+    const Field& field = batch.fields[i];
+    if (field.key.data() == nullptr) continue;  // removed
+    if (!first) out.push_back(',');
+    first = false;
+    taken |= taken_bit(field.key);
+    append_json_string(out, field.key, false);
+    out.push_back(':');
+    append_value(out, field.value);
+  }
+  auto sep = [&] {
+    if (!first) out.push_back(',');
+    first = false;
+  };
+  if (!(taken & kTakenSource) && !(event.hidden_meta & kMetaSource)) {
+    sep();
+    out.append("\"source\":");
+    append_json_string(out, meta.name, false);
+  }
+  if (!(taken & kTakenStream) && !(event.hidden_meta & kMetaStream) && !batch.stream.empty()) {
+    sep();
+    out.append("\"stream\":");
+    append_json_string(out, batch.stream, true);
+  }
+  if (!(taken & kTakenHost) && !(event.hidden_meta & kMetaHost)) {
+    sep();
+    out.append("\"host\":{\"name\":");
+    append_json_string(out, meta.host_name, false);
+    out.push_back('}');
+  }
+  if (!(taken & kTakenEvent) && meta.keep_raw) {
+    sep();
+    out.append("\"event\":{\"original\":");
+    append_json_string(out, event.line, false);
+    out.push_back('}');
+  }
+  if (!(taken & kTakenTags) && (event.flags & (kFlagSplit | kFlagParseError))) {
+    sep();
+    out.append("\"tags\":[");
+    bool first_tag = true;
+    if (event.flags & kFlagSplit) {
+      out.append("\"split\"");
+      first_tag = false;
+    }
+    if (event.flags & kFlagParseError) {
+      if (!first_tag) out.push_back(',');
+      out.append("\"parse_error\"");
+    }
+    out.push_back(']');
+  }
+  out.append("}\n");
+}
+
+// --- text ---------------------------------------------------------------------------------
+
+constexpr const char* kReset = "\x1b[0m";
+constexpr const char* kDim = "\x1b[2m";
+constexpr const char* kKey = "\x1b[36m";
+
+const char* level_color(Level level) {
+  switch (level) {
+    case Level::Trace: return "\x1b[90m";
+    case Level::Debug: return "\x1b[34m";
+    case Level::Info: return "\x1b[32m";
+    case Level::Notice: return "\x1b[36m";
+    case Level::Warn: return "\x1b[33m";
+    case Level::Error: return "\x1b[31m";
+    case Level::Fatal: return "\x1b[1;31m";
+  }
+  return "";
+}
+
+bool is_level_key(std::string_view k) {
+  return k == "level" || k == "lvl" || k == "severity" || k == "loglevel" || k == "log.level";
+}
+bool is_message_key(std::string_view k) { return k == "message" || k == "msg"; }
+
+// Text output keeps control characters visible but harmless (no terminal escapes from logs).
+void append_text_safe(ByteBuffer& out, std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      if (c == '\t') {
+        out.push_back('\t');
+      } else {
+        out.append("\\x");
+        out.push_back("0123456789abcdef"[u >> 4]);
+        out.push_back("0123456789abcdef"[u & 0xF]);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+void append_text_value(ByteBuffer& out, const Value& value) {
+  bool quote = value.kind == ValueKind::String &&
+               (value.text.empty() || value.text.find_first_of(" =\"") != std::string_view::npos);
+  if (quote) {
+    append_json_string(out, value.text, value.utf8_valid);
+  } else {
+    append_text_safe(out, value.text);
+  }
+}
+
+void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer& out) {
+  char ts[kRfc3339Length];
+  format_rfc3339(event.timestamp_ns, ts);
+  // Milliseconds are enough for a person: 2024-01-02T15:04:05.123Z
+  if (color) out.append(kDim);
+  out.append(std::string_view(ts, 23));
+  out.push_back('Z');
+  if (color) out.append(kReset);
+  out.push_back(' ');
+
+  const uint32_t end = event.first_field + event.field_count;
+  const Field* level_field = nullptr;
+  const Field* message_field = nullptr;
+  for (uint32_t i = event.first_field; i < end; ++i) {
+    const Field& f = batch.fields[i];
+    if (f.key.data() == nullptr) continue;
+    if (!level_field && is_level_key(f.key)) level_field = &f;
+    if (!message_field && is_message_key(f.key)) message_field = &f;
+  }
+  std::optional<Level> level;
+  if (level_field) level = parse_level(level_field->value.text);
+  std::string_view name = level ? level_name(*level) : std::string_view("-");
+  if (color && level) out.append(level_color(*level));
+  char padded[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+  for (size_t i = 0; i < name.size() && i < 5; ++i) {
+    padded[i] = static_cast<char>(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+  }
+  out.append(std::string_view(padded, 6));
+  if (color && level) out.append(kReset);
+  if (message_field) {
+    append_text_safe(out, message_field->value.text);
+  } else if (event.field_count == 0) {
+    append_text_safe(out, event.line);
+  }
+  for (uint32_t i = event.first_field; i < end; ++i) {
+    const Field& f = batch.fields[i];
+    if (f.key.data() == nullptr || &f == message_field || &f == level_field) continue;
+    out.push_back(' ');
+    if (color) out.append(kKey);
+    append_text_safe(out, f.key);
+    if (color) out.append(kReset);
+    out.push_back('=');
+    append_text_value(out, f.value);
+  }
+  if (event.flags & kFlagParseError) out.append(color ? " \x1b[31m[parse_error]\x1b[0m" : " [parse_error]");
+  if (event.flags & kFlagSplit) out.append(" [split]");
+  out.push_back('\n');
+}
+
+}  // namespace
+
+void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta,
+                  EncodingSpec spec, ByteBuffer& out) {
+  switch (spec.kind) {
+    case EncodingSpec::Kind::Json:
+      encode_json(batch, event, meta, out);
+      return;
+    case EncodingSpec::Kind::Raw:
+      out.append(event.line);
+      out.push_back('\n');
+      return;
+    case EncodingSpec::Kind::Text:
+      encode_text(batch, event, spec.color, out);
+      return;
+  }
+}
+
+}  // namespace sluice

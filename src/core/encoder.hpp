@@ -1,0 +1,15 @@
+#pragma once
+// Encodes events into the bytes a sink writes: JSON (the documented event schema), raw (the
+// original line) or human-readable text. Appends to a reused buffer: no allocation per event.
+#include "core/source_meta.hpp"
+#include "sluice/batch.hpp"
+#include "sluice/byte_buffer.hpp"
+#include "sluice/encoding.hpp"
+
+namespace sluice {
+
+// Appends one encoded event followed by '\n'.
+void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta,
+                  EncodingSpec spec, ByteBuffer& out);
+
+}  // namespace sluice

@@ -1,0 +1,47 @@
+#include "core/event_view.hpp"
+
+#include "parse/json_parser.hpp"
+#include "parse/timestamp.hpp"
+
+namespace sluice {
+
+std::optional<Value> EventView::get(std::string_view path) const {
+  const uint32_t end = event_.first_field + event_.field_count;
+  for (uint32_t i = event_.first_field; i < end; ++i) {
+    const Field& field = batch_.fields[i];
+    if (field.key.data() != nullptr && field.key == path) return field.value;
+  }
+  // `a.b.c`: the longest prefix that is a JSON field, then a lookup inside it.
+  for (size_t dot = path.rfind('.'); dot != std::string_view::npos && dot > 0;
+       dot = path.rfind('.', dot - 1)) {
+    std::string_view prefix = path.substr(0, dot);
+    for (uint32_t i = event_.first_field; i < end; ++i) {
+      const Field& field = batch_.fields[i];
+      if (field.key.data() == nullptr || field.key != prefix) continue;
+      if (field.value.kind != ValueKind::Json) return std::nullopt;
+      Value nested;
+      if (find_json_path(field.value.text, path.substr(dot + 1), batch_.arena, &nested)) {
+        return nested;
+      }
+      return std::nullopt;
+    }
+    if (dot == 0) break;
+  }
+  if (path == "@timestamp" && !(event_.hidden_meta & kMetaTimestamp)) {
+    char* out = batch_.arena.allocate(kRfc3339Length);
+    format_rfc3339(event_.timestamp_ns, out);
+    return Value{ValueKind::String, true, std::string_view(out, kRfc3339Length)};
+  }
+  if (path == "source" && !(event_.hidden_meta & kMetaSource)) {
+    return Value{ValueKind::String, true, meta_.name};
+  }
+  if (path == "stream" && !(event_.hidden_meta & kMetaStream)) {
+    return Value{ValueKind::String, true, batch_.stream};
+  }
+  if (path == "host.name" && !(event_.hidden_meta & kMetaHost)) {
+    return Value{ValueKind::String, true, meta_.host_name};
+  }
+  return std::nullopt;
+}
+
+}  // namespace sluice

@@ -1,0 +1,130 @@
+#include "core/json_writer.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace sluice {
+
+namespace {
+
+constexpr std::array<uint8_t, 256> make_escape_table() {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = 1;
+  table['"'] = 1;
+  table['\\'] = 1;
+  return table;
+}
+constexpr auto kNeedsEscape = make_escape_table();
+constexpr char kHex[] = "0123456789abcdef";
+
+char* write_escape(char* p, unsigned char c) {
+  *p++ = '\\';
+  switch (c) {
+    case '"': *p++ = '"'; break;
+    case '\\': *p++ = '\\'; break;
+    case '\n': *p++ = 'n'; break;
+    case '\r': *p++ = 'r'; break;
+    case '\t': *p++ = 't'; break;
+    case '\b': *p++ = 'b'; break;
+    case '\f': *p++ = 'f'; break;
+    default:
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xF];
+  }
+  return p;
+}
+
+// Copies valid UTF-8, escaping what JSON requires. `p` has room for 6 bytes per input byte.
+char* write_escaped_valid(char* p, const char* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    // Unrolled scan: most log text needs no escaping at all.
+    while (run + 4 <= n && !kNeedsEscape[static_cast<unsigned char>(s[run])] &&
+           !kNeedsEscape[static_cast<unsigned char>(s[run + 1])] &&
+           !kNeedsEscape[static_cast<unsigned char>(s[run + 2])] &&
+           !kNeedsEscape[static_cast<unsigned char>(s[run + 3])]) {
+      run += 4;
+    }
+    while (run < n && !kNeedsEscape[static_cast<unsigned char>(s[run])]) ++run;
+    std::memcpy(p, s + i, run - i);
+    p += run - i;
+    if (run < n) p = write_escape(p, static_cast<unsigned char>(s[run++]));
+    i = run;
+  }
+  return p;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid (RFC 3629:
+// no overlongs, no surrogates, nothing above U+10FFFF).
+size_t utf8_sequence_length(const unsigned char* s, size_t i, size_t n) {
+  unsigned char c = s[i];
+  if (c < 0x80) return 1;
+  auto cont = [&](size_t k) { return i + k < n && (s[i + k] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && s[i + 1] < 0xA0) return 0;   // overlong
+    if (c == 0xED && s[i + 1] >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && s[i + 1] < 0x90) return 0;   // overlong
+    if (c == 0xF4 && s[i + 1] >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+char* write_escaped_repairing(char* p, const char* text, size_t n) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text);
+  size_t i = 0;
+  while (i < n) {
+    size_t len = utf8_sequence_length(s, i, n);
+    if (len == 0) {
+      std::memcpy(p, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+      p += 3;
+      ++i;
+    } else if (len == 1) {
+      if (kNeedsEscape[s[i]]) {
+        p = write_escape(p, s[i]);
+      } else {
+        *p++ = static_cast<char>(s[i]);
+      }
+      ++i;
+    } else {
+      std::memcpy(p, text + i, len);
+      p += len;
+      i += len;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
+
+void append_json_string(ByteBuffer& out, std::string_view text, bool utf8_valid) {
+  char* start = out.prepare(text.size() * 6 + 2);
+  char* p = start;
+  *p++ = '"';
+  if (utf8_valid || is_valid_utf8(text)) {
+    p = write_escaped_valid(p, text.data(), text.size());
+  } else {
+    p = write_escaped_repairing(p, text.data(), text.size());
+  }
+  *p++ = '"';
+  out.commit(static_cast<size_t>(p - start));
+}
+
+}  // namespace sluice

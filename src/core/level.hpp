@@ -1,0 +1,20 @@
+#pragma once
+// Log level names and numbers mapped onto one ordered scale, so `level >= warn` works whatever
+// spelling or numbering an application uses.
+#include <optional>
+#include <string_view>
+
+namespace sluice {
+
+enum class Level : int { Trace = 0, Debug = 1, Info = 2, Notice = 3, Warn = 4, Error = 5, Fatal = 6 };
+
+// Case-insensitive names: trace, debug/dbg, info/information/informational, notice,
+// warn/warning, error/err, fatal/critical/crit/alert/emerg/emergency/panic; single letters
+// T D I N W E F (logcat/glog style) and syslog-style "V" (verbose -> trace).
+// Numbers: 10..60 on the pino/bunyan scale (10 trace, 20 debug, 30 info, 40 warn, 50 error,
+// 60 fatal); 0..7 as syslog severity (0 emerg .. 7 debug).
+std::optional<Level> parse_level(std::string_view text);
+
+std::string_view level_name(Level level);  // "trace", "debug", "info", ...
+
+}  // namespace sluice

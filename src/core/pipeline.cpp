@@ -1,0 +1,489 @@
+#include "core/pipeline.hpp"
+
+#include <csignal>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "core/bounded_queue.hpp"
+#include "core/clock.hpp"
+#include "core/encoder.hpp"
+#include "core/event_view.hpp"
+#include "core/log.hpp"
+#include "core/pool.hpp"
+#include "core/template.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr auto kSinkTick = std::chrono::milliseconds(100);
+
+const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+
+sigset_t handled_signal_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : kHandledSignals) sigaddset(&set, s);
+  return set;
+}
+
+}  // namespace
+
+void block_process_signals() {
+  sigset_t set = handled_signal_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+struct SinkRuntime;
+
+// Encoded output of one node of a source's plan, shared by the sinks that want the same bytes.
+struct PlanOutput {
+  EncodingSpec encoding;
+  std::vector<const Template*> templates;
+  std::vector<SinkRuntime*> sinks;
+};
+
+struct PlanNode {
+  const Transform* transform = nullptr;
+  ComponentMetrics* metrics = nullptr;
+  std::vector<PlanOutput> outputs;
+  std::vector<PlanNode> children;
+};
+
+struct SinkRuntime final : DeliveryOwner {
+  SinkRuntime(SinkSpec spec_in, ComponentMetrics* m, Pool<EncodedBatch>* p)
+      : spec(std::move(spec_in)), queue(spec.buffer_max_bytes), metrics(m), pool(p) {
+    templates = spec.sink->templates();
+    encoding = spec.sink->encoding();
+  }
+
+  void finished(EncodedBatch* batch, int64_t cost) override {
+    metrics->add(metrics->events_out, batch->count());
+    metrics->add(metrics->bytes_out, batch->data.size());
+    queue.release(cost);
+    AckToken* ack = batch->ack;
+    if (batch->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      batch->reset();
+      pool->release(batch);
+    }
+    ack->done();
+  }
+
+  // A delivery that never reaches the sink (dropped by policy, or nothing left after
+  // transforms) still completes the acknowledgement.
+  void skipped(EncodedBatch* batch) {
+    AckToken* ack = batch->ack;
+    if (batch->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      batch->reset();
+      pool->release(batch);
+    }
+    ack->done();
+  }
+
+  void loop() {
+    while (true) {
+      Delivery delivery;
+      if (queue.pop(delivery, kSinkTick)) {
+        if (!delivery.valid()) break;  // end of stream
+        metrics->add(metrics->events_in, delivery.batch().count());
+        spec.sink->consume(std::move(delivery));
+      }
+      if (reopen_requested.exchange(false)) spec.sink->reopen();
+      spec.sink->tick(wall_clock_ns());
+    }
+    spec.sink->shutdown();
+    done.store(true);
+    done.notify_all();
+  }
+
+  SinkSpec spec;
+  BoundedQueue<Delivery> queue;
+  ComponentMetrics* metrics;
+  Pool<EncodedBatch>* pool;
+  std::vector<const Template*> templates;
+  EncodingSpec encoding;
+  std::atomic<bool> reopen_requested{false};
+  std::atomic<bool> done{false};
+  log::RateLimit drop_log;
+  std::thread thread;
+};
+
+struct SourceRuntime final : AckReceiver, SourceContext {
+  SourceRuntime(Pipeline::Impl* owner, uint32_t i, SourceSpec s, ComponentMetrics* m)
+      : impl(owner), index(i), spec(std::move(s)), metrics(m) {}
+
+  Batch* acquire() override;
+  void push(Batch* batch) override;
+  void release(Batch* batch) override;
+
+  void acknowledged(uint64_t seq, uint64_t events) override {
+    acked.fetch_add(1, std::memory_order_acq_rel);
+    acked.notify_all();
+  }
+
+  Pipeline::Impl* impl;
+  uint32_t index;
+  SourceSpec spec;
+  ComponentMetrics* metrics;
+  PlanNode plan;
+  int deliveries = 0;
+  uint64_t next_seq = 0;  // source thread only
+  std::atomic<uint64_t> next_commit{0};
+  std::atomic<uint64_t> pushed{0};
+  std::atomic<uint64_t> acked{0};
+  std::atomic<bool> finished{false};
+  std::thread thread;
+};
+
+struct Pipeline::Impl {
+  PipelineOptions options;
+  std::vector<std::unique_ptr<SourceRuntime>> sources;
+  std::vector<TransformSpec> transforms;
+  std::vector<std::unique_ptr<SinkRuntime>> sinks;
+  BoundedQueue<Batch*> work_queue;
+  Pool<Batch> batch_pool{128};
+  Pool<EncodedBatch> encoded_pool{256};
+  std::vector<std::thread> workers;
+  std::atomic<int> sources_running{0};
+  std::atomic<int> workers_running{0};
+
+  explicit Impl(PipelineOptions o) : options(o), work_queue(o.worker_queue_bytes) {}
+
+  void worker_loop();
+  void process(Batch* batch, struct WorkerScratch& scratch);
+  void route(Batch& batch, SourceRuntime& source, const PlanNode& node,
+             std::span<const Event> events, size_t depth, WorkerScratch& scratch);
+  void commit(SourceRuntime& source, uint64_t seq, WorkerScratch& scratch);
+};
+
+struct WorkerScratch {
+  std::vector<std::vector<Event>> levels;
+  std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
+};
+
+Batch* SourceRuntime::acquire() {
+  Batch* batch = impl->batch_pool.acquire();
+  batch->source_index = index;
+  return batch;
+}
+
+void SourceRuntime::release(Batch* batch) {
+  batch->reset();
+  impl->batch_pool.release(batch);
+}
+
+void SourceRuntime::push(Batch* batch) {
+  if (batch->events.empty()) {
+    release(batch);
+    return;
+  }
+  batch->source_index = index;
+  batch->seq = next_seq++;
+  if (batch->read_time_ns == 0) batch->read_time_ns = wall_clock_ns();
+  batch->ack = new AckToken(this, batch->seq, batch->events.size(), deliveries);
+  metrics->add(metrics->events_out, batch->events.size());
+  metrics->add(metrics->bytes_in, batch->bytes.size());
+  pushed.fetch_add(1, std::memory_order_acq_rel);
+  impl->work_queue.push(batch, static_cast<int64_t>(batch->bytes.size()) + 1);
+}
+
+void Pipeline::Impl::worker_loop() {
+  WorkerScratch scratch;
+  while (true) {
+    Batch* batch = nullptr;
+    work_queue.pop(batch);
+    if (batch == nullptr) break;
+    int64_t cost = static_cast<int64_t>(batch->bytes.size()) + 1;
+    process(batch, scratch);
+    work_queue.release(cost);
+  }
+  workers_running.fetch_sub(1);
+  workers_running.notify_all();
+}
+
+void Pipeline::Impl::process(Batch* batch, WorkerScratch& scratch) {
+  SourceRuntime& source = *sources[batch->source_index];
+  source.spec.parser->parse(*batch, wall_clock_ns());
+  uint64_t parse_errors = 0, split = 0;
+  for (const Event& e : batch->events) {
+    parse_errors += (e.flags & kFlagParseError) ? 1 : 0;
+    split += (e.flags & kFlagSplit) ? 1 : 0;
+  }
+  if (parse_errors) source.metrics->add(source.metrics->parse_errors, parse_errors);
+  if (split) source.metrics->add(source.metrics->split, split);
+
+  scratch.deliveries.clear();
+  route(*batch, source, source.plan, batch->events, 0, scratch);
+  commit(source, batch->seq, scratch);
+  batch->reset();
+  batch_pool.release(batch);
+}
+
+void Pipeline::Impl::route(Batch& batch, SourceRuntime& source, const PlanNode& node,
+                           std::span<const Event> events, size_t depth,
+                           WorkerScratch& scratch) {
+  for (const PlanOutput& output : node.outputs) {
+    EncodedBatch* encoded = encoded_pool.acquire();
+    encoded->source_index = source.index;
+    encoded->seq = batch.seq;
+    encoded->ack = batch.ack;
+    encoded->templates_per_event = static_cast<uint32_t>(output.templates.size());
+    encoded->refs.store(static_cast<int>(output.sinks.size()), std::memory_order_relaxed);
+    encoded->ends.reserve(events.size());
+    for (const Event& event : events) {
+      encode_event(batch, event, source.spec.meta, output.encoding, encoded->data);
+      encoded->ends.push_back(static_cast<uint32_t>(encoded->data.size()));
+      if (!output.templates.empty()) {
+        EventView view(batch, event, source.spec.meta);
+        for (const Template* t : output.templates) {
+          t->render(view, event.timestamp_ns, Template::RenderOptions{true, "unknown"},
+                    encoded->rendered);
+          encoded->rendered_ends.push_back(static_cast<uint32_t>(encoded->rendered.size()));
+        }
+      }
+    }
+    for (SinkRuntime* sink : output.sinks) scratch.deliveries.emplace_back(sink, encoded);
+  }
+  if (node.children.empty()) return;
+  if (scratch.levels.size() <= depth) scratch.levels.resize(depth + 1);
+  for (const PlanNode& child : node.children) {
+    std::vector<Event>& out = scratch.levels[depth];
+    out.clear();
+    child.metrics->add(child.metrics->events_in, events.size());
+    child.transform->apply(batch, source.spec.meta, events, out);
+    child.metrics->add(child.metrics->events_out, out.size());
+    route(batch, source, child, out, depth + 1, scratch);
+  }
+}
+
+void Pipeline::Impl::commit(SourceRuntime& source, uint64_t seq, WorkerScratch& scratch) {
+  // Wait for the previous batch of this source to be handed over: sinks see read order.
+  uint64_t turn = source.next_commit.load(std::memory_order_acquire);
+  while (turn != seq) {
+    source.next_commit.wait(turn, std::memory_order_acquire);
+    turn = source.next_commit.load(std::memory_order_acquire);
+  }
+  for (auto [sink, encoded] : scratch.deliveries) {
+    if (encoded->count() == 0) {
+      sink->skipped(encoded);
+      continue;
+    }
+    int64_t cost = static_cast<int64_t>(encoded->data.size()) + 1;
+    Delivery delivery(encoded, sink, cost);
+    if (sink->spec.when_full == WhenFull::Block) {
+      sink->queue.push(delivery, cost);
+    } else if (!sink->queue.try_push(delivery, cost)) {
+      sink->metrics->add(sink->metrics->dropped, encoded->count());
+      uint64_t suppressed = 0;
+      if (sink->drop_log.allow(&suppressed)) {
+        log::warn("sink buffer full, dropping newest events", "sink", sink->spec.name, "events",
+                  encoded->count(), "policy", "drop_newest", "dropped_total",
+                  sink->metrics->dropped.load(), "suppressed_logs", suppressed);
+      }
+      sink->skipped(encoded);
+    }
+  }
+  source.next_commit.store(seq + 1, std::memory_order_release);
+  source.next_commit.notify_all();
+}
+
+Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
+                   std::vector<TransformSpec> transforms, std::vector<SinkSpec> sinks)
+    : impl_(std::make_unique<Impl>(options)) {
+  auto add_metrics = [&](const std::string& name, const char* kind) {
+    metrics_.push_back(std::make_unique<ComponentMetrics>());
+    metrics_.back()->name = name;
+    metrics_.back()->kind = kind;
+    return metrics_.back().get();
+  };
+  for (auto& sink : sinks) {
+    ComponentMetrics* m = add_metrics(sink.name, "sink");
+    impl_->sinks.push_back(std::make_unique<SinkRuntime>(std::move(sink), m, &impl_->encoded_pool));
+  }
+  std::vector<ComponentMetrics*> transform_metrics;
+  for (auto& t : transforms) transform_metrics.push_back(add_metrics(t.name, "transform"));
+  impl_->transforms = std::move(transforms);
+
+  // A plan per source: the tree of transforms and sinks its events flow through.
+  auto uses = [](const std::vector<std::string>& inputs, const std::string& name) {
+    return std::find(inputs.begin(), inputs.end(), name) != inputs.end();
+  };
+  std::function<PlanNode(const std::string&, int&)> build = [&](const std::string& name,
+                                                                int& deliveries) {
+    PlanNode node;
+    for (size_t i = 0; i < impl_->transforms.size(); ++i) {
+      if (!uses(impl_->transforms[i].inputs, name)) continue;
+      PlanNode child = build(impl_->transforms[i].name, deliveries);
+      child.transform = impl_->transforms[i].transform.get();
+      child.metrics = transform_metrics[i];
+      node.children.push_back(std::move(child));
+    }
+    for (auto& sink : impl_->sinks) {
+      if (!uses(sink->spec.inputs, name)) continue;
+      ++deliveries;
+      auto shared = std::find_if(node.outputs.begin(), node.outputs.end(), [&](const PlanOutput& o) {
+        return o.templates.empty() && sink->templates.empty() && o.encoding == sink->encoding;
+      });
+      if (shared != node.outputs.end()) {
+        shared->sinks.push_back(sink.get());
+      } else {
+        node.outputs.push_back(PlanOutput{sink->encoding, sink->templates, {sink.get()}});
+      }
+    }
+    return node;
+  };
+  uint32_t index = 0;
+  for (auto& source : sources) {
+    ComponentMetrics* m = add_metrics(source.name, "source");
+    auto rt = std::make_unique<SourceRuntime>(impl_.get(), index++, std::move(source), m);
+    rt->plan = build(rt->spec.name, rt->deliveries);
+    impl_->sources.push_back(std::move(rt));
+  }
+}
+
+Pipeline::~Pipeline() = default;
+
+namespace {
+
+bool wait_until(std::atomic<int>& counter, int64_t deadline_ns) {
+  while (true) {
+    int v = counter.load();
+    if (v == 0) return true;
+    if (monotonic_ns() >= deadline_ns) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+int Pipeline::run() {
+  Impl& impl = *impl_;
+  for (auto& sink : impl.sinks) {
+    sink->thread = std::thread([s = sink.get()] { s->loop(); });
+  }
+  int start_failure = 0;
+  for (auto& source : impl.sources) {
+    std::string error;
+    if (!source->spec.source->start(&error)) {
+      log::error("source failed to start", "source", source->spec.name, "error", error);
+      start_failure = 127;
+      source->finished = true;
+    }
+  }
+  impl.workers_running = impl.options.workers;
+  for (int i = 0; i < impl.options.workers; ++i) {
+    impl.workers.emplace_back([&impl] { impl.worker_loop(); });
+  }
+  for (auto& source : impl.sources) {
+    if (source->finished) continue;
+    impl.sources_running.fetch_add(1);
+    source->thread = std::thread([&impl, s = source.get()] {
+      s->spec.source->run(*s);
+      s->finished = true;
+      impl.sources_running.fetch_sub(1);
+    });
+  }
+
+  const sigset_t signals = handled_signal_set();
+  int64_t deadline = 0;       // shutdown requested: everything must be done by then
+  bool children_killed = false;
+  auto reap_children = [&] {
+    int status = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      for (auto& source : impl.sources) {
+        if (source->spec.source->child_pid() == pid) source->spec.source->child_exited(status);
+      }
+    }
+  };
+  auto forward = [&](int sig) {
+    for (auto& source : impl.sources) source->spec.source->forward_signal(sig);
+  };
+  while (impl.sources_running.load() > 0) {
+    timespec wait{0, 100'000'000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&signals, &info, &wait);
+    if (sig == SIGCHLD) {
+      reap_children();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      log::info("shutdown requested", "signal", strsignal(sig));
+      forward(sig);
+      for (auto& source : impl.sources) {
+        if (source->spec.source->child_pid() < 0) source->spec.source->stop();
+      }
+      if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
+    } else if (sig == SIGHUP) {
+      log::info("SIGHUP: reopening files");
+      for (auto& sink : impl.sinks) sink->reopen_requested = true;
+      forward(sig);
+    } else if (sig > 0) {
+      forward(sig);
+    }
+    reap_children();
+    if (deadline != 0 && !children_killed) {
+      // Leave the last quarter of the deadline (at most 1 s) to drain what the child wrote.
+      int64_t margin = std::min<int64_t>(1'000'000'000, impl.options.shutdown_timeout_ns / 4);
+      if (monotonic_ns() >= deadline - margin) {
+        for (auto& source : impl.sources) {
+          if (source->spec.source->child_pid() > 0) {
+            log::warn("child did not exit in time, killing it", "source", source->spec.name);
+            source->spec.source->forward_signal(SIGKILL);
+          }
+          source->spec.source->stop();
+        }
+        children_killed = true;
+      }
+    }
+    if (deadline != 0 && monotonic_ns() >= deadline) break;
+  }
+  reap_children();
+
+  if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
+  bool drained = impl.sources_running.load() == 0;
+  if (drained) {
+    for (auto& source : impl.sources) {
+      if (source->thread.joinable()) source->thread.join();
+    }
+    for (int i = 0; i < impl.options.workers; ++i) impl.work_queue.push_control(nullptr);
+    drained = wait_until(impl.workers_running, deadline);
+  }
+  if (drained) {
+    for (auto& w : impl.workers) w.join();
+    for (auto& sink : impl.sinks) sink->queue.push_control(Delivery());
+    for (auto& sink : impl.sinks) {
+      while (!sink->done.load() && monotonic_ns() < deadline) {
+        sink->done.wait(false);
+      }
+      if (!sink->done.load()) drained = false;
+    }
+  }
+
+  int exit_code = start_failure;
+  for (auto& source : impl.sources) {
+    if (source->spec.source->child_pid() > 0) exit_code = source->spec.source->child_exit_code();
+  }
+  uint64_t pending = 0;
+  for (auto& source : impl.sources) pending += source->pushed.load() - source->acked.load();
+  for (const auto& m : metrics_) {
+    log::info("component totals", "component", m->name, "kind", m->kind, "events_in",
+              m->events_in.load(), "events_out", m->events_out.load(), "bytes_in",
+              m->bytes_in.load(), "bytes_out", m->bytes_out.load(), "dropped", m->dropped.load(),
+              "parse_errors", m->parse_errors.load(), "split", m->split.load());
+  }
+  if (!drained || pending > 0) {
+    log::error("shutdown deadline passed before everything was delivered", "unacked_batches",
+               pending);
+    // Threads may still be blocked on a sink that cannot make progress: leave without joining.
+    std::_Exit(exit_code != 0 ? exit_code : 1);
+  }
+  for (auto& sink : impl.sinks) sink->thread.join();
+  log::info("stopped", "exit_code", exit_code);
+  return exit_code;
+}
+
+}  // namespace sluice

@@ -1,0 +1,82 @@
+#pragma once
+// The running topology: source threads → worker pool (parse, timestamp, transforms, encode) →
+// per-sink bounded queues → sink threads, with acknowledgements flowing back to the sources.
+//
+// Ordering: batches of one source carry consecutive sequence numbers; workers process them in
+// parallel but hand them to the sink queues strictly in sequence (a worker that finishes early
+// waits for its turn), so every sink sees a source's events in the order they were read.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "core/source_meta.hpp"
+#include "parse/event_parser.hpp"
+#include "sluice/sink.hpp"
+#include "sluice/source.hpp"
+#include "sluice/transform.hpp"
+
+namespace sluice {
+
+enum class WhenFull { Block, DropNewest };
+
+struct SourceSpec {
+  std::string name;
+  std::unique_ptr<Source> source;
+  std::unique_ptr<EventParser> parser;
+  SourceMeta meta;
+};
+
+struct TransformSpec {
+  std::string name;
+  std::unique_ptr<Transform> transform;
+  std::vector<std::string> inputs;
+};
+
+struct SinkSpec {
+  std::string name;
+  std::unique_ptr<Sink> sink;
+  std::vector<std::string> inputs;
+  int64_t buffer_max_bytes = 8 << 20;
+  WhenFull when_full = WhenFull::Block;
+};
+
+struct PipelineOptions {
+  int workers = 2;
+  int64_t worker_queue_bytes = 4 << 20;
+  int64_t shutdown_timeout_ns = 10'000'000'000;
+};
+
+class Pipeline {
+ public:
+  // The topology must already be validated (inputs exist, no cycles, every source used).
+  Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
+           std::vector<TransformSpec> transforms, std::vector<SinkSpec> sinks);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Runs until every source has finished and everything is drained, or until a shutdown
+  // signal plus the shutdown deadline. Signals must be blocked in the calling thread (see
+  // block_process_signals) so that they are handled here. Returns the process exit code: the
+  // child's for exec sources, else 0 (1 when the drain missed the deadline).
+  int run();
+
+  [[nodiscard]] const std::vector<std::unique_ptr<ComponentMetrics>>& metrics() const {
+    return metrics_;
+  }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<ComponentMetrics>> metrics_;
+};
+
+// Blocks the signals the pipeline handles (call first thing in main, before any thread starts,
+// so every thread inherits the mask) and ignores SIGPIPE.
+void block_process_signals();
+
+}  // namespace sluice

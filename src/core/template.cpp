@@ -1,0 +1,177 @@
+#include "core/template.hpp"
+
+#include <cstring>
+
+#include "parse/timestamp.hpp"
+
+namespace sluice {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+bool valid_path_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-' || c == '@';
+}
+
+void append_digits(ByteBuffer& out, int64_t value, int width) {
+  char buf[24];
+  int n = 0;
+  bool negative = value < 0;
+  uint64_t v = negative ? static_cast<uint64_t>(-value) : static_cast<uint64_t>(value);
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n < width) buf[n++] = '0';
+  if (negative) out.push_back('-');
+  while (n > 0) out.push_back(buf[--n]);
+}
+
+void append_time(ByteBuffer& out, char conversion, int64_t ns) {
+  CivilTime t = civil_from_ns(ns);
+  switch (conversion) {
+    case 'Y': append_digits(out, t.year, 4); break;
+    case 'y': append_digits(out, t.year % 100, 2); break;
+    case 'm': append_digits(out, t.month, 2); break;
+    case 'd': append_digits(out, t.day, 2); break;
+    case 'H': append_digits(out, t.hour, 2); break;
+    case 'M': append_digits(out, t.minute, 2); break;
+    case 'S': append_digits(out, t.second, 2); break;
+    case 'j':
+      append_digits(out, days_from_civil(t.year, t.month, t.day) - days_from_civil(t.year, 1, 1) + 1,
+                    3);
+      break;
+    case 'F':
+      append_time(out, 'Y', ns);
+      out.push_back('-');
+      append_time(out, 'm', ns);
+      out.push_back('-');
+      append_time(out, 'd', ns);
+      break;
+    case 'T':
+      append_time(out, 'H', ns);
+      out.push_back(':');
+      append_time(out, 'M', ns);
+      out.push_back(':');
+      append_time(out, 'S', ns);
+      break;
+    case 's': {
+      int64_t s = ns / 1'000'000'000;
+      if (ns % 1'000'000'000 < 0) --s;
+      append_digits(out, s, 1);
+      break;
+    }
+    default: break;
+  }
+}
+
+void append_sanitized(ByteBuffer& out, std::string_view value) {
+  if (value.empty()) {
+    out.push_back('_');
+    return;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '.' && i + 1 < value.size() && value[i + 1] == '.') {
+      out.append("__");
+      ++i;
+    } else if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      out.push_back('_');
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<Template> Template::parse(std::string_view text, std::string* error) {
+  Template t;
+  t.text_ = std::string(text);
+  std::string literal;
+  auto flush_literal = [&] {
+    if (!literal.empty()) t.parts_.push_back({PartKind::Literal, std::move(literal)});
+    literal.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+      size_t close = text.find("}}", i + 2);
+      if (close == std::string_view::npos) {
+        *error = "unclosed `{{` in template `" + std::string(text) + "`";
+        return std::nullopt;
+      }
+      std::string_view path = trim(text.substr(i + 2, close - i - 2));
+      if (path.empty()) {
+        *error = "empty `{{ }}` in template `" + std::string(text) + "`";
+        return std::nullopt;
+      }
+      for (char p : path) {
+        if (!valid_path_char(p)) {
+          *error = "invalid field name `" + std::string(path) + "` in template";
+          return std::nullopt;
+        }
+      }
+      flush_literal();
+      t.parts_.push_back({PartKind::Field, std::string(path)});
+      t.is_static_ = false;
+      i = close + 1;
+    } else if (c == '%') {
+      if (i + 1 >= text.size()) {
+        *error = "template ends with a lone `%` (write `%%` for a percent sign)";
+        return std::nullopt;
+      }
+      char conv = text[++i];
+      if (conv == '%') {
+        literal.push_back('%');
+        continue;
+      }
+      if (std::strchr("YymdHMSjFTs", conv) == nullptr) {
+        *error = std::string("unsupported time field `%") + conv + "` in template";
+        return std::nullopt;
+      }
+      flush_literal();
+      t.parts_.push_back({PartKind::Time, std::string(1, conv)});
+      t.is_static_ = false;
+    } else {
+      literal.push_back(c);
+    }
+  }
+  flush_literal();
+  return t;
+}
+
+bool Template::render(const FieldLookup& event, int64_t timestamp_ns,
+                      const RenderOptions& options, ByteBuffer& out) const {
+  bool complete = true;
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case PartKind::Literal:
+        out.append(part.text);
+        break;
+      case PartKind::Time:
+        append_time(out, part.text[0], timestamp_ns);
+        break;
+      case PartKind::Field: {
+        std::optional<Value> value = event.get(part.text);
+        std::string_view text = value ? value->text : options.missing;
+        if (!value) complete = false;
+        if (options.sanitize_path) {
+          append_sanitized(out, text);
+        } else {
+          out.append(text);
+        }
+        break;
+      }
+    }
+  }
+  return complete;
+}
+
+}  // namespace sluice

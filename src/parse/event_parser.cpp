@@ -1,0 +1,176 @@
+#include "parse/event_parser.hpp"
+
+#include <re2/re2.h>
+
+#include "core/json_writer.hpp"
+#include "parse/json_parser.hpp"
+#include "parse/logfmt_parser.hpp"
+#include "parse/timestamp.hpp"
+
+namespace sluice {
+
+EventParser::EventParser(ParserOptions options) : options_(std::move(options)) {}
+EventParser::~EventParser() = default;
+
+std::unique_ptr<EventParser> EventParser::create(ParserOptions options, std::string* error) {
+  std::unique_ptr<EventParser> parser(new EventParser(std::move(options)));
+  if (parser->options_.kind == ParserKind::Regex) {
+    if (parser->options_.pattern.empty()) {
+      *error = "parser `regex` needs a `pattern`";
+      return nullptr;
+    }
+    parser->regex_ = std::make_unique<re2::RE2>(parser->options_.pattern, re2::RE2::Quiet);
+    if (!parser->regex_->ok()) {
+      *error = "invalid regex pattern: " + parser->regex_->error();
+      return nullptr;
+    }
+    for (const auto& [name, index] : parser->regex_->NamedCapturingGroups()) {
+      parser->regex_groups_.emplace_back(index, name);
+    }
+    if (parser->regex_groups_.empty()) {
+      *error = "regex pattern has no named capture group such as (?P<level>\\w+)";
+      return nullptr;
+    }
+  }
+  if (parser->options_.timestamp_fields.empty()) {
+    parser->options_.timestamp_fields = default_timestamp_fields();
+  }
+  return parser;
+}
+
+namespace {
+
+void push_message(Batch& batch, std::string_view line) {
+  batch.fields.push_back(Field{"message", Value{ValueKind::String, false, line}});
+}
+
+size_t first_non_space(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i;
+}
+
+size_t padded_capacity(const Batch& batch, std::string_view line) {
+  return batch.bytes.capacity() - static_cast<size_t>(line.data() - batch.bytes.data());
+}
+
+}  // namespace
+
+bool EventParser::parse_line(Batch& batch, Event& event) const {
+  std::string_view line = event.line;
+  switch (options_.kind) {
+    case ParserKind::None:
+      push_message(batch, line);
+      return true;
+    case ParserKind::Json:
+      return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields);
+    case ParserKind::Logfmt:
+      return parse_logfmt(line, LogfmtStrictness::Lenient, batch.arena, batch.fields);
+    case ParserKind::Regex: {
+      constexpr int kMaxGroups = 32;
+      re2::StringPiece groups[kMaxGroups];
+      int n = std::min(regex_->NumberOfCapturingGroups() + 1, kMaxGroups);
+      if (!regex_->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(),
+                         re2::RE2::UNANCHORED, groups, n)) {
+        return false;
+      }
+      for (const auto& [index, name] : regex_groups_) {
+        if (index >= n || groups[index].data() == nullptr) continue;
+        batch.fields.push_back(
+            Field{name, Value{ValueKind::String, false,
+                              std::string_view(groups[index].data(), groups[index].size())}});
+      }
+      return true;
+    }
+    case ParserKind::Auto: {
+      size_t start = first_non_space(line);
+      if (start < line.size() && line[start] == '{') {
+        // It claims to be JSON: failing to parse it is worth flagging.
+        return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields);
+      }
+      if (!parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
+        push_message(batch, line);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) const {
+  TimestampContext ctx{options_.zone.get(), now_ns};
+  const uint32_t end = event.first_field + event.field_count;
+  // An @timestamp that did not parse is kept under another name: the output has one @timestamp.
+  auto keep_unparsed = [&] {
+    for (uint32_t i = event.first_field; i < end; ++i) {
+      if (batch.fields[i].key == "@timestamp") batch.fields[i].key = "@timestamp_raw";
+    }
+  };
+  for (const std::string& name : options_.timestamp_fields) {
+    for (uint32_t i = event.first_field; i < end; ++i) {
+      Field& field = batch.fields[i];
+      if (field.key.data() == nullptr || field.key != name) continue;
+      std::optional<int64_t> ts;
+      if (field.value.kind == ValueKind::Number) {
+        ts = parse_epoch_number(field.value.text);
+      } else if (field.value.kind == ValueKind::String) {
+        ts = parse_timestamp(field.value.text, ctx);
+      }
+      if (!ts) continue;
+      event.timestamp_ns = *ts;
+      // The normalised @timestamp replaces the original one rather than duplicating the key.
+      if (name == "@timestamp") field.key = std::string_view();
+      keep_unparsed();
+      return;
+    }
+  }
+  event.timestamp_ns = batch.read_time_ns;
+  keep_unparsed();
+}
+
+void EventParser::nest_under_target(Batch& batch, Event& event) const {
+  thread_local ByteBuffer nested;
+  nested.clear();
+  nested.push_back('{');
+  bool first = true;
+  const uint32_t end = event.first_field + event.field_count;
+  for (uint32_t i = event.first_field; i < end; ++i) {
+    const Field& field = batch.fields[i];
+    if (field.key.data() == nullptr) continue;
+    if (!first) nested.push_back(',');
+    first = false;
+    append_json_string(nested, field.key, false);
+    nested.push_back(':');
+    if (field.value.kind == ValueKind::String) {
+      append_json_string(nested, field.value.text, field.value.utf8_valid);
+    } else {
+      nested.append(field.value.text);
+    }
+  }
+  nested.push_back('}');
+  batch.fields.resize(event.first_field);
+  batch.fields.push_back(Field{options_.target, Value{ValueKind::Json, true,
+                                                      batch.arena.copy(nested.view())}});
+  event.field_count = 1;
+}
+
+void EventParser::parse(Batch& batch, int64_t now_ns) const {
+  for (Event& event : batch.events) {
+    event.first_field = static_cast<uint32_t>(batch.fields.size());
+    bool parsed = false;
+    if (event.flags & kFlagSplit) {
+      // A piece of an over-long line cannot be parsed as a whole; keep it as text.
+      push_message(batch, event.line);
+    } else if (parse_line(batch, event)) {
+      parsed = options_.kind != ParserKind::None;
+    } else {
+      event.flags |= kFlagParseError;
+      push_message(batch, event.line);
+    }
+    event.field_count = static_cast<uint32_t>(batch.fields.size()) - event.first_field;
+    extract_timestamp(batch, event, now_ns);
+    if (parsed && !options_.target.empty()) nest_under_target(batch, event);
+  }
+}
+
+}  // namespace sluice

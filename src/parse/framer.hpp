@@ -1,0 +1,46 @@
+#pragma once
+// Cuts a byte stream into lines. Works in place on a batch's buffer: complete lines become
+// events that point into it; the unfinished tail stays for the caller to carry into the next
+// batch. `\n` and `\r\n` end lines; a line longer than max_line_bytes is emitted in pieces
+// flagged kFlagSplit (cut on a UTF-8 character boundary where possible).
+#include <cstddef>
+
+#include "sluice/batch.hpp"
+
+namespace sluice {
+
+struct FramerOptions {
+  size_t max_line_bytes = 1024 * 1024;
+};
+
+class LineFramer {
+ public:
+  explicit LineFramer(FramerOptions options) : options_(options) {}
+
+  // Frames batch.bytes from where the last call stopped. Returns the offset where the
+  // unfinished tail begins (== batch.bytes.size() when there is none).
+  size_t frame(Batch& batch);
+
+  // At end of input: the tail (if any) becomes a final line.
+  void finish(Batch& batch);
+
+  // The batch was handed on; the tail of `tail_size` bytes now starts the next batch.
+  void carried(size_t tail_size) {
+    scanned_ = tail_size;
+    line_start_ = 0;
+  }
+  // Start of the unfinished tail in the current batch.
+  [[nodiscard]] size_t tail_start() const { return line_start_; }
+
+  [[nodiscard]] const FramerOptions& options() const { return options_; }
+
+ private:
+  void emit(Batch& batch, size_t begin, size_t end, uint16_t flags);
+
+  FramerOptions options_;
+  size_t line_start_ = 0;  // start of the current (unfinished) line in the batch
+  size_t scanned_ = 0;     // bytes already searched for a newline
+  bool splitting_ = false;  // the current line already had pieces cut off
+};
+
+}  // namespace sluice

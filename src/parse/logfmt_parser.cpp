@@ -1,0 +1,84 @@
+#include "parse/logfmt_parser.hpp"
+
+namespace sluice {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+// A key is any run of bytes without space, '=' or '"' (what the Go logfmt encoders emit).
+bool is_key_char(char c) { return !is_space(c) && c != '=' && c != '"'; }
+
+}  // namespace
+
+bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& arena,
+                  std::vector<Field>& fields) {
+  const size_t first = fields.size();
+  auto fail = [&] {
+    fields.resize(first);
+    return false;
+  };
+  size_t pairs = 0;
+  size_t i = 0;
+  const size_t n = line.size();
+  while (true) {
+    while (i < n && is_space(line[i])) ++i;
+    if (i >= n) break;
+    size_t key_begin = i;
+    while (i < n && is_key_char(line[i])) ++i;
+    if (i == key_begin) return fail();  // a stray '=' or '"'
+    std::string_view key = line.substr(key_begin, i - key_begin);
+    if (i >= n || line[i] != '=') {
+      if (i < n && !is_space(line[i])) return fail();
+      if (strictness == LogfmtStrictness::RequireLeadingPair && pairs == 0) return fail();
+      fields.push_back(Field{key, Value{ValueKind::Bool, true, "true"}});
+      continue;
+    }
+    ++i;  // '='
+    Field field{key, Value{ValueKind::String, false, {}}};
+    if (i < n && line[i] == '"') {
+      ++i;
+      size_t value_begin = i;
+      bool escaped = false;
+      while (i < n && line[i] != '"') {
+        if (line[i] == '\\' && i + 1 < n) {
+          escaped = true;
+          ++i;
+        }
+        ++i;
+      }
+      if (i >= n) return fail();  // unterminated quote
+      std::string_view raw = line.substr(value_begin, i - value_begin);
+      ++i;  // closing quote
+      if (i < n && !is_space(line[i])) return fail();
+      if (!escaped) {
+        field.value.text = raw;
+      } else {
+        char* out = arena.allocate(raw.size());
+        size_t len = 0;
+        for (size_t k = 0; k < raw.size(); ++k) {
+          char c = raw[k];
+          if (c == '\\' && k + 1 < raw.size()) {
+            char e = raw[++k];
+            c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+          }
+          out[len++] = c;
+        }
+        field.value.text = std::string_view(out, len);
+      }
+    } else {
+      size_t value_begin = i;
+      while (i < n && !is_space(line[i])) {
+        if (line[i] == '"') return fail();
+        ++i;
+      }
+      field.value.text = line.substr(value_begin, i - value_begin);
+    }
+    fields.push_back(field);
+    ++pairs;
+  }
+  if (pairs == 0) return fail();
+  return true;
+}
+
+}  // namespace sluice

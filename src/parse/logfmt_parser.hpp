@@ -1,0 +1,25 @@
+#pragma once
+// logfmt (`level=info msg="started server" port=8080 ready`) → fields. Values stay strings, as
+// logfmt has no types; a bare key is a boolean true. Quoted values may use \" \\ \n \t \r.
+#include <string_view>
+#include <vector>
+
+#include "sluice/arena.hpp"
+#include "sluice/event.hpp"
+
+namespace sluice {
+
+enum class LogfmtStrictness {
+  // `parser: logfmt`: any key=value pairs in the line are taken; bare words become true flags.
+  Lenient,
+  // `parser: auto`: the line must start with a key=value pair, so prose that happens to contain
+  // one `a=b` stays a plain message.
+  RequireLeadingPair,
+};
+
+// Returns false (leaving `fields` as it was) when the line has no key=value pair, has an
+// unterminated quote, or fails the strictness rule.
+bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& arena,
+                  std::vector<Field>& fields);
+
+}  // namespace sluice

@@ -1,0 +1,428 @@
+// Hot path: runs once per event, so everything here is fixed-position byte checks on the input,
+// no allocation, no locale and no exceptions. Overflow is checked rather than assumed away because
+// the input is untrusted log text.
+#include "parse/timestamp.hpp"
+
+#include <array>
+#include <limits>
+
+#include "parse/timezone.hpp"
+
+namespace sluice {
+namespace {
+
+constexpr int64_t kNsPerSec = 1'000'000'000;
+constexpr int64_t kSecPerDay = 86'400;
+
+constexpr std::array<uint32_t, 10> kPow10 = {
+    1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000};
+
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// Unsigned wrap-around turns "is this a digit" into a single comparison.
+inline unsigned digit_value(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; }
+inline bool is_digit(char c) { return digit_value(c) <= 9; }
+
+// Value of two ASCII digits, or -1.
+inline int two_digits(const char* p) {
+  const unsigned a = digit_value(p[0]);
+  const unsigned b = digit_value(p[1]);
+  if (a > 9 || b > 9) return -1;
+  return static_cast<int>(a * 10 + b);
+}
+
+inline bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+inline unsigned days_in_month(int64_t y, unsigned m) {
+  static constexpr unsigned char kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+inline int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+
+struct CivilDate {
+  int64_t year;
+  unsigned month, day;
+};
+
+CivilDate civil_from_days(int64_t days) {
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// A wall-clock time as read, before the offset or zone is applied.
+struct Fields {
+  int64_t year = 0;
+  unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  uint32_t nanos = 0;
+};
+
+bool valid(const Fields& f) {
+  return f.month >= 1 && f.month <= 12 && f.day >= 1 && f.day <= days_in_month(f.year, f.month) &&
+         f.hour <= 23 && f.minute <= 59 && f.second <= 60;
+}
+
+// Seconds since the epoch as if the wall-clock time were UTC. A leap second (:60) becomes the
+// last representable instant of :59 so that ordering against neighbouring events is kept.
+int64_t local_seconds(Fields& f) {
+  if (f.second == 60) {
+    f.second = 59;
+    f.nanos = kNsPerSec - 1;
+  }
+  return days_from_civil(f.year, f.month, f.day) * kSecPerDay + f.hour * 3600 + f.minute * 60 +
+         f.second;
+}
+
+std::optional<int64_t> to_ns(int64_t seconds, uint32_t nanos) {
+  // Before 1970 borrow a second first, or the oldest representable times overflow
+  // in the multiplication although the sum fits.
+  int64_t sub = nanos;
+  if (seconds < 0 && sub > 0) {
+    ++seconds;
+    sub -= kNsPerSec;
+  }
+  int64_t ns;
+  if (__builtin_mul_overflow(seconds, kNsPerSec, &ns)) return std::nullopt;
+  if (__builtin_add_overflow(ns, sub, &ns)) return std::nullopt;
+  return ns;
+}
+
+std::optional<int64_t> finish_with_offset(Fields f, int32_t offset_seconds) {
+  if (!valid(f)) return std::nullopt;
+  const int64_t local = local_seconds(f);  // before reading nanos: a leap second sets them
+  return to_ns(local - offset_seconds, f.nanos);
+}
+
+std::optional<int64_t> finish_in_zone(Fields f, const TimeZone* zone) {
+  if (!valid(f)) return std::nullopt;
+  const int64_t local = local_seconds(f);
+  return to_ns(zone != nullptr ? zone->local_to_utc(local) : local, f.nanos);
+}
+
+// Reads 1+ fraction digits at p; digits past the ninth are below ns resolution and dropped.
+const char* parse_fraction(const char* p, const char* end, uint32_t& nanos) {
+  const char* start = p;
+  uint32_t v = 0;
+  while (p < end && p - start < 9 && is_digit(*p)) v = v * 10 + digit_value(*p++);
+  const auto n = static_cast<size_t>(p - start);
+  if (n == 0) return nullptr;
+  nanos = v * kPow10[9 - n];
+  while (p < end && is_digit(*p)) ++p;
+  return p;
+}
+
+// `+hh`, `+hhmm` or `+hh:mm` (or `-`), which must run to `end`.
+bool parse_numeric_offset(const char* p, const char* end, int32_t& offset) {
+  if (end - p < 3 || (*p != '+' && *p != '-')) return false;
+  const bool negative = *p == '-';
+  const int hh = two_digits(p + 1);
+  p += 3;
+  int mm = 0;
+  if (p < end) {
+    if (*p == ':') ++p;
+    if (end - p != 2) return false;
+    mm = two_digits(p);
+    p += 2;
+  }
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return false;
+  offset = (hh * 3600 + mm * 60) * (negative ? -1 : 1);
+  return true;
+}
+
+// Accepts "HH:MM:SS" at p (bounds checked by the caller).
+bool parse_hms(const char* p, Fields& f) {
+  const int h = two_digits(p), m = two_digits(p + 3), s = two_digits(p + 6);
+  if (h < 0 || m < 0 || s < 0 || p[2] != ':' || p[5] != ':') return false;
+  f.hour = static_cast<unsigned>(h);
+  f.minute = static_cast<unsigned>(m);
+  f.second = static_cast<unsigned>(s);
+  return true;
+}
+
+// 1..12 for an English three-letter month abbreviation in any letter case, else 0.
+unsigned month_from_name(const char* p) {
+  // OR-ing 0x20 maps only 'X' and 'x' onto 'x', so non-letters never match.
+  const uint32_t key = (static_cast<uint32_t>(static_cast<unsigned char>(p[0]) | 0x20) << 16) |
+                       (static_cast<uint32_t>(static_cast<unsigned char>(p[1]) | 0x20) << 8) |
+                       static_cast<uint32_t>(static_cast<unsigned char>(p[2]) | 0x20);
+  constexpr auto k = [](const char (&s)[4]) {
+    return (static_cast<uint32_t>(s[0]) << 16) | (static_cast<uint32_t>(s[1]) << 8) |
+           static_cast<uint32_t>(s[2]);
+  };
+  switch (key) {
+    case k("jan"): return 1;
+    case k("feb"): return 2;
+    case k("mar"): return 3;
+    case k("apr"): return 4;
+    case k("may"): return 5;
+    case k("jun"): return 6;
+    case k("jul"): return 7;
+    case k("aug"): return 8;
+    case k("sep"): return 9;
+    case k("oct"): return 10;
+    case k("nov"): return 11;
+    case k("dec"): return 12;
+    default: return 0;
+  }
+}
+
+// YYYY-MM-DD[Tt ]HH:MM:SS[(.|,)f+][Z|z|±hh[[:]mm]]
+std::optional<int64_t> parse_iso(const char* p, const char* end, const TimestampContext& ctx) {
+  if (end - p < 19) return std::nullopt;
+  const int y_hi = two_digits(p), y_lo = two_digits(p + 2), mo = two_digits(p + 5),
+            d = two_digits(p + 8);
+  if (y_hi < 0 || y_lo < 0 || mo < 0 || d < 0 || p[4] != '-' || p[7] != '-') return std::nullopt;
+  if (p[10] != 'T' && p[10] != 't' && p[10] != ' ') return std::nullopt;
+  Fields f;
+  f.year = y_hi * 100 + y_lo;
+  f.month = static_cast<unsigned>(mo);
+  f.day = static_cast<unsigned>(d);
+  if (!parse_hms(p + 11, f)) return std::nullopt;
+  p += 19;
+  if (p < end && (*p == '.' || *p == ',')) {
+    p = parse_fraction(p + 1, end, f.nanos);
+    if (p == nullptr) return std::nullopt;
+  }
+  if (p == end) return finish_in_zone(f, ctx.zone);
+  if (*p == 'Z' || *p == 'z') {
+    if (p + 1 != end) return std::nullopt;
+    return finish_with_offset(f, 0);
+  }
+  int32_t offset;
+  if (!parse_numeric_offset(p, end, offset)) return std::nullopt;
+  return finish_with_offset(f, offset);
+}
+
+// DD/Mon/YYYY:HH:MM:SS ±hhmm (Apache/NCSA common log format; the offset is always written).
+std::optional<int64_t> parse_clf(const char* p, const char* end) {
+  if (end - p < 24) return std::nullopt;
+  const int d = two_digits(p), y_hi = two_digits(p + 7), y_lo = two_digits(p + 9);
+  if (d < 0 || y_hi < 0 || y_lo < 0 || p[2] != '/' || p[6] != '/' || p[11] != ':' ||
+      p[20] != ' ')
+    return std::nullopt;
+  Fields f;
+  f.day = static_cast<unsigned>(d);
+  f.month = month_from_name(p + 3);
+  f.year = y_hi * 100 + y_lo;
+  if (!parse_hms(p + 12, f)) return std::nullopt;
+  int32_t offset;
+  if (!parse_numeric_offset(p + 21, end, offset)) return std::nullopt;
+  return finish_with_offset(f, offset);
+}
+
+// Mon DD HH:MM:SS[.f+] with DD space-padded ("Oct  1") or not ("Oct 1"); the year is not
+// written, so it is the most recent one that puts the time no more than a day after now.
+std::optional<int64_t> parse_syslog(const char* p, const char* end, const TimestampContext& ctx) {
+  if (end - p < 14 || p[3] != ' ') return std::nullopt;
+  Fields f;
+  f.month = month_from_name(p);
+  if (f.month == 0) return std::nullopt;
+  p += 4;
+  const bool padded = *p == ' ';  // "Oct  1": the day's tens digit is a space
+  p += padded;
+  if (!is_digit(*p)) return std::nullopt;
+  f.day = digit_value(*p++);
+  if (!padded && is_digit(*p)) f.day = f.day * 10 + digit_value(*p++);
+  if (*p++ != ' ' || end - p < 8 || !parse_hms(p, f)) return std::nullopt;
+  p += 8;
+  if (p < end && (*p == '.' || *p == ',')) {
+    p = parse_fraction(p + 1, end, f.nanos);
+    if (p == nullptr) return std::nullopt;
+  }
+  if (p != end) return std::nullopt;
+
+  const int64_t now_s = floor_div(ctx.now_ns, kNsPerSec);
+  const int64_t now_local = now_s + (ctx.zone != nullptr ? ctx.zone->offset_at_utc(now_s) : 0);
+  const CivilDate today = civil_from_days(floor_div(now_local, kSecPerDay));
+  // Only in the last days of December can next year's date be at most a day ahead.
+  const int64_t newest = today.year + (today.month == 12 && today.day >= 30 ? 1 : 0);
+  int64_t limit;
+  if (__builtin_add_overflow(ctx.now_ns, kSecPerDay * kNsPerSec, &limit)) {
+    limit = std::numeric_limits<int64_t>::max();
+  }
+  // Feb 29 may need to go back up to 8 years (2104 -> 2096); other dates stop within two.
+  for (int64_t year = newest; year >= newest - 9; --year) {
+    f.year = year;
+    if (f.day > days_in_month(year, f.month)) continue;
+    const std::optional<int64_t> ns = finish_in_zone(f, ctx.zone);
+    if (!ns) return std::nullopt;
+    if (*ns <= limit) return ns;
+  }
+  return std::nullopt;
+}
+
+// A non-negative decimal number, its digits at [int_digits, +n_int) then [frac_digits, +n_frac),
+// with the decimal point `point` digits from the start (n_int plus any exponent). Exact integer
+// arithmetic throughout: a double would lose nanoseconds at today's epoch values.
+std::optional<int64_t> epoch_from_digits(const char* int_digits, size_t n_int,
+                                         const char* frac_digits, size_t n_frac, int64_t point) {
+  const auto n_total = static_cast<int64_t>(n_int + n_frac);
+  auto digit_at = [&](int64_t i) -> unsigned {
+    if (i < 0 || i >= n_total) return 0;
+    const auto u = static_cast<size_t>(i);
+    return digit_value(u < n_int ? int_digits[u] : frac_digits[u - n_int]);
+  };
+  uint64_t whole = 0;
+  for (int64_t i = 0; i < point && i < n_total; ++i) {
+    if (__builtin_mul_overflow(whole, 10u, &whole) ||
+        __builtin_add_overflow(whole, digit_at(i), &whole))
+      return std::nullopt;
+  }
+  // Zeros implied by a large exponent; a non-zero value overflows within 20 rounds.
+  for (int64_t i = n_total; i < point && whole != 0; ++i) {
+    if (__builtin_mul_overflow(whole, 10u, &whole)) return std::nullopt;
+  }
+
+  // The magnitude picks the unit: seconds reach year 5138 before 1e11, ms and µs likewise.
+  unsigned frac_len;
+  int64_t unit_ns;
+  if (whole < 100'000'000'000ull) {
+    frac_len = 9, unit_ns = 1'000'000'000;
+  } else if (whole < 100'000'000'000'000ull) {
+    frac_len = 6, unit_ns = 1'000'000;
+  } else if (whole < 100'000'000'000'000'000ull) {
+    frac_len = 3, unit_ns = 1'000;
+  } else {
+    frac_len = 0, unit_ns = 1;
+  }
+  uint32_t frac = 0;
+  for (unsigned j = 0; j < frac_len; ++j) frac = frac * 10 + digit_at(point + j);
+
+  if (whole > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+  int64_t ns;
+  if (__builtin_mul_overflow(static_cast<int64_t>(whole), unit_ns, &ns) ||
+      __builtin_add_overflow(ns, static_cast<int64_t>(frac), &ns))
+    return std::nullopt;
+  return ns;
+}
+
+// digits[.digits][e[+-]digits] (the exponent only when allowed); nothing else.
+std::optional<int64_t> parse_decimal(const char* p, const char* end, bool allow_exponent) {
+  const char* int_begin = p;
+  while (p < end && is_digit(*p)) ++p;
+  const auto n_int = static_cast<size_t>(p - int_begin);
+  if (n_int == 0) return std::nullopt;
+  const char* frac_begin = p;
+  size_t n_frac = 0;
+  if (p < end && *p == '.') {
+    frac_begin = ++p;
+    while (p < end && is_digit(*p)) ++p;
+    n_frac = static_cast<size_t>(p - frac_begin);
+    if (n_frac == 0) return std::nullopt;
+  }
+  int64_t exponent = 0;
+  if (allow_exponent && p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    bool negative = false;
+    if (p < end && (*p == '+' || *p == '-')) negative = *p++ == '-';
+    if (p == end) return std::nullopt;
+    while (p < end && is_digit(*p)) {
+      // Anything past a few hundred is already zero or an overflow; cap to keep int64 safe.
+      if (exponent < 100'000) exponent = exponent * 10 + digit_value(*p);
+      ++p;
+    }
+    if (negative) exponent = -exponent;
+  }
+  if (p != end) return std::nullopt;
+  return epoch_from_digits(int_begin, n_int, frac_begin, n_frac,
+                           static_cast<int64_t>(n_int) + exponent);
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_timestamp(std::string_view text, const TimestampContext& ctx) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end && is_space(*p)) ++p;
+  while (end > p && is_space(end[-1])) --end;
+  if (p == end) return std::nullopt;
+  if (is_digit(*p)) {
+    if (end - p >= 19 && p[4] == '-') return parse_iso(p, end, ctx);
+    if (end - p >= 3 && p[2] == '/') return parse_clf(p, end);
+    return parse_decimal(p, end, /*allow_exponent=*/false);
+  }
+  return parse_syslog(p, end, ctx);
+}
+
+std::optional<int64_t> parse_epoch_number(std::string_view number_text) {
+  return parse_decimal(number_text.data(), number_text.data() + number_text.size(),
+                       /*allow_exponent=*/true);
+}
+
+void format_rfc3339(int64_t ns, char* out) {
+  // int64 nanoseconds only span 1677..2262, so the header's 0000..9999 clamp can never apply.
+  const CivilTime c = civil_from_ns(ns);
+  const auto year = static_cast<unsigned>(c.year);
+  auto put2 = [](char* o, unsigned v) {
+    o[0] = kDigitPairs[2 * v];
+    o[1] = kDigitPairs[2 * v + 1];
+  };
+  put2(out, year / 100);
+  put2(out + 2, year % 100);
+  out[4] = '-';
+  put2(out + 5, c.month);
+  out[7] = '-';
+  put2(out + 8, c.day);
+  out[10] = 'T';
+  put2(out + 11, c.hour);
+  out[13] = ':';
+  put2(out + 14, c.minute);
+  out[16] = ':';
+  put2(out + 17, c.second);
+  out[19] = '.';
+  uint32_t n = c.nanos;
+  out[28] = static_cast<char>('0' + n % 10);
+  n /= 10;
+  put2(out + 26, n % 100);
+  n /= 100;
+  put2(out + 24, n % 100);
+  n /= 100;
+  put2(out + 22, n % 100);
+  put2(out + 20, n / 100);
+  out[29] = 'Z';
+}
+
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+CivilTime civil_from_ns(int64_t ns) {
+  const int64_t secs = floor_div(ns, kNsPerSec);
+  const int64_t days = floor_div(secs, kSecPerDay);
+  const int64_t sod = secs - days * kSecPerDay;
+  const CivilDate date = civil_from_days(days);
+  CivilTime c;
+  c.year = date.year;
+  c.month = date.month;
+  c.day = date.day;
+  c.hour = static_cast<unsigned>(sod / 3600);
+  c.minute = static_cast<unsigned>(sod % 3600 / 60);
+  c.second = static_cast<unsigned>(sod % 60);
+  // Remainder rather than ns - secs * 1e9, which overflows for the oldest representable times.
+  const int64_t sub = ns % kNsPerSec;
+  c.nanos = static_cast<uint32_t>(sub < 0 ? sub + kNsPerSec : sub);
+  return c;
+}
+
+}  // namespace sluice

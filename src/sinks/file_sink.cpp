@@ -1,0 +1,205 @@
+#include "sinks/file_sink.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "core/clock.hpp"
+
+namespace sluice {
+
+FileSink::FileSink(FileSinkOptions options) : options_(std::move(options)) {}
+FileSink::~FileSink() = default;
+
+std::vector<const Template*> FileSink::templates() const {
+  if (options_.path.is_static()) return {};
+  return {&options_.path};
+}
+
+FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) {
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    if (files_.size() >= options_.max_open_files) {
+      // Make room: close the least recently used file (its data is already flushed per batch).
+      auto oldest = files_.begin();
+      for (auto i = files_.begin(); i != files_.end(); ++i) {
+        if (i->second.last_used_ns < oldest->second.last_used_ns) oldest = i;
+      }
+      std::string error;
+      oldest->second.writer->flush(now_ns, &error);
+      oldest->second.writer->close(&error);
+      files_.erase(oldest);
+    }
+    FileWriterOptions writer = options_.writer;
+    writer.path = path;
+    it = files_.emplace(path, OpenFile{std::make_unique<FileWriter>(writer), now_ns, false}).first;
+  }
+  it->second.last_used_ns = now_ns;
+  return it->second;
+}
+
+void FileSink::write_with_retry(OpenFile& file, std::string_view data) {
+  int64_t backoff_ms = 50;
+  while (true) {
+    std::string error;
+    if (file.writer->write(data, &error)) {
+      file.dirty = true;
+      return;
+    }
+    uint64_t suppressed = 0;
+    if (error_log_.allow(&suppressed)) {
+      log::error("file write failed, retrying", "sink", options_.name, "error", error,
+                 "retry_in_ms", backoff_ms, "suppressed_logs", suppressed);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+  }
+}
+
+void FileSink::consume(Delivery delivery) {
+  const EncodedBatch& batch = delivery.batch();
+  int64_t now = wall_clock_ns();
+  if (options_.path.is_static()) {
+    OpenFile& file = file_for(options_.path.text(), now);
+    file.writer->maybe_rotate(now, &path_scratch_);
+    write_with_retry(file, batch.data.view());
+  } else {
+    // Consecutive events bound for the same file go out in one write.
+    size_t i = 0;
+    while (i < batch.count()) {
+      std::string_view path = batch.rendered_value(i, 0);
+      size_t j = i + 1;
+      while (j < batch.count() && batch.rendered_value(j, 0) == path) ++j;
+      uint32_t begin = i == 0 ? 0 : batch.ends[i - 1];
+      uint32_t end = batch.ends[j - 1];
+      path_scratch_.assign(path);
+      OpenFile& file = file_for(path_scratch_, now);
+      std::string ignored;
+      file.writer->maybe_rotate(now, &ignored);
+      write_with_retry(file, std::string_view(batch.data.data() + begin, end - begin));
+      i = j;
+    }
+  }
+  if (flush_all(now, false)) {
+    while (!waiting_for_fsync_.empty()) {
+      waiting_for_fsync_.front().done();
+      waiting_for_fsync_.pop_front();
+    }
+    delivery.done();
+  } else {
+    waiting_for_fsync_.push_back(std::move(delivery));
+  }
+}
+
+bool FileSink::flush_all(int64_t now_ns, bool force_durable) {
+  bool durable = true;
+  for (auto& [path, file] : files_) {
+    if (!file.dirty) continue;
+    std::string error;
+    bool ok;
+    while (true) {
+      ok = file.writer->flush(force_durable ? INT64_MAX / 2 : now_ns, &error);
+      if (ok || error.empty()) break;
+      uint64_t suppressed = 0;
+      if (error_log_.allow(&suppressed)) {
+        log::error("file flush failed, retrying", "sink", options_.name, "error", error);
+      }
+      error.clear();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (ok) {
+      file.dirty = false;
+    } else {
+      durable = false;
+    }
+  }
+  return durable;
+}
+
+void FileSink::close_idle(int64_t now_ns) {
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (!it->second.dirty && now_ns - it->second.last_used_ns > options_.idle_close_ns) {
+      std::string error;
+      it->second.writer->close(&error);
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void FileSink::tick(int64_t now_ns) {
+  for (auto& [path, file] : files_) {
+    std::string error;
+    if (!file.dirty) file.writer->maybe_rotate(now_ns, &error);
+  }
+  if (!waiting_for_fsync_.empty() && flush_all(now_ns, false)) {
+    while (!waiting_for_fsync_.empty()) {
+      waiting_for_fsync_.front().done();
+      waiting_for_fsync_.pop_front();
+    }
+  }
+  close_idle(now_ns);
+}
+
+void FileSink::reopen() {
+  std::string error;
+  flush_all(wall_clock_ns(), true);
+  for (auto& [path, file] : files_) file.writer->reopen();
+  while (!waiting_for_fsync_.empty()) {
+    waiting_for_fsync_.front().done();
+    waiting_for_fsync_.pop_front();
+  }
+}
+
+void FileSink::shutdown() {
+  flush_all(wall_clock_ns(), true);
+  while (!waiting_for_fsync_.empty()) {
+    waiting_for_fsync_.front().done();
+    waiting_for_fsync_.pop_front();
+  }
+  for (auto& [path, file] : files_) {
+    std::string error;
+    if (!file.writer->close(&error)) {
+      log::error("closing file failed", "sink", options_.name, "error", error);
+    }
+  }
+  files_.clear();
+}
+
+}  // namespace sluice
+
+#include "config/components.hpp"
+
+namespace sluice {
+
+std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
+                                     const BuildContext& context) {
+  std::string path_text = config.required_string("path");
+  std::string error;
+  std::optional<Template> path = Template::parse(path_text, &error);
+  if (!path) config.fail("path", error);
+  FileSinkOptions options{name, std::move(*path), EncodingSpec{}, FileWriterOptions{}};
+  options.encoding.kind = config.choice<EncodingSpec::Kind>(
+      "encoding", EncodingSpec::Kind::Json,
+      {{"json", EncodingSpec::Kind::Json}, {"raw", EncodingSpec::Kind::Raw},
+       {"text", EncodingSpec::Kind::Text}});
+  options.writer.compression = config.choice<Compression>(
+      "compression", Compression::None,
+      {{"none", Compression::None}, {"gzip", Compression::Gzip}, {"zstd", Compression::Zstd}});
+  options.writer.compression_level =
+      static_cast<int>(config.integer("compression_level", 0, 0, 22));
+  MapReader rotate = config.sub("rotate");
+  options.writer.max_bytes = rotate.size("max_bytes", 0);
+  options.writer.rotate_interval_ns = rotate.duration_ns("interval", 0);
+  rotate.finish();
+  options.writer.fsync = config.choice<FsyncPolicy>(
+      "fsync", FsyncPolicy::Never,
+      {{"never", FsyncPolicy::Never}, {"always", FsyncPolicy::Always},
+       {"interval", FsyncPolicy::Interval}});
+  options.writer.fsync_interval_ns = config.duration_ns("fsync_interval", 1'000'000'000);
+  options.max_open_files = static_cast<size_t>(config.integer("max_open_files", 64, 1, 100000));
+  options.idle_close_ns = config.duration_ns("close_idle_after", 60'000'000'000);
+  return std::make_unique<FileSink>(std::move(options));
+}
+
+}  // namespace sluice

@@ -1,0 +1,59 @@
+#pragma once
+// `file`: writes events to files named by a template (`/var/log/out/{{ source }}-%Y-%m-%d.jsonl`),
+// with rotation by size and time, optional gzip/zstd, reopen on SIGHUP and an fsync policy.
+// A delivery is acknowledged once its bytes are written and flushed (and fsynced when the policy
+// asks for it).
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "core/template.hpp"
+#include "sinks/file_writer.hpp"
+#include "sluice/sink.hpp"
+
+namespace sluice {
+
+struct FileSinkOptions {
+  std::string name;
+  Template path;
+  EncodingSpec encoding;
+  FileWriterOptions writer;       // `path` in here is ignored; the template decides
+  size_t max_open_files = 64;     // least recently used files are closed beyond this
+  int64_t idle_close_ns = 60'000'000'000;
+};
+
+class FileSink final : public Sink {
+ public:
+  explicit FileSink(FileSinkOptions options);
+  ~FileSink() override;
+
+  [[nodiscard]] EncodingSpec encoding() const override { return options_.encoding; }
+  [[nodiscard]] std::vector<const Template*> templates() const override;
+  void consume(Delivery delivery) override;
+  void tick(int64_t now_ns) override;
+  void reopen() override;
+  void shutdown() override;
+
+ private:
+  struct OpenFile {
+    std::unique_ptr<FileWriter> writer;
+    int64_t last_used_ns = 0;
+    bool dirty = false;  // written since the last durable flush
+  };
+  OpenFile& file_for(const std::string& path, int64_t now_ns);
+  // Retries until written: a full disk blocks the sink (backpressure) instead of losing data.
+  void write_with_retry(OpenFile& file, std::string_view data);
+  bool flush_all(int64_t now_ns, bool force_durable);
+  void close_idle(int64_t now_ns);
+
+  FileSinkOptions options_;
+  std::map<std::string, OpenFile> files_;
+  std::deque<Delivery> waiting_for_fsync_;
+  std::string path_scratch_;
+  log::RateLimit error_log_;
+};
+
+}  // namespace sluice

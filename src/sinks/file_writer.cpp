@@ -1,0 +1,571 @@
+#include "sinks/file_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace sluice {
+
+namespace {
+
+// Large enough that a ~256 KiB batch of log text compresses in one go without touching the disk
+// mid-way; only incompressible data makes the writer drain more than once per call.
+constexpr size_t kOutBufferBytes = 256 * 1024;
+constexpr int64_t kUnset = INT64_MIN;
+
+void set_error(std::string* error, std::string message) {
+  if (error) *error = std::move(message);
+}
+
+std::string errno_text(int err) {
+  char buf[256];
+  return strerror_r(err, buf, sizeof buf);  // GNU variant: returns the message pointer
+}
+
+std::string describe(const char* what, const std::string& path, int err) {
+  return std::string(what) + " " + path + ": " + errno_text(err);
+}
+
+// Returns 0 or the errno that stopped it; `written` tells how much reached the kernel either way,
+// because a short write followed by ENOSPC leaves a prefix in the file that must not be repeated.
+int write_all(int fd, const char* data, size_t size, size_t& written) {
+  written = 0;
+  while (written < size) {
+    // Linux caps a single write() near 2 GiB anyway.
+    size_t chunk = std::min(size - written, size_t{1} << 30);
+    ssize_t n = ::write(fd, data + written, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;  // a regular file never does this; do not spin on it
+    written += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// mkdir -p. An existing non-directory component is left for open() to report (ENOTDIR), which
+// names the file the user configured rather than some prefix of it.
+int make_dirs(const std::string& dir, std::string& failed) {
+  for (size_t end = 1; end <= dir.size(); ++end) {
+    if (end < dir.size() && dir[end] != '/') continue;
+    std::string prefix = dir.substr(0, end);
+    if (::mkdir(prefix.c_str(), 0755) == 0) continue;
+    int err = errno;
+    if (err == EEXIST) continue;
+    failed = prefix;
+    return err;
+  }
+  return 0;
+}
+
+int open_append(const std::string& path) {
+  for (;;) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EINTR) return fd;
+  }
+}
+
+// Identifies the bytes of a write that failed after part of it was consumed, so that the retry the
+// caller promises can skip that part. Two independent 32-bit sums make an accidental match of
+// different data (which would drop it) vanishingly unlikely; it is computed on error paths only.
+uint64_t fingerprint(std::string_view data) {
+  uLong crc = crc32_z(0, nullptr, 0);
+  uLong adler = adler32_z(0, nullptr, 0);
+  const auto* bytes = reinterpret_cast<const Bytef*>(data.data());
+  crc = crc32_z(crc, bytes, data.size());
+  adler = adler32_z(adler, bytes, data.size());
+  return (static_cast<uint64_t>(crc & 0xffffffffu) << 32) | (adler & 0xffffffffu);
+}
+
+}  // namespace
+
+struct FileWriter::Impl {
+  explicit Impl(const FileWriterOptions& options) : opt(options) {}
+  ~Impl() {
+    if (deflate_ready) deflateEnd(&zs);
+    ZSTD_freeCCtx(zc);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  const FileWriterOptions& opt;
+  int fd = -1;
+  uint64_t bytes = 0;
+  // Age is measured on the caller's clock (the now_ns it passes), so it starts at the first
+  // flush/maybe_rotate after the lazy open in write(), which has no timestamp.
+  int64_t opened_at = kUnset;
+  int64_t last_fsync = kUnset;
+  bool unsynced = false;
+  bool dir_sync_pending = false;
+  // reopen() could not write the end of the stream; the old fd stays until that succeeds.
+  bool close_pending = false;
+
+  z_stream zs{};
+  bool deflate_ready = false;
+  ZSTD_CCtx* zc = nullptr;
+  bool in_stream = false;     // a gzip member / zstd frame is started and not yet ended
+  bool stream_dirty = false;  // input since the last sync flush
+
+  // Compressed bytes not yet in the file live in out[head, tail). They are always written before
+  // anything newer, so a failed write never leaves a hole in the compressed stream.
+  std::unique_ptr<char[]> out;
+  size_t cap = 0, head = 0, tail = 0;
+  // First drain failure within one operation: later room is made by growing instead, so the
+  // compressor can consume its whole input and the call has a single all-or-nothing outcome.
+  bool io_failed = false;
+  std::string io_error;
+
+  // A write that returned false after consuming a prefix of its input.
+  struct Retry {
+    bool active = false;
+    size_t len = 0;
+    uint64_t sum = 0;
+    size_t consumed = 0;
+  } retry;
+
+  [[nodiscard]] bool compressed() const { return opt.compression != Compression::None; }
+
+  bool open_file(std::string* error) {
+    int f = open_append(opt.path);
+    if (f < 0 && errno == ENOENT && opt.create_dirs) {
+      std::string failed;
+      if (int err = make_dirs(parent_dir(opt.path), failed)) {
+        set_error(error, "create directory " + failed + " for " + opt.path + ": " + errno_text(err));
+        return false;
+      }
+      f = open_append(opt.path);
+    }
+    if (f < 0) {
+      set_error(error, describe("open", opt.path, errno));
+      return false;
+    }
+    struct stat st {};
+    if (::fstat(f, &st) != 0) {
+      int err = errno;
+      ::close(f);
+      set_error(error, describe("stat", opt.path, err));
+      return false;
+    }
+    fd = f;
+    bytes = static_cast<uint64_t>(st.st_size);
+    // An empty file was most likely just created: its directory entry needs an fsync too.
+    dir_sync_pending = dir_sync_pending || st.st_size == 0;
+    opened_at = kUnset;
+    unsynced = false;
+    in_stream = false;
+    stream_dirty = false;
+    return true;
+  }
+
+  bool sync_dir(std::string* error) {
+    std::string dir = parent_dir(opt.path);
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      int err = errno;
+      if (dfd >= 0) ::close(dfd);
+      set_error(error, "fsync directory " + dir + " of " + opt.path + ": " + errno_text(err));
+      return false;
+    }
+    ::close(dfd);
+    dir_sync_pending = false;
+    return true;
+  }
+
+  bool sync(int64_t now, std::string* error) {
+    if (fd >= 0 && unsynced && ::fdatasync(fd) != 0) {
+      set_error(error, describe("fdatasync", opt.path, errno));
+      return false;
+    }
+    unsynced = false;
+    last_fsync = now;
+    return !dir_sync_pending || sync_dir(error);
+  }
+
+  bool init_compressor(std::string* error) {
+    if (!out) {
+      cap = kOutBufferBytes;
+      out = std::make_unique_for_overwrite<char[]>(cap);
+    }
+    if (opt.compression == Compression::Gzip && !deflate_ready) {
+      // zlib's level 0 means "store", not "default".
+      int level = opt.compression_level == 0 ? Z_DEFAULT_COMPRESSION
+                                             : std::clamp(opt.compression_level, 1, 9);
+      if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        set_error(error, "gzip init for " + opt.path + " failed");
+        return false;
+      }
+      deflate_ready = true;
+    }
+    if (opt.compression == Compression::Zstd && !zc) {
+      zc = ZSTD_createCCtx();
+      if (!zc) {
+        set_error(error, "zstd init for " + opt.path + " failed");
+        return false;
+      }
+      // zstd's level 0 already means "default"; out-of-range levels are clamped by the library.
+      ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, opt.compression_level);
+      ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 1);
+    }
+    return true;
+  }
+
+  [[nodiscard]] bool pending() const { return tail > head; }
+
+  void begin_op() {
+    io_failed = false;
+    io_error.clear();
+  }
+
+  bool drain(std::string* error) {
+    while (head < tail) {
+      size_t n = 0;
+      int err = write_all(fd, out.get() + head, tail - head, n);
+      head += n;
+      bytes += n;
+      if (n > 0) unsynced = true;
+      if (err) {
+        set_error(error, describe("write", opt.path, err));
+        return false;
+      }
+    }
+    head = tail = 0;
+    if (cap > kOutBufferBytes) {  // give back what an error episode made us grow
+      cap = kOutBufferBytes;
+      out = std::make_unique_for_overwrite<char[]>(cap);
+    }
+    return true;
+  }
+
+  void make_room() {
+    if (!io_failed) {
+      if (drain(&io_error)) return;
+      io_failed = true;
+    }
+    if (head > 0) {
+      std::memmove(out.get(), out.get() + head, tail - head);
+      tail -= head;
+      head = 0;
+    }
+    if (tail == cap) {
+      auto bigger = std::make_unique_for_overwrite<char[]>(cap * 2);
+      std::memcpy(bigger.get(), out.get(), tail);
+      out = std::move(bigger);
+      cap *= 2;
+    }
+  }
+
+  // Runs deflate until the input is consumed (Z_NO_FLUSH), zlib has nothing left to emit
+  // (Z_SYNC_FLUSH) or the member is complete (Z_FINISH).
+  bool deflate_run(int mode, std::string* error) {
+    for (;;) {
+      if (tail == cap) make_room();
+      zs.next_out = reinterpret_cast<Bytef*>(out.get() + tail);
+      zs.avail_out = static_cast<uInt>(std::min<size_t>(cap - tail, UINT_MAX));
+      int rc = deflate(&zs, mode);
+      tail = static_cast<size_t>(reinterpret_cast<char*>(zs.next_out) - out.get());
+      if (rc == Z_STREAM_END) return true;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        set_error(error, "gzip " + opt.path + ": deflate failed (" + std::to_string(rc) + ")");
+        return false;
+      }
+      if (mode == Z_NO_FLUSH && zs.avail_in == 0) return true;
+      if (mode == Z_SYNC_FLUSH && zs.avail_out != 0) return true;
+    }
+  }
+
+  bool zstd_run(std::string_view in, ZSTD_EndDirective mode, std::string* error) {
+    ZSTD_inBuffer input{in.data(), in.size(), 0};
+    for (;;) {
+      if (tail == cap) make_room();
+      ZSTD_outBuffer output{out.get() + tail, cap - tail, 0};
+      size_t rc = ZSTD_compressStream2(zc, &output, &input, mode);
+      tail += output.pos;
+      if (ZSTD_isError(rc)) {
+        set_error(error, "zstd " + opt.path + ": " + ZSTD_getErrorName(rc));
+        return false;
+      }
+      if (mode == ZSTD_e_continue ? input.pos == input.size : rc == 0) return true;
+    }
+  }
+
+  // A compressor error is a bug or out-of-memory; what it left half-done cannot be salvaged, so
+  // start the next write on a fresh member/frame.
+  void abort_stream() {
+    if (deflate_ready) deflateReset(&zs);
+    if (zc) ZSTD_CCtx_reset(zc, ZSTD_reset_session_only);
+    in_stream = false;
+    stream_dirty = false;
+  }
+
+  bool compress(std::string_view in, std::string* error) {
+    in_stream = true;
+    stream_dirty = true;
+    bool ok = true;
+    if (opt.compression == Compression::Zstd) {
+      ok = zstd_run(in, ZSTD_e_continue, error);
+    } else {
+      while (ok && !in.empty()) {
+        size_t chunk = std::min<size_t>(in.size(), UINT_MAX);
+        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        zs.avail_in = static_cast<uInt>(chunk);
+        ok = deflate_run(Z_NO_FLUSH, error);
+        in.remove_prefix(chunk);
+      }
+    }
+    if (!ok) abort_stream();
+    return ok;
+  }
+
+  bool sync_flush(std::string* error) {
+    if (!in_stream || !stream_dirty) return true;
+    stream_dirty = false;
+    bool ok = opt.compression == Compression::Zstd ? zstd_run({}, ZSTD_e_flush, error)
+                                                   : deflate_run(Z_SYNC_FLUSH, error);
+    if (!ok) abort_stream();
+    return ok;
+  }
+
+  bool finish_stream(std::string* error) {
+    if (!in_stream) return true;
+    bool ok = true;
+    if (opt.compression == Compression::Zstd) {
+      ok = zstd_run({}, ZSTD_e_end, error);
+    } else {
+      zs.avail_in = 0;
+      ok = deflate_run(Z_FINISH, error);
+      deflateReset(&zs);  // the next write starts a new member
+    }
+    if (!ok) abort_stream();
+    in_stream = false;
+    stream_dirty = false;
+    return ok;
+  }
+
+  // Ends the stream, makes it durable per the policy and closes. On failure the fd stays open with
+  // the unwritten tail buffered, so calling again (or writing on) loses nothing.
+  bool end_file(std::string* error) {
+    if (fd < 0) {
+      close_pending = false;
+      return true;
+    }
+    begin_op();
+    if (!finish_stream(error)) return false;
+    if (io_failed) {
+      set_error(error, io_error);
+      return false;
+    }
+    if (!drain(error)) return false;
+    if (opt.fsync != FsyncPolicy::Never) {
+      if (unsynced && ::fdatasync(fd) != 0) {
+        set_error(error, describe("fdatasync", opt.path, errno));
+        return false;
+      }
+      unsynced = false;
+      if (dir_sync_pending && !sync_dir(error)) return false;
+    }
+    int rc = ::close(fd);
+    int err = errno;
+    fd = -1;
+    close_pending = false;
+    opened_at = kUnset;
+    if (rc != 0 && err != EINTR) {  // the fd is gone either way; EINTR loses nothing on Linux
+      set_error(error, describe("close", opt.path, err));
+      return false;
+    }
+    return true;
+  }
+
+  size_t retry_skip(std::string_view data) const {
+    if (!retry.active || data.size() < retry.len) return 0;
+    // A prefix match also covers a caller that re-batched the failed bytes with newer ones.
+    return fingerprint(data.substr(0, retry.len)) == retry.sum ? retry.consumed : 0;
+  }
+
+  bool fail(std::string_view data, size_t consumed) {
+    retry.active = consumed > 0;
+    if (retry.active) {
+      retry.len = data.size();
+      retry.sum = fingerprint(data);
+      retry.consumed = consumed;
+    }
+    return false;
+  }
+
+  bool write(std::string_view data, std::string* error) {
+    if (data.empty()) return true;
+    const size_t skip = retry_skip(data);
+    std::string_view rest = data.substr(skip);
+    if (close_pending && !end_file(error)) return fail(data, skip);
+    if (fd >= 0 && pending() && !drain(error)) return fail(data, skip);
+    if (rest.empty()) {
+      retry.active = false;
+      return true;
+    }
+    if (fd < 0 && !open_file(error)) return fail(data, skip);
+    if (!compressed()) {
+      size_t n = 0;
+      int err = write_all(fd, rest.data(), rest.size(), n);
+      bytes += n;
+      if (n > 0) unsynced = true;
+      if (err) {
+        set_error(error, describe("write", opt.path, err));
+        return fail(data, skip + n);
+      }
+    } else {
+      if (!init_compressor(error)) return fail(data, skip);
+      begin_op();
+      if (!compress(rest, error)) return fail(data, skip);
+      // Everything is inside the stream now; only getting it to the file may be outstanding.
+      if (io_failed) {
+        set_error(error, io_error);
+        return fail(data, data.size());
+      }
+      if (!drain(error)) return fail(data, data.size());
+    }
+    retry.active = false;
+    return true;
+  }
+
+  bool flush(int64_t now, std::string* error) {
+    if (close_pending && !end_file(error)) return false;
+    if (fd >= 0) {
+      if (opened_at == kUnset) opened_at = now;
+      begin_op();
+      if (!sync_flush(error)) return false;
+      if (io_failed) {
+        set_error(error, io_error);
+        return false;
+      }
+      if (!drain(error)) return false;
+    }
+    switch (opt.fsync) {
+      case FsyncPolicy::Never:
+        return true;
+      case FsyncPolicy::Always:
+        return sync(now, error);
+      case FsyncPolicy::Interval:
+        if (!unsynced) return true;  // nothing new since the last fsync: already durable
+        if (last_fsync != kUnset && now - last_fsync < opt.fsync_interval_ns) return false;
+        return sync(now, error);
+    }
+    return true;
+  }
+
+  bool rename_current(int64_t now, std::string* error) {
+    for (int attempt = 0;; ++attempt) {
+      std::string target = FileWriter::rotated_name(opt.path, now);
+      // NOREPLACE closes the window between rotated_name's existence check and the rename.
+      if (::renameat2(AT_FDCWD, opt.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
+        break;
+      int err = errno;
+      if (err == EEXIST && attempt < 100) continue;
+      if (err == EINVAL || err == ENOSYS) {  // file system without NOREPLACE support
+        if (::rename(opt.path.c_str(), target.c_str()) == 0) break;
+        err = errno;
+      }
+      set_error(error, "rename " + opt.path + " to " + target + ": " + errno_text(err));
+      return false;
+    }
+    bytes = 0;
+    if (opt.fsync != FsyncPolicy::Never) {
+      dir_sync_pending = true;
+      return sync_dir(error);
+    }
+    return true;
+  }
+
+  bool maybe_rotate(int64_t now, std::string* error) {
+    if (close_pending && !end_file(error)) return false;
+    if (fd < 0) return true;
+    if (opened_at == kUnset) opened_at = now;
+    bool by_size = opt.max_bytes > 0 && bytes >= opt.max_bytes;
+    bool by_age = opt.rotate_interval_ns > 0 && now - opened_at >= opt.rotate_interval_ns;
+    if (!by_size && !by_age) return true;
+    // If the rename fails the finished file stays at `path` and is appended to (a new member or
+    // frame); the next call retries since the limit is still exceeded.
+    return end_file(error) && rename_current(now, error);
+  }
+};
+
+FileWriter::FileWriter(FileWriterOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {}
+
+FileWriter::~FileWriter() {
+  std::string ignored;
+  if (!impl_->end_file(&ignored) && impl_->fd >= 0) ::close(impl_->fd);
+}
+
+bool FileWriter::write(std::string_view data, std::string* error) {
+  bool ok = impl_->write(data, error);
+  bytes_on_disk_ = impl_->bytes;
+  return ok;
+}
+
+bool FileWriter::flush(int64_t now_ns, std::string* error) {
+  bool ok = impl_->flush(now_ns, error);
+  bytes_on_disk_ = impl_->bytes;
+  return ok;
+}
+
+bool FileWriter::maybe_rotate(int64_t now_ns, std::string* error) {
+  bool ok = impl_->maybe_rotate(now_ns, error);
+  bytes_on_disk_ = impl_->bytes;
+  return ok;
+}
+
+void FileWriter::reopen() {
+  if (impl_->fd < 0) return;
+  impl_->close_pending = true;
+  std::string ignored;  // a failure is retried by the next write/flush/maybe_rotate/close
+  impl_->end_file(&ignored);
+  bytes_on_disk_ = impl_->bytes;
+}
+
+bool FileWriter::close(std::string* error) {
+  bool ok = impl_->end_file(error);
+  bytes_on_disk_ = impl_->bytes;
+  return ok;
+}
+
+std::string FileWriter::rotated_name(const std::string& path, int64_t now_ns) {
+  int64_t secs = now_ns / 1'000'000'000;
+  if (now_ns % 1'000'000'000 < 0) --secs;  // floor, so pre-1970 instants name the right second
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  char ts[32] = "00000000T000000Z";
+  if (gmtime_r(&t, &tm)) std::strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+
+  size_t base = path.rfind('/');
+  base = base == std::string::npos ? 0 : base + 1;
+  // Searching from base + 1: the leading dot of a hidden file is not an extension.
+  size_t dot = path.find('.', base + 1);
+  std::string stem = path.substr(0, dot);
+  std::string ext = dot == std::string::npos ? std::string() : path.substr(dot);
+  for (unsigned n = 0;; ++n) {
+    std::string name = stem + '.' + ts;
+    if (n > 0) name += '-' + std::to_string(n);
+    name += ext;
+    struct stat st {};
+    // Any lstat failure means the name is usable or that the rename will report the real problem.
+    if (::lstat(name.c_str(), &st) != 0) return name;
+  }
+}
+
+}  // namespace sluice

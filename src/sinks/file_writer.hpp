@@ -1,0 +1,67 @@
+#pragma once
+// One output file of the file sink: appends encoded bytes, optionally through gzip or zstd,
+// rotates by size and by time, reopens on request (SIGHUP after logrotate), and applies the
+// fsync policy. Not thread-safe: a file sink drives its writers from its own thread.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+enum class Compression { None, Gzip, Zstd };
+enum class FsyncPolicy { Never, Always, Interval };
+
+struct FileWriterOptions {
+  std::string path;
+  Compression compression = Compression::None;
+  int compression_level = 0;         // 0 = library default
+  uint64_t max_bytes = 0;            // rotate when the file (bytes written to disk) reaches this; 0 = off
+  int64_t rotate_interval_ns = 0;    // rotate when the file is this old; 0 = off
+  FsyncPolicy fsync = FsyncPolicy::Never;
+  int64_t fsync_interval_ns = 1'000'000'000;
+  bool create_dirs = true;           // create missing parent directories
+};
+
+class FileWriter {
+ public:
+  explicit FileWriter(FileWriterOptions options);
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  // Appends whole events (rotation only ever happens between calls). Opens the file lazily.
+  // Returns false and sets `error` on an I/O failure; the caller retries the same bytes later.
+  bool write(std::string_view data, std::string* error);
+
+  // Pushes buffered and compressor output to the kernel (gzip Z_SYNC_FLUSH / zstd flush) so that
+  // everything written so far is readable by a decompressor; fsyncs when the policy says so
+  // (Always: every call; Interval: when fsync_interval_ns has passed since the last fsync).
+  // Returns true when the data written so far is durable per the policy.
+  bool flush(int64_t now_ns, std::string* error);
+
+  // Rotates if the size or age limit is reached. Called by the sink between writes.
+  bool maybe_rotate(int64_t now_ns, std::string* error);
+
+  // Closes (finishing the compressed stream) and reopens at the same path on the next write.
+  void reopen();
+
+  // Finishes the compressed stream and closes the file.
+  bool close(std::string* error);
+
+  [[nodiscard]] const std::string& path() const { return options_.path; }
+  [[nodiscard]] uint64_t bytes_written() const { return bytes_on_disk_; }
+
+  // Name the current file gets when rotated at `now_ns`: `out.jsonl.gz` becomes
+  // `out.20261125T033000Z.jsonl.gz` (timestamp in UTC inserted before the first extension of the
+  // base name; `-1`, `-2`, ... appended to the timestamp if that name exists).
+  static std::string rotated_name(const std::string& path, int64_t now_ns);
+
+ private:
+  FileWriterOptions options_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t bytes_on_disk_ = 0;
+};
+
+}  // namespace sluice

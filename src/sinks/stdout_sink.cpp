@@ -1,0 +1,44 @@
+#include "sinks/stdout_sink.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/io.hpp"
+#include "core/log.hpp"
+
+namespace sluice {
+
+void StdoutSink::consume(Delivery delivery) {
+  if (!broken_ && !write_all(fd_, delivery.batch().data.view())) {
+    // A closed stdout (the reader went away) cannot be retried; say so once, loudly.
+    log::error("stdout sink cannot write; further events to it are discarded", "error",
+               std::strerror(errno));
+    broken_ = true;
+  }
+  delivery.done();
+}
+
+}  // namespace sluice
+
+#include "config/components.hpp"
+#include "config/factory.hpp"
+
+namespace sluice {
+
+std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& name,
+                                       const BuildContext& context) {
+  EncodingSpec spec;
+  spec.kind = config.choice<EncodingSpec::Kind>(
+      "encoding", EncodingSpec::Kind::Json,
+      {{"json", EncodingSpec::Kind::Json}, {"text", EncodingSpec::Kind::Text},
+       {"raw", EncodingSpec::Kind::Raw}});
+  enum class ColorMode { Auto, Always, Never };
+  ColorMode color = config.choice<ColorMode>(
+      "color", ColorMode::Auto,
+      {{"auto", ColorMode::Auto}, {"always", ColorMode::Always}, {"never", ColorMode::Never}});
+  spec.color = color == ColorMode::Always ||
+               (color == ColorMode::Auto && context.stdout_is_tty && !context.no_color);
+  return std::make_unique<StdoutSink>(spec);
+}
+
+}  // namespace sluice

@@ -1,0 +1,194 @@
+#include "sources/exec_source.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.hpp"
+#include "core/io.hpp"
+#include "core/log.hpp"
+#include "sources/stream_reader.hpp"
+
+extern char** environ;
+
+namespace sluice {
+
+namespace {
+// After the child exits, output from processes it left behind (still holding the pipes) is
+// read for this long after the last byte, then the source ends.
+constexpr int64_t kOrphanOutputGraceNs = 1'000'000'000;
+}  // namespace
+
+ExecSource::ExecSource(ExecOptions options)
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+ExecSource::~ExecSource() {
+  for (int fd : {stdout_fd_, stderr_fd_, wake_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+bool ExecSource::start(std::string* error) {
+  if (options_.command.empty()) {
+    *error = "exec source has an empty command";
+    return false;
+  }
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    *error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  grow_pipe(out[1]);
+  grow_pipe(err[1]);
+  // As a wrapper or PID 1, sluice adopts what the child leaves behind and reaps it.
+  (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  // sluice blocks and ignores signals for its own handling; the child starts clean.
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> argv;
+  for (auto& arg : options_.command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int rc = posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    pid_ = -1;
+    *error = "cannot run `" + options_.command[0] + "`: " + std::strerror(rc);
+    return false;
+  }
+  stdout_fd_ = out[0];
+  stderr_fd_ = err[0];
+  set_nonblocking(stdout_fd_);
+  set_nonblocking(stderr_fd_);
+  log::info("child started", "pid", pid_, "command", options_.command[0]);
+  return true;
+}
+
+void ExecSource::stop() {
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void ExecSource::forward_signal(int signal) {
+  if (pid_ > 0 && !exited_.load()) ::kill(pid_, signal);
+}
+
+void ExecSource::child_exited(int wait_status) {
+  wait_status_ = wait_status;
+  exited_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+  if (WIFSIGNALED(wait_status)) {
+    log::info("child exited", "pid", pid_, "signal", strsignal(WTERMSIG(wait_status)));
+  } else {
+    log::info("child exited", "pid", pid_, "code", WEXITSTATUS(wait_status));
+  }
+}
+
+int ExecSource::child_exit_code() const {
+  if (!exited_.load()) return 1;
+  int status = wait_status_.load();
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+void ExecSource::run(SourceContext& ctx) {
+  StreamReader out(ctx, "stdout", options_.framer,
+                   options_.passthrough ? ctx.passthrough_fd(1) : -1);
+  StreamReader err(ctx, "stderr", options_.framer,
+                   options_.passthrough ? ctx.passthrough_fd(2) : -1);
+  StreamReader* readers[2] = {&out, &err};
+  int fds[2] = {stdout_fd_, stderr_fd_};
+  bool open[2] = {true, true};
+  int64_t last_data = monotonic_ns();
+
+  while (open[0] || open[1]) {
+    pollfd pfds[3];
+    int nfds = 0;
+    int which[2];
+    for (int i = 0; i < 2; ++i) {
+      if (open[i]) {
+        which[nfds] = i;
+        pfds[nfds++] = {fds[i], POLLIN, 0};
+      }
+    }
+    pfds[nfds] = {wake_fd_, POLLIN, 0};
+    int ready = ::poll(pfds, static_cast<nfds_t>(nfds + 1), exited_.load() ? 100 : -1);
+    if (ready < 0 && errno != EINTR) break;
+    if (pfds[nfds].revents & POLLIN) {
+      uint64_t drained;
+      (void)!::read(wake_fd_, &drained, sizeof drained);
+    }
+    if (stopping_.load()) break;
+    for (int k = 0; k < nfds; ++k) {
+      if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      int i = which[k];
+      // Drain what is there now, then hand it on: the app's lines reach the sinks promptly.
+      while (true) {
+        ssize_t n = readers[i]->read_once(fds[i]);
+        if (n > 0) {
+          last_data = monotonic_ns();
+          continue;
+        }
+        if (n == 0 || n == -2) open[i] = false;
+        break;
+      }
+      readers[i]->flush();
+    }
+    if (exited_.load() && monotonic_ns() - last_data > kOrphanOutputGraceNs) break;
+  }
+  out.finish();
+  err.finish();
+  // The exit status decides sluice's own; wait for it unless asked to stop.
+  while (!exited_.load() && !stopping_.load()) {
+    pollfd pfd{wake_fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, 100) > 0) {
+      uint64_t drained;
+      (void)!::read(wake_fd_, &drained, sizeof drained);
+    }
+  }
+}
+
+}  // namespace sluice
+
+#include "config/components.hpp"
+
+namespace sluice {
+
+std::unique_ptr<Source> make_exec_source(MapReader& config, const FramerOptions& framer) {
+  ExecOptions options;
+  options.command = config.string_list("command");
+  if (options.command.empty() || options.command[0].empty()) {
+    config.fail_here("`command` is required: the program and its arguments as a list");
+  }
+  options.passthrough = config.boolean("passthrough", true);
+  options.framer = framer;
+  return std::make_unique<ExecSource>(std::move(options));
+}
+
+}  // namespace sluice

@@ -1,0 +1,61 @@
+#include "sources/stdin_source.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/io.hpp"
+#include "core/log.hpp"
+#include "sources/stream_reader.hpp"
+
+namespace sluice {
+
+StdinSource::StdinSource(FramerOptions framer, int fd)
+    : framer_(framer), fd_(fd), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+StdinSource::~StdinSource() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void StdinSource::stop() {
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void StdinSource::run(SourceContext& ctx) {
+  grow_pipe(fd_);
+  StreamReader reader(ctx, "stdin", framer_);
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  while (true) {
+    int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      log::error("poll on stdin failed", "error", std::strerror(errno));
+      break;
+    }
+    if (fds[1].revents & POLLIN) break;  // stop requested
+    ssize_t n = reader.read_once(fd_);
+    if (n == 0) break;
+    if (n == -2) {
+      log::error("reading stdin failed", "error", std::strerror(errno));
+      break;
+    }
+    // Quiet input: hand on what we have now rather than wait for a full batch.
+    if (n < 0 || !readable_now(fd_)) reader.flush();
+  }
+  reader.finish();
+}
+
+}  // namespace sluice
+
+#include "config/components.hpp"
+
+namespace sluice {
+
+std::unique_ptr<Source> make_stdin_source(MapReader& config, const FramerOptions& framer) {
+  return std::make_unique<StdinSource>(framer);
+}
+
+}  // namespace sluice

@@ -1,0 +1,88 @@
+#include "sources/stream_reader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+#include "core/clock.hpp"
+#include "core/io.hpp"
+#include "core/log.hpp"
+
+namespace sluice {
+
+StreamReader::StreamReader(SourceContext& ctx, std::string_view stream, FramerOptions framer,
+                           int passthrough_fd)
+    : ctx_(ctx), stream_(stream), framer_(framer), passthrough_fd_(passthrough_fd) {}
+
+StreamReader::~StreamReader() {
+  if (batch_) ctx_.release(batch_);
+}
+
+void StreamReader::ensure_batch() {
+  if (batch_) return;
+  batch_ = ctx_.acquire();
+  batch_->stream = stream_;
+  batch_->bytes.reserve(kBatchBytes + kReadPadding);
+}
+
+void StreamReader::push_and_carry() {
+  size_t tail = framer_.tail_start();
+  size_t tail_len = batch_->bytes.size() - tail;
+  Batch* next = ctx_.acquire();
+  next->stream = stream_;
+  next->bytes.reserve(std::max(kBatchBytes, tail_len * 2) + kReadPadding);
+  if (tail_len) {
+    std::memcpy(next->bytes.prepare(tail_len), batch_->bytes.data() + tail, tail_len);
+    next->bytes.commit(tail_len);
+  }
+  framer_.carried(tail_len);
+  // The carried bytes stay in place as padding, but are not this batch's input any more.
+  batch_->bytes.resize(tail);
+  batch_->read_time_ns = wall_clock_ns();
+  ctx_.push(batch_);
+  batch_ = next;
+}
+
+ssize_t StreamReader::read_once(int fd) {
+  ensure_batch();
+  constexpr size_t kMinRead = 16 * 1024;
+  if (batch_->bytes.capacity() < batch_->bytes.size() + kMinRead + kReadPadding) {
+    if (!batch_->events.empty()) push_and_carry();
+    // No event points into the buffer now, so it may move: room for a longer line.
+    size_t size = batch_->bytes.size();
+    batch_->bytes.reserve(std::max(size * 2, size + kBatchBytes) + kReadPadding);
+  }
+  size_t size = batch_->bytes.size();
+  size_t room = batch_->bytes.capacity() - size - kReadPadding;
+  ssize_t n;
+  do {
+    n = ::read(fd, batch_->bytes.data() + size, room);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+  if (n == 0) return 0;
+  if (passthrough_fd_ >= 0 &&
+      !write_all(passthrough_fd_, std::string_view(batch_->bytes.data() + size, n))) {
+    log::warn("passthrough write failed; passthrough disabled for this stream", "stream",
+              stream_, "error", std::strerror(errno));
+    passthrough_fd_ = -1;
+  }
+  batch_->bytes.commit(static_cast<size_t>(n));
+  framer_.frame(*batch_);
+  if (batch_->bytes.size() >= kBatchBytes && !batch_->events.empty()) push_and_carry();
+  return n;
+}
+
+void StreamReader::flush() {
+  if (batch_ && !batch_->events.empty()) push_and_carry();
+}
+
+void StreamReader::finish() {
+  if (!batch_) return;
+  framer_.finish(*batch_);
+  batch_->read_time_ns = wall_clock_ns();
+  ctx_.push(batch_);
+  batch_ = nullptr;
+}
+
+}  // namespace sluice

@@ -1,0 +1,42 @@
+#pragma once
+// Reads one byte stream (stdin, one pipe of a child) into batches: reads straight into the
+// batch buffer, frames lines in place, and pushes a batch when it is full or the stream goes
+// quiet. The unfinished last line is carried into the next batch.
+#include <string_view>
+#include <sys/types.h>
+
+#include "parse/framer.hpp"
+#include "sluice/source.hpp"
+
+namespace sluice {
+
+class StreamReader {
+ public:
+  // `passthrough_fd` >= 0: every byte read is also written there, unchanged.
+  StreamReader(SourceContext& ctx, std::string_view stream, FramerOptions framer,
+               int passthrough_fd = -1);
+  ~StreamReader();
+  StreamReader(const StreamReader&) = delete;
+  StreamReader& operator=(const StreamReader&) = delete;
+
+  // One read(2) from `fd`: > 0 bytes read, 0 at end of input, -1 would block, -2 error (errno).
+  ssize_t read_once(int fd);
+  // Pushes the complete lines read so far.
+  void flush();
+  // End of input: the unfinished line becomes an event and everything is pushed.
+  void finish();
+
+  static constexpr size_t kBatchBytes = 256 * 1024;
+
+ private:
+  void ensure_batch();
+  void push_and_carry();
+
+  SourceContext& ctx_;
+  std::string_view stream_;
+  LineFramer framer_;
+  int passthrough_fd_;
+  Batch* batch_ = nullptr;
+};
+
+}  // namespace sluice
