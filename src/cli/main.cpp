@@ -67,7 +67,10 @@ int main(int argc, char** argv) {
     std::cerr << "sluice: `-- COMMAND` is only valid with `sluice run`\n";
     return 64;
   }
-  if (run->parsed()) return sluice::cli::run_command(run_args);
+  if (run->parsed()) {
+    run_args.command = command;
+    return sluice::cli::run_command(run_args);
+  }
   if (validate->parsed()) return sluice::cli::validate_command(validate_path);
   if (version->parsed()) {
     std::cout << "sluice " << sluice::kVersion << " (git " << sluice::kGitRevision << ")\n";

@@ -105,7 +105,19 @@ std::string MapReader::string(const std::string& key, const std::string& fallbac
 
 std::string MapReader::required_string(const std::string& key) {
   std::optional<std::string> v = string(key);
-  if (!v || v->empty()) fail_here("`" + key + "` is required");
+  if (!v || v->empty()) {
+    // A misspelt required key is the likely cause: point at the typo, not at its absence.
+    if (node_ && node_.IsMap()) {
+      for (auto it = node_.begin(); it != node_.end(); ++it) {
+        const std::string& present = it->first.Scalar();
+        if (present != key && !suggestion(present, {key}).empty()) {
+          throw_at(file_, it->first.Mark(),
+                   what_ + ": unknown key `" + present + "`" + suggestion(present, {key}));
+        }
+      }
+    }
+    fail_here("`" + key + "` is required");
+  }
   return *v;
 }
 

@@ -218,8 +218,6 @@ Topology load_topology(const TopologyInputs& inputs) {
     t.sinks = read_section(t.root, "sinks", t.file, inputs.env);
   }
   if (!inputs.exec_command.empty()) {
-    YAML::Node node;
-    node["type"] = "exec";
     YAML::Node command(YAML::NodeType::Sequence);
     // Command-line arguments are taken literally: `$` is escaped so interpolation leaves it.
     for (const auto& arg : inputs.exec_command) {
@@ -227,13 +225,22 @@ Topology load_topology(const TopologyInputs& inputs) {
       for (char c : arg) escaped += c == '$' ? std::string("$$") : std::string(1, c);
       command.push_back(escaped);
     }
-    node["command"] = command;
-    for (const auto& s : t.sources) {
-      if (s.name == "app") {
-        fail_component(s, "source `app` is defined by `sluice run -- COMMAND`; rename this one");
-      }
+    auto declared = std::find_if(t.sources.begin(), t.sources.end(),
+                                 [](const ComponentDecl& s) { return s.name == "app"; });
+    if (declared == t.sources.end()) {
+      YAML::Node node;
+      node["type"] = "exec";
+      node["command"] = command;
+      t.sources.push_back(ComponentDecl{"app", "exec", {}, node, "command line"});
+    } else if (declared->type != "exec" || declared->node["command"]) {
+      // The config may declare `app` (type exec, no command) to set its options; the command
+      // line then supplies the command.
+      fail_component(*declared,
+                     "source `app` is defined by `sluice run -- COMMAND`: declare it with "
+                     "`type: exec` and no `command`, or rename it");
+    } else {
+      declared->node["command"] = command;
     }
-    t.sources.push_back(ComponentDecl{"app", "exec", {}, node, "command line"});
   }
   if (t.sources.empty() && !inputs.config_path) {
     // `producer | SLUICE_SINKS=stdout:// sluice run`: no file, read stdin.

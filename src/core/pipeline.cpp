@@ -86,10 +86,18 @@ struct SinkRuntime final : DeliveryOwner {
   }
 
   void loop() {
+    bool closing = false;
     while (true) {
       Delivery delivery;
-      if (queue.pop(delivery, kSinkTick)) {
-        if (!delivery.valid()) break;  // end of stream
+      // After the end marker only what is already queued remains (every producer has stopped);
+      // it may sit in other producers' sub-queues, behind the marker.
+      bool got = closing ? queue.try_pop(delivery) : queue.pop(delivery, kSinkTick);
+      if (closing && !got) break;
+      if (got) {
+        if (!delivery.valid()) {
+          closing = true;
+          continue;
+        }
         metrics->add(metrics->events_in, delivery.batch().count());
         spec.sink->consume(std::move(delivery));
       }
@@ -107,6 +115,8 @@ struct SinkRuntime final : DeliveryOwner {
   Pool<EncodedBatch>* pool;
   std::vector<const Template*> templates;
   EncodingSpec encoding;
+  // One per source: a source's batches reach this queue from several workers in turn.
+  std::vector<std::unique_ptr<BoundedQueue<Delivery>::Token>> source_tokens;
   std::atomic<bool> reopen_requested{false};
   std::atomic<bool> done{false};
   log::RateLimit drop_log;
@@ -194,10 +204,19 @@ void SourceRuntime::push(Batch* batch) {
 
 void Pipeline::Impl::worker_loop() {
   WorkerScratch scratch;
+  bool closing = false;
   while (true) {
     Batch* batch = nullptr;
-    work_queue.pop(batch);
-    if (batch == nullptr) break;
+    // After the end marker, batches may still sit in other sources' sub-queues: drain them.
+    if (closing) {
+      if (!work_queue.try_pop(batch)) break;
+    } else {
+      work_queue.pop(batch);
+    }
+    if (batch == nullptr) {
+      closing = true;
+      continue;
+    }
     int64_t cost = static_cast<int64_t>(batch->bytes.size()) + 1;
     process(batch, scratch);
     work_queue.release(cost);
@@ -275,9 +294,10 @@ void Pipeline::Impl::commit(SourceRuntime& source, uint64_t seq, WorkerScratch& 
     }
     int64_t cost = static_cast<int64_t>(encoded->data.size()) + 1;
     Delivery delivery(encoded, sink, cost);
+    auto& token = *sink->source_tokens[source.index];
     if (sink->spec.when_full == WhenFull::Block) {
-      sink->queue.push(delivery, cost);
-    } else if (!sink->queue.try_push(delivery, cost)) {
+      sink->queue.push(delivery, cost, token);
+    } else if (!sink->queue.try_push(delivery, cost, token)) {
       sink->metrics->add(sink->metrics->dropped, encoded->count());
       uint64_t suppressed = 0;
       if (sink->drop_log.allow(&suppressed)) {
@@ -337,6 +357,9 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
     }
     return node;
   };
+  for (auto& sink : impl_->sinks) {
+    for (size_t i = 0; i < sources.size(); ++i) sink->source_tokens.push_back(sink->queue.make_token());
+  }
   uint32_t index = 0;
   for (auto& source : sources) {
     ComponentMetrics* m = add_metrics(source.name, "source");

@@ -149,8 +149,8 @@ void EventParser::nest_under_target(Batch& batch, Event& event) const {
   }
   nested.push_back('}');
   batch.fields.resize(event.first_field);
-  batch.fields.push_back(Field{options_.target, Value{ValueKind::Json, true,
-                                                      batch.arena.copy(nested.view())}});
+  batch.fields.push_back(
+      Field{options_.target, Value{ValueKind::Json, true, batch.arena.copy(nested.view())}});
   event.field_count = 1;
 }
 

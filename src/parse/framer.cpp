@@ -32,7 +32,8 @@ size_t LineFramer::frame(Batch& batch) {
     const void* nl = std::memchr(data + scanned_, '\n', size - scanned_);
     size_t limit = line_start_ + max;
     size_t newline = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) : size;
-    size_t content_end = (nl && newline > line_start_ && data[newline - 1] == '\r') ? newline - 1 : newline;
+    size_t content_end =
+        (nl && newline > line_start_ && data[newline - 1] == '\r') ? newline - 1 : newline;
     if (content_end - line_start_ > max && limit < size) {
       // Too long: cut a piece of max bytes and go on with the rest of the same line.
       size_t cut = utf8_boundary(data, line_start_, limit);

@@ -18,15 +18,16 @@ constexpr int kMaxDepth = 64;
 // The text between the quotes of a raw JSON string starting at `raw` (just after the opening
 // quote), when it contains no escape; otherwise an empty optional-like {nullptr,0}.
 std::string_view unescaped_span(const char* raw, const char* end) {
-  const char* quote = static_cast<const char*>(std::memchr(raw, '"', static_cast<size_t>(end - raw)));
+  const char* quote =
+      static_cast<const char*>(std::memchr(raw, '"', static_cast<size_t>(end - raw)));
   if (!quote) return {};
   if (std::memchr(raw, '\\', static_cast<size_t>(quote - raw))) return {};
   return {raw, static_cast<size_t>(quote - raw)};
 }
 
 std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;

@@ -27,7 +27,9 @@ constexpr auto kDigitPairs = [] {
 }();
 
 // Unsigned wrap-around turns "is this a digit" into a single comparison.
-inline unsigned digit_value(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; }
+inline unsigned digit_value(char c) {
+  return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';
+}
 inline bool is_digit(char c) { return digit_value(c) <= 9; }
 
 // Value of two ASCII digits, or -1.
@@ -64,6 +66,16 @@ CivilDate civil_from_days(int64_t days) {
   return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
 }
 
+// Inlined into the parsers; the exported days_from_civil forwards here.
+inline int64_t civil_days(int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // A wall-clock time as read, before the offset or zone is applied.
@@ -85,8 +97,7 @@ int64_t local_seconds(Fields& f) {
     f.second = 59;
     f.nanos = kNsPerSec - 1;
   }
-  return days_from_civil(f.year, f.month, f.day) * kSecPerDay + f.hour * 3600 + f.minute * 60 +
-         f.second;
+  return civil_days(f.year, f.month, f.day) * kSecPerDay + f.hour * 3600 + f.minute * 60 + f.second;
 }
 
 std::optional<int64_t> to_ns(int64_t seconds, uint32_t nanos) {
@@ -103,13 +114,13 @@ std::optional<int64_t> to_ns(int64_t seconds, uint32_t nanos) {
   return ns;
 }
 
-std::optional<int64_t> finish_with_offset(Fields f, int32_t offset_seconds) {
+std::optional<int64_t> finish_with_offset(Fields& f, int32_t offset_seconds) {
   if (!valid(f)) return std::nullopt;
   const int64_t local = local_seconds(f);  // before reading nanos: a leap second sets them
   return to_ns(local - offset_seconds, f.nanos);
 }
 
-std::optional<int64_t> finish_in_zone(Fields f, const TimeZone* zone) {
+std::optional<int64_t> finish_in_zone(Fields& f, const TimeZone* zone) {
   if (!valid(f)) return std::nullopt;
   const int64_t local = local_seconds(f);
   return to_ns(zone != nullptr ? zone->local_to_utc(local) : local, f.nanos);
@@ -161,24 +172,37 @@ unsigned month_from_name(const char* p) {
   const uint32_t key = (static_cast<uint32_t>(static_cast<unsigned char>(p[0]) | 0x20) << 16) |
                        (static_cast<uint32_t>(static_cast<unsigned char>(p[1]) | 0x20) << 8) |
                        static_cast<uint32_t>(static_cast<unsigned char>(p[2]) | 0x20);
-  constexpr auto k = [](const char (&s)[4]) {
+  constexpr auto k = [](const char(&s)[4]) {
     return (static_cast<uint32_t>(s[0]) << 16) | (static_cast<uint32_t>(s[1]) << 8) |
            static_cast<uint32_t>(s[2]);
   };
   switch (key) {
-    case k("jan"): return 1;
-    case k("feb"): return 2;
-    case k("mar"): return 3;
-    case k("apr"): return 4;
-    case k("may"): return 5;
-    case k("jun"): return 6;
-    case k("jul"): return 7;
-    case k("aug"): return 8;
-    case k("sep"): return 9;
-    case k("oct"): return 10;
-    case k("nov"): return 11;
-    case k("dec"): return 12;
-    default: return 0;
+    case k("jan"):
+      return 1;
+    case k("feb"):
+      return 2;
+    case k("mar"):
+      return 3;
+    case k("apr"):
+      return 4;
+    case k("may"):
+      return 5;
+    case k("jun"):
+      return 6;
+    case k("jul"):
+      return 7;
+    case k("aug"):
+      return 8;
+    case k("sep"):
+      return 9;
+    case k("oct"):
+      return 10;
+    case k("nov"):
+      return 11;
+    case k("dec"):
+      return 12;
+    default:
+      return 0;
   }
 }
 
@@ -213,8 +237,7 @@ std::optional<int64_t> parse_iso(const char* p, const char* end, const Timestamp
 std::optional<int64_t> parse_clf(const char* p, const char* end) {
   if (end - p < 24) return std::nullopt;
   const int d = two_digits(p), y_hi = two_digits(p + 7), y_lo = two_digits(p + 9);
-  if (d < 0 || y_hi < 0 || y_lo < 0 || p[2] != '/' || p[6] != '/' || p[11] != ':' ||
-      p[20] != ' ')
+  if (d < 0 || y_hi < 0 || y_lo < 0 || p[2] != '/' || p[6] != '/' || p[11] != ':' || p[20] != ' ')
     return std::nullopt;
   Fields f;
   f.day = static_cast<unsigned>(d);
@@ -289,7 +312,8 @@ std::optional<int64_t> epoch_from_digits(const char* int_digits, size_t n_int,
     if (__builtin_mul_overflow(whole, 10u, &whole)) return std::nullopt;
   }
 
-  // The magnitude picks the unit: seconds reach year 5138 before 1e11, ms and µs likewise.
+  // The magnitude picks the unit. 1e11 s is the year 5138, so no real seconds value reaches it,
+  // and 1e14 ms and 1e17 µs are that same instant.
   unsigned frac_len;
   int64_t unit_ns;
   if (whole < 100'000'000'000ull) {
@@ -346,6 +370,8 @@ std::optional<int64_t> parse_decimal(const char* p, const char* end, bool allow_
 
 }  // namespace
 
+// Dispatch on the first byte and one fixed separator position keeps a failed guess cheap: each
+// format is tried at most once. A leap second (:60) reads as :59.999999999 (see local_seconds).
 std::optional<int64_t> parse_timestamp(std::string_view text, const TimestampContext& ctx) {
   const char* p = text.data();
   const char* end = p + text.size();
@@ -360,6 +386,8 @@ std::optional<int64_t> parse_timestamp(std::string_view text, const TimestampCon
   return parse_syslog(p, end, ctx);
 }
 
+// JSON exponents (`1.7e9`, `17e8`, `5E-3`) are honoured exactly, without going through double,
+// since encoders such as Python's json write large floats that way.
 std::optional<int64_t> parse_epoch_number(std::string_view number_text) {
   return parse_decimal(number_text.data(), number_text.data() + number_text.size(),
                        /*allow_exponent=*/true);
@@ -399,12 +427,7 @@ void format_rfc3339(int64_t ns, char* out) {
 }
 
 int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+  return civil_days(year, month, day);
 }
 
 CivilTime civil_from_ns(int64_t ns) {

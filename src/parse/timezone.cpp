@@ -3,6 +3,7 @@
 #include "parse/timezone.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -145,8 +146,8 @@ int64_t rule_day(const PosixRule& r, int64_t year) {
   const int64_t first = days_from_civil(year, month, 1);
   const int64_t weekday = ((first + 4) % 7 + 7) % 7;  // 1970-01-01 was a Thursday
   int64_t day = first + (r.day - weekday + 7) % 7 + (r.week - 1) * 7;
-  const int64_t next_month = month == 12 ? days_from_civil(year + 1, 1, 1)
-                                         : days_from_civil(year, month + 1, 1);
+  const int64_t next_month =
+      month == 12 ? days_from_civil(year + 1, 1, 1) : days_from_civil(year, month + 1, 1);
   while (day >= next_month) day -= 7;  // week 5 means "last"
   return day;
 }
@@ -169,14 +170,10 @@ std::vector<std::pair<int64_t, int32_t>> expand_rule(const PosixTz& tz, int64_t 
   return out;
 }
 
-bool fail(std::string* error, std::string_view name, std::string_view why) {
-  if (error != nullptr) {
-    *error = "time zone '";
-    error->append(name);
-    error->append("': ");
-    error->append(why);
-  }
-  return false;
+// Callers name the zone in their own message, so the error says only what went wrong.
+std::nullptr_t fail(std::string* error, const std::string& why) {
+  if (error != nullptr) *error = why;
+  return nullptr;
 }
 
 struct Header {
@@ -221,8 +218,7 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
                                                const std::string& zoneinfo_dir) {
   if (name.empty() || name.front() == '/' || name.find("..") != std::string_view::npos ||
       name.find('\0') != std::string_view::npos) {
-    fail(error, name, "invalid name");
-    return nullptr;
+    return fail(error, "invalid zone name (empty, absolute or containing '..')");
   }
   std::string dir = zoneinfo_dir;
   if (dir.empty()) {
@@ -232,18 +228,17 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
   auto tz = std::make_shared<TimeZone>();
   tz->name_ = std::string(name);
 
+  const std::string path = dir + "/" + tz->name_;
   std::string data;
-  if (!read_file(dir + "/" + tz->name_, data)) {
+  if (!read_file(path, data)) {
     // Minimal containers often lack tzdata; UTC needs no file.
     if (name == "UTC" || name == "Etc/UTC") return tz;
-    fail(error, name, "cannot read " + dir + "/" + tz->name_);
-    return nullptr;
+    return fail(error, "cannot read " + path);
   }
 
   Header h;
   if (!read_header(data, 0, h)) {
-    fail(error, name, "not a TZif file");
-    return nullptr;
+    return fail(error, path + " is not a TZif file");
   }
   size_t pos = 44;
   size_t time_size = 4;
@@ -251,20 +246,17 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
     // The v1 block only exists for old readers; the 64-bit block after it supersedes it.
     pos += block_size(h, 4);
     if (pos > data.size() || !read_header(data, pos, h)) {
-      fail(error, name, "truncated TZif file");
-      return nullptr;
+      return fail(error, path + " is truncated");
     }
     pos += 44;
     time_size = 8;
   }
   if (h.typecnt == 0 || h.typecnt > 256 || data.size() - pos < block_size(h, time_size)) {
-    fail(error, name, "truncated or corrupt TZif file");
-    return nullptr;
+    return fail(error, path + " is truncated or corrupt");
   }
   if (h.leapcnt != 0) {
     // "right/" zones count leap seconds in their transition times; sluice's clocks do not.
-    fail(error, name, "leap-second (right/) zones are not supported");
-    return nullptr;
+    return fail(error, "leap-second (right/) zones are not supported");
   }
 
   const auto* p = reinterpret_cast<const unsigned char*>(data.data() + pos);
@@ -275,8 +267,7 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
   for (uint32_t i = 0; i < h.typecnt; ++i) {
     type_offsets[i] = static_cast<int32_t>(be32(types + 6 * size_t{i}));
     if (type_offsets[i] < -kMaxOffset || type_offsets[i] > kMaxOffset) {
-      fail(error, name, "implausible UTC offset");
-      return nullptr;
+      return fail(error, path + " has an implausible UTC offset");
     }
   }
   // RFC 8536: times before the first transition use type 0.
@@ -287,13 +278,11 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
     const int64_t at = time_size == 8 ? be64(times + 8 * size_t{i})
                                       : static_cast<int32_t>(be32(times + 4 * size_t{i}));
     if (i > 0 && at <= previous_at) {
-      fail(error, name, "transitions out of order");
-      return nullptr;
+      return fail(error, path + " has transitions out of order");
     }
     previous_at = at;
     if (indices[i] >= h.typecnt) {
-      fail(error, name, "bad time type index");
-      return nullptr;
+      return fail(error, path + " has a bad time type index");
     }
     const int32_t offset = type_offsets[indices[i]];
     if (offset != current) tz->transitions_.push_back({at, offset});
@@ -304,14 +293,12 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
   if (time_size == 8 && pos < data.size()) {
     const size_t nl = data.find('\n', pos + 1);
     if (data[pos] != '\n' || nl == std::string::npos) {
-      fail(error, name, "malformed TZ footer");
-      return nullptr;
+      return fail(error, path + " has a malformed TZ footer");
     }
     const std::string_view footer(data.data() + pos + 1, nl - pos - 1);
     PosixTz rule;
     if (!footer.empty() && !PosixParser(footer).parse(rule)) {
-      fail(error, name, "unsupported TZ footer '" + std::string(footer) + "'");
-      return nullptr;
+      return fail(error, path + " has an unsupported TZ footer '" + std::string(footer) + "'");
     }
     if (!footer.empty() && rule.has_dst) {
       const bool none = h.timecnt == 0;
@@ -330,28 +317,30 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name, std::strin
 }
 
 int32_t TimeZone::offset_at_utc(int64_t utc_seconds) const {
-  auto it = std::upper_bound(
-      transitions_.begin(), transitions_.end(), utc_seconds,
-      [](int64_t value, const Transition& t) { return value < t.at_utc; });
+  auto it = std::upper_bound(transitions_.begin(), transitions_.end(), utc_seconds,
+                             [](int64_t value, const Transition& t) { return value < t.at_utc; });
   return it == transitions_.begin() ? initial_offset_ : std::prev(it)->offset;
 }
 
 int64_t TimeZone::local_to_utc(int64_t local_seconds) const {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  const int64_t lo = local_seconds < kMin + kSearchWindow ? kMin : local_seconds - kSearchWindow;
-  const int64_t hi = local_seconds > kMax - kSearchWindow ? kMax : local_seconds + kSearchWindow;
+  // Times this far out mean nothing; clamping keeps the arithmetic below from overflowing.
+  local_seconds = std::clamp(local_seconds, kMin / 2, kMax / 2);
+  const int64_t lo = local_seconds - kSearchWindow;
+  const int64_t hi = local_seconds + kSearchWindow;
   // Interval k runs from transition k-1 (or -inf) to transition k (or +inf) with offset(k).
   const auto n = static_cast<ptrdiff_t>(transitions_.size());
   auto begin_of = [&](ptrdiff_t k) { return k == 0 ? kMin : transitions_[k - 1].at_utc; };
   auto end_of = [&](ptrdiff_t k) { return k == n ? kMax : transitions_[k].at_utc; };
-  auto offset_of = [&](ptrdiff_t k) { return k == 0 ? initial_offset_ : transitions_[k - 1].offset; };
+  auto offset_of = [&](ptrdiff_t k) {
+    return k == 0 ? initial_offset_ : transitions_[k - 1].offset;
+  };
 
-  const ptrdiff_t first = std::upper_bound(transitions_.begin(), transitions_.end(), lo,
-                                           [](int64_t value, const Transition& t) {
-                                             return value < t.at_utc;
-                                           }) -
-                          transitions_.begin();
+  const ptrdiff_t first =
+      std::upper_bound(transitions_.begin(), transitions_.end(), lo,
+                       [](int64_t value, const Transition& t) { return value < t.at_utc; }) -
+      transitions_.begin();
   // Intervals are in time order, so the first one containing a consistent instant gives the
   // earliest reading of an ambiguous (fall-back) wall-clock time.
   for (ptrdiff_t k = first; k <= n && begin_of(k) <= hi; ++k) {

@@ -147,7 +147,8 @@ struct FileWriter::Impl {
     if (f < 0 && errno == ENOENT && opt.create_dirs) {
       std::string failed;
       if (int err = make_dirs(parent_dir(opt.path), failed)) {
-        set_error(error, "create directory " + failed + " for " + opt.path + ": " + errno_text(err));
+        set_error(error,
+                  "create directory " + failed + " for " + opt.path + ": " + errno_text(err));
         return false;
       }
       f = open_append(opt.path);

@@ -217,6 +217,7 @@ TEST_F(FileWriterTest, RotatedNames) {
   EXPECT_EQ(FileWriter::rotated_name("/a/.hidden", kNow), std::string("/a/.hidden.") + kTs);
   EXPECT_EQ(FileWriter::rotated_name("out", kNow + kSecond - 1), std::string("out.") + kTs);
   EXPECT_EQ(FileWriter::rotated_name("out", kNow + 3661 * kSecond), "out.20261125T043101Z");
+  EXPECT_EQ(FileWriter::rotated_name("out", -1), "out.19691231T235959Z");
 
   std::string first = at(std::string("out.") + kTs + ".jsonl");
   EXPECT_EQ(FileWriter::rotated_name(at("out.jsonl"), kNow), first);
@@ -314,9 +315,8 @@ TEST_F(FileWriterTest, FsyncPolicies) {
   ASSERT_TRUE(always.write("y\n", &err)) << err;
   EXPECT_TRUE(always.flush(kNow + 1, &err)) << err;
 
-  FileWriter interval({.path = at("interval.log"),
-                       .fsync = FsyncPolicy::Interval,
-                       .fsync_interval_ns = kSecond});
+  FileWriter interval(
+      {.path = at("interval.log"), .fsync = FsyncPolicy::Interval, .fsync_interval_ns = kSecond});
   EXPECT_TRUE(interval.flush(kNow, &err)) << err;  // nothing written: trivially durable
   ASSERT_TRUE(interval.write("a\n", &err)) << err;
   EXPECT_TRUE(interval.flush(kNow, &err)) << err;  // first fsync is not held back
@@ -349,8 +349,7 @@ TEST_F(FileWriterTest, PlainShortWriteIsNotRepeatedOnRetry) {
   EXPECT_EQ(read_all(at("out.log")), a + b);
 }
 
-class CompressedTest : public FileWriterTest,
-                       public ::testing::WithParamInterface<Compression> {
+class CompressedTest : public FileWriterTest, public ::testing::WithParamInterface<Compression> {
  protected:
   std::string name() const { return GetParam() == Compression::Gzip ? "out.gz" : "out.zst"; }
   FileWriterOptions options() const { return {.path = at(name()), .compression = GetParam()}; }

@@ -1,0 +1,187 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "config/config_error.hpp"
+#include "config/factory.hpp"
+#include "config/interpolate.hpp"
+#include "config/topology.hpp"
+
+namespace sluice {
+namespace {
+
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Interpolate, Forms) {
+  EnvLookup env = fake_env({{"A", "alpha"}, {"EMPTY", ""}});
+  EXPECT_EQ(interpolate("x-${A}-y", env), "x-alpha-y");
+  EXPECT_EQ(interpolate("${B:-fallback}", env), "fallback");
+  EXPECT_EQ(interpolate("${EMPTY:-fallback}", env), "fallback");
+  EXPECT_EQ(interpolate("${A:-fallback}", env), "alpha");
+  EXPECT_EQ(interpolate("${B}", env), "");
+  EXPECT_EQ(interpolate("cost $$5 and $HOME", env), "cost $5 and $HOME");
+  EXPECT_EQ(interpolate("${A:?needed}", env), "alpha");
+}
+
+TEST(Interpolate, Errors) {
+  EnvLookup env = fake_env({});
+  try {
+    interpolate("${TOKEN:?set the API token}", env);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("TOKEN"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("set the API token"), std::string::npos);
+  }
+  EXPECT_THROW(interpolate("${UNCLOSED", env), std::invalid_argument);
+  EXPECT_THROW(interpolate("${1BAD}", env), std::invalid_argument);
+  EXPECT_THROW(interpolate("${A:+x}", env), std::invalid_argument);
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& yaml) {
+    char name[] = "/tmp/sluice-config-XXXXXX";
+    int fd = mkstemp(name);
+    close(fd);
+    std::ofstream(name) << yaml;
+    files_.push_back(name);
+    return name;
+  }
+  void TearDown() override {
+    for (const auto& f : files_) std::remove(f.c_str());
+  }
+  // Loads and builds; returns the error message or "" when valid.
+  std::string check(const std::string& yaml, std::map<std::string, std::string> env = {},
+                    std::vector<std::string> command = {}) {
+    TopologyInputs in;
+    in.config_path = write(yaml);
+    in.exec_command = std::move(command);
+    in.env = fake_env(std::move(env));
+    try {
+      Topology t = load_topology(in);
+      BuildContext ctx;
+      ctx.host_name = "h";
+      ctx.env = in.env;
+      build_pipeline(t, ctx);
+      return "";
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+  }
+  std::vector<std::string> files_;
+};
+
+TEST_F(ConfigTest, MinimalConfigIsValid) {
+  EXPECT_EQ(check("sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], "
+                  "path: /tmp/out.jsonl }\n"),
+            "");
+}
+
+TEST_F(ConfigTest, UnknownKeyNamesLineColumnAndSuggestion) {
+  std::string e = check(
+      "sources:\n  in: { type: stdin }\nsinks:\n  out:\n    type: file\n    inputs: [in]\n"
+      "    pth: /tmp/x\n");
+  EXPECT_NE(e.find(":7:5: "), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key `pth`"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean `path`"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKey) {
+  std::string e = check("sorces: {}\n");
+  EXPECT_NE(e.find(":1:1: unknown top-level key `sorces`"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean `sources`"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, YamlSyntaxErrorIsLocated) {
+  std::string e = check("sources:\n  in: { type: stdin\n");
+  EXPECT_EQ(e.rfind("/tmp/sluice-config-", 0), 0u) << e;
+  EXPECT_NE(e.find(".yaml") , 0u);
+  EXPECT_TRUE(e.find(":2:") != std::string::npos || e.find(":3:") != std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, TopologyErrors) {
+  const std::string src = "sources:\n  in: { type: stdin }\n";
+  EXPECT_NE(check(src + "sinks:\n  out: { type: file, inputs: [nope], path: /tmp/x }\n")
+                .find("unknown input `nope`"),
+            std::string::npos);
+  EXPECT_NE(check(src + "  other: { type: stdin }\nsinks:\n  out: { type: stdout, inputs: [in] }\n")
+                .find("`other` is not used"),
+            std::string::npos);
+  EXPECT_NE(check(src +
+                  "transforms:\n  a: { type: filter, inputs: [b], condition: 'x exists' }\n"
+                  "  b: { type: filter, inputs: [a], condition: 'x exists' }\n"
+                  "sinks:\n  out: { type: stdout, inputs: [a, in] }\n")
+                .find("cycle"),
+            std::string::npos);
+  EXPECT_NE(check(src + "sinks:\n  in: { type: stdout, inputs: [in] }\n").find("more than one"),
+            std::string::npos);
+  EXPECT_NE(check(src + "sinks:\n  out: { type: fiel, inputs: [in] }\n").find("did you mean `file`"),
+            std::string::npos);
+  EXPECT_NE(check(src).find("no sinks"), std::string::npos);
+}
+
+TEST_F(ConfigTest, OptionValuesAreChecked) {
+  const std::string src = "sources:\n  in: { type: stdin, parser: jsn }\nsinks:\n  out: { type: stdout, inputs: [in] }\n";
+  EXPECT_NE(check(src).find("`parser` must be one of"), std::string::npos);
+  EXPECT_NE(check("sources:\n  in: { type: stdin, timezone: Mars/Olympus }\nsinks:\n  out: { "
+                  "type: stdout, inputs: [in] }\n")
+                .find("unknown time zone"),
+            std::string::npos);
+  EXPECT_NE(check("sources:\n  in: { type: stdin }\ntransforms:\n  f: { type: filter, inputs: [in], "
+                  "condition: 'level >>= warn' }\nsinks:\n  out: { type: stdout, inputs: [f] }\n")
+                .find("invalid `condition`"),
+            std::string::npos);
+  EXPECT_NE(check("sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], "
+                  "path: /tmp/x, buffer: { max_bytes: lots } }\n")
+                .find("must be a size"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, EnvInterpolationInValues) {
+  const std::string yaml =
+      "sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], path: "
+      "\"${OUT_DIR:?set OUT_DIR}/x.jsonl\" }\n";
+  EXPECT_EQ(check(yaml, {{"OUT_DIR", "/tmp"}}), "");
+  std::string e = check(yaml);
+  EXPECT_NE(e.find("set OUT_DIR"), std::string::npos) << e;
+  EXPECT_NE(e.find(":4:"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, CommandLineDefinesOrCompletesAppSource) {
+  EXPECT_EQ(check("sinks:\n  out: { type: stdout, inputs: [app] }\n", {}, {"echo", "hi"}), "");
+  EXPECT_EQ(check("sources:\n  app: { type: exec, passthrough: false }\nsinks:\n  out: { type: "
+                  "stdout, inputs: [app] }\n",
+                  {}, {"echo", "hi"}),
+            "");
+  EXPECT_NE(check("sources:\n  app: { type: exec, command: [ls] }\nsinks:\n  out: { type: "
+                  "stdout, inputs: [app] }\n",
+                  {}, {"echo"})
+                .find("defined by `sluice run -- COMMAND`"),
+            std::string::npos);
+}
+
+TEST(SinkUrls, ParsesFileAndStdout) {
+  std::vector<ComponentDecl> sources{{"in", "stdin", {}, YAML::Node(), "x"}};
+  auto sinks = sinks_from_urls("file:///var/log/out%20x.jsonl?encoding=raw, stdout://,stdout://", sources);
+  ASSERT_EQ(sinks.size(), 3u);
+  EXPECT_EQ(sinks[0].name, "file");
+  EXPECT_EQ(sinks[0].node["path"].Scalar(), "/var/log/out x.jsonl");
+  EXPECT_EQ(sinks[0].node["encoding"].Scalar(), "raw");
+  EXPECT_EQ(sinks[0].inputs, std::vector<std::string>{"in"});
+  EXPECT_EQ(sinks[1].name, "stdout");
+  EXPECT_EQ(sinks[2].name, "stdout_2");
+  EXPECT_THROW(sinks_from_urls("nonsense", sources), ConfigError);
+  EXPECT_THROW(sinks_from_urls("file://relative/path", sources), ConfigError);
+  EXPECT_THROW(sinks_from_urls("gopher://x", sources), ConfigError);
+}
+
+}  // namespace
+}  // namespace sluice

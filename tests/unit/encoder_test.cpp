@@ -1,0 +1,138 @@
+#include "core/encoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/json_writer.hpp"
+#include "parse/event_parser.hpp"
+
+namespace sluice {
+namespace {
+
+std::string json_string(std::string_view s, bool valid = false) {
+  ByteBuffer out;
+  append_json_string(out, s, valid);
+  return std::string(out.view());
+}
+
+TEST(JsonWriter, EscapesQuotesBackslashesAndControls) {
+  EXPECT_EQ(json_string("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(json_string("t\tn\nr\r"), R"("t\tn\nr\r")");
+  EXPECT_EQ(json_string(std::string("nul\0x", 5)), R"("nul\u0000x")");
+  EXPECT_EQ(json_string("\x01\x1f"), R"("\u0001\u001f")");
+  EXPECT_EQ(json_string("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+}
+
+TEST(JsonWriter, ReplacesInvalidUtf8) {
+  const std::string kReplacement = "\xEF\xBF\xBD";
+  EXPECT_EQ(json_string("a\xFF" "b"), "\"a" + kReplacement + "b\"");
+  EXPECT_EQ(json_string("\xC3"), "\"" + kReplacement + "\"");           // truncated sequence
+  EXPECT_EQ(json_string("\xC0\xAF"), "\"" + kReplacement + kReplacement + "\"");  // overlong
+  EXPECT_EQ(json_string("\xED\xA0\x80"),                                   // surrogate
+            "\"" + kReplacement + kReplacement + kReplacement + "\"");
+  EXPECT_EQ(json_string("\xF4\x90\x80\x80"),                               // above U+10FFFF
+            "\"" + kReplacement + kReplacement + kReplacement + kReplacement + "\"");
+  EXPECT_EQ(json_string("\xFF\n"), "\"" + kReplacement + "\\n\"");
+}
+
+class EncoderTest : public ::testing::Test {
+ protected:
+  // Parses `lines` with `kind` and encodes them.
+  std::vector<std::string> encode(const std::vector<std::string>& lines, EncodingSpec spec,
+                                  ParserKind kind = ParserKind::Auto, bool keep_raw = false) {
+    Batch batch;
+    std::string joined;
+    for (const auto& l : lines) joined += l + "\n";
+    batch.bytes.reserve(joined.size() + kReadPadding);
+    batch.bytes.append(joined);
+    batch.stream = "stdout";
+    batch.read_time_ns = 1'700'000'000'123'456'789;
+    size_t start = 0;
+    for (const auto& l : lines) {
+      Event e;
+      e.line = std::string_view(batch.bytes.data() + start, l.size());
+      batch.events.push_back(e);
+      start += l.size() + 1;
+    }
+    ParserOptions options;
+    options.kind = kind;
+    std::string error;
+    auto parser = EventParser::create(options, &error);
+    parser->parse(batch, batch.read_time_ns);
+    SourceMeta meta{"app", "node-1", keep_raw};
+    std::vector<std::string> out;
+    for (const Event& e : batch.events) {
+      ByteBuffer buf;
+      encode_event(batch, e, meta, spec, buf);
+      out.emplace_back(buf.view());
+    }
+    return out;
+  }
+};
+
+TEST_F(EncoderTest, JsonEventSchema) {
+  auto out = encode({R"({"time":"2024-01-02T15:04:05.5+01:00","level":"info","n":1})"}, {});
+  EXPECT_EQ(out[0],
+            R"({"@timestamp":"2024-01-02T14:04:05.500000000Z","time":"2024-01-02T15:04:05.5+01:00",)"
+            R"("level":"info","n":1,"source":"app","stream":"stdout","host":{"name":"node-1"}})"
+            "\n");
+}
+
+TEST_F(EncoderTest, PlainLineKeepsMessageAndReadTime) {
+  auto out = encode({"hello world"}, {});
+  EXPECT_EQ(out[0],
+            R"({"@timestamp":"2023-11-14T22:13:20.123456789Z","message":"hello world",)"
+            R"("source":"app","stream":"stdout","host":{"name":"node-1"}})"
+            "\n");
+}
+
+TEST_F(EncoderTest, AtTimestampIsNormalisedNotDuplicated) {
+  auto out = encode({R"({"@timestamp":"2024-01-02T15:04:05Z","m":1})"}, {});
+  EXPECT_EQ(out[0].find("\"@timestamp\":\"2024-01-02T15:04:05.000000000Z\""), 1u);
+  EXPECT_EQ(out[0].find("@timestamp", 5), std::string::npos);
+}
+
+TEST_F(EncoderTest, UnparsableAtTimestampIsKeptUnderAnotherName) {
+  auto out = encode({R"({"@timestamp":"yesterday"})"}, {});
+  EXPECT_NE(out[0].find(R"("@timestamp_raw":"yesterday")"), std::string::npos);
+  EXPECT_EQ(out[0].find("\"@timestamp\"", 5), std::string::npos);
+}
+
+TEST_F(EncoderTest, ParseErrorIsTagged) {
+  auto out = encode({R"({"broken": )"}, {});
+  EXPECT_NE(out[0].find(R"("message":"{\"broken\": ")"), std::string::npos);
+  EXPECT_NE(out[0].find(R"("tags":["parse_error"])"), std::string::npos);
+}
+
+TEST_F(EncoderTest, ParsedFieldsWinOverMetadata) {
+  auto out = encode({R"({"source":"mine","host":"h"})"}, {});
+  EXPECT_NE(out[0].find(R"("source":"mine")"), std::string::npos);
+  EXPECT_EQ(out[0].find(R"("source":"app")"), std::string::npos);
+  EXPECT_EQ(out[0].find(R"("host":{)"), std::string::npos);
+}
+
+TEST_F(EncoderTest, KeepRawAddsEventOriginal) {
+  auto out = encode({"level=info a=1"}, {}, ParserKind::Auto, true);
+  EXPECT_NE(out[0].find(R"("event":{"original":"level=info a=1"})"), std::string::npos);
+}
+
+TEST_F(EncoderTest, RawIsTheLine) {
+  auto out = encode({"  {\"x\": 1} "}, {EncodingSpec::Kind::Raw, false});
+  EXPECT_EQ(out[0], "  {\"x\": 1} \n");
+}
+
+TEST_F(EncoderTest, TextShowsLevelMessageAndFields) {
+  auto out = encode({R"(level=warn msg="disk full" pct=91)"}, {EncodingSpec::Kind::Text, false});
+  EXPECT_EQ(out[0], "2023-11-14T22:13:20.123Z WARN  disk full pct=91\n");
+  auto colored = encode({R"(level=error msg=x)"}, {EncodingSpec::Kind::Text, true});
+  EXPECT_NE(colored[0].find("\x1b[31mERROR"), std::string::npos);
+}
+
+TEST_F(EncoderTest, TextNeutralisesTerminalEscapes) {
+  auto out = encode({"evil \x1b[2J line"}, {EncodingSpec::Kind::Text, false});
+  EXPECT_EQ(out[0].find('\x1b'), std::string::npos);
+  EXPECT_NE(out[0].find("\\x1b[2J"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,179 @@
+#include "core/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "transforms/condition.hpp"
+#include "transforms/filter.hpp"
+#include "transforms/remap.hpp"
+
+namespace sluice {
+namespace {
+
+// Pushes `batches` batches of `per_batch` lines "<source> <n>" through the real SourceContext.
+class CountingSource final : public Source {
+ public:
+  CountingSource(std::string name, int batches, int per_batch)
+      : name_(std::move(name)), batches_(batches), per_batch_(per_batch) {}
+  void run(SourceContext& ctx) override {
+    int n = 0;
+    for (int b = 0; b < batches_ && !stop_; ++b) {
+      Batch* batch = ctx.acquire();
+      batch->stream = "stdin";
+      std::string text;
+      for (int i = 0; i < per_batch_; ++i) text += name_ + " " + std::to_string(n++) + "\n";
+      batch->bytes.reserve(text.size() + kReadPadding);
+      batch->bytes.append(text);
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t nl = text.find('\n', start);
+        Event e;
+        e.line = std::string_view(batch->bytes.data() + start, nl - start);
+        batch->events.push_back(e);
+        start = nl + 1;
+      }
+      ctx.push(batch);
+    }
+  }
+  void stop() override { stop_ = true; }
+
+ private:
+  std::string name_;
+  int batches_;
+  int per_batch_;
+  std::atomic<bool> stop_{false};
+};
+
+// Records every event it is given; optionally slow, to exercise backpressure.
+class RecordingSink final : public Sink {
+ public:
+  explicit RecordingSink(EncodingSpec spec, int delay_us = 0) : spec_(spec), delay_us_(delay_us) {}
+  EncodingSpec encoding() const override { return spec_; }
+  void consume(Delivery d) override {
+    if (delay_us_) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
+    {
+      std::lock_guard lock(mu);
+      for (size_t i = 0; i < d.batch().count(); ++i) {
+        std::string_view e = d.batch().event(i);
+        lines.emplace_back(e.substr(0, e.size() - 1));
+      }
+    }
+    d.done();
+  }
+  void shutdown() override { shut_down = true; }
+
+  std::mutex mu;
+  std::vector<std::string> lines;
+  bool shut_down = false;
+
+ private:
+  EncodingSpec spec_;
+  int delay_us_;
+};
+
+SourceSpec source(const std::string& name, int batches, int per_batch) {
+  std::string error;
+  ParserOptions options;
+  options.kind = ParserKind::None;
+  return SourceSpec{name, std::make_unique<CountingSource>(name, batches, per_batch),
+                    EventParser::create(options, &error), SourceMeta{name, "h", false}};
+}
+
+SinkSpec sink(const std::string& name, RecordingSink*& out, std::vector<std::string> inputs,
+              WhenFull when_full = WhenFull::Block, int64_t buffer = 8 << 20, int delay_us = 0) {
+  auto s = std::make_unique<RecordingSink>(EncodingSpec{EncodingSpec::Kind::Raw, false}, delay_us);
+  out = s.get();
+  SinkSpec spec;
+  spec.name = name;
+  spec.sink = std::move(s);
+  spec.inputs = std::move(inputs);
+  spec.buffer_max_bytes = buffer;
+  spec.when_full = when_full;
+  return spec;
+}
+
+uint64_t metric(const Pipeline& p, const std::string& name, std::atomic<uint64_t> ComponentMetrics::*m) {
+  for (const auto& c : p.metrics()) {
+    if (c->name == name) return (c.get()->*m).load();
+  }
+  return ~0ull;
+}
+
+TEST(Pipeline, EverySinkSeesEachSourceInOrderWithManyWorkers) {
+  RecordingSink* a = nullptr;
+  RecordingSink* b = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s1", 300, 50));
+  sources.push_back(source("s2", 200, 70));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("a", a, {"s1", "s2"}));
+  sinks.push_back(sink("b", b, {"s1"}, WhenFull::Block, 4096));  // tiny buffer: backpressure
+  PipelineOptions options;
+  options.workers = 4;
+  Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+
+  auto check_order = [](const std::vector<std::string>& lines, const std::string& src, int n) {
+    int next = 0;
+    for (const auto& l : lines) {
+      if (l.rfind(src + " ", 0) != 0) continue;
+      ASSERT_EQ(l, src + " " + std::to_string(next)) << "out of order";
+      ++next;
+    }
+    EXPECT_EQ(next, n);
+  };
+  check_order(a->lines, "s1", 15000);
+  check_order(a->lines, "s2", 14000);
+  EXPECT_EQ(a->lines.size(), 29000u);
+  check_order(b->lines, "s1", 15000);
+  EXPECT_EQ(b->lines.size(), 15000u);
+  EXPECT_TRUE(a->shut_down);
+  EXPECT_EQ(metric(pipeline, "b", &ComponentMetrics::dropped), 0u);
+}
+
+TEST(Pipeline, DropNewestCountsWhatASlowSinkMisses) {
+  RecordingSink* slow = nullptr;
+  RecordingSink* fast = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 200, 20));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("slow", slow, {"s"}, WhenFull::DropNewest, 1, 2000));
+  sinks.push_back(sink("fast", fast, {"s"}));
+  PipelineOptions options;
+  options.workers = 2;
+  Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  uint64_t dropped = metric(pipeline, "slow", &ComponentMetrics::dropped);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(slow->lines.size() + dropped, 4000u);  // every event either written or counted
+  EXPECT_EQ(fast->lines.size(), 4000u);            // a slow sink does not hold back the others
+}
+
+TEST(Pipeline, TransformsBranchWithoutAffectingSiblings) {
+  RecordingSink* all = nullptr;
+  RecordingSink* even = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 10, 10));
+  std::string error;
+  std::vector<TransformSpec> transforms;
+  transforms.push_back(TransformSpec{
+      "evens", std::make_unique<FilterTransform>(Condition::compile("message =~ '[02468]$'", &error)),
+      {"s"}});
+  RemapOptions remap;
+  remap.add.emplace_back("tag", Value{ValueKind::String, true, "x"});
+  transforms.push_back(TransformSpec{"tagged", std::make_unique<RemapTransform>(std::move(remap)), {"evens"}});
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("all", all, {"s"}));
+  sinks.push_back(sink("even", even, {"tagged"}));
+  Pipeline pipeline(PipelineOptions{}, std::move(sources), std::move(transforms), std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  EXPECT_EQ(all->lines.size(), 100u);
+  EXPECT_EQ(even->lines.size(), 50u);
+  EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_in), 100u);
+  EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_out), 50u);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,72 @@
+#include "transforms/remap.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/encoder.hpp"
+#include "core/source_meta.hpp"
+#include "parse/event_parser.hpp"
+
+namespace sluice {
+namespace {
+
+std::string apply_remap(const std::string& line, RemapOptions options, std::string* original) {
+  Batch batch;
+  batch.bytes.reserve(line.size() + kReadPadding);
+  batch.bytes.append(line);
+  batch.stream = "stdout";
+  Event e;
+  e.line = batch.bytes.view();
+  batch.events.push_back(e);
+  std::string error;
+  EventParser::create(ParserOptions{}, &error)->parse(batch, 0);
+  SourceMeta meta{"app", "h", false};
+  RemapTransform remap(std::move(options));
+  std::vector<Event> out;
+  remap.apply(batch, meta, batch.events, out);
+  ByteBuffer a, b;
+  encode_event(batch, out[0], meta, EncodingSpec{}, a);
+  encode_event(batch, batch.events[0], meta, EncodingSpec{}, b);
+  *original = std::string(b.view());
+  return std::string(a.view());
+}
+
+TEST(Remap, RenameRemoveAddInOrder) {
+  RemapOptions o;
+  o.rename.emplace_back("msg", "message");
+  o.rename.emplace_back("stream", "channel");
+  o.remove = {"pid", "host.name"};
+  o.add.emplace_back("env", typed_scalar("prod", false));
+  o.add.emplace_back("count", typed_scalar("3", false));
+  o.add.emplace_back("quoted", typed_scalar("3", true));
+  std::string original;
+  std::string out = apply_remap(R"({"msg":"hi","pid":7,"@timestamp":"2024-01-01T00:00:00Z"})",
+                                std::move(o), &original);
+  EXPECT_EQ(out,
+            R"({"@timestamp":"2024-01-01T00:00:00.000000000Z","message":"hi","channel":"stdout",)"
+            R"("env":"prod","count":3,"quoted":"3","source":"app"})"
+            "\n");
+  // The event the remap was given is unchanged (a sibling branch may still use it).
+  EXPECT_NE(original.find(R"("msg":"hi","pid":7)"), std::string::npos);
+  EXPECT_NE(original.find(R"("host":{"name":"h"})"), std::string::npos);
+}
+
+TEST(Remap, AddReplacesExistingField) {
+  RemapOptions o;
+  o.add.emplace_back("level", typed_scalar("warn", false));
+  std::string original;
+  std::string out = apply_remap(R"({"level":"info"})", std::move(o), &original);
+  EXPECT_EQ(out.find("\"info\""), std::string::npos);
+  EXPECT_NE(out.find(R"("level":"warn")"), std::string::npos);
+}
+
+TEST(Remap, TypedScalars) {
+  EXPECT_EQ(typed_scalar("-1.5e3", false).kind, ValueKind::Number);
+  EXPECT_EQ(typed_scalar("007", false).kind, ValueKind::String);
+  EXPECT_EQ(typed_scalar("true", false).kind, ValueKind::Bool);
+  EXPECT_EQ(typed_scalar("null", false).kind, ValueKind::Null);
+  EXPECT_EQ(typed_scalar("1.", false).kind, ValueKind::String);
+  EXPECT_EQ(typed_scalar("true", true).kind, ValueKind::String);
+}
+
+}  // namespace
+}  // namespace sluice
