@@ -1,7 +1,13 @@
 #include "core/pipeline.hpp"
 
-#include <csignal>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -161,8 +167,12 @@ struct Pipeline::Impl {
   std::vector<std::thread> workers;
   std::atomic<int> sources_running{0};
   std::atomic<int> workers_running{0};
+  int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a source finished
 
   explicit Impl(PipelineOptions o) : options(o), work_queue(o.worker_queue_bytes) {}
+  ~Impl() { ::close(wake_fd); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   void worker_loop();
   void process(Batch* batch, struct WorkerScratch& scratch);
@@ -378,7 +388,7 @@ bool wait_until(std::atomic<int>& counter, int64_t deadline_ns) {
     int v = counter.load();
     if (v == 0) return true;
     if (monotonic_ns() >= deadline_ns) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
@@ -409,10 +419,15 @@ int Pipeline::run() {
       s->spec.source->run(*s);
       s->finished = true;
       impl.sources_running.fetch_sub(1);
+      uint64_t one = 1;
+      (void)!::write(impl.wake_fd, &one, sizeof one);
     });
   }
 
+  // Signals arrive through a signalfd (they are blocked in every thread), so one poll waits
+  // for a signal or for a source to finish.
   const sigset_t signals = handled_signal_set();
+  int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   int64_t deadline = 0;       // shutdown requested: everything must be done by then
   bool children_killed = false;
   auto reap_children = [&] {
@@ -428,9 +443,17 @@ int Pipeline::run() {
     for (auto& source : impl.sources) source->spec.source->forward_signal(sig);
   };
   while (impl.sources_running.load() > 0) {
-    timespec wait{0, 100'000'000};
-    siginfo_t info{};
-    int sig = sigtimedwait(&signals, &info, &wait);
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {impl.wake_fd, POLLIN, 0}};
+    (void)::poll(fds, 2, 100);
+    if (fds[1].revents & POLLIN) {
+      uint64_t drained;
+      (void)!::read(impl.wake_fd, &drained, sizeof drained);
+    }
+    int sig = 0;
+    signalfd_siginfo info{};
+    if (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      sig = static_cast<int>(info.ssi_signo);
+    }
     if (sig == SIGCHLD) {
       reap_children();
     } else if (sig == SIGTERM || sig == SIGINT) {
@@ -465,6 +488,7 @@ int Pipeline::run() {
     if (deadline != 0 && monotonic_ns() >= deadline) break;
   }
   reap_children();
+  ::close(signal_fd);
 
   if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
   bool drained = impl.sources_running.load() == 0;
