@@ -11,13 +11,19 @@ namespace sluice {
 class AckReceiver {
  public:
   virtual ~AckReceiver() = default;
-  virtual void acknowledged(uint64_t seq, uint64_t events) = 0;
+  // `checkpoint` is the value the source put on the batch (e.g. the file offset after it).
+  virtual void acknowledged(uint64_t seq, uint64_t events, uint64_t checkpoint) = 0;
 };
 
 class AckToken {
  public:
-  AckToken(AckReceiver* receiver, uint64_t seq, uint64_t events, int deliveries)
-      : receiver_(receiver), seq_(seq), events_(events), pending_(deliveries) {}
+  AckToken(AckReceiver* receiver, uint64_t seq, uint64_t events, uint64_t checkpoint,
+           int deliveries)
+      : receiver_(receiver),
+        seq_(seq),
+        events_(events),
+        checkpoint_(checkpoint),
+        pending_(deliveries) {}
 
   // Adds deliveries before the token is handed out (fan-out decided after creation).
   void add(int deliveries) { pending_.fetch_add(deliveries, std::memory_order_relaxed); }
@@ -25,7 +31,7 @@ class AckToken {
   // The token deletes itself with the last delivery.
   void done() {
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      if (receiver_) receiver_->acknowledged(seq_, events_);
+      if (receiver_) receiver_->acknowledged(seq_, events_, checkpoint_);
       delete this;
     }
   }
@@ -36,6 +42,7 @@ class AckToken {
   AckReceiver* receiver_;
   uint64_t seq_;
   uint64_t events_;
+  uint64_t checkpoint_;
   std::atomic<int> pending_;
 };
 

@@ -21,10 +21,11 @@ struct Batch {
   std::vector<Event> events;  // framed lines, then parsed
   std::vector<Field> fields;  // Event::first_field indexes this
 
-  uint32_t source_index = 0;    // dense id of the source component
-  std::string_view stream;      // "stdout", "stderr", "stdin", ... (static storage)
-  uint64_t seq = 0;             // per-source sequence, assigned when pushed
-  int64_t read_time_ns = 0;     // when the bytes were read; fallback timestamp
+  uint32_t source_index = 0;  // dense id of the source component
+  std::string_view stream;    // "stdout", "stderr", "stdin", ... (static storage)
+  uint64_t seq = 0;           // per-source sequence, assigned when pushed
+  int64_t read_time_ns = 0;   // when the bytes were read; fallback timestamp
+  uint64_t checkpoint = 0;    // source-defined position after this batch (e.g. file offset)
   AckToken* ack = nullptr;
 
   void reset() {
@@ -34,6 +35,8 @@ struct Batch {
     fields.clear();
     ack = nullptr;
     seq = 0;
+    read_time_ns = 0;
+    checkpoint = 0;
   }
 };
 

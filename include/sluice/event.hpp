@@ -40,7 +40,7 @@ enum MetaField : uint8_t {
 };
 
 struct Event {
-  std::string_view line;    // the raw line, without its line terminator
+  std::string_view line;     // the raw line, without its line terminator
   int64_t timestamp_ns = 0;  // UTC nanoseconds since the epoch
   uint32_t first_field = 0;  // index into Batch::fields
   uint32_t field_count = 0;

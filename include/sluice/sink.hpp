@@ -16,9 +16,9 @@ class Template;
 // The events of one source batch that reached a sink, already encoded. Shared (read-only) by
 // every sink that asked for the same encoding.
 struct EncodedBatch {
-  ByteBuffer data;                     // encoded events, each ending in '\n'
-  std::vector<uint32_t> ends;          // end offset in `data` of each event
-  ByteBuffer rendered;                 // per-event template renderings (Sink::templates())
+  ByteBuffer data;                      // encoded events, each ending in '\n'
+  std::vector<uint32_t> ends;           // end offset in `data` of each event
+  ByteBuffer rendered;                  // per-event template renderings (Sink::templates())
   std::vector<uint32_t> rendered_ends;  // event-major: [event][template] end offsets
   uint32_t templates_per_event = 0;
   uint32_t source_index = 0;

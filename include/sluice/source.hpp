@@ -1,7 +1,7 @@
 #pragma once
 // A source reads bytes from somewhere, frames them into lines and pushes batches.
-#include <string_view>
 #include <sys/types.h>
+#include <string_view>
 
 #include "sluice/batch.hpp"
 
@@ -18,6 +18,12 @@ class SourceContext {
   virtual void push(Batch* batch) = 0;
   // Gives back a batch that will not be pushed.
   virtual void release(Batch* batch) = 0;
+  // The checkpoint of the newest batch such that it and every batch pushed before it have been
+  // acknowledged by every sink (0 before any). What a source may persist as its position.
+  [[nodiscard]] virtual uint64_t acknowledged_checkpoint() const = 0;
+  // Blocks until every batch pushed so far is acknowledged or the monotonic deadline passes.
+  // Returns true when everything is acknowledged.
+  virtual bool wait_for_acks(int64_t deadline_monotonic_ns) = 0;
   // Where sluice's own stdout/stderr passthrough goes (tests substitute these).
   [[nodiscard]] virtual int passthrough_fd(int stream_fd) const { return stream_fd; }
 };

@@ -36,11 +36,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  CLI::App app{"sluice: attaches to your app's stdout, parses every line, and routes the events "
-               "to files, stdout, Kafka and Elasticsearch."};
+  CLI::App app{
+      "sluice: attaches to your app's stdout, parses every line, and routes the events "
+      "to files, stdout, Kafka and Elasticsearch."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(sluice::kVersion) + " (" +
-                                        sluice::kGitRevision + ")");
+  app.set_version_flag("--version",
+                       std::string(sluice::kVersion) + " (" + sluice::kGitRevision + ")");
 
   sluice::cli::RunArgs run_args;
   CLI::App* run = app.add_subcommand(

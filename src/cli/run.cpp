@@ -52,8 +52,8 @@ int64_t shutdown_timeout_ns() {
   char* end = nullptr;
   double seconds = std::strtod(v->c_str(), &end);
   if (end == v->c_str() || *end != '\0' || seconds <= 0) {
-    throw ConfigError("SLUICE_SHUTDOWN_TIMEOUT_SECONDS must be a positive number of seconds, not `" +
-                      *v + "`");
+    throw ConfigError(
+        "SLUICE_SHUTDOWN_TIMEOUT_SECONDS must be a positive number of seconds, not `" + *v + "`");
   }
   return static_cast<int64_t>(seconds * 1e9);
 }

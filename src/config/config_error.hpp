@@ -10,7 +10,7 @@ inline constexpr int kExitConfig = 78;
 
 class ConfigError : public std::runtime_error {
  public:
-  ConfigError(std::string file, int line, int column, const std::string& message)
+  ConfigError(const std::string& file, int line, int column, const std::string& message)
       : std::runtime_error(format(file, line, column, message)) {}
   explicit ConfigError(const std::string& message) : std::runtime_error(message) {}
 
@@ -18,7 +18,8 @@ class ConfigError : public std::runtime_error {
   static std::string format(const std::string& file, int line, int column,
                             const std::string& message) {
     if (line < 0) return file + ": " + message;
-    return file + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+    return file + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+           message;
   }
 };
 

@@ -88,7 +88,8 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     SourceMaker make = find_type(kSourceTypes, r, decl);
     FramerOptions framer;
     framer.max_line_bytes = r.size("max_line_bytes", framer.max_line_bytes);
-    if (framer.max_line_bytes < 16) r.fail("max_line_bytes", "`max_line_bytes` must be at least 16");
+    if (framer.max_line_bytes < 16)
+      r.fail("max_line_bytes", "`max_line_bytes` must be at least 16");
     ParserOptions parser_options = read_parser(r);
     bool keep_raw = parser_options.keep_raw;
     std::string error;

@@ -67,8 +67,8 @@ std::string interpolate(std::string_view text, const EnvLookup& env) {
     if (op == ":-" && empty) {
       out.append(arg);
     } else if (op == ":?" && empty) {
-      throw std::invalid_argument("environment variable " + std::string(name) + " is required: " +
-                                  (arg.empty() ? "not set" : std::string(arg)));
+      throw std::invalid_argument("environment variable " + std::string(name) +
+                                  " is required: " + (arg.empty() ? "not set" : std::string(arg)));
     } else if (value) {
       out.append(*value);
     }

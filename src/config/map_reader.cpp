@@ -19,7 +19,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }
@@ -47,8 +48,9 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return best.empty() ? std::string() : " (did you mean `" + best + "`?)";
 }
 
-MapReader::MapReader(YAML::Node node, std::string what, std::string file, EnvLookup env)
-    : node_(std::move(node)), what_(std::move(what)), file_(std::move(file)), env_(std::move(env)) {
+MapReader::MapReader(const YAML::Node& node, std::string what, std::string file,
+                     EnvLookup env)
+    : node_(node), what_(std::move(what)), file_(std::move(file)), env_(std::move(env)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     throw_at(file_, node_.Mark(), what_ + " must be a mapping of `key: value`");
   }
@@ -139,9 +141,11 @@ int64_t MapReader::integer(const std::string& key, int64_t fallback, int64_t min
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != v->size()) fail(key, "`" + key + "` must be a whole number, not `" + *v + "`");
+  if (used == 0 || used != v->size())
+    fail(key, "`" + key + "` must be a whole number, not `" + *v + "`");
   if (n < min || n > max) {
-    fail(key, "`" + key + "` must be between " + std::to_string(min) + " and " + std::to_string(max));
+    fail(key,
+         "`" + key + "` must be between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return n;
 }
@@ -159,14 +163,23 @@ uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
   } catch (const std::exception&) {
     number = -1;
   }
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},          {"B", 1},           {"KiB", 1024.0},       {"MiB", 1048576.0},
-      {"GiB", 1073741824.0}, {"kB", 1e3},   {"KB", 1e3},           {"MB", 1e6},
-      {"GB", 1e9},      {"Ki", 1024.0},     {"Mi", 1048576.0},     {"Gi", 1073741824.0}};
+  static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                          {"B", 1},
+                                                          {"KiB", 1024.0},
+                                                          {"MiB", 1048576.0},
+                                                          {"GiB", 1073741824.0},
+                                                          {"kB", 1e3},
+                                                          {"KB", 1e3},
+                                                          {"MB", 1e6},
+                                                          {"GB", 1e9},
+                                                          {"Ki", 1024.0},
+                                                          {"Mi", 1048576.0},
+                                                          {"Gi", 1073741824.0}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name && number >= 0) return static_cast<uint64_t>(std::llround(number * factor));
   }
-  fail(key, "`" + key + "` must be a size such as 1048576, 512KiB, 64MiB or 1GiB, not `" + *v + "`");
+  fail(key,
+       "`" + key + "` must be a size such as 1048576, 512KiB, 64MiB or 1GiB, not `" + *v + "`");
 }
 
 int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
@@ -200,7 +213,8 @@ std::vector<std::string> MapReader::string_list(const std::string& key) {
   }
   if (!v.IsSequence()) fail(key, "`" + key + "` must be a list");
   for (const auto& item : v) {
-    if (!item.IsScalar()) throw_at(file_, item.Mark(), what_ + ": `" + key + "` items must be single values");
+    if (!item.IsScalar())
+      throw_at(file_, item.Mark(), what_ + ": `" + key + "` items must be single values");
     out.push_back(interpolated(item, key));
   }
   return out;
@@ -214,7 +228,8 @@ std::vector<std::pair<std::string, std::pair<std::string, bool>>> MapReader::str
   if (!v.IsMap()) fail(key, "`" + key + "` must be a mapping of `name: value`");
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it->second.IsScalar() && !it->second.IsNull()) {
-      throw_at(file_, it->second.Mark(), what_ + ": `" + key + "." + it->first.Scalar() + "` must be a single value");
+      throw_at(file_, it->second.Mark(),
+               what_ + ": `" + key + "." + it->first.Scalar() + "` must be a single value");
     }
     bool quoted = it->second.Tag() == "!";
     std::string text = it->second.IsNull() ? std::string() : interpolated(it->second, key);

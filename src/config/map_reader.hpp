@@ -20,7 +20,7 @@ namespace sluice {
 class MapReader {
  public:
   // `what` names the mapping in messages, e.g. "sink `out`".
-  MapReader(YAML::Node node, std::string what, std::string file, EnvLookup env);
+  MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env);
 
   [[nodiscard]] bool has(const std::string& key) const;
   std::optional<std::string> string(const std::string& key);

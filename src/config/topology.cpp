@@ -19,7 +19,8 @@ std::vector<ComponentDecl> read_section(const YAML::Node& root, const std::strin
   std::vector<ComponentDecl> out;
   YAML::Node node = root[section];
   if (!node || node.IsNull()) return out;
-  if (!node.IsMap()) throw_at(file, node.Mark(), "`" + section + "` must be a mapping of names to components");
+  if (!node.IsMap())
+    throw_at(file, node.Mark(), "`" + section + "` must be a mapping of names to components");
   for (auto it = node.begin(); it != node.end(); ++it) {
     ComponentDecl decl;
     decl.name = it->first.Scalar();
@@ -27,7 +28,8 @@ std::vector<ComponentDecl> read_section(const YAML::Node& root, const std::strin
     decl.file = file;
     std::string what = section.substr(0, section.size() - 1) + " `" + decl.name + "`";
     if (decl.name.empty()) throw_at(file, it->first.Mark(), "component names cannot be empty");
-    if (!decl.node.IsMap()) throw_at(file, it->second.Mark(), what + " must be a mapping with a `type`");
+    if (!decl.node.IsMap())
+      throw_at(file, it->second.Mark(), what + " must be a mapping with a `type`");
     MapReader reader(decl.node, what, file, env);
     if (!reader.has("type")) reader.fail_here("`type` is required");
     decl.type = reader.required_string("type");
@@ -81,8 +83,8 @@ void validate(Topology& t) {
       for (const auto& in : c.inputs) {
         if (in == c.name) fail_component(c, "`" + c.name + "` lists itself as an input");
         if (!upstream.count(in)) {
-          fail_component(c, "`" + c.name + "` has unknown input `" + in + "`" +
-                                suggestion(in, upstream_list));
+          fail_component(
+              c, "`" + c.name + "` has unknown input `" + in + "`" + suggestion(in, upstream_list));
         }
       }
     }
@@ -133,14 +135,16 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
   size_t start = 0;
   while (start <= urls.size()) {
     size_t comma = urls.find(',', start);
-    std::string url = urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string url =
+        urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? urls.size() + 1 : comma + 1;
     url.erase(0, url.find_first_not_of(" \t"));
     url.erase(url.find_last_not_of(" \t") + 1);
     if (url.empty()) continue;
     size_t sep = url.find("://");
     if (sep == std::string::npos) {
-      throw ConfigError(std::string(kUrlVar) + ": `" + url + "` is not a URL such as file:///var/log/out.jsonl or stdout://");
+      throw ConfigError(std::string(kUrlVar) + ": `" + url +
+                        "` is not a URL such as file:///var/log/out.jsonl or stdout://");
     }
     std::string scheme = url.substr(0, sep);
     std::string rest = url.substr(sep + 3);
@@ -153,7 +157,8 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
     if (scheme == "file") {
       node["type"] = "file";
       if (rest.empty() || rest[0] != '/') {
-        throw ConfigError(std::string(kUrlVar) + ": file URLs need an absolute path: file:///path/out.jsonl");
+        throw ConfigError(std::string(kUrlVar) +
+                          ": file URLs need an absolute path: file:///path/out.jsonl");
       }
       node["path"] = percent_decode(rest);
     } else if (scheme == "stdout") {
@@ -168,7 +173,8 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       query = amp == std::string::npos ? "" : query.substr(amp + 1);
       size_t eq = pair.find('=');
       if (eq == std::string::npos) {
-        throw ConfigError(std::string(kUrlVar) + ": `" + pair + "` in `" + url + "` is not key=value");
+        throw ConfigError(std::string(kUrlVar) + ": `" + pair + "` in `" + url +
+                          "` is not key=value");
       }
       node[percent_decode(pair.substr(0, eq))] = percent_decode(pair.substr(eq + 1));
     }
@@ -201,7 +207,8 @@ Topology load_topology(const TopologyInputs& inputs) {
       throw ConfigError(*inputs.config_path, e.mark.line, e.mark.column, e.msg);
     }
     if (t.root && !t.root.IsNull() && !t.root.IsMap()) {
-      throw_at(t.file, t.root.Mark(), "the config must be a mapping with `sources`, `transforms` and `sinks`");
+      throw_at(t.file, t.root.Mark(),
+               "the config must be a mapping with `sources`, `transforms` and `sinks`");
     }
     static const std::vector<std::string> kTopLevel{"sources", "transforms", "sinks", "workers",
                                                     "host_name"};
@@ -209,7 +216,8 @@ Topology load_topology(const TopologyInputs& inputs) {
       for (auto it = t.root.begin(); it != t.root.end(); ++it) {
         const std::string& key = it->first.Scalar();
         if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
-          throw_at(t.file, it->first.Mark(), "unknown top-level key `" + key + "`" + suggestion(key, kTopLevel));
+          throw_at(t.file, it->first.Mark(),
+                   "unknown top-level key `" + key + "`" + suggestion(key, kTopLevel));
         }
       }
     }
@@ -277,15 +285,18 @@ std::string describe(const Topology& t) {
     return s;
   };
   out += "sources:\n";
-  for (const auto& c : t.sources) out += "  " + c.name + " (" + c.type + ") -> " + consumers(c.name) + "\n";
+  for (const auto& c : t.sources)
+    out += "  " + c.name + " (" + c.type + ") -> " + consumers(c.name) + "\n";
   if (!t.transforms.empty()) {
     out += "transforms:\n";
     for (const auto& c : t.transforms) {
-      out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + " -> " + consumers(c.name) + "\n";
+      out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + " -> " + consumers(c.name) +
+             "\n";
     }
   }
   out += "sinks:\n";
-  for (const auto& c : t.sinks) out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + "\n";
+  for (const auto& c : t.sinks)
+    out += "  " + c.name + " (" + c.type + ") <- " + join(c.inputs) + "\n";
   return out;
 }
 

@@ -44,8 +44,7 @@ void append_value(ByteBuffer& out, const Value& value) {
   }
 }
 
-void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
-                 ByteBuffer& out) {
+void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
   out.push_back('{');
   bool first = true;
   if (!(event.hidden_meta & kMetaTimestamp)) {
@@ -119,13 +118,20 @@ constexpr const char* kKey = "\x1b[36m";
 
 const char* level_color(Level level) {
   switch (level) {
-    case Level::Trace: return "\x1b[90m";
-    case Level::Debug: return "\x1b[34m";
-    case Level::Info: return "\x1b[32m";
-    case Level::Notice: return "\x1b[36m";
-    case Level::Warn: return "\x1b[33m";
-    case Level::Error: return "\x1b[31m";
-    case Level::Fatal: return "\x1b[1;31m";
+    case Level::Trace:
+      return "\x1b[90m";
+    case Level::Debug:
+      return "\x1b[34m";
+    case Level::Info:
+      return "\x1b[32m";
+    case Level::Notice:
+      return "\x1b[36m";
+    case Level::Warn:
+      return "\x1b[33m";
+    case Level::Error:
+      return "\x1b[31m";
+    case Level::Fatal:
+      return "\x1b[1;31m";
   }
   return "";
 }
@@ -207,15 +213,16 @@ void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer&
     out.push_back('=');
     append_text_value(out, f.value);
   }
-  if (event.flags & kFlagParseError) out.append(color ? " \x1b[31m[parse_error]\x1b[0m" : " [parse_error]");
+  if (event.flags & kFlagParseError)
+    out.append(color ? " \x1b[31m[parse_error]\x1b[0m" : " [parse_error]");
   if (event.flags & kFlagSplit) out.append(" [split]");
   out.push_back('\n');
 }
 
 }  // namespace
 
-void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta,
-                  EncodingSpec spec, ByteBuffer& out) {
+void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
+                  ByteBuffer& out) {
   switch (spec.kind) {
     case EncodingSpec::Kind::Json:
       encode_json(batch, event, meta, out);

@@ -9,7 +9,7 @@
 namespace sluice {
 
 // Appends one encoded event followed by '\n'.
-void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta,
-                  EncodingSpec spec, ByteBuffer& out);
+void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
+                  ByteBuffer& out);
 
 }  // namespace sluice

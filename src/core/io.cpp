@@ -1,9 +1,9 @@
 #include "core/io.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace sluice {
 

@@ -6,7 +6,15 @@
 
 namespace sluice {
 
-enum class Level : int { Trace = 0, Debug = 1, Info = 2, Notice = 3, Warn = 4, Error = 5, Fatal = 6 };
+enum class Level : int {
+  Trace = 0,
+  Debug = 1,
+  Info = 2,
+  Notice = 3,
+  Warn = 4,
+  Error = 5,
+  Fatal = 6
+};
 
 // Case-insensitive names: trace, debug/dbg, info/information/informational, notice,
 // warn/warning, error/err, fatal/critical/crit/alert/emerg/emergency/panic; single letters

@@ -12,11 +12,16 @@ std::atomic<int> g_threshold{static_cast<int>(Severity::Info)};
 
 std::string_view severity_name(Severity s) {
   switch (s) {
-    case Severity::Trace: return "trace";
-    case Severity::Debug: return "debug";
-    case Severity::Info: return "info";
-    case Severity::Warn: return "warn";
-    case Severity::Error: return "error";
+    case Severity::Trace:
+      return "trace";
+    case Severity::Debug:
+      return "debug";
+    case Severity::Info:
+      return "info";
+    case Severity::Warn:
+      return "warn";
+    case Severity::Error:
+      return "error";
   }
   return "info";
 }
@@ -39,11 +44,21 @@ void append_value(std::string& line, std::string_view v) {
   line.push_back('"');
   for (char c : v) {
     switch (c) {
-      case '"': line.append("\\\""); break;
-      case '\\': line.append("\\\\"); break;
-      case '\n': line.append("\\n"); break;
-      case '\r': line.append("\\r"); break;
-      case '\t': line.append("\\t"); break;
+      case '"':
+        line.append("\\\"");
+        break;
+      case '\\':
+        line.append("\\\\");
+        break;
+      case '\n':
+        line.append("\\n");
+        break;
+      case '\r':
+        line.append("\\r");
+        break;
+      case '\t':
+        line.append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           line.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));
@@ -59,8 +74,8 @@ void append_value(std::string& line, std::string_view v) {
 void set_threshold(Severity severity) { g_threshold.store(static_cast<int>(severity)); }
 
 bool set_threshold_from_name(std::string_view name) {
-  for (Severity s : {Severity::Trace, Severity::Debug, Severity::Info, Severity::Warn,
-                     Severity::Error}) {
+  for (Severity s :
+       {Severity::Trace, Severity::Debug, Severity::Info, Severity::Warn, Severity::Error}) {
     if (severity_name(s) == name) {
       set_threshold(s);
       return true;

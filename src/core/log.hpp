@@ -40,13 +40,21 @@ void write(Severity severity, std::string_view message, const KV&... kv) {
 }
 
 template <typename... KV>
-void info(std::string_view message, const KV&... kv) { write(Severity::Info, message, kv...); }
+void info(std::string_view message, const KV&... kv) {
+  write(Severity::Info, message, kv...);
+}
 template <typename... KV>
-void warn(std::string_view message, const KV&... kv) { write(Severity::Warn, message, kv...); }
+void warn(std::string_view message, const KV&... kv) {
+  write(Severity::Warn, message, kv...);
+}
 template <typename... KV>
-void error(std::string_view message, const KV&... kv) { write(Severity::Error, message, kv...); }
+void error(std::string_view message, const KV&... kv) {
+  write(Severity::Error, message, kv...);
+}
 template <typename... KV>
-void debug(std::string_view message, const KV&... kv) { write(Severity::Debug, message, kv...); }
+void debug(std::string_view message, const KV&... kv) {
+  write(Severity::Debug, message, kv...);
+}
 
 // Lets one log line through per interval and counts what it held back, so that a flood of bad
 // input is reported without flooding stderr.

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "core/bounded_queue.hpp"
@@ -105,7 +107,7 @@ struct SinkRuntime final : DeliveryOwner {
           continue;
         }
         metrics->add(metrics->events_in, delivery.batch().count());
-        spec.sink->consume(std::move(delivery));
+        spec.sink->consume(delivery);
       }
       if (reopen_requested.exchange(false)) spec.sink->reopen();
       spec.sink->tick(wall_clock_ns());
@@ -137,9 +139,38 @@ struct SourceRuntime final : AckReceiver, SourceContext {
   void push(Batch* batch) override;
   void release(Batch* batch) override;
 
-  void acknowledged(uint64_t seq, uint64_t events) override {
+  void acknowledged(uint64_t seq, uint64_t events, uint64_t checkpoint) override {
+    {
+      // Acks complete out of order (sinks run independently); the checkpoint only advances
+      // over a contiguous run of acknowledged batches.
+      std::lock_guard lock(ack_mutex);
+      if (seq == next_ack_seq) {
+        acked_checkpoint.store(checkpoint, std::memory_order_release);
+        ++next_ack_seq;
+        for (auto it = acked_ahead.begin(); it != acked_ahead.end() && it->first == next_ack_seq;
+             it = acked_ahead.erase(it)) {
+          acked_checkpoint.store(it->second, std::memory_order_release);
+          ++next_ack_seq;
+        }
+      } else {
+        acked_ahead.emplace(seq, checkpoint);
+      }
+    }
     acked.fetch_add(1, std::memory_order_acq_rel);
     acked.notify_all();
+  }
+
+  uint64_t acknowledged_checkpoint() const override {
+    return acked_checkpoint.load(std::memory_order_acquire);
+  }
+
+  bool wait_for_acks(int64_t deadline_ns) override {
+    uint64_t target = pushed.load(std::memory_order_acquire);
+    while (acked.load(std::memory_order_acquire) < target) {
+      if (monotonic_ns() >= deadline_ns) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
   }
 
   Pipeline::Impl* impl;
@@ -152,6 +183,10 @@ struct SourceRuntime final : AckReceiver, SourceContext {
   std::atomic<uint64_t> next_commit{0};
   std::atomic<uint64_t> pushed{0};
   std::atomic<uint64_t> acked{0};
+  std::mutex ack_mutex;
+  uint64_t next_ack_seq = 0;
+  std::map<uint64_t, uint64_t> acked_ahead;  // seq → checkpoint, acknowledged out of order
+  std::atomic<uint64_t> acked_checkpoint{0};
   std::atomic<bool> finished{false};
   std::thread thread;
 };
@@ -205,7 +240,7 @@ void SourceRuntime::push(Batch* batch) {
   batch->source_index = index;
   batch->seq = next_seq++;
   if (batch->read_time_ns == 0) batch->read_time_ns = wall_clock_ns();
-  batch->ack = new AckToken(this, batch->seq, batch->events.size(), deliveries);
+  batch->ack = new AckToken(this, batch->seq, batch->events.size(), batch->checkpoint, deliveries);
   metrics->add(metrics->events_out, batch->events.size());
   metrics->add(metrics->bytes_in, batch->bytes.size());
   pushed.fetch_add(1, std::memory_order_acq_rel);
@@ -254,8 +289,7 @@ void Pipeline::Impl::process(Batch* batch, WorkerScratch& scratch) {
 }
 
 void Pipeline::Impl::route(Batch& batch, SourceRuntime& source, const PlanNode& node,
-                           std::span<const Event> events, size_t depth,
-                           WorkerScratch& scratch) {
+                           std::span<const Event> events, size_t depth, WorkerScratch& scratch) {
   for (const PlanOutput& output : node.outputs) {
     EncodedBatch* encoded = encoded_pool.acquire();
     encoded->source_index = source.index;
@@ -336,6 +370,7 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
     impl_->sinks.push_back(std::make_unique<SinkRuntime>(std::move(sink), m, &impl_->encoded_pool));
   }
   std::vector<ComponentMetrics*> transform_metrics;
+  transform_metrics.reserve(transforms.size());
   for (auto& t : transforms) transform_metrics.push_back(add_metrics(t.name, "transform"));
   impl_->transforms = std::move(transforms);
 
@@ -356,9 +391,10 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
     for (auto& sink : impl_->sinks) {
       if (!uses(sink->spec.inputs, name)) continue;
       ++deliveries;
-      auto shared = std::find_if(node.outputs.begin(), node.outputs.end(), [&](const PlanOutput& o) {
-        return o.templates.empty() && sink->templates.empty() && o.encoding == sink->encoding;
-      });
+      auto shared =
+          std::find_if(node.outputs.begin(), node.outputs.end(), [&](const PlanOutput& o) {
+            return o.templates.empty() && sink->templates.empty() && o.encoding == sink->encoding;
+          });
       if (shared != node.outputs.end()) {
         shared->sinks.push_back(sink.get());
       } else {
@@ -368,7 +404,8 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
     return node;
   };
   for (auto& sink : impl_->sinks) {
-    for (size_t i = 0; i < sources.size(); ++i) sink->source_tokens.push_back(sink->queue.make_token());
+    for (size_t i = 0; i < sources.size(); ++i)
+      sink->source_tokens.push_back(sink->queue.make_token());
   }
   uint32_t index = 0;
   for (auto& source : sources) {
@@ -428,7 +465,7 @@ int Pipeline::run() {
   // for a signal or for a source to finish.
   const sigset_t signals = handled_signal_set();
   int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  int64_t deadline = 0;       // shutdown requested: everything must be done by then
+  int64_t deadline = 0;  // shutdown requested: everything must be done by then
   bool children_killed = false;
   auto reap_children = [&] {
     int status = 0;

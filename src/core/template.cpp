@@ -36,16 +36,30 @@ void append_digits(ByteBuffer& out, int64_t value, int width) {
 void append_time(ByteBuffer& out, char conversion, int64_t ns) {
   CivilTime t = civil_from_ns(ns);
   switch (conversion) {
-    case 'Y': append_digits(out, t.year, 4); break;
-    case 'y': append_digits(out, t.year % 100, 2); break;
-    case 'm': append_digits(out, t.month, 2); break;
-    case 'd': append_digits(out, t.day, 2); break;
-    case 'H': append_digits(out, t.hour, 2); break;
-    case 'M': append_digits(out, t.minute, 2); break;
-    case 'S': append_digits(out, t.second, 2); break;
+    case 'Y':
+      append_digits(out, t.year, 4);
+      break;
+    case 'y':
+      append_digits(out, t.year % 100, 2);
+      break;
+    case 'm':
+      append_digits(out, t.month, 2);
+      break;
+    case 'd':
+      append_digits(out, t.day, 2);
+      break;
+    case 'H':
+      append_digits(out, t.hour, 2);
+      break;
+    case 'M':
+      append_digits(out, t.minute, 2);
+      break;
+    case 'S':
+      append_digits(out, t.second, 2);
+      break;
     case 'j':
-      append_digits(out, days_from_civil(t.year, t.month, t.day) - days_from_civil(t.year, 1, 1) + 1,
-                    3);
+      append_digits(out,
+                    days_from_civil(t.year, t.month, t.day) - days_from_civil(t.year, 1, 1) + 1, 3);
       break;
     case 'F':
       append_time(out, 'Y', ns);
@@ -67,7 +81,8 @@ void append_time(ByteBuffer& out, char conversion, int64_t ns) {
       append_digits(out, s, 1);
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -147,8 +162,8 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
   return t;
 }
 
-bool Template::render(const FieldLookup& event, int64_t timestamp_ns,
-                      const RenderOptions& options, ByteBuffer& out) const {
+bool Template::render(const FieldLookup& event, int64_t timestamp_ns, const RenderOptions& options,
+                      ByteBuffer& out) const {
   bool complete = true;
   for (const Part& part : parts_) {
     switch (part.kind) {

@@ -28,7 +28,8 @@ struct ParserOptions {
 
 // Tried in order when no timestamp_field is configured.
 inline const std::vector<std::string>& default_timestamp_fields() {
-  static const std::vector<std::string> fields{"@timestamp", "timestamp", "time", "ts", "t", "date"};
+  static const std::vector<std::string> fields{"@timestamp", "timestamp", "time",
+                                               "ts",         "t",         "date"};
   return fields;
 }
 

@@ -38,8 +38,8 @@ class LineFramer {
   void emit(Batch& batch, size_t begin, size_t end, uint16_t flags);
 
   FramerOptions options_;
-  size_t line_start_ = 0;  // start of the current (unfinished) line in the batch
-  size_t scanned_ = 0;     // bytes already searched for a newline
+  size_t line_start_ = 0;   // start of the current (unfinished) line in the batch
+  size_t scanned_ = 0;      // bytes already searched for a newline
   bool splitting_ = false;  // the current line already had pieces cut off
 };
 

@@ -179,10 +179,10 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
   std::optional<Template> path = Template::parse(path_text, &error);
   if (!path) config.fail("path", error);
   FileSinkOptions options{name, std::move(*path), EncodingSpec{}, FileWriterOptions{}};
-  options.encoding.kind = config.choice<EncodingSpec::Kind>(
-      "encoding", EncodingSpec::Kind::Json,
-      {{"json", EncodingSpec::Kind::Json}, {"raw", EncodingSpec::Kind::Raw},
-       {"text", EncodingSpec::Kind::Text}});
+  options.encoding.kind = config.choice<EncodingSpec::Kind>("encoding", EncodingSpec::Kind::Json,
+                                                            {{"json", EncodingSpec::Kind::Json},
+                                                             {"raw", EncodingSpec::Kind::Raw},
+                                                             {"text", EncodingSpec::Kind::Text}});
   options.writer.compression = config.choice<Compression>(
       "compression", Compression::None,
       {{"none", Compression::None}, {"gzip", Compression::Gzip}, {"zstd", Compression::Zstd}});
@@ -192,10 +192,10 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
   options.writer.max_bytes = rotate.size("max_bytes", 0);
   options.writer.rotate_interval_ns = rotate.duration_ns("interval", 0);
   rotate.finish();
-  options.writer.fsync = config.choice<FsyncPolicy>(
-      "fsync", FsyncPolicy::Never,
-      {{"never", FsyncPolicy::Never}, {"always", FsyncPolicy::Always},
-       {"interval", FsyncPolicy::Interval}});
+  options.writer.fsync = config.choice<FsyncPolicy>("fsync", FsyncPolicy::Never,
+                                                    {{"never", FsyncPolicy::Never},
+                                                     {"always", FsyncPolicy::Always},
+                                                     {"interval", FsyncPolicy::Interval}});
   options.writer.fsync_interval_ns = config.duration_ns("fsync_interval", 1'000'000'000);
   options.max_open_files = static_cast<size_t>(config.integer("max_open_files", 64, 1, 100000));
   options.idle_close_ns = config.duration_ns("close_idle_after", 60'000'000'000);

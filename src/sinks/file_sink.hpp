@@ -20,8 +20,8 @@ struct FileSinkOptions {
   std::string name;
   Template path;
   EncodingSpec encoding;
-  FileWriterOptions writer;       // `path` in here is ignored; the template decides
-  size_t max_open_files = 64;     // least recently used files are closed beyond this
+  FileWriterOptions writer;    // `path` in here is ignored; the template decides
+  size_t max_open_files = 64;  // least recently used files are closed beyond this
   int64_t idle_close_ns = 60'000'000'000;
 };
 

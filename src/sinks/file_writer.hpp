@@ -15,12 +15,12 @@ enum class FsyncPolicy { Never, Always, Interval };
 struct FileWriterOptions {
   std::string path;
   Compression compression = Compression::None;
-  int compression_level = 0;         // 0 = library default
-  uint64_t max_bytes = 0;            // rotate when the file (bytes written to disk) reaches this; 0 = off
-  int64_t rotate_interval_ns = 0;    // rotate when the file is this old; 0 = off
+  int compression_level = 0;  // 0 = library default
+  uint64_t max_bytes = 0;     // rotate when the file (bytes written to disk) reaches this; 0 = off
+  int64_t rotate_interval_ns = 0;  // rotate when the file is this old; 0 = off
   FsyncPolicy fsync = FsyncPolicy::Never;
   int64_t fsync_interval_ns = 1'000'000'000;
-  bool create_dirs = true;           // create missing parent directories
+  bool create_dirs = true;  // create missing parent directories
 };
 
 class FileWriter {

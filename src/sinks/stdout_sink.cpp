@@ -28,10 +28,10 @@ namespace sluice {
 std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& name,
                                        const BuildContext& context) {
   EncodingSpec spec;
-  spec.kind = config.choice<EncodingSpec::Kind>(
-      "encoding", EncodingSpec::Kind::Json,
-      {{"json", EncodingSpec::Kind::Json}, {"text", EncodingSpec::Kind::Text},
-       {"raw", EncodingSpec::Kind::Raw}});
+  spec.kind = config.choice<EncodingSpec::Kind>("encoding", EncodingSpec::Kind::Json,
+                                                {{"json", EncodingSpec::Kind::Json},
+                                                 {"text", EncodingSpec::Kind::Text},
+                                                 {"raw", EncodingSpec::Kind::Raw}});
   enum class ColorMode { Auto, Always, Never };
   ColorMode color = config.choice<ColorMode>(
       "color", ColorMode::Auto,

@@ -1,10 +1,10 @@
 #include "sources/stdin_source.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "core/io.hpp"
 #include "core/log.hpp"

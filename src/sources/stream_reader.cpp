@@ -1,9 +1,9 @@
 #include "sources/stream_reader.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 #include "core/clock.hpp"
 #include "core/io.hpp"
@@ -63,8 +63,8 @@ ssize_t StreamReader::read_once(int fd) {
   if (n == 0) return 0;
   if (passthrough_fd_ >= 0 &&
       !write_all(passthrough_fd_, std::string_view(batch_->bytes.data() + size, n))) {
-    log::warn("passthrough write failed; passthrough disabled for this stream", "stream",
-              stream_, "error", std::strerror(errno));
+    log::warn("passthrough write failed; passthrough disabled for this stream", "stream", stream_,
+              "error", std::strerror(errno));
     passthrough_fd_ = -1;
   }
   batch_->bytes.commit(static_cast<size_t>(n));

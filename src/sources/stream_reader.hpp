@@ -2,8 +2,8 @@
 // Reads one byte stream (stdin, one pipe of a child) into batches: reads straight into the
 // batch buffer, frames lines in place, and pushes a batch when it is full or the stream goes
 // quiet. The unfinished last line is carried into the next batch.
-#include <string_view>
 #include <sys/types.h>
+#include <string_view>
 
 #include "parse/framer.hpp"
 #include "sluice/source.hpp"

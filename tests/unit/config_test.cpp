@@ -103,7 +103,7 @@ TEST_F(ConfigTest, UnknownTopLevelKey) {
 TEST_F(ConfigTest, YamlSyntaxErrorIsLocated) {
   std::string e = check("sources:\n  in: { type: stdin\n");
   EXPECT_EQ(e.rfind("/tmp/sluice-config-", 0), 0u) << e;
-  EXPECT_NE(e.find(".yaml") , 0u);
+  EXPECT_NE(e.find(".yaml"), 0u);
   EXPECT_TRUE(e.find(":2:") != std::string::npos || e.find(":3:") != std::string::npos) << e;
 }
 
@@ -115,30 +115,33 @@ TEST_F(ConfigTest, TopologyErrors) {
   EXPECT_NE(check(src + "  other: { type: stdin }\nsinks:\n  out: { type: stdout, inputs: [in] }\n")
                 .find("`other` is not used"),
             std::string::npos);
-  EXPECT_NE(check(src +
-                  "transforms:\n  a: { type: filter, inputs: [b], condition: 'x exists' }\n"
-                  "  b: { type: filter, inputs: [a], condition: 'x exists' }\n"
-                  "sinks:\n  out: { type: stdout, inputs: [a, in] }\n")
+  EXPECT_NE(check(src + "transforms:\n  a: { type: filter, inputs: [b], condition: 'x exists' }\n"
+                        "  b: { type: filter, inputs: [a], condition: 'x exists' }\n"
+                        "sinks:\n  out: { type: stdout, inputs: [a, in] }\n")
                 .find("cycle"),
             std::string::npos);
   EXPECT_NE(check(src + "sinks:\n  in: { type: stdout, inputs: [in] }\n").find("more than one"),
             std::string::npos);
-  EXPECT_NE(check(src + "sinks:\n  out: { type: fiel, inputs: [in] }\n").find("did you mean `file`"),
-            std::string::npos);
+  EXPECT_NE(
+      check(src + "sinks:\n  out: { type: fiel, inputs: [in] }\n").find("did you mean `file`"),
+      std::string::npos);
   EXPECT_NE(check(src).find("no sinks"), std::string::npos);
 }
 
 TEST_F(ConfigTest, OptionValuesAreChecked) {
-  const std::string src = "sources:\n  in: { type: stdin, parser: jsn }\nsinks:\n  out: { type: stdout, inputs: [in] }\n";
+  const std::string src =
+      "sources:\n  in: { type: stdin, parser: jsn }\nsinks:\n  out: { type: stdout, inputs: [in] "
+      "}\n";
   EXPECT_NE(check(src).find("`parser` must be one of"), std::string::npos);
   EXPECT_NE(check("sources:\n  in: { type: stdin, timezone: Mars/Olympus }\nsinks:\n  out: { "
                   "type: stdout, inputs: [in] }\n")
                 .find("unknown time zone"),
             std::string::npos);
-  EXPECT_NE(check("sources:\n  in: { type: stdin }\ntransforms:\n  f: { type: filter, inputs: [in], "
-                  "condition: 'level >>= warn' }\nsinks:\n  out: { type: stdout, inputs: [f] }\n")
-                .find("invalid `condition`"),
-            std::string::npos);
+  EXPECT_NE(
+      check("sources:\n  in: { type: stdin }\ntransforms:\n  f: { type: filter, inputs: [in], "
+            "condition: 'level >>= warn' }\nsinks:\n  out: { type: stdout, inputs: [f] }\n")
+          .find("invalid `condition`"),
+      std::string::npos);
   EXPECT_NE(check("sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], "
                   "path: /tmp/x, buffer: { max_bytes: lots } }\n")
                 .find("must be a size"),
@@ -170,7 +173,8 @@ TEST_F(ConfigTest, CommandLineDefinesOrCompletesAppSource) {
 
 TEST(SinkUrls, ParsesFileAndStdout) {
   std::vector<ComponentDecl> sources{{"in", "stdin", {}, YAML::Node(), "x"}};
-  auto sinks = sinks_from_urls("file:///var/log/out%20x.jsonl?encoding=raw, stdout://,stdout://", sources);
+  auto sinks =
+      sinks_from_urls("file:///var/log/out%20x.jsonl?encoding=raw, stdout://,stdout://", sources);
   ASSERT_EQ(sinks.size(), 3u);
   EXPECT_EQ(sinks[0].name, "file");
   EXPECT_EQ(sinks[0].node["path"].Scalar(), "/var/log/out x.jsonl");

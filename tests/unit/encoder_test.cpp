@@ -25,12 +25,14 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControls) {
 
 TEST(JsonWriter, ReplacesInvalidUtf8) {
   const std::string kReplacement = "\xEF\xBF\xBD";
-  EXPECT_EQ(json_string("a\xFF" "b"), "\"a" + kReplacement + "b\"");
-  EXPECT_EQ(json_string("\xC3"), "\"" + kReplacement + "\"");           // truncated sequence
+  EXPECT_EQ(json_string("a\xFF"
+                        "b"),
+            "\"a" + kReplacement + "b\"");
+  EXPECT_EQ(json_string("\xC3"), "\"" + kReplacement + "\"");  // truncated sequence
   EXPECT_EQ(json_string("\xC0\xAF"), "\"" + kReplacement + kReplacement + "\"");  // overlong
-  EXPECT_EQ(json_string("\xED\xA0\x80"),                                   // surrogate
+  EXPECT_EQ(json_string("\xED\xA0\x80"),                                          // surrogate
             "\"" + kReplacement + kReplacement + kReplacement + "\"");
-  EXPECT_EQ(json_string("\xF4\x90\x80\x80"),                               // above U+10FFFF
+  EXPECT_EQ(json_string("\xF4\x90\x80\x80"),  // above U+10FFFF
             "\"" + kReplacement + kReplacement + kReplacement + kReplacement + "\"");
   EXPECT_EQ(json_string("\xFF\n"), "\"" + kReplacement + "\\n\"");
 }
@@ -72,18 +74,18 @@ class EncoderTest : public ::testing::Test {
 
 TEST_F(EncoderTest, JsonEventSchema) {
   auto out = encode({R"({"time":"2024-01-02T15:04:05.5+01:00","level":"info","n":1})"}, {});
-  EXPECT_EQ(out[0],
-            R"({"@timestamp":"2024-01-02T14:04:05.500000000Z","time":"2024-01-02T15:04:05.5+01:00",)"
-            R"("level":"info","n":1,"source":"app","stream":"stdout","host":{"name":"node-1"}})"
-            "\n");
+  EXPECT_EQ(
+      out[0],
+      R"({"@timestamp":"2024-01-02T14:04:05.500000000Z","time":"2024-01-02T15:04:05.5+01:00",)"
+      R"("level":"info","n":1,"source":"app","stream":"stdout","host":{"name":"node-1"}})"
+      "\n");
 }
 
 TEST_F(EncoderTest, PlainLineKeepsMessageAndReadTime) {
   auto out = encode({"hello world"}, {});
-  EXPECT_EQ(out[0],
-            R"({"@timestamp":"2023-11-14T22:13:20.123456789Z","message":"hello world",)"
-            R"("source":"app","stream":"stdout","host":{"name":"node-1"}})"
-            "\n");
+  EXPECT_EQ(out[0], R"({"@timestamp":"2023-11-14T22:13:20.123456789Z","message":"hello world",)"
+                    R"("source":"app","stream":"stdout","host":{"name":"node-1"}})"
+                    "\n");
 }
 
 TEST_F(EncoderTest, AtTimestampIsNormalisedNotDuplicated) {

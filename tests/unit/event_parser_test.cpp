@@ -95,10 +95,10 @@ TEST(EventParser, RegexWithoutNamedGroupsIsRejected) {
 }
 
 TEST(EventParser, TimestampFromFirstKnownFieldThatParses) {
-  Result r = run({R"({"timestamp":"garbage","ts":"2024-01-02T00:00:00Z"})",
-                  R"({"time":1704153600})", R"({"date":"2024-01-02 00:00:00,250"})",
-                  R"({"other":"2024-01-02T00:00:00Z"})"},
-                 with(ParserKind::Auto));
+  Result r =
+      run({R"({"timestamp":"garbage","ts":"2024-01-02T00:00:00Z"})", R"({"time":1704153600})",
+           R"({"date":"2024-01-02 00:00:00,250"})", R"({"other":"2024-01-02T00:00:00Z"})"},
+          with(ParserKind::Auto));
   EXPECT_EQ(r.timestamps[0], 1704153600'000'000'000);
   EXPECT_EQ(r.timestamps[1], 1704153600'000'000'000);
   EXPECT_EQ(r.timestamps[2], 1704153600'250'000'000);

@@ -14,7 +14,8 @@ std::vector<Field> parse(std::string_view line, LogfmtStrictness s, bool* ok) {
 
 TEST(Logfmt, PairsQuotedValuesAndFlags) {
   bool ok;
-  auto f = parse(R"(level=info msg="started server" port=8080 ready)", LogfmtStrictness::Lenient, &ok);
+  auto f =
+      parse(R"(level=info msg="started server" port=8080 ready)", LogfmtStrictness::Lenient, &ok);
   ASSERT_TRUE(ok);
   ASSERT_EQ(f.size(), 4u);
   EXPECT_EQ(f[0].key, "level");
@@ -54,8 +55,8 @@ TEST(Logfmt, AutoModeNeedsLeadingPair) {
 
 TEST(Logfmt, RejectsMalformedLines) {
   bool ok;
-  for (const char* bad : {"", "   ", "just words", "a=\"unterminated", "=value", "a=\"x\"y",
-                          "a=b\"c"}) {
+  for (const char* bad :
+       {"", "   ", "just words", "a=\"unterminated", "=value", "a=\"x\"y", "a=b\"c"}) {
     auto f = parse(bad, LogfmtStrictness::Lenient, &ok);
     EXPECT_FALSE(ok) << bad;
     EXPECT_TRUE(f.empty()) << bad;

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
 #include "transforms/remap.hpp"
@@ -34,9 +35,14 @@ class CountingSource final : public Source {
         batch->events.push_back(e);
         start = nl + 1;
       }
+      batch->checkpoint = static_cast<uint64_t>(b + 1);
       ctx.push(batch);
     }
+    all_acked = ctx.wait_for_acks(monotonic_ns() + 10'000'000'000);
+    final_checkpoint = ctx.acknowledged_checkpoint();
   }
+  bool all_acked = false;
+  uint64_t final_checkpoint = 0;
   void stop() override { stop_ = true; }
 
  private:
@@ -94,7 +100,8 @@ SinkSpec sink(const std::string& name, RecordingSink*& out, std::vector<std::str
   return spec;
 }
 
-uint64_t metric(const Pipeline& p, const std::string& name, std::atomic<uint64_t> ComponentMetrics::*m) {
+uint64_t metric(const Pipeline& p, const std::string& name,
+                std::atomic<uint64_t> ComponentMetrics::*m) {
   for (const auto& c : p.metrics()) {
     if (c->name == name) return (c.get()->*m).load();
   }
@@ -133,6 +140,25 @@ TEST(Pipeline, EverySinkSeesEachSourceInOrderWithManyWorkers) {
   EXPECT_EQ(metric(pipeline, "b", &ComponentMetrics::dropped), 0u);
 }
 
+TEST(Pipeline, SourcesSeeTheirBatchesAcknowledgedInOrder) {
+  RecordingSink* a = nullptr;
+  RecordingSink* slow = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 40, 10));
+  auto* counting = static_cast<CountingSource*>(sources[0].source.get());
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("a", a, {"s"}));
+  sinks.push_back(sink("slow", slow, {"s"}, WhenFull::Block, 1024, 500));
+  PipelineOptions options;
+  options.workers = 3;
+  Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  // The source waited until both sinks, the slow one included, acknowledged every batch.
+  EXPECT_TRUE(counting->all_acked);
+  EXPECT_EQ(counting->final_checkpoint, 40u);
+  EXPECT_EQ(slow->lines.size(), 400u);
+}
+
 TEST(Pipeline, DropNewestCountsWhatASlowSinkMisses) {
   RecordingSink* slow = nullptr;
   RecordingSink* fast = nullptr;
@@ -159,11 +185,13 @@ TEST(Pipeline, TransformsBranchWithoutAffectingSiblings) {
   std::string error;
   std::vector<TransformSpec> transforms;
   transforms.push_back(TransformSpec{
-      "evens", std::make_unique<FilterTransform>(Condition::compile("message =~ '[02468]$'", &error)),
+      "evens",
+      std::make_unique<FilterTransform>(Condition::compile("message =~ '[02468]$'", &error)),
       {"s"}});
   RemapOptions remap;
   remap.add.emplace_back("tag", Value{ValueKind::String, true, "x"});
-  transforms.push_back(TransformSpec{"tagged", std::make_unique<RemapTransform>(std::move(remap)), {"evens"}});
+  transforms.push_back(
+      TransformSpec{"tagged", std::make_unique<RemapTransform>(std::move(remap)), {"evens"}});
   std::vector<SinkSpec> sinks;
   sinks.push_back(sink("all", all, {"s"}));
   sinks.push_back(sink("even", even, {"tagged"}));
