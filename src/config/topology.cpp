@@ -173,8 +173,9 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       query = amp == std::string::npos ? "" : query.substr(amp + 1);
       size_t eq = pair.find('=');
       if (eq == std::string::npos) {
-        throw ConfigError(std::string(kUrlVar) + ": `" + pair + "` in `" + url +
-                          "` is not key=value");
+        std::string message = std::string(kUrlVar) + ": `";
+        message.append(pair).append("` in `").append(url).append("` is not key=value");
+        throw ConfigError(message);
       }
       node[percent_decode(pair.substr(0, eq))] = percent_decode(pair.substr(eq + 1));
     }

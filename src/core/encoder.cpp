@@ -1,5 +1,6 @@
 #include "core/encoder.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/json_writer.hpp"
@@ -49,7 +50,8 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
   bool first = true;
   if (!(event.hidden_meta & kMetaTimestamp)) {
     char* p = out.prepare(16 + kRfc3339Length);
-    std::memcpy(p, "\"@timestamp\":\"", 14);
+    constexpr std::string_view kKey = "\"@timestamp\":\"";
+    std::copy_n(kKey.data(), kKey.size(), p);
     format_rfc3339(event.timestamp_ns, p + 14);
     p[14 + kRfc3339Length] = '"';
     out.commit(15 + kRfc3339Length);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 #include <simdjson.h>
@@ -103,7 +104,8 @@ char* write_escaped_repairing(char* p, const char* text, size_t n) {
   while (i < n) {
     size_t len = utf8_sequence_length(s, i, n);
     if (len == 0) {
-      std::memcpy(p, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+      constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+      std::copy_n(kReplacement.data(), kReplacement.size(), p);
       p += 3;
       ++i;
     } else if (len == 1) {

@@ -148,7 +148,8 @@ bool parse_json_object(std::string_view line, size_t capacity, Arena& arena,
       std::string_view key;
       if (member.unescaped_key().get(key)) return fail();
       field.key = arena.copy(key);
-      if (field.key.data() == nullptr) field.key = std::string_view("", 0);
+      // An empty key must not look like a removed field (null data).
+      if (field.key.data() == nullptr) field.key = std::string_view("");
     }
     od::value value;
     if (member.value().get(value)) return fail();

@@ -86,7 +86,7 @@ void FileSink::consume(Delivery delivery) {
     }
     delivery.done();
   } else {
-    waiting_for_fsync_.push_back(std::move(delivery));
+    waiting_for_fsync_.push_back(delivery);
   }
 }
 

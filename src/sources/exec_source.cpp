@@ -138,7 +138,7 @@ void ExecSource::run(SourceContext& ctx) {
       }
     }
     pfds[nfds] = {wake_fd_, POLLIN, 0};
-    int ready = ::poll(pfds, static_cast<nfds_t>(nfds + 1), exited_.load() ? 100 : -1);
+    int ready = ::poll(pfds, static_cast<nfds_t>(nfds) + 1, exited_.load() ? 100 : -1);
     if (ready < 0 && errno != EINTR) break;
     if (pfds[nfds].revents & POLLIN) {
       uint64_t drained;
