@@ -56,23 +56,27 @@ size_t padded_capacity(const Batch& batch, std::string_view line) {
 
 }  // namespace
 
-bool EventParser::parse_line(Batch& batch, Event& event) const {
+EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event) const {
   std::string_view line = event.line;
   switch (options_.kind) {
     case ParserKind::None:
       push_message(batch, line);
-      return true;
+      return Outcome::Plain;
     case ParserKind::Json:
-      return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields);
+      return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields)
+                 ? Outcome::Parsed
+                 : Outcome::Failed;
     case ParserKind::Logfmt:
-      return parse_logfmt(line, LogfmtStrictness::Lenient, batch.arena, batch.fields);
+      return parse_logfmt(line, LogfmtStrictness::Lenient, batch.arena, batch.fields)
+                 ? Outcome::Parsed
+                 : Outcome::Failed;
     case ParserKind::Regex: {
       constexpr int kMaxGroups = 32;
       re2::StringPiece groups[kMaxGroups];
       int n = std::min(regex_->NumberOfCapturingGroups() + 1, kMaxGroups);
       if (!regex_->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(),
                          re2::RE2::UNANCHORED, groups, n)) {
-        return false;
+        return Outcome::Failed;
       }
       for (const auto& [index, name] : regex_groups_) {
         if (index >= n || groups[index].data() == nullptr) continue;
@@ -80,21 +84,24 @@ bool EventParser::parse_line(Batch& batch, Event& event) const {
             Field{name, Value{ValueKind::String, false,
                               std::string_view(groups[index].data(), groups[index].size())}});
       }
-      return true;
+      return Outcome::Parsed;
     }
     case ParserKind::Auto: {
       size_t start = first_non_space(line);
       if (start < line.size() && line[start] == '{') {
         // It claims to be JSON: failing to parse it is worth flagging.
-        return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields);
+        return parse_json_object(line, padded_capacity(batch, line), batch.arena, batch.fields)
+                   ? Outcome::Parsed
+                   : Outcome::Failed;
       }
-      if (!parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
-        push_message(batch, line);
+      if (parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
+        return Outcome::Parsed;
       }
-      return true;
+      push_message(batch, line);
+      return Outcome::Plain;
     }
   }
-  return false;
+  return Outcome::Failed;
 }
 
 void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) const {
@@ -161,11 +168,13 @@ void EventParser::parse(Batch& batch, int64_t now_ns) const {
     if (event.flags & kFlagSplit) {
       // A piece of an over-long line cannot be parsed as a whole; keep it as text.
       push_message(batch, event.line);
-    } else if (parse_line(batch, event)) {
-      parsed = options_.kind != ParserKind::None;
     } else {
-      event.flags |= kFlagParseError;
-      push_message(batch, event.line);
+      Outcome outcome = parse_line(batch, event);
+      parsed = outcome == Outcome::Parsed;
+      if (outcome == Outcome::Failed) {
+        event.flags |= kFlagParseError;
+        push_message(batch, event.line);
+      }
     }
     event.field_count = static_cast<uint32_t>(batch.fields.size()) - event.first_field;
     extract_timestamp(batch, event, now_ns);

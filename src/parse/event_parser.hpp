@@ -46,7 +46,8 @@ class EventParser {
 
  private:
   explicit EventParser(ParserOptions options);
-  bool parse_line(Batch& batch, Event& event) const;  // false = parse error
+  enum class Outcome { Parsed, Plain, Failed };
+  Outcome parse_line(Batch& batch, Event& event) const;
   void extract_timestamp(Batch& batch, Event& event, int64_t now_ns) const;
   void nest_under_target(Batch& batch, Event& event) const;
 

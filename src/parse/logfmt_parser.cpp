@@ -9,6 +9,17 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 // A key is any run of bytes without space, '=' or '"' (what the Go logfmt encoders emit).
 bool is_key_char(char c) { return !is_space(c) && c != '=' && c != '"'; }
 
+bool is_identifier(std::string_view key) {
+  auto alpha = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@';
+  };
+  if (key.empty() || !alpha(key[0])) return false;
+  for (char c : key) {
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != '/') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& arena,
@@ -28,6 +39,7 @@ bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& are
     while (i < n && is_key_char(line[i])) ++i;
     if (i == key_begin) return fail();  // a stray '=' or '"'
     std::string_view key = line.substr(key_begin, i - key_begin);
+    if (strictness == LogfmtStrictness::RequireLeadingPair && !is_identifier(key)) return fail();
     if (i >= n || line[i] != '=') {
       if (i < n && !is_space(line[i])) return fail();
       if (strictness == LogfmtStrictness::RequireLeadingPair && pairs == 0) return fail();

@@ -12,8 +12,9 @@ namespace sluice {
 enum class LogfmtStrictness {
   // `parser: logfmt`: any key=value pairs in the line are taken; bare words become true flags.
   Lenient,
-  // `parser: auto`: the line must start with a key=value pair, so prose that happens to contain
-  // one `a=b` stays a plain message.
+  // `parser: auto`: the line must start with a key=value pair and every key must look like an
+  // identifier (`[A-Za-z_@][A-Za-z0-9_.@/-]*`), so prose or other formats that happen to contain
+  // an `=` stay plain messages.
   RequireLeadingPair,
 };
 

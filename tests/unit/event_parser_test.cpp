@@ -119,9 +119,11 @@ TEST(EventParser, ConfiguredTimestampFieldAndZone) {
 TEST(EventParser, TargetNestsParsedFields) {
   ParserOptions o = with(ParserKind::Auto);
   o.target = "parsed";
-  Result r = run({R"({"a":"x","n":2})"}, o);
+  Result r = run({R"({"a":"x","n":2})", "plain words"}, o);
   EXPECT_EQ(r.fields[0].size(), 1u);
   EXPECT_EQ(r.fields[0].at("parsed"), R"({"a":"x","n":2})");
+  // A line that was not parsed keeps its message at the top level.
+  EXPECT_EQ(r.fields[1].at("message"), "plain words");
 }
 
 TEST(EventParser, SplitPiecesAreNotParsed) {

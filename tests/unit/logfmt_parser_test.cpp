@@ -51,6 +51,12 @@ TEST(Logfmt, AutoModeNeedsLeadingPair) {
   EXPECT_TRUE(ok);
   parse("ts=1 level=info done", LogfmtStrictness::RequireLeadingPair, &ok);
   EXPECT_TRUE(ok);
+  // Other formats with an `=` in them are not logfmt to the auto-detector (loghub HealthApp).
+  parse("20171223-22:15:29:636|Step_SPUtils|30002312|setTotal=1514038440000",
+        LogfmtStrictness::RequireLeadingPair, &ok);
+  EXPECT_FALSE(ok);
+  parse("k8s.pod/name=web @ts=1 x-y=2", LogfmtStrictness::RequireLeadingPair, &ok);
+  EXPECT_TRUE(ok);
 }
 
 TEST(Logfmt, RejectsMalformedLines) {
