@@ -250,6 +250,7 @@ void SourceRuntime::push(Batch* batch) {
 void Pipeline::Impl::worker_loop() {
   WorkerScratch scratch;
   bool closing = false;
+  int others_markers = 0;  // end markers meant for other workers, taken while draining
   while (true) {
     Batch* batch = nullptr;
     // After the end marker, batches may still sit in other sources' sub-queues: drain them.
@@ -259,6 +260,7 @@ void Pipeline::Impl::worker_loop() {
       work_queue.pop(batch);
     }
     if (batch == nullptr) {
+      if (closing) ++others_markers;
       closing = true;
       continue;
     }
@@ -266,6 +268,8 @@ void Pipeline::Impl::worker_loop() {
     process(batch, scratch);
     work_queue.release(cost);
   }
+  // Give back the markers taken from other workers, or they would wait in pop() forever.
+  for (int i = 0; i < others_markers; ++i) work_queue.push_control(nullptr);
   workers_running.fetch_sub(1);
   workers_running.notify_all();
 }
@@ -525,6 +529,20 @@ int Pipeline::run() {
     if (deadline != 0 && monotonic_ns() >= deadline) break;
   }
   reap_children();
+  if (children_killed) {
+    // SIGKILL takes effect asynchronously: wait (briefly, in case the child is stuck in the
+    // kernel) for the killed child, so the exit code is 128+9 rather than "still running".
+    for (auto& source : impl.sources) {
+      pid_t pid = source->spec.source->child_pid();
+      for (int i = 0; pid > 0 && i < 200; ++i) {
+        int status = 0;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) source->spec.source->child_exited(status);
+        if (r != 0) break;  // reaped now, or already reaped (ECHILD)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  }
   ::close(signal_fd);
 
   if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
