@@ -107,6 +107,7 @@ struct SinkRuntime final : DeliveryOwner {
           continue;
         }
         metrics->add(metrics->events_in, delivery.batch().count());
+        metrics->add(metrics->bytes_in, delivery.batch().data.size());
         spec.sink->consume(delivery);
       }
       if (reopen_requested.exchange(false)) spec.sink->reopen();

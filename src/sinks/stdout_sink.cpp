@@ -15,7 +15,14 @@ void StdoutSink::consume(Delivery delivery) {
                std::strerror(errno));
     broken_ = true;
   }
+  if (broken_) discarded_ += delivery.batch().count();
   delivery.done();
+}
+
+void StdoutSink::shutdown() {
+  if (discarded_ > 0) {
+    log::error("stdout sink discarded events after its output closed", "events", discarded_);
+  }
 }
 
 }  // namespace sluice

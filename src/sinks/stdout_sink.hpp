@@ -9,12 +9,13 @@ class StdoutSink final : public Sink {
   explicit StdoutSink(EncodingSpec encoding, int fd = 1) : encoding_(encoding), fd_(fd) {}
   [[nodiscard]] EncodingSpec encoding() const override { return encoding_; }
   void consume(Delivery delivery) override;
-  void shutdown() override {}
+  void shutdown() override;
 
  private:
   EncodingSpec encoding_;
   int fd_;
   bool broken_ = false;
+  uint64_t discarded_ = 0;  // events after stdout broke, reported at shutdown
 };
 
 }  // namespace sluice
