@@ -57,13 +57,13 @@ size_t LineFramer::frame(Batch& batch) {
   return line_start_;
 }
 
-void LineFramer::finish(Batch& batch) {
+void LineFramer::finish(Batch& batch, bool cut_short) {
   frame(batch);
   size_t size = batch.bytes.size();
   if (line_start_ < size) {
     size_t end = size;
     if (batch.bytes.data()[end - 1] == '\r') --end;
-    emit(batch, line_start_, end, splitting_ ? kFlagSplit : 0);
+    emit(batch, line_start_, end, (splitting_ || cut_short) ? kFlagSplit : 0);
   }
   splitting_ = false;
   line_start_ = size;

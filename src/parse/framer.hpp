@@ -21,8 +21,9 @@ class LineFramer {
   // unfinished tail begins (== batch.bytes.size() when there is none).
   size_t frame(Batch& batch);
 
-  // At end of input: the tail (if any) becomes a final line.
-  void finish(Batch& batch);
+  // At end of input: the tail (if any) becomes a final line. `cut_short` means reading stopped
+  // before the end (shutdown): the tail is then only the start of a line and is flagged split.
+  void finish(Batch& batch, bool cut_short = false);
 
   // The batch was handed on; the tail of `tail_size` bytes now starts the next batch.
   void carried(size_t tail_size) {

@@ -125,6 +125,7 @@ void ExecSource::run(SourceContext& ctx) {
   StreamReader* readers[2] = {&out, &err};
   int fds[2] = {stdout_fd_, stderr_fd_};
   bool open[2] = {true, true};
+  bool at_eof[2] = {false, false};
   int64_t last_data = monotonic_ns();
 
   while (open[0] || open[1]) {
@@ -155,6 +156,7 @@ void ExecSource::run(SourceContext& ctx) {
           last_data = monotonic_ns();
           continue;
         }
+        if (n == 0) at_eof[i] = true;
         if (n == 0 || n == -2) open[i] = false;
         break;
       }
@@ -162,8 +164,8 @@ void ExecSource::run(SourceContext& ctx) {
     }
     if (exited_.load() && monotonic_ns() - last_data > kOrphanOutputGraceNs) break;
   }
-  out.finish();
-  err.finish();
+  out.finish(!at_eof[0]);
+  err.finish(!at_eof[1]);
   // The exit status decides sluice's own; wait for it unless asked to stop.
   while (!exited_.load() && !stopping_.load()) {
     pollfd pfd{wake_fd_, POLLIN, 0};

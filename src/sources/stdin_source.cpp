@@ -28,6 +28,7 @@ void StdinSource::run(SourceContext& ctx) {
   grow_pipe(fd_);
   StreamReader reader(ctx, "stdin", framer_);
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  bool at_eof = false;
   while (true) {
     int ready = ::poll(fds, 2, -1);
     if (ready < 0) {
@@ -37,7 +38,10 @@ void StdinSource::run(SourceContext& ctx) {
     }
     if (fds[1].revents & POLLIN) break;  // stop requested
     ssize_t n = reader.read_once(fd_);
-    if (n == 0) break;
+    if (n == 0) {
+      at_eof = true;
+      break;
+    }
     if (n == -2) {
       log::error("reading stdin failed", "error", std::strerror(errno));
       break;
@@ -45,7 +49,7 @@ void StdinSource::run(SourceContext& ctx) {
     // Quiet input: hand on what we have now rather than wait for a full batch.
     if (n < 0 || !readable_now(fd_)) reader.flush();
   }
-  reader.finish();
+  reader.finish(!at_eof);
 }
 
 }  // namespace sluice

@@ -77,9 +77,9 @@ void StreamReader::flush() {
   if (batch_ && !batch_->events.empty()) push_and_carry();
 }
 
-void StreamReader::finish() {
+void StreamReader::finish(bool cut_short) {
   if (!batch_) return;
-  framer_.finish(*batch_);
+  framer_.finish(*batch_, cut_short);
   batch_->read_time_ns = wall_clock_ns();
   ctx_.push(batch_);
   batch_ = nullptr;

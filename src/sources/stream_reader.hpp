@@ -23,8 +23,9 @@ class StreamReader {
   ssize_t read_once(int fd);
   // Pushes the complete lines read so far.
   void flush();
-  // End of input: the unfinished line becomes an event and everything is pushed.
-  void finish();
+  // End of input: the unfinished line becomes an event and everything is pushed. `cut_short`:
+  // reading stopped before the end of input, so that line is incomplete (tagged split).
+  void finish(bool cut_short = false);
 
   static constexpr size_t kBatchBytes = 256 * 1024;
 

@@ -127,7 +127,9 @@ std::unique_ptr<Transform> make_remap_transform(MapReader& config) {
   }
   options.remove = config.string_list("remove");
   for (const auto& [key, value] : config.string_map("add")) {
-    std::string_view text = keep(value.first);
+    // string_map gives YAML null (`null`, `~`, nothing) as an unquoted empty string.
+    bool yaml_null = value.first.empty() && !value.second;
+    std::string_view text = keep(yaml_null ? std::string("null") : value.first);
     options.add.emplace_back(key, typed_scalar(text, value.second));
   }
   if (options.rename.empty() && options.remove.empty() && options.add.empty()) {

@@ -43,6 +43,18 @@ TEST(Framer, FinalLineWithoutNewlineIsEmittedAtEof) {
   EXPECT_EQ(f.flags[1], 0);
 }
 
+TEST(Framer, TailCutShortByShutdownIsFlaggedSplit) {
+  LineFramer framer(FramerOptions{100});
+  Batch batch;
+  batch.bytes.reserve(64 + kReadPadding);
+  batch.bytes.append("complete\npartial-li");
+  framer.finish(batch, true);
+  ASSERT_EQ(batch.events.size(), 2u);
+  EXPECT_EQ(batch.events[0].flags, 0);
+  EXPECT_EQ(batch.events[1].line, "partial-li");
+  EXPECT_EQ(batch.events[1].flags, kFlagSplit);
+}
+
 TEST(Framer, NoEventForEmptyInput) { EXPECT_TRUE(frame_all("", 100).lines.empty()); }
 
 TEST(Framer, ByteByByteFeedingGivesSameLines) {
