@@ -4,6 +4,7 @@
 
 #include "core/json_writer.hpp"
 #include "parse/event_parser.hpp"
+#include "test_batch.hpp"
 
 namespace sluice {
 namespace {
@@ -43,19 +44,9 @@ class EncoderTest : public ::testing::Test {
   std::vector<std::string> encode(const std::vector<std::string>& lines, EncodingSpec spec,
                                   ParserKind kind = ParserKind::Auto, bool keep_raw = false) {
     Batch batch;
-    std::string joined;
-    for (const auto& l : lines) joined += l + "\n";
-    batch.bytes.reserve(joined.size() + kReadPadding);
-    batch.bytes.append(joined);
+    testing::fill_batch(batch, lines);
     batch.stream = "stdout";
     batch.read_time_ns = 1'700'000'000'123'456'789;
-    size_t start = 0;
-    for (const auto& l : lines) {
-      Event e;
-      e.line = std::string_view(batch.bytes.data() + start, l.size());
-      batch.events.push_back(e);
-      start += l.size() + 1;
-    }
     ParserOptions options;
     options.kind = kind;
     std::string error;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "parse/timezone.hpp"
+#include "test_batch.hpp"
 
 namespace sluice {
 namespace {
@@ -17,18 +18,8 @@ constexpr int64_t kReadTime = 1'000'000'000'000'000'000;
 
 Result run(const std::vector<std::string>& lines, ParserOptions options) {
   Batch batch;
-  std::string joined;
-  for (const auto& l : lines) joined += l + "\n";
-  batch.bytes.reserve(joined.size() + kReadPadding);
-  batch.bytes.append(joined);
+  testing::fill_batch(batch, lines);
   batch.read_time_ns = kReadTime;
-  size_t start = 0;
-  for (const auto& l : lines) {
-    Event e;
-    e.line = std::string_view(batch.bytes.data() + start, l.size());
-    batch.events.push_back(e);
-    start += l.size() + 1;
-  }
   std::string error;
   auto parser = EventParser::create(std::move(options), &error);
   EXPECT_TRUE(parser) << error;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "test_batch.hpp"
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
 #include "transforms/remap.hpp"
@@ -23,18 +24,9 @@ class CountingSource final : public Source {
     for (int b = 0; b < batches_ && !stop_; ++b) {
       Batch* batch = ctx.acquire();
       batch->stream = "stdin";
-      std::string text;
-      for (int i = 0; i < per_batch_; ++i) text += name_ + " " + std::to_string(n++) + "\n";
-      batch->bytes.reserve(text.size() + kReadPadding);
-      batch->bytes.append(text);
-      size_t start = 0;
-      while (start < text.size()) {
-        size_t nl = text.find('\n', start);
-        Event e;
-        e.line = std::string_view(batch->bytes.data() + start, nl - start);
-        batch->events.push_back(e);
-        start = nl + 1;
-      }
+      std::vector<std::string> lines;
+      for (int i = 0; i < per_batch_; ++i) lines.push_back(name_ + " " + std::to_string(n++));
+      testing::fill_batch(*batch, lines);
       batch->checkpoint = static_cast<uint64_t>(b + 1);
       ctx.push(batch);
     }

@@ -5,18 +5,15 @@
 #include "core/encoder.hpp"
 #include "core/source_meta.hpp"
 #include "parse/event_parser.hpp"
+#include "test_batch.hpp"
 
 namespace sluice {
 namespace {
 
 std::string apply_remap(const std::string& line, RemapOptions options, std::string* original) {
   Batch batch;
-  batch.bytes.reserve(line.size() + kReadPadding);
-  batch.bytes.append(line);
+  testing::fill_batch(batch, {line});
   batch.stream = "stdout";
-  Event e;
-  e.line = batch.bytes.view();
-  batch.events.push_back(e);
   std::string error;
   EventParser::create(ParserOptions{}, &error)->parse(batch, 0);
   SourceMeta meta{"app", "h", false};
