@@ -213,11 +213,15 @@ bool parse_json_object(std::string_view line, size_t capacity, Arena& arena,
 }
 
 bool find_json_path(std::string_view json, std::string_view path, Arena& arena, Value* out) {
-  // Nested lookups are rare (conditions and templates on nested fields), so a padded copy is fine.
-  simdjson::padded_string padded(json);
-  od::parser parser;
+  // The JSON text sits in an arena without simdjson's padding: copy it into a padded,
+  // per-thread buffer (reused, so a filter on a nested field allocates nothing per event).
+  thread_local ByteBuffer padded;
+  thread_local od::parser parser;
+  padded.clear();
+  padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  padded.append(json);
   od::document doc;
-  if (parser.iterate(padded).get(doc)) return false;
+  if (parser.iterate(padded.data(), json.size(), padded.capacity()).get(doc)) return false;
   od::value current;
   if (doc.get_value().get(current)) return false;
   while (true) {
@@ -253,9 +257,9 @@ bool find_json_path(std::string_view json, std::string_view path, Arena& arena, 
       *out = Value{ValueKind::Null, true, "null"};
       return true;
     default: {
-      ByteBuffer buf;
-      if (!serialize(current, buf, 1)) return false;
-      *out = Value{ValueKind::Json, true, arena.copy(buf.view())};
+      tls_nested.clear();
+      if (!serialize(current, tls_nested, 1)) return false;
+      *out = Value{ValueKind::Json, true, arena.copy(tls_nested.view())};
       return true;
     }
   }
