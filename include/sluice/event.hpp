@@ -46,7 +46,9 @@ struct Event {
   uint32_t field_count = 0;
   uint16_t flags = 0;
   uint8_t hidden_meta = 0;  // MetaField bits
-  uint8_t reserved = 0;
+  // Position (within the event's fields) of the field @timestamp came from, or 0xFF. Text
+  // output leaves it out: it would repeat the time printed first.
+  uint8_t timestamp_field = 0xFF;
 };
 
 }  // namespace sluice

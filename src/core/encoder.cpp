@@ -208,6 +208,7 @@ void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer&
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& f = batch.fields[i];
     if (f.key.data() == nullptr || &f == message_field || &f == level_field) continue;
+    if (i - event.first_field == event.timestamp_field) continue;
     out.push_back(' ');
     if (color) out.append(kKey);
     append_text_safe(out, f.key);

@@ -125,6 +125,8 @@ void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) 
       }
       if (!ts) continue;
       event.timestamp_ns = *ts;
+      if (i - event.first_field < 0xFF)
+        event.timestamp_field = static_cast<uint8_t>(i - event.first_field);
       // The normalised @timestamp replaces the original one rather than duplicating the key.
       if (name == "@timestamp") field.key = std::string_view();
       keep_unparsed();

@@ -117,6 +117,10 @@ TEST_F(EncoderTest, RawIsTheLine) {
 TEST_F(EncoderTest, TextShowsLevelMessageAndFields) {
   auto out = encode({R"(level=warn msg="disk full" pct=91)"}, {EncodingSpec::Kind::Text, false});
   EXPECT_EQ(out[0], "2023-11-14T22:13:20.123Z WARN  disk full pct=91\n");
+  // The field the time came from is not repeated.
+  auto timed = encode({R"(ts=2024-01-02T03:04:05Z level=info msg=up port=80)"},
+                      {EncodingSpec::Kind::Text, false});
+  EXPECT_EQ(timed[0], "2024-01-02T03:04:05.000Z INFO  up port=80\n");
   auto colored = encode({R"(level=error msg=x)"}, {EncodingSpec::Kind::Text, true});
   EXPECT_NE(colored[0].find("\x1b[31mERROR"), std::string::npos);
 }
