@@ -2,8 +2,9 @@
 function(sluice_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor
                                            -Wno-unused-parameter
-                                           # GCC 12 false positive in std::string code at -O3 (GCC bug 105329)
-                                           -Wno-restrict)
+                                           # GCC 12 false positive in std::string code at -O3
+                                           # (GCC bug 105329); clang does not know the flag.
+                                           $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
 endfunction()
 
 if(SLUICE_SANITIZE)
