@@ -39,6 +39,20 @@ sigset_t handled_signal_set() {
   return set;
 }
 
+// Queues are bounded by the memory their items hold, not by the bytes in use: a batch from a
+// small pipe read still owns a full-size buffer.
+int64_t memory_cost(const Batch& batch) {
+  return static_cast<int64_t>(batch.bytes.capacity() + batch.events.capacity() * sizeof(Event) +
+                              batch.fields.capacity() * sizeof(Field)) +
+         1;
+}
+int64_t memory_cost(const EncodedBatch& batch) {
+  return static_cast<int64_t>(batch.data.capacity() + batch.rendered.capacity() +
+                              (batch.ends.capacity() + batch.rendered_ends.capacity()) *
+                                  sizeof(uint32_t)) +
+         1;
+}
+
 }  // namespace
 
 void block_process_signals() {
@@ -245,7 +259,7 @@ void SourceRuntime::push(Batch* batch) {
   metrics->add(metrics->events_out, batch->events.size());
   metrics->add(metrics->bytes_in, batch->bytes.size());
   pushed.fetch_add(1, std::memory_order_acq_rel);
-  impl->work_queue.push(batch, static_cast<int64_t>(batch->bytes.size()) + 1);
+  impl->work_queue.push(batch, memory_cost(*batch));
 }
 
 void Pipeline::Impl::worker_loop() {
@@ -265,7 +279,7 @@ void Pipeline::Impl::worker_loop() {
       closing = true;
       continue;
     }
-    int64_t cost = static_cast<int64_t>(batch->bytes.size()) + 1;
+    int64_t cost = memory_cost(*batch);
     process(batch, scratch);
     work_queue.release(cost);
   }
@@ -341,7 +355,7 @@ void Pipeline::Impl::commit(SourceRuntime& source, uint64_t seq, WorkerScratch& 
       sink->skipped(encoded);
       continue;
     }
-    int64_t cost = static_cast<int64_t>(encoded->data.size()) + 1;
+    int64_t cost = memory_cost(*encoded);
     Delivery delivery(encoded, sink, cost);
     auto& token = *sink->source_tokens[source.index];
     if (sink->spec.when_full == WhenFull::Block) {
