@@ -573,8 +573,10 @@ int Pipeline::run() {
     for (auto& w : impl.workers) w.join();
     for (auto& sink : impl.sinks) sink->queue.push_control(Delivery());
     for (auto& sink : impl.sinks) {
+      // Bounded: a sink stuck retrying (disk full) must not outlive the deadline, and
+      // atomic::wait has no timeout.
       while (!sink->done.load() && monotonic_ns() < deadline) {
-        sink->done.wait(false);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       if (!sink->done.load()) drained = false;
     }
