@@ -9,7 +9,7 @@
 #include "cli/commands.hpp"
 #include "config/config_error.hpp"
 #include "core/log.hpp"
-#include "core/pipeline.hpp"
+#include "core/process_signals.hpp"
 #include "sluice/version.hpp"
 
 int main(int argc, char** argv) {

@@ -1,8 +1,8 @@
 #include "core/json_writer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 
 #include <simdjson.h>

@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,22 +21,13 @@
 #include "core/event_view.hpp"
 #include "core/log.hpp"
 #include "core/pool.hpp"
+#include "core/process_signals.hpp"
+#include "core/sink_runtime.hpp"
 #include "core/template.hpp"
 
 namespace sluice {
 
 namespace {
-
-constexpr auto kSinkTick = std::chrono::milliseconds(100);
-
-const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
-
-sigset_t handled_signal_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : kHandledSignals) sigaddset(&set, s);
-  return set;
-}
 
 // Queues are bounded by the memory their items hold, not by the bytes in use: a batch from a
 // small pipe read still owns a full-size buffer.
@@ -46,22 +36,8 @@ int64_t memory_cost(const Batch& batch) {
                               batch.fields.capacity() * sizeof(Field)) +
          1;
 }
-int64_t memory_cost(const EncodedBatch& batch) {
-  return static_cast<int64_t>(batch.data.capacity() + batch.rendered.capacity() +
-                              (batch.ends.capacity() + batch.rendered_ends.capacity()) *
-                                  sizeof(uint32_t)) +
-         1;
-}
 
 }  // namespace
-
-void block_process_signals() {
-  sigset_t set = handled_signal_set();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-}
-
-struct SinkRuntime;
 
 // Encoded output of one node of a source's plan, shared by the sinks that want the same bytes.
 struct PlanOutput {
@@ -75,75 +51,6 @@ struct PlanNode {
   ComponentMetrics* metrics = nullptr;
   std::vector<PlanOutput> outputs;
   std::vector<PlanNode> children;
-};
-
-struct SinkRuntime final : DeliveryOwner {
-  SinkRuntime(SinkSpec spec_in, ComponentMetrics* m, Pool<EncodedBatch>* p)
-      : spec(std::move(spec_in)), queue(spec.buffer_max_bytes), metrics(m), pool(p) {
-    templates = spec.sink->templates();
-    encoding = spec.sink->encoding();
-  }
-
-  void finished(EncodedBatch* batch, int64_t cost) override {
-    metrics->add(metrics->events_out, batch->count());
-    metrics->add(metrics->bytes_out, batch->data.size());
-    queue.release(cost);
-    AckToken* ack = batch->ack;
-    if (batch->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      batch->reset();
-      pool->release(batch);
-    }
-    ack->done();
-  }
-
-  // A delivery that never reaches the sink (dropped by policy, or nothing left after
-  // transforms) still completes the acknowledgement.
-  void skipped(EncodedBatch* batch) {
-    AckToken* ack = batch->ack;
-    if (batch->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      batch->reset();
-      pool->release(batch);
-    }
-    ack->done();
-  }
-
-  void loop() {
-    bool closing = false;
-    while (true) {
-      Delivery delivery;
-      // After the end marker only what is already queued remains (every producer has stopped);
-      // it may sit in other producers' sub-queues, behind the marker.
-      bool got = closing ? queue.try_pop(delivery) : queue.pop(delivery, kSinkTick);
-      if (closing && !got) break;
-      if (got) {
-        if (!delivery.valid()) {
-          closing = true;
-          continue;
-        }
-        metrics->add(metrics->events_in, delivery.batch().count());
-        metrics->add(metrics->bytes_in, delivery.batch().data.size());
-        spec.sink->consume(delivery);
-      }
-      if (reopen_requested.exchange(false)) spec.sink->reopen();
-      spec.sink->tick(wall_clock_ns());
-    }
-    spec.sink->shutdown();
-    done.store(true);
-    done.notify_all();
-  }
-
-  SinkSpec spec;
-  BoundedQueue<Delivery> queue;
-  ComponentMetrics* metrics;
-  Pool<EncodedBatch>* pool;
-  std::vector<const Template*> templates;
-  EncodingSpec encoding;
-  // One per source: a source's batches reach this queue from several workers in turn.
-  std::vector<std::unique_ptr<BoundedQueue<Delivery>::Token>> source_tokens;
-  std::atomic<bool> reopen_requested{false};
-  std::atomic<bool> done{false};
-  log::RateLimit drop_log;
-  std::thread thread;
 };
 
 struct SourceRuntime final : AckReceiver, SourceContext {
@@ -486,34 +393,27 @@ int Pipeline::run() {
 
   // Signals arrive through a signalfd (they are blocked in every thread), so one poll waits
   // for a signal or for a source to finish.
-  const sigset_t signals = handled_signal_set();
-  int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  SignalWatcher signals;
   int64_t deadline = 0;  // shutdown requested: everything must be done by then
   bool children_killed = false;
   auto reap_children = [&] {
-    int status = 0;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    reap_exited_children([&](pid_t pid, int status) {
       for (auto& source : impl.sources) {
         if (source->spec.source->child_pid() == pid) source->spec.source->child_exited(status);
       }
-    }
+    });
   };
   auto forward = [&](int sig) {
     for (auto& source : impl.sources) source->spec.source->forward_signal(sig);
   };
   while (impl.sources_running.load() > 0) {
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {impl.wake_fd, POLLIN, 0}};
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {impl.wake_fd, POLLIN, 0}};
     (void)::poll(fds, 2, 100);
     if (fds[1].revents & POLLIN) {
       uint64_t drained;
       (void)!::read(impl.wake_fd, &drained, sizeof drained);
     }
-    int sig = 0;
-    signalfd_siginfo info{};
-    if (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      sig = static_cast<int>(info.ssi_signo);
-    }
+    int sig = signals.next();
     if (sig == SIGCHLD) {
       reap_children();
     } else if (sig == SIGTERM || sig == SIGINT) {
@@ -562,7 +462,6 @@ int Pipeline::run() {
       }
     }
   }
-  ::close(signal_fd);
 
   if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
   bool drained = impl.sources_running.load() == 0;

@@ -75,8 +75,4 @@ class Pipeline {
   std::vector<std::unique_ptr<ComponentMetrics>> metrics_;
 };
 
-// Blocks the signals the pipeline handles (call first thing in main, before any thread starts,
-// so every thread inherits the mask) and ignores SIGPIPE.
-void block_process_signals();
-
 }  // namespace sluice
