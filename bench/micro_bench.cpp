@@ -51,10 +51,7 @@ void load_batch(Batch& batch, const std::string& text) {
   batch.reset();
   batch.stream = "stdin";
   batch.read_time_ns = kReadTime;
-  batch.bytes.reserve(text.size() + kReadPadding);
-  batch.bytes.append(text);
-  LineFramer framer(FramerOptions{});
-  framer.finish(batch);
+  frame_text(batch, text);
 }
 
 // Clears what parsing produced so the same framed batch can be parsed again (what

@@ -70,4 +70,11 @@ void LineFramer::finish(Batch& batch, bool cut_short) {
   scanned_ = size;
 }
 
+void frame_text(Batch& batch, std::string_view text, FramerOptions options) {
+  batch.bytes.reserve(batch.bytes.size() + text.size() + kReadPadding);
+  batch.bytes.append(text);
+  LineFramer framer(options);
+  framer.finish(batch);
+}
+
 }  // namespace sluice

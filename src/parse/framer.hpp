@@ -44,4 +44,8 @@ class LineFramer {
   bool splitting_ = false;  // the current line already had pieces cut off
 };
 
+// Appends a complete text to the batch (keeping simdjson's read padding) and frames all of it,
+// the last line included: for inputs that arrive whole (tests, benchmarks, fuzzing).
+void frame_text(Batch& batch, std::string_view text, FramerOptions options = {});
+
 }  // namespace sluice

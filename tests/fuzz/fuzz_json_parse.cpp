@@ -53,10 +53,7 @@ void run(Setup& s, const EventParser& parser, std::string_view input) {
   batch.reset();
   batch.stream = "stdin";
   batch.read_time_ns = kNow;
-  batch.bytes.reserve(input.size() + kReadPadding);
-  batch.bytes.append(input);
-  LineFramer framer(FramerOptions{});
-  framer.finish(batch);
+  frame_text(batch, input);
   parser.parse(batch, kNow);
 
   const SourceMeta meta{"fuzz", "fuzz-host", parser.options().keep_raw};

@@ -121,10 +121,7 @@ void check_pipeline(const EventParser& parser, Batch& batch, ByteBuffer& out,
   batch.reset();
   batch.stream = "stdout";
   batch.read_time_ns = kNow;
-  batch.bytes.reserve(input.size() + kReadPadding);
-  batch.bytes.append(input);
-  LineFramer framer(FramerOptions{});
-  framer.finish(batch);
+  frame_text(batch, input);
   parser.parse(batch, kNow);
   const SourceMeta meta{"fuzz", "fuzz-host", false};
   for (const Event& event : batch.events) {

@@ -11,10 +11,7 @@ namespace sluice::testing {
 inline void fill_batch(Batch& batch, const std::vector<std::string>& lines) {
   std::string joined;
   for (const auto& line : lines) joined += line + "\n";
-  batch.bytes.reserve(batch.bytes.size() + joined.size() + kReadPadding);
-  batch.bytes.append(joined);
-  LineFramer framer(FramerOptions{});
-  framer.finish(batch);
+  frame_text(batch, joined);
 }
 
 }  // namespace sluice::testing
