@@ -11,6 +11,6 @@ struct RunArgs {
 };
 
 int run_command(const RunArgs& args);
-int validate_command(const std::optional<std::string>& config_path);
+int validate_command(const RunArgs& args);
 
 }  // namespace sluice::cli

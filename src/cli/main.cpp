@@ -51,10 +51,12 @@ int main(int argc, char** argv) {
       "Environment: SLUICE_CONFIG, SLUICE_SINKS (e.g. file:///var/log/out.jsonl,stdout://),\n"
       "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10).");
 
-  std::optional<std::string> validate_path;
-  CLI::App* validate =
-      app.add_subcommand("validate", "Check a config and print its topology; exit 0 or 78");
-  validate->add_option("-c,--config", validate_path, "YAML config file (default $SLUICE_CONFIG)");
+  sluice::cli::RunArgs validate_args;
+  CLI::App* validate = app.add_subcommand(
+      "validate",
+      "Check a config and print its topology; exit 0 or 78. `-- COMMAND` as for run (source app)");
+  validate->add_option("-c,--config", validate_args.config_path,
+                       "YAML config file (default $SLUICE_CONFIG)");
 
   CLI::App* version = app.add_subcommand("version", "Print the version and git revision");
 
@@ -64,15 +66,18 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 64;  // EX_USAGE
   }
-  if (!command.empty() && !run->parsed()) {
-    std::cerr << "sluice: `-- COMMAND` is only valid with `sluice run`\n";
+  if (!command.empty() && !run->parsed() && !validate->parsed()) {
+    std::cerr << "sluice: `-- COMMAND` is only valid with `sluice run` and `sluice validate`\n";
     return 64;
   }
   if (run->parsed()) {
     run_args.command = command;
     return sluice::cli::run_command(run_args);
   }
-  if (validate->parsed()) return sluice::cli::validate_command(validate_path);
+  if (validate->parsed()) {
+    validate_args.command = command;
+    return sluice::cli::validate_command(validate_args);
+  }
   if (version->parsed()) {
     std::cout << "sluice " << sluice::kVersion << " (git " << sluice::kGitRevision << ")\n";
     return 0;

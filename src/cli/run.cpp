@@ -76,9 +76,9 @@ int run_command(const RunArgs& args) {
   }
 }
 
-int validate_command(const std::optional<std::string>& config_path) {
+int validate_command(const RunArgs& args) {
   try {
-    Topology topology = load_topology(topology_inputs(config_path, {}));
+    Topology topology = load_topology(topology_inputs(args.config_path, args.command));
     build_pipeline(topology, build_context());
     std::cout << topology.file << ": valid\n" << describe(topology);
     return 0;
