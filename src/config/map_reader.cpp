@@ -48,8 +48,7 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return best.empty() ? std::string() : " (did you mean `" + best + "`?)";
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string what, std::string file,
-                     EnvLookup env)
+MapReader::MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env)
     : node_(node), what_(std::move(what)), file_(std::move(file)), env_(std::move(env)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     throw_at(file_, node_.Mark(), what_ + " must be a mapping of `key: value`");

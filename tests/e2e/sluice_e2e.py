@@ -264,6 +264,16 @@ class SluiceTestCase(unittest.TestCase):
     def config(self, text, name="sluice.yaml"):
         return self.write_file(name, textwrap.dedent(text).lstrip("\n"))
 
+    def stdin_file_config(self, out, source_opts="", sink_opts="", top=""):
+        """The usual stdin -> file topology; options are spliced into the flow mappings."""
+        return self.config(f"""
+            {top}
+            sources:
+              in: {{type: stdin{source_opts}}}
+            sinks:
+              out: {{type: file, inputs: [in], path: {yaml_str(out)}{sink_opts}}}
+            """)
+
     def run_sluice(self, args, **kwargs):
         return run(args, **kwargs)
 

@@ -301,12 +301,7 @@ class Config(e2e.SluiceTestCase):
 
     def test_sluice_config_env_var(self):
         out = self.path("out.jsonl")
-        cfg = self.config(f"""
-            sources:
-              in: {{type: stdin}}
-            sinks:
-              out: {{type: file, inputs: [in], path: {e2e.yaml_str(out)}}}
-            """)
+        cfg = self.stdin_file_config(out)
         self.run_ok(["run"], input=b"via env\n", env=e2e.base_env({"SLUICE_CONFIG": cfg}),
                     timeout=10)
         self.assertEqual(e2e.messages(e2e.read_jsonl(out)), ["via env"])

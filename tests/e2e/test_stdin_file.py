@@ -17,15 +17,6 @@ N_LINES = 200_000
 
 class StdinToFile(e2e.SluiceTestCase):
 
-    def stdin_file_config(self, out, source_opts="", sink_opts="", top=""):
-        return self.config(f"""
-            {top}
-            sources:
-              in: {{type: stdin{source_opts}}}
-            sinks:
-              out: {{type: file, inputs: [in], path: {e2e.yaml_str(out)}{sink_opts}}}
-            """)
-
     def test_minimal_config_from_issue(self):
         out = self.path("out.jsonl")
         cfg = self.config(f"""

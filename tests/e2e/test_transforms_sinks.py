@@ -311,12 +311,7 @@ class FileSink(e2e.SluiceTestCase):
     def test_sighup_reopens_the_file_after_a_rename(self):
         out = self.path("out.jsonl")
         moved = self.path("out.jsonl.1")
-        cfg = self.config(f"""
-            sources:
-              in: {{type: stdin}}
-            sinks:
-              out: {{type: file, inputs: [in], path: {e2e.yaml_str(out)}}}
-            """)
+        cfg = self.stdin_file_config(out)
         proc = self.start(["run", "-c", cfg], stdin=subprocess.PIPE)
 
         def send(line):
