@@ -55,17 +55,31 @@ char* write_escape(char* p, unsigned char c) {
   return p;
 }
 
+// True when one of the 8 bytes of `w` is below 0x20, '"' or '\\' (exact as a yes/no answer:
+// the classic has-zero-byte / has-less-than tricks, which work per byte without carries
+// leaking into the result).
+inline bool word_needs_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
+  uint64_t q = w ^ (kOnes * '"');
+  uint64_t quote = (q - kOnes) & ~q & kHighs;
+  uint64_t b = w ^ (kOnes * '\\');
+  uint64_t backslash = (b - kOnes) & ~b & kHighs;
+  return (below_space | quote | backslash) != 0;
+}
+
 // Copies valid UTF-8, escaping what JSON requires. `p` has room for 6 bytes per input byte.
 char* write_escaped_valid(char* p, const char* s, size_t n) {
   size_t i = 0;
   while (i < n) {
     size_t run = i;
-    // Unrolled scan: most log text needs no escaping at all.
-    while (run + 4 <= n && !kNeedsEscape[static_cast<unsigned char>(s[run])] &&
-           !kNeedsEscape[static_cast<unsigned char>(s[run + 1])] &&
-           !kNeedsEscape[static_cast<unsigned char>(s[run + 2])] &&
-           !kNeedsEscape[static_cast<unsigned char>(s[run + 3])]) {
-      run += 4;
+    // Most log text needs no escaping at all: skip clean 8-byte words, then find the byte.
+    while (run + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + run, 8);
+      if (word_needs_escape(word)) break;
+      run += 8;
     }
     while (run < n && !kNeedsEscape[static_cast<unsigned char>(s[run])]) ++run;
     std::memcpy(p, s + i, run - i);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/json_writer.hpp"
 #include "parse/event_parser.hpp"
 #include "test_batch.hpp"
@@ -36,6 +38,44 @@ TEST(JsonWriter, ReplacesInvalidUtf8) {
   EXPECT_EQ(json_string("\xF4\x90\x80\x80"),  // above U+10FFFF
             "\"" + kReplacement + kReplacement + kReplacement + kReplacement + "\"");
   EXPECT_EQ(json_string("\xFF\n"), "\"" + kReplacement + "\\n\"");
+}
+
+// A plain byte-by-byte reference, to check the word-at-a-time scan at every position.
+std::string reference_escape(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonWriter, EscapesAtEveryPositionOfAWord) {
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\0', ' ', '\x7f', '!', '#', '[', ']'}) {
+    for (size_t length : {1u, 7u, 8u, 9u, 16u, 17u, 33u}) {
+      for (size_t pos = 0; pos < length; ++pos) {
+        std::string s(length, 'a');
+        s[pos] = special;
+        EXPECT_EQ(json_string(s, true), reference_escape(s))
+            << "special " << int(special) << " at " << pos << " of " << length;
+      }
+    }
+  }
+  // Multi-byte UTF-8 across word boundaries stays as it is.
+  std::string text = "abcdef\xC3\xA9ghijklm\xE2\x82\xACnop\"q";
+  EXPECT_EQ(json_string(text), reference_escape(text));
 }
 
 class EncoderTest : public ::testing::Test {
