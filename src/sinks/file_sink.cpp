@@ -55,12 +55,23 @@ void FileSink::write_with_retry(OpenFile& file, std::string_view data) {
   }
 }
 
+void FileSink::rotate_if_due(OpenFile& file, int64_t now_ns) {
+  std::string error;
+  if (file.writer->maybe_rotate(now_ns, &error) || error.empty()) return;
+  // The writer keeps the current file and tries again on the next call: nothing is lost.
+  uint64_t suppressed = 0;
+  if (error_log_.allow(&suppressed)) {
+    log::error("file rotation failed, will retry", "sink", options_.name, "error", error,
+               "suppressed_logs", suppressed);
+  }
+}
+
 void FileSink::consume(Delivery delivery) {
   const EncodedBatch& batch = delivery.batch();
   int64_t now = wall_clock_ns();
   if (options_.path.is_static()) {
     OpenFile& file = file_for(options_.path.text(), now);
-    file.writer->maybe_rotate(now, &path_scratch_);
+    rotate_if_due(file, now);
     write_with_retry(file, batch.data.view());
   } else {
     // Consecutive events bound for the same file go out in one write.
@@ -73,8 +84,7 @@ void FileSink::consume(Delivery delivery) {
       uint32_t end = batch.ends[j - 1];
       path_scratch_.assign(path);
       OpenFile& file = file_for(path_scratch_, now);
-      std::string ignored;
-      file.writer->maybe_rotate(now, &ignored);
+      rotate_if_due(file, now);
       write_with_retry(file, std::string_view(batch.data.data() + begin, end - begin));
       i = j;
     }
@@ -129,8 +139,7 @@ void FileSink::close_idle(int64_t now_ns) {
 
 void FileSink::tick(int64_t now_ns) {
   for (auto& [path, file] : files_) {
-    std::string error;
-    if (!file.dirty) file.writer->maybe_rotate(now_ns, &error);
+    if (!file.dirty) rotate_if_due(file, now_ns);
   }
   if (!waiting_for_fsync_.empty() && flush_all(now_ns, false)) {
     while (!waiting_for_fsync_.empty()) {

@@ -47,6 +47,7 @@ class FileSink final : public Sink {
   // Retries until written: a full disk blocks the sink (backpressure) instead of losing data.
   void write_with_retry(OpenFile& file, std::string_view data);
   bool flush_all(int64_t now_ns, bool force_durable);
+  void rotate_if_due(OpenFile& file, int64_t now_ns);
   void close_idle(int64_t now_ns);
 
   FileSinkOptions options_;
