@@ -139,8 +139,17 @@ void ExecSource::run(SourceContext& ctx) {
       }
     }
     pfds[nfds] = {wake_fd_, POLLIN, 0};
-    int ready = ::poll(pfds, static_cast<nfds_t>(nfds) + 1, exited_.load() ? 100 : -1);
+    int timeout = -1;
+    if (out.has_unflushed() || err.has_unflushed()) {
+      timeout = StreamReader::kQuietFlushMs;
+    } else if (exited_.load()) {
+      timeout = 100;
+    }
+    int ready = ::poll(pfds, static_cast<nfds_t>(nfds) + 1, timeout);
     if (ready < 0 && errno != EINTR) break;
+    int64_t now = monotonic_ns();
+    out.flush_if_due(ready == 0, now);
+    err.flush_if_due(ready == 0, now);
     if (pfds[nfds].revents & POLLIN) {
       uint64_t drained;
       (void)!::read(wake_fd_, &drained, sizeof drained);
@@ -149,18 +158,18 @@ void ExecSource::run(SourceContext& ctx) {
     for (int k = 0; k < nfds; ++k) {
       if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       int i = which[k];
-      // Drain what is there now, then hand it on: the app's lines reach the sinks promptly.
+      // Drain what is there now; flush_if_due() hands it on once the app pauses.
       while (true) {
         ssize_t n = readers[i]->read_once(fds[i]);
         if (n > 0) {
           last_data = monotonic_ns();
+          readers[i]->note_read(last_data);
           continue;
         }
         if (n == 0) at_eof[i] = true;
         if (n == 0 || n == -2) open[i] = false;
         break;
       }
-      readers[i]->flush();
     }
     if (exited_.load() && monotonic_ns() - last_data > kOrphanOutputGraceNs) break;
   }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "core/io.hpp"
 #include "core/log.hpp"
 #include "sources/stream_reader.hpp"
@@ -30,12 +31,14 @@ void StdinSource::run(SourceContext& ctx) {
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   bool at_eof = false;
   while (true) {
-    int ready = ::poll(fds, 2, -1);
+    int ready = ::poll(fds, 2, reader.has_unflushed() ? StreamReader::kQuietFlushMs : -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
       log::error("poll on stdin failed", "error", std::strerror(errno));
       break;
     }
+    reader.flush_if_due(ready == 0, monotonic_ns());
+    if (ready == 0) continue;
     if (fds[1].revents & POLLIN) break;  // stop requested
     ssize_t n = reader.read_once(fd_);
     if (n == 0) {
@@ -46,8 +49,7 @@ void StdinSource::run(SourceContext& ctx) {
       log::error("reading stdin failed", "error", std::strerror(errno));
       break;
     }
-    // Quiet input: hand on what we have now rather than wait for a full batch.
-    if (n < 0 || !readable_now(fd_)) reader.flush();
+    if (n > 0) reader.note_read(monotonic_ns());
   }
   reader.finish(!at_eof);
 }

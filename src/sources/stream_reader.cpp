@@ -74,6 +74,7 @@ ssize_t StreamReader::read_once(int fd) {
 }
 
 void StreamReader::flush() {
+  unflushed_ = false;
   if (batch_ && !batch_->events.empty()) push_and_carry();
 }
 

@@ -29,6 +29,23 @@ class StreamReader {
 
   static constexpr size_t kBatchBytes = 256 * 1024;
 
+  // When to hand on a batch that is not full: once the input has been quiet this long, or
+  // once its oldest unsent line is this old. Under load batches fill up (fewer, larger
+  // batches); a trickle of lines still reaches the sinks within milliseconds.
+  static constexpr int kQuietFlushMs = 2;
+  static constexpr int64_t kMaxFlushDelayNs = 20'000'000;
+
+  // Reads happened since the last flush; flush_if_due() decides whether to hand them on.
+  void note_read(int64_t now_ns) {
+    if (!unflushed_) unflushed_since_ns_ = now_ns;
+    unflushed_ = true;
+  }
+  [[nodiscard]] bool has_unflushed() const { return unflushed_; }
+  // `quiet`: the last poll timed out with nothing to read.
+  void flush_if_due(bool quiet, int64_t now_ns) {
+    if (unflushed_ && (quiet || now_ns - unflushed_since_ns_ >= kMaxFlushDelayNs)) flush();
+  }
+
  private:
   void ensure_batch();
   void push_and_carry();
@@ -38,6 +55,8 @@ class StreamReader {
   LineFramer framer_;
   int passthrough_fd_;
   Batch* batch_ = nullptr;
+  bool unflushed_ = false;
+  int64_t unflushed_since_ns_ = 0;
 };
 
 }  // namespace sluice

@@ -277,5 +277,26 @@ class Exec(e2e.SluiceTestCase):
                          [("stderr", "two"), ("stdout", "one")])
 
 
+    def test_lines_reach_the_sink_while_the_app_keeps_running(self):
+        # Batches are handed on when the app pauses (or after 20 ms at most), not only when
+        # they fill up: a quiet app's line must not wait for more output.
+        out = self.path("out.jsonl")
+        cfg = self.config(f"""
+            sources:
+              app:
+                type: exec
+                passthrough: false
+                command: [sh, -c, "echo first; sleep 5; echo second"]
+            sinks:
+              out: {{type: file, inputs: [app], path: {e2e.yaml_str(out)}}}
+            """)
+        running = self.start(["run", "-c", cfg])
+        e2e.wait_until(lambda: os.path.exists(out) and b"first" in open(out, "rb").read(),
+                       timeout=1.0, what="the first line in the file while the app sleeps")
+        self.assertIsNone(running.proc.poll())
+        r = running.wait(timeout=20)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(e2e.messages(e2e.read_jsonl(out)), ["first", "second"])
+
 if __name__ == "__main__":
     e2e.main()
