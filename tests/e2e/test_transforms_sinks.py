@@ -368,16 +368,8 @@ class FileSink(e2e.SluiceTestCase):
 
     def test_buffer_drop_newest_is_accepted(self):
         out = self.path("out.jsonl")
-        cfg = self.config(f"""
-            sources:
-              in: {{type: stdin}}
-            sinks:
-              out:
-                type: file
-                inputs: [in]
-                path: {e2e.yaml_str(out)}
-                buffer: {{max_bytes: 1KiB, when_full: drop_newest}}
-            """)
+        cfg = self.stdin_file_config(
+            out, sink_opts=", buffer: {max_bytes: 1KiB, when_full: drop_newest}")
         self.run_ok(["validate", "-c", cfg], timeout=10)
         r = self.run_ok(["run", "-c", cfg], input=b"a\nb\n", timeout=10)
         # Whatever was dropped is counted: delivered + dropped == produced.
@@ -386,17 +378,8 @@ class FileSink(e2e.SluiceTestCase):
 
     def test_buffer_block_drops_nothing(self):
         out = self.path("out.jsonl")
-        cfg = self.config(f"""
-            sources:
-              in: {{type: stdin}}
-            sinks:
-              out:
-                type: file
-                inputs: [in]
-                path: {e2e.yaml_str(out)}
-                fsync: always
-                buffer: {{max_bytes: 1KiB, when_full: block}}
-            """)
+        cfg = self.stdin_file_config(
+            out, sink_opts=", fsync: always, buffer: {max_bytes: 1KiB, when_full: block}")
         n = 20000
         r = self.run_ok(["run", "-c", cfg], input=seq_lines(n), timeout=30)
         self.assertEqual([e["seq"] for e in e2e.read_jsonl(out)], list(range(n)))
