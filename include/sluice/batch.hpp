@@ -2,6 +2,7 @@
 // A batch: one contiguous buffer of raw line bytes read by a source, the events framed from it,
 // and the fields parsed out of them. Batches move between threads as a unit and are recycled.
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "sluice/arena.hpp"
 #include "sluice/byte_buffer.hpp"
 #include "sluice/event.hpp"
+#include "sluice/origin.hpp"
 
 namespace sluice {
 
@@ -26,6 +28,9 @@ struct Batch {
   uint64_t seq = 0;           // per-source sequence, assigned when pushed
   int64_t read_time_ns = 0;   // when the bytes were read; fallback timestamp
   uint64_t checkpoint = 0;    // source-defined position after this batch (e.g. file offset)
+  // Where the events were read from, when a source reads many places (file sources): one
+  // shared description per file, so metadata costs nothing per event.
+  std::shared_ptr<const Origin> origin;
   AckToken* ack = nullptr;
 
   void reset() {
@@ -37,7 +42,21 @@ struct Batch {
     seq = 0;
     read_time_ns = 0;
     checkpoint = 0;
+    origin.reset();
   }
 };
+
+// The stream an event came from: its own when the source set one, else its batch's.
+inline std::string_view event_stream(const Batch& batch, const Event& event) {
+  switch (event.stream_id) {
+    case StreamId::Stdout:
+      return "stdout";
+    case StreamId::Stderr:
+      return "stderr";
+    case StreamId::FromBatch:
+      break;
+  }
+  return batch.stream;
+}
 
 }  // namespace sluice

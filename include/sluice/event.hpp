@@ -39,9 +39,20 @@ enum MetaField : uint8_t {
   kMetaTimestamp = 1u << 3,
 };
 
+// Which stream an event came from when one batch mixes streams (container runtime logs).
+enum class StreamId : uint8_t {
+  FromBatch = 0,  // Batch::stream
+  Stdout = 1,
+  Stderr = 2,
+};
+
 struct Event {
-  std::string_view line;     // the raw line, without its line terminator
-  int64_t timestamp_ns = 0;  // UTC nanoseconds since the epoch
+  std::string_view line;  // the raw line, without its line terminator
+  // UTC nanoseconds since the epoch. A source may preset it (a container runtime's time): the
+  // parser keeps it when the line has no timestamp of its own; 0 = the batch's read time.
+  int64_t timestamp_ns = 0;
+  // Byte offset of the record's first byte in its file or stream (file sources: `log.offset`).
+  uint64_t offset = 0;
   uint32_t first_field = 0;  // index into Batch::fields
   uint32_t field_count = 0;
   uint16_t flags = 0;
@@ -49,6 +60,7 @@ struct Event {
   // Position (within the event's fields) of the field @timestamp came from, or 0xFF. Text
   // output leaves it out: it would repeat the time printed first.
   uint8_t timestamp_field = 0xFF;
+  StreamId stream_id = StreamId::FromBatch;
 };
 
 }  // namespace sluice

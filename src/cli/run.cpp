@@ -40,6 +40,7 @@ TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
 BuildContext build_context() {
   BuildContext context;
   context.host_name = host_name();
+  context.data_dir = env_var("SLUICE_DATA_DIR").value_or("data");
   context.stdout_is_tty = isatty(1) != 0;
   context.no_color = env_var("NO_COLOR").has_value();
   context.env = process_environment();

@@ -2,6 +2,7 @@
 // The constructor of every component type, from its YAML mapping. Each is defined next to the
 // component it builds; factory.cpp lists them in one table.
 #include <memory>
+#include <string>
 
 #include "config/map_reader.hpp"
 #include "parse/framer.hpp"
@@ -13,8 +14,15 @@ namespace sluice {
 
 struct BuildContext;
 
-std::unique_ptr<Source> make_stdin_source(MapReader& config, const FramerOptions& framer);
-std::unique_ptr<Source> make_exec_source(MapReader& config, const FramerOptions& framer);
+// What every source constructor gets besides its own mapping.
+struct SourceBuildContext {
+  std::string name;      // the component's name
+  FramerOptions framer;  // max_line_bytes, multiline
+  std::string data_dir;  // where sources keep their state (checkpoints)
+};
+
+std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context);
+std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context);
 
 std::unique_ptr<Transform> make_filter_transform(MapReader& config);
 std::unique_ptr<Transform> make_remap_transform(MapReader& config);

@@ -10,7 +10,7 @@ namespace sluice {
 
 namespace {
 
-using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const FramerOptions&);
+using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const SourceBuildContext&);
 using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
 using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
 
@@ -78,6 +78,8 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   built.options.workers = static_cast<int>(globals.integer("workers", cores, 1, 256));
   std::string host_name = globals.string("host_name", context.host_name);
+  std::string data_dir = globals.string("data_dir", context.data_dir);
+  if (data_dir.empty()) globals.fail("data_dir", "`data_dir` must not be empty");
   for (const char* section : {"sources", "transforms", "sinks"}) globals.sub(section);
   globals.finish();
 
@@ -95,7 +97,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     std::string error;
     auto parser = EventParser::create(std::move(parser_options), &error);
     if (!parser) r.fail(r.has("pattern") ? "pattern" : "parser", error);
-    auto source = make(r, framer);
+    auto source = make(r, SourceBuildContext{decl.name, framer, data_dir});
     r.finish();
     built.sources.push_back(SourceSpec{decl.name, std::move(source), std::move(parser),
                                        SourceMeta{decl.name, host_name, keep_raw}});

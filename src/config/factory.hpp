@@ -10,6 +10,7 @@ namespace sluice {
 
 struct BuildContext {
   std::string host_name;
+  std::string data_dir = "data";  // $SLUICE_DATA_DIR, else ./data; the config's `data_dir` wins
   bool stdout_is_tty = false;
   bool no_color = false;  // NO_COLOR is set
   EnvLookup env;

@@ -1,6 +1,7 @@
 #include "core/encoder.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "core/json_writer.hpp"
@@ -18,10 +19,24 @@ enum Taken : uint8_t {
   kTakenHost = 4,
   kTakenTags = 8,
   kTakenEvent = 16,
+  kTakenLog = 32,
+  kTakenKubernetes = 64,
+  kTakenContainer = 128,
 };
+
+// The origin metadata groups a parsed field of the same top-level name replaces.
+uint8_t origin_group_bit(std::string_view key) {
+  std::string_view top = key.substr(0, key.find('.'));
+  if (top == "kubernetes") return kTakenKubernetes;
+  if (top == "container") return kTakenContainer;
+  if (top == "log") return kTakenLog;
+  return 0;
+}
 
 uint8_t taken_bit(std::string_view key) {
   switch (key.size()) {
+    case 3:
+      return key == "log" ? kTakenLog : 0;
     case 4:
       if (key == "host") return kTakenHost;
       if (key == "tags") return kTakenTags;
@@ -32,6 +47,10 @@ uint8_t taken_bit(std::string_view key) {
       if (key == "source") return kTakenSource;
       if (key == "stream") return kTakenStream;
       return 0;
+    case 9:
+      return key == "container" ? kTakenContainer : 0;
+    case 10:
+      return key == "kubernetes" ? kTakenKubernetes : 0;
     default:
       return 0;
   }
@@ -43,6 +62,59 @@ void append_value(ByteBuffer& out, const Value& value) {
   } else {
     out.append(value.text);
   }
+}
+
+// `"log":{"file":{"path":..},"offset":N}` and the origin's dotted fields as nested objects
+// (consecutive keys with the same first segment share one object, as Origin promises).
+template <typename Separator>
+void append_origin(const Origin& origin, const Event& event, uint8_t taken, Separator& sep,
+                   ByteBuffer& out) {
+  if (!origin.file_path.empty() && !(taken & kTakenLog)) {
+    sep();
+    out.append("\"log\":{\"file\":{\"path\":");
+    append_json_string(out, origin.file_path, false);
+    out.append("},\"offset\":");
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, event.offset);
+    out.append(std::string_view(digits, static_cast<size_t>(end - digits)));
+    out.push_back('}');
+  }
+  // Dotted keys become nested objects; adjacent keys share the objects of their common prefix
+  // (`kubernetes.pod.name`, `kubernetes.pod.uid` → "kubernetes":{"pod":{"name":..,"uid":..}}).
+  std::string_view open[8];  // the objects currently open, outermost first
+  size_t depth = 0;
+  for (const auto& [key, value] : origin.fields) {
+    if (taken & origin_group_bit(key)) continue;
+    std::string_view segments[8];
+    size_t count = 0;
+    for (std::string_view rest = key; count < 8;) {
+      size_t dot = rest.find('.');
+      if (dot == std::string_view::npos || count == 7) {
+        segments[count++] = rest;
+        break;
+      }
+      segments[count++] = rest.substr(0, dot);
+      rest = rest.substr(dot + 1);
+    }
+    size_t common = 0;
+    while (common < depth && common + 1 < count && open[common] == segments[common]) ++common;
+    for (; depth > common; --depth) out.push_back('}');
+    // Still inside an object of the previous key: it has members already.
+    if (depth == 0) {
+      sep();
+    } else {
+      out.push_back(',');
+    }
+    for (size_t i = depth; i + 1 < count; ++i) {
+      append_json_string(out, segments[i], true);
+      out.append(":{");
+      open[depth++] = segments[i];
+    }
+    append_json_string(out, segments[count - 1], true);
+    out.push_back(':');
+    append_json_string(out, value, false);
+  }
+  for (; depth > 0; --depth) out.push_back('}');
 }
 
 void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
@@ -78,11 +150,13 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     out.append("\"source\":");
     append_json_string(out, meta.name, false);
   }
-  if (!(taken & kTakenStream) && !(event.hidden_meta & kMetaStream) && !batch.stream.empty()) {
+  std::string_view stream = event_stream(batch, event);
+  if (!(taken & kTakenStream) && !(event.hidden_meta & kMetaStream) && !stream.empty()) {
     sep();
     out.append("\"stream\":");
-    append_json_string(out, batch.stream, true);
+    append_json_string(out, stream, true);
   }
+  if (batch.origin) append_origin(*batch.origin, event, taken, sep, out);
   if (!(taken & kTakenHost) && !(event.hidden_meta & kMetaHost)) {
     sep();
     out.append("\"host\":{\"name\":");

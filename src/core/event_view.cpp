@@ -1,5 +1,7 @@
 #include "core/event_view.hpp"
 
+#include <charconv>
+
 #include "parse/json_parser.hpp"
 #include "parse/timestamp.hpp"
 
@@ -36,10 +38,23 @@ std::optional<Value> EventView::get(std::string_view path) const {
     return Value{ValueKind::String, true, meta_.name};
   }
   if (path == "stream" && !(event_.hidden_meta & kMetaStream)) {
-    return Value{ValueKind::String, true, batch_.stream};
+    return Value{ValueKind::String, true, event_stream(batch_, event_)};
   }
   if (path == "host.name" && !(event_.hidden_meta & kMetaHost)) {
     return Value{ValueKind::String, true, meta_.host_name};
+  }
+  if (const Origin* origin = batch_.origin.get()) {
+    if (path == "log.file.path" && !origin->file_path.empty()) {
+      return Value{ValueKind::String, false, origin->file_path};
+    }
+    if (path == "log.offset" && !origin->file_path.empty()) {
+      char* out = batch_.arena.allocate(20);
+      auto [last, ec] = std::to_chars(out, out + 20, event_.offset);
+      return Value{ValueKind::Number, true, std::string_view(out, last - out)};
+    }
+    for (const auto& [key, value] : origin->fields) {
+      if (key == path) return Value{ValueKind::String, false, value};
+    }
   }
   return std::nullopt;
 }

@@ -133,7 +133,8 @@ void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) 
       return;
     }
   }
-  event.timestamp_ns = batch.read_time_ns;
+  // No time in the line: a time the source knew (a container runtime's), else the read time.
+  if (event.timestamp_ns == 0) event.timestamp_ns = batch.read_time_ns;
   keep_unparsed();
 }
 

@@ -60,8 +60,8 @@ void StdinSource::run(SourceContext& ctx) {
 
 namespace sluice {
 
-std::unique_ptr<Source> make_stdin_source(MapReader& config, const FramerOptions& framer) {
-  return std::make_unique<StdinSource>(framer);
+std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context) {
+  return std::make_unique<StdinSource>(context.framer);
 }
 
 }  // namespace sluice
