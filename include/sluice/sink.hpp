@@ -74,9 +74,16 @@ inline void Delivery::done() {
   batch_ = nullptr;
 }
 
+// A sink's delivery health, written by the sink thread, read by /metrics and /health.
+struct SinkStatus {
+  std::atomic<uint64_t> retries{0};
+  std::atomic<int64_t> failing_since_ns{0};  // monotonic; 0 while deliveries succeed
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
+  [[nodiscard]] const SinkStatus& status() const { return status_; }
   [[nodiscard]] virtual EncodingSpec encoding() const = 0;
   // Templates the workers render per event into EncodedBatch::rendered (e.g. a file path).
   [[nodiscard]] virtual std::vector<const Template*> templates() const { return {}; }
@@ -88,6 +95,23 @@ class Sink {
   virtual void reopen() {}
   // Sink thread, at the end: write and flush everything, then done() every delivery held.
   virtual void shutdown() = 0;
+
+ protected:
+  // A delivery attempt failed and will be retried.
+  void note_retry(int64_t now_monotonic_ns) {
+    status_.retries.fetch_add(1, std::memory_order_relaxed);
+    int64_t expected = 0;
+    status_.failing_since_ns.compare_exchange_strong(expected, now_monotonic_ns,
+                                                     std::memory_order_relaxed);
+  }
+  // A delivery attempt succeeded: the sink is healthy again.
+  void note_success() {
+    if (status_.failing_since_ns.load(std::memory_order_relaxed) != 0)
+      status_.failing_since_ns.store(0, std::memory_order_relaxed);
+  }
+
+ private:
+  SinkStatus status_;
 };
 
 }  // namespace sluice

@@ -1,7 +1,9 @@
 #pragma once
 // A source reads bytes from somewhere, frames them into lines and pushes batches.
 #include <sys/types.h>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "sluice/batch.hpp"
 
@@ -24,8 +26,19 @@ class SourceContext {
   // Blocks until every batch pushed so far is acknowledged or the monotonic deadline passes.
   // Returns true when everything is acknowledged.
   virtual bool wait_for_acks(int64_t deadline_monotonic_ns) = 0;
+  // When a source that is stopping must be done (monotonic ns): the shutdown deadline once a
+  // shutdown was requested, else now plus the shutdown timeout.
+  [[nodiscard]] virtual int64_t shutdown_deadline_ns() const = 0;
   // Where sluice's own stdout/stderr passthrough goes (tests substitute these).
   [[nodiscard]] virtual int passthrough_fd(int stream_fd) const { return stream_fd; }
+};
+
+// One tailed file as /metrics reports it.
+struct FileStatus {
+  std::string path;
+  uint64_t read_offset = 0;   // read up to here
+  uint64_t acked_offset = 0;  // delivered to every sink up to here (the checkpoint)
+  uint64_t size = 0;
 };
 
 class Source {
@@ -45,6 +58,9 @@ class Source {
   virtual void child_exited(int wait_status) {}
   // Exit code to report for the child (exit code, or 128+signal), once it exited.
   [[nodiscard]] virtual int child_exit_code() const { return 0; }
+
+  // Sources that tail files: a snapshot of each file's progress. Any thread.
+  [[nodiscard]] virtual std::vector<FileStatus> file_status() const { return {}; }
 };
 
 }  // namespace sluice

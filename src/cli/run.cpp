@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.hpp"
 #include "config/config_error.hpp"
 #include "config/factory.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
+#include "server/metrics_report.hpp"
 
 namespace sluice::cli {
 
@@ -59,6 +62,26 @@ int64_t shutdown_timeout_ns() {
   return static_cast<int64_t>(seconds * 1e9);
 }
 
+// Serves /metrics and /health on SLUICE_METRICS_ADDR. A port already taken is reported and
+// sluice runs on: losing metrics must not stop log delivery.
+std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
+                                                 const PipelineOptions& options) {
+  std::optional<std::string> address = metrics_address_from_env();
+  if (!address) return nullptr;
+  HttpServer::Handlers handlers;
+  handlers.metrics = [&pipeline] { return render_metrics(pipeline); };
+  handlers.health = [&pipeline, grace = options.health_sink_grace_ns] {
+    return health_report(pipeline, grace, monotonic_ns());
+  };
+  std::string error;
+  auto server = HttpServer::start(*address, std::move(handlers), &error);
+  if (!server) {
+    log::error("metrics server not started", "address", *address, "error", error);
+    return nullptr;
+  }
+  return server;
+}
+
 }  // namespace
 
 int run_command(const RunArgs& args) {
@@ -70,6 +93,7 @@ int run_command(const RunArgs& args) {
               "sinks", built.sinks.size(), "workers", built.options.workers);
     Pipeline pipeline(built.options, std::move(built.sources), std::move(built.transforms),
                       std::move(built.sinks));
+    std::unique_ptr<HttpServer> server = start_metrics_server(pipeline, built.options);
     return pipeline.run();
   } catch (const ConfigError& e) {
     log::error("invalid configuration", "error", e.what());

@@ -23,6 +23,8 @@ struct SourceBuildContext {
 
 std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context);
 std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context);
+std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context);
+std::unique_ptr<Source> make_container_source(MapReader& config, const SourceBuildContext& context);
 
 std::unique_ptr<Transform> make_filter_transform(MapReader& config);
 std::unique_ptr<Transform> make_remap_transform(MapReader& config);

@@ -4,6 +4,7 @@
 
 #include "config/components.hpp"
 #include "config/map_reader.hpp"
+#include "parse/multiline.hpp"
 #include "parse/timezone.hpp"
 
 namespace sluice {
@@ -24,6 +25,8 @@ struct TypeEntry {
 constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
     {"stdin", &make_stdin_source},
     {"exec", &make_exec_source},
+    {"file", &make_file_source},
+    {"container", &make_container_source},
 };
 constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
     {"filter", &make_filter_transform},
@@ -79,6 +82,8 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
   built.options.workers = static_cast<int>(globals.integer("workers", cores, 1, 256));
   std::string host_name = globals.string("host_name", context.host_name);
   std::string data_dir = globals.string("data_dir", context.data_dir);
+  built.options.health_sink_grace_ns =
+      globals.duration_ns("health_sink_grace", built.options.health_sink_grace_ns);
   if (data_dir.empty()) globals.fail("data_dir", "`data_dir` must not be empty");
   for (const char* section : {"sources", "transforms", "sinks"}) globals.sub(section);
   globals.finish();
@@ -92,6 +97,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     framer.max_line_bytes = r.size("max_line_bytes", framer.max_line_bytes);
     if (framer.max_line_bytes < 16)
       r.fail("max_line_bytes", "`max_line_bytes` must be at least 16");
+    framer.multiline = read_multiline_options(r);
     ParserOptions parser_options = read_parser(r);
     bool keep_raw = parser_options.keep_raw;
     std::string error;

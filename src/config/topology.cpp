@@ -211,8 +211,8 @@ Topology load_topology(const TopologyInputs& inputs) {
       throw_at(t.file, t.root.Mark(),
                "the config must be a mapping with `sources`, `transforms` and `sinks`");
     }
-    static const std::vector<std::string> kTopLevel{"sources", "transforms", "sinks", "workers",
-                                                    "host_name"};
+    static const std::vector<std::string> kTopLevel{
+        "sources", "transforms", "sinks", "workers", "host_name", "data_dir", "health_sink_grace"};
     if (t.root.IsMap()) {
       for (auto it = t.root.begin(); it != t.root.end(); ++it) {
         const std::string& key = it->first.Scalar();

@@ -83,6 +83,8 @@ struct SourceRuntime final : AckReceiver, SourceContext {
     acked.notify_all();
   }
 
+  int64_t shutdown_deadline_ns() const override;
+
   uint64_t acknowledged_checkpoint() const override {
     return acked_checkpoint.load(std::memory_order_acquire);
   }
@@ -128,6 +130,7 @@ struct Pipeline::Impl {
   std::atomic<int> sources_running{0};
   std::atomic<int> workers_running{0};
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a source finished
+  std::atomic<int64_t> shutdown_deadline{0};             // monotonic ns; 0 = not shutting down
 
   explicit Impl(PipelineOptions o) : options(o), work_queue(o.worker_queue_bytes) {}
   ~Impl() { ::close(wake_fd); }
@@ -145,6 +148,11 @@ struct WorkerScratch {
   std::vector<std::vector<Event>> levels;
   std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
 };
+
+int64_t SourceRuntime::shutdown_deadline_ns() const {
+  int64_t deadline = impl->shutdown_deadline.load(std::memory_order_acquire);
+  return deadline != 0 ? deadline : monotonic_ns() + impl->options.shutdown_timeout_ns;
+}
 
 Batch* SourceRuntime::acquire() {
   Batch* batch = impl->batch_pool.acquire();
@@ -418,11 +426,12 @@ int Pipeline::run() {
       reap_children();
     } else if (sig == SIGTERM || sig == SIGINT) {
       log::info("shutdown requested", "signal", strsignal(sig));
+      if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
+      impl.shutdown_deadline.store(deadline, std::memory_order_release);
       forward(sig);
       for (auto& source : impl.sources) {
         if (source->spec.source->child_pid() < 0) source->spec.source->stop();
       }
-      if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
     } else if (sig == SIGHUP) {
       log::info("SIGHUP: reopening files");
       for (auto& sink : impl.sinks) sink->reopen_requested = true;
@@ -516,6 +525,31 @@ int Pipeline::run() {
   for (auto& sink : impl.sinks) sink->thread.join();
   log::info("stopped", "exit_code", exit_code);
   return exit_code;
+}
+
+PipelineSnapshot Pipeline::snapshot() const {
+  PipelineSnapshot snap;
+  for (const auto& source : impl_->sources) {
+    PipelineSnapshot::SourceState state;
+    state.name = source->spec.name;
+    state.pushed_events = source->pushed_events.load(std::memory_order_relaxed);
+    state.acked_events = source->acked_events.load(std::memory_order_relaxed);
+    state.finished = source->finished.load(std::memory_order_relaxed);
+    state.files = source->spec.source->file_status();
+    snap.sources.push_back(std::move(state));
+  }
+  for (const auto& sink : impl_->sinks) {
+    PipelineSnapshot::SinkState state;
+    state.name = sink->spec.name;
+    state.queue_bytes = sink->queue.used();
+    state.queue_capacity = sink->queue.max_cost();
+    state.retries = sink->spec.sink->status().retries.load(std::memory_order_relaxed);
+    state.failing_since_ns =
+        sink->spec.sink->status().failing_since_ns.load(std::memory_order_relaxed);
+    state.done = sink->done.load(std::memory_order_relaxed);
+    snap.sinks.push_back(std::move(state));
+  }
+  return snap;
 }
 
 }  // namespace sluice

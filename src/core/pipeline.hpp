@@ -47,6 +47,29 @@ struct PipelineOptions {
   int workers = 2;
   int64_t worker_queue_bytes = 4 << 20;
   int64_t shutdown_timeout_ns = 10'000'000'000;
+  // /health turns 503 once a sink has been failing this long.
+  int64_t health_sink_grace_ns = 60'000'000'000;
+};
+
+// What /metrics and /health read while the pipeline runs (any thread).
+struct PipelineSnapshot {
+  struct SourceState {
+    std::string name;
+    uint64_t pushed_events = 0;
+    uint64_t acked_events = 0;  // pushed - acked = events not yet delivered to every sink
+    bool finished = false;
+    std::vector<FileStatus> files;
+  };
+  struct SinkState {
+    std::string name;
+    int64_t queue_bytes = 0;  // memory held by queued batches
+    int64_t queue_capacity = 0;
+    uint64_t retries = 0;
+    int64_t failing_since_ns = 0;  // monotonic; 0 = healthy
+    bool done = false;
+  };
+  std::vector<SourceState> sources;
+  std::vector<SinkState> sinks;
 };
 
 class Pipeline {
@@ -67,6 +90,7 @@ class Pipeline {
   [[nodiscard]] const std::vector<std::unique_ptr<ComponentMetrics>>& metrics() const {
     return metrics_;
   }
+  [[nodiscard]] PipelineSnapshot snapshot() const;
 
   struct Impl;
 

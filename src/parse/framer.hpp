@@ -4,18 +4,25 @@
 // batch. `\n` and `\r\n` end lines; a line longer than max_line_bytes is emitted in pieces
 // flagged kFlagSplit (cut on a UTF-8 character boundary where possible).
 #include <cstddef>
+#include <memory>
+#include <utility>
 
 #include "sluice/batch.hpp"
 
 namespace sluice {
 
+struct MultilineOptions;
+
 struct FramerOptions {
   size_t max_line_bytes = 1024 * 1024;
+  // Set when the source joins multi-line records (parse/multiline.hpp); the framer itself
+  // ignores it, the source's reader runs the joiner on the framed lines.
+  std::shared_ptr<const MultilineOptions> multiline = nullptr;
 };
 
 class LineFramer {
  public:
-  explicit LineFramer(FramerOptions options) : options_(options) {}
+  explicit LineFramer(FramerOptions options) : options_(std::move(options)) {}
 
   // Frames batch.bytes from where the last call stopped. Returns the offset where the
   // unfinished tail begins (== batch.bytes.size() when there is none).

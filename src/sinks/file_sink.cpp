@@ -43,8 +43,10 @@ void FileSink::write_with_retry(OpenFile& file, std::string_view data) {
     std::string error;
     if (file.writer->write(data, &error)) {
       file.dirty = true;
+      note_success();
       return;
     }
+    note_retry(monotonic_ns());
     uint64_t suppressed = 0;
     if (error_log_.allow(&suppressed)) {
       log::error("file write failed, retrying", "sink", options_.name, "error", error,
@@ -109,6 +111,7 @@ bool FileSink::flush_all(int64_t now_ns, bool force_durable) {
     while (true) {
       ok = file.writer->flush(force_durable ? INT64_MAX / 2 : now_ns, &error);
       if (ok || error.empty()) break;
+      note_retry(monotonic_ns());
       uint64_t suppressed = 0;
       if (error_log_.allow(&suppressed)) {
         log::error("file flush failed, retrying", "sink", options_.name, "error", error);

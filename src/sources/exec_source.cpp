@@ -139,12 +139,12 @@ void ExecSource::run(SourceContext& ctx) {
       }
     }
     pfds[nfds] = {wake_fd_, POLLIN, 0};
-    int timeout = -1;
-    if (out.has_unflushed() || err.has_unflushed()) {
-      timeout = StreamReader::kQuietFlushMs;
-    } else if (exited_.load()) {
-      timeout = 100;
-    }
+    // The sooner of the two streams' flush times (-1: none), and a 100 ms tick once the
+    // child has exited, to notice the end of the orphan grace period.
+    int timeout = out.poll_timeout_ms();
+    int err_timeout = err.poll_timeout_ms();
+    if (err_timeout >= 0 && (timeout < 0 || err_timeout < timeout)) timeout = err_timeout;
+    if (exited_.load() && (timeout < 0 || timeout > 100)) timeout = 100;
     int ready = ::poll(pfds, static_cast<nfds_t>(nfds) + 1, timeout);
     if (ready < 0 && errno != EINTR) break;
     int64_t now = monotonic_ns();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/clock.hpp"
 #include "core/io.hpp"
@@ -14,7 +15,7 @@
 namespace sluice {
 
 StdinSource::StdinSource(FramerOptions framer, int fd)
-    : framer_(framer), fd_(fd), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+    : framer_(std::move(framer)), fd_(fd), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 StdinSource::~StdinSource() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -31,7 +32,7 @@ void StdinSource::run(SourceContext& ctx) {
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   bool at_eof = false;
   while (true) {
-    int ready = ::poll(fds, 2, reader.has_unflushed() ? StreamReader::kQuietFlushMs : -1);
+    int ready = ::poll(fds, 2, reader.poll_timeout_ms());
     if (ready < 0) {
       if (errno == EINTR) continue;
       log::error("poll on stdin failed", "error", std::strerror(errno));

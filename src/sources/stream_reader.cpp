@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "core/clock.hpp"
 #include "core/io.hpp"
@@ -13,7 +15,14 @@ namespace sluice {
 
 StreamReader::StreamReader(SourceContext& ctx, std::string_view stream, FramerOptions framer,
                            int passthrough_fd)
-    : ctx_(ctx), stream_(stream), framer_(framer), passthrough_fd_(passthrough_fd) {}
+    : ctx_(ctx), stream_(stream), framer_(std::move(framer)), passthrough_fd_(passthrough_fd) {
+  if (const auto& multiline = framer_.options().multiline) {
+    std::string error;
+    joiner_ = MultilineJoiner::create(*multiline, &error);
+    // The config reader validated the options already; this only guards other callers.
+    if (!joiner_) log::error("multiline joining disabled", "stream", stream_, "error", error);
+  }
+}
 
 StreamReader::~StreamReader() {
   if (batch_) ctx_.release(batch_);
@@ -26,7 +35,33 @@ void StreamReader::ensure_batch() {
   batch_->bytes.reserve(kBatchBytes + kReadPadding);
 }
 
+// Joins the framed lines into records and adds a kept record that is due.
+void StreamReader::join_lines() {
+  int64_t now = monotonic_ns();
+  joiner_->join(*batch_, now);
+  joiner_->flush(*batch_, now, false);
+  if (joiner_->records_cut() > cuts_logged_) {
+    if (cuts_logged_ == 0) {
+      log::warn(
+          "a multiline record reached max_lines or max_bytes and was cut; its further lines "
+          "start a new event",
+          "stream", stream_, "max_lines", joiner_->options().max_lines, "max_bytes",
+          joiner_->options().max_bytes);
+    }
+    cuts_logged_ = joiner_->records_cut();
+  }
+}
+
+int StreamReader::pending_timeout_ms() const {
+  if (!joiner_->has_pending()) return -1;
+  int64_t left = joiner_->pending_deadline_ns() - monotonic_ns();
+  if (left <= 0) return 0;
+  // Rounded up: waking before the deadline would only poll again.
+  return static_cast<int>(std::min<int64_t>((left + 999'999) / 1'000'000, 60'000));
+}
+
 void StreamReader::push_and_carry() {
+  if (joiner_) join_lines();
   size_t tail = framer_.tail_start();
   size_t tail_len = batch_->bytes.size() - tail;
   Batch* next = ctx_.acquire();
@@ -75,12 +110,27 @@ ssize_t StreamReader::read_once(int fd) {
 
 void StreamReader::flush() {
   unflushed_ = false;
-  if (batch_ && !batch_->events.empty()) push_and_carry();
+  if (batch_ && !batch_->events.empty()) {
+    push_and_carry();
+  } else if (joiner_ && joiner_->has_pending() &&
+             monotonic_ns() >= joiner_->pending_deadline_ns()) {
+    ensure_batch();
+    push_and_carry();  // carries the unfinished line, if any, as usual
+  }
 }
 
 void StreamReader::finish(bool cut_short) {
   if (!batch_) return;
   framer_.finish(*batch_, cut_short);
+  if (joiner_) {
+    int64_t now = monotonic_ns();
+    joiner_->join(*batch_, now);
+    joiner_->flush(*batch_, now, true);  // end of input: the kept record is complete
+    if (joiner_->records_cut() > 0) {
+      log::info("multiline records cut at max_lines or max_bytes", "stream", stream_, "count",
+                joiner_->records_cut());
+    }
+  }
   batch_->read_time_ns = wall_clock_ns();
   ctx_.push(batch_);
   batch_ = nullptr;

@@ -1,11 +1,15 @@
 #pragma once
 // Reads one byte stream (stdin, one pipe of a child) into batches: reads straight into the
 // batch buffer, frames lines in place, and pushes a batch when it is full or the stream goes
-// quiet. The unfinished last line is carried into the next batch.
+// quiet. The unfinished last line is carried into the next batch. With `multiline` set, lines
+// of one record (a stack trace) are joined into one event before the batch is pushed; a record
+// that may go on is kept until its next line or until it waited `flush_after`.
 #include <sys/types.h>
+#include <memory>
 #include <string_view>
 
 #include "parse/framer.hpp"
+#include "parse/multiline.hpp"
 #include "sluice/source.hpp"
 
 namespace sluice {
@@ -40,21 +44,41 @@ class StreamReader {
     if (!unflushed_) unflushed_since_ns_ = now_ns;
     unflushed_ = true;
   }
-  [[nodiscard]] bool has_unflushed() const { return unflushed_; }
+  // Lines were read but not handed on yet (including a kept multiline record).
+  [[nodiscard]] bool has_unflushed() const {
+    return unflushed_ || (joiner_ && joiner_->has_pending());
+  }
+  // How long poll(2) may wait before flush_if_due() has work: kQuietFlushMs while read lines
+  // wait, the time until a kept multiline record is due, or -1 (nothing waits).
+  [[nodiscard]] int poll_timeout_ms() const {
+    if (unflushed_) return kQuietFlushMs;
+    return joiner_ ? pending_timeout_ms() : -1;
+  }
   // `quiet`: the last poll timed out with nothing to read.
   void flush_if_due(bool quiet, int64_t now_ns) {
-    if (unflushed_ && (quiet || now_ns - unflushed_since_ns_ >= kMaxFlushDelayNs)) flush();
+    // A due multiline record is flushed with whatever was read meanwhile, joined first: those
+    // lines may continue it.
+    if ((unflushed_ && (quiet || now_ns - unflushed_since_ns_ >= kMaxFlushDelayNs)) ||
+        (joiner_ && joiner_->has_pending() && now_ns >= joiner_->pending_deadline_ns())) {
+      flush();
+    }
   }
+  // The joiner, when the source joins multi-line records (for its counters).
+  [[nodiscard]] const MultilineJoiner* joiner() const { return joiner_.get(); }
 
  private:
   void ensure_batch();
   void push_and_carry();
+  void join_lines();
+  [[nodiscard]] int pending_timeout_ms() const;
 
   SourceContext& ctx_;
   std::string_view stream_;
   LineFramer framer_;
   int passthrough_fd_;
   Batch* batch_ = nullptr;
+  std::unique_ptr<MultilineJoiner> joiner_;  // null: every line is its own event
+  uint64_t cuts_logged_ = 0;
   bool unflushed_ = false;
   int64_t unflushed_since_ns_ = 0;
 };

@@ -35,6 +35,8 @@ def base_env(extra=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SLUICE_") and k != "NO_COLOR"}
     env["SLUICE_SHUTDOWN_TIMEOUT_SECONDS"] = "5"
+    # Tests run in parallel: no fixed metrics port (tests of the endpoint choose port 0).
+    env["SLUICE_METRICS_ADDR"] = "off"
     if extra:
         for k, v in extra.items():
             if v is None:

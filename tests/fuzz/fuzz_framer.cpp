@@ -129,6 +129,7 @@ class CheckingContext final : public SourceContext {
   // Acknowledgements are not part of framing.
   [[nodiscard]] uint64_t acknowledged_checkpoint() const override { return 0; }
   bool wait_for_acks(int64_t deadline_monotonic_ns) override { return true; }
+  [[nodiscard]] int64_t shutdown_deadline_ns() const override { return 0; }
 
   bool finishing = false;
 

@@ -1,0 +1,445 @@
+#include "parse/multiline.hpp"
+
+#include <re2/re2.h>
+#include <cstring>
+#include <functional>
+
+#include "config/map_reader.hpp"
+
+namespace sluice {
+
+namespace {
+
+// A blank line kept across batches points here: the JSON parser reads up to kReadPadding
+// bytes past the end of every line, even an empty one.
+alignas(64) constexpr char kEmptyLine[kReadPadding] = {};
+
+bool is_blank_char(char c) { return c == ' ' || c == '\t'; }
+bool indented(std::string_view line) { return !line.empty() && is_blank_char(line[0]); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '$';
+}
+
+// Skips the digits at `i`; returns where they end (== i when there are none).
+size_t skip_digits(std::string_view s, size_t i) {
+  while (i < s.size() && is_digit(s[i])) ++i;
+  return i;
+}
+
+// Java: `... 12 more` or `... 3 common frames omitted` (logback), unindented.
+bool is_java_more(std::string_view line) {
+  if (!line.starts_with("... ")) return false;
+  size_t end = skip_digits(line, 4);
+  if (end == 4) return false;
+  std::string_view rest = line.substr(end);
+  return rest == " more" || rest.starts_with(" common frames omitted");
+}
+
+// Java: a Throwable's toString() on its own line, e.g. `java.lang.IllegalStateException: boom`
+// or `org.apache.hadoop.ipc.RemoteException(...)`: a dotted class name whose last part names an
+// Exception, Error or Throwable, then the end of the line, `:` or `(`. Loggers print it on the
+// line after their own message, before the frames.
+bool is_java_exception_line(std::string_view line) {
+  size_t i = 0;
+  size_t segment_start = 0;
+  bool dotted = false;
+  while (i < line.size() && (is_ident_char(line[i]) || line[i] == '.')) {
+    if (line[i] == '.') {
+      if (i == segment_start) return false;  // `..` or a leading dot
+      dotted = true;
+      segment_start = i + 1;
+    }
+    ++i;
+  }
+  if (!dotted || i == segment_start) return false;
+  if (i < line.size() && line[i] != ':' && line[i] != '(') return false;
+  std::string_view last = line.substr(segment_start, i - segment_start);
+  return last.find("Exception") != std::string_view::npos ||
+         last.find("Error") != std::string_view::npos ||
+         last.find("Throwable") != std::string_view::npos;
+}
+
+constexpr std::string_view kPythonTraceback = "Traceback (most recent call last):";
+
+bool is_python_chain_line(std::string_view line) {
+  return line.starts_with("During handling of the above exception, another exception occurred") ||
+         line.starts_with("The above exception was the direct cause of the following exception");
+}
+
+// Go: `goroutine 7 [running]:` (also `goroutine 7 gp=0x... m=0 mp=0x... [running]:`).
+bool is_go_goroutine_line(std::string_view line) {
+  if (!line.starts_with("goroutine ")) return false;
+  size_t end = skip_digits(line, 10);
+  return end > 10 && end < line.size() && line[end] == ' ' && line.back() == ':';
+}
+
+// Go: the first line of a crash report.
+bool is_go_start(std::string_view line) {
+  if (line.starts_with("panic: ") || line.starts_with("fatal error: ")) return true;
+  // `SIGQUIT: quit`, `SIGABRT: abort` (a goroutine dump on a signal).
+  if (!line.starts_with("SIG")) return false;
+  size_t i = 3;
+  while (i < line.size() && line[i] >= 'A' && line[i] <= 'Z') ++i;
+  return i > 3 && line.substr(i).starts_with(": ");
+}
+
+// Go: a frame's function line, e.g. `main.main()`, `panic({0x45cb40, 0x47ad70})`,
+// `github.com/x/y.(*T).Method(0xc000010000, ...)`: a name without spaces, a dot in it, `(`,
+// and `)` at the end. Its file line (`\t/path/file.go:42 +0x1d`) is indented.
+bool is_go_function_line(std::string_view line) {
+  size_t paren = line.find('(');
+  if (paren == std::string_view::npos || paren == 0 || line.back() != ')') return false;
+  std::string_view name = line.substr(0, paren);
+  if (name.find_first_of(" \t") != std::string_view::npos) return false;
+  return name.find('.') != std::string_view::npos || name == "panic";
+}
+
+bool is_go_continuation(std::string_view line) {
+  return line[0] == '\t' || line[0] == ' ' || line.starts_with("created by ") ||
+         line.starts_with("[signal ") || line.starts_with("runtime stack:") ||
+         line.starts_with("PC=") || line.starts_with("...additional frames elided...") ||
+         is_go_goroutine_line(line) || is_go_function_line(line);
+}
+
+bool matches(const re2::RE2& re, std::string_view line) {
+  return re2::RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), re);
+}
+
+// Whether [begin, end) lies inside the batch's own input buffer (writable, and ours to edit).
+bool in_buffer(Batch& batch, const char* begin, const char* end) {
+  const char* base = batch.bytes.data();
+  std::less_equal<const char*> le;
+  return base != nullptr && le(base, begin) && le(end, base + batch.bytes.size());
+}
+
+std::unique_ptr<re2::RE2> compile(const std::string& pattern, const char* key, std::string* error) {
+  if (pattern.empty()) return nullptr;
+  auto re = std::make_unique<re2::RE2>(pattern, re2::RE2::Quiet);
+  if (!re->ok()) {
+    *error = std::string("`") + key + "` is not a valid RE2 pattern: " + re->error();
+    return nullptr;
+  }
+  return re;
+}
+
+}  // namespace
+
+MultilineJoiner::MultilineJoiner(const MultilineOptions& options) : options_(options) {
+  if (options_.max_lines == 0) options_.max_lines = 1;
+}
+
+MultilineJoiner::~MultilineJoiner() = default;
+
+std::unique_ptr<MultilineJoiner> MultilineJoiner::create(const MultilineOptions& options,
+                                                         std::string* error) {
+  std::unique_ptr<MultilineJoiner> joiner(new MultilineJoiner(options));
+  if (options.mode != MultilineOptions::Mode::Custom) return joiner;
+  if (options.start_pattern.empty() && options.continue_pattern.empty()) {
+    *error = "multiline mode `custom` needs `start_pattern`, `continue_pattern` or both";
+    return nullptr;
+  }
+  joiner->start_re_ = compile(options.start_pattern, "start_pattern", error);
+  if (!options.start_pattern.empty() && !joiner->start_re_) return nullptr;
+  joiner->continue_re_ = compile(options.continue_pattern, "continue_pattern", error);
+  if (!options.continue_pattern.empty() && !joiner->continue_re_) return nullptr;
+  return joiner;
+}
+
+// --- classification: one line, given the record being built (open_, phase_) ------------------
+
+MultilineJoiner::Action MultilineJoiner::classify(std::string_view line) {
+  switch (options_.mode) {
+    case MultilineOptions::Mode::Java:
+      return classify_java(line);
+    case MultilineOptions::Mode::Python:
+      return classify_python(line);
+    case MultilineOptions::Mode::Go:
+      return classify_go(line);
+    case MultilineOptions::Mode::Custom:
+      break;
+  }
+  return classify_custom(line);
+}
+
+// Any unindented line may be a logger's message with a trace to follow, so each one starts a
+// record; indented lines, `at`, `Caused by:`, `Suppressed:` and `... N more` continue it. The
+// exception line a logger prints after its message (unindented) joins while no frame was seen.
+MultilineJoiner::Action MultilineJoiner::classify_java(std::string_view line) {
+  if (line.empty()) {
+    phase_ = Phase::None;
+    return Action::Single;
+  }
+  if (is_blank_char(line[0]) || line.starts_with("at ") || line.starts_with("Caused by:") ||
+      line.starts_with("Suppressed:") || is_java_more(line)) {
+    phase_ = Phase::Frames;
+    return Action::Continue;
+  }
+  if (open_ && phase_ == Phase::Header && is_java_exception_line(line)) {
+    phase_ = Phase::Frames;  // one exception line per header; a second one is a new trace
+    return Action::Continue;
+  }
+  phase_ = Phase::Header;
+  return Action::Start;
+}
+
+// Only `Traceback (most recent call last):` starts a record, so ordinary lines pass straight
+// through. Indented frame lines follow; the first unindented line is the exception and belongs
+// to the record. After it only chaining ("During handling of the above exception ...", blank
+// lines, the next `Traceback`) or indented exception-group detail continues the record.
+MultilineJoiner::Action MultilineJoiner::classify_python(std::string_view line) {
+  if (line.starts_with(kPythonTraceback)) {
+    bool chained = open_ && phase_ == Phase::Chain;
+    phase_ = Phase::Frames;
+    return chained ? Action::Continue : Action::Start;
+  }
+  if (!open_) return Action::Single;
+  if (line.empty()) return Action::Hold;
+  switch (phase_) {
+    case Phase::Frames:
+      if (!indented(line)) phase_ = Phase::AfterError;
+      return Action::Continue;
+    case Phase::AfterError:
+      if (indented(line)) return Action::Continue;
+      if (is_python_chain_line(line)) {
+        phase_ = Phase::Chain;
+        return Action::Continue;
+      }
+      break;
+    default:
+      break;
+  }
+  phase_ = Phase::None;
+  return Action::Single;
+}
+
+// `panic: `, `fatal error: ` or a goroutine dump starts a record; inside it blank lines,
+// indented file lines, function lines, `goroutine N [...]:`, `created by` and `[signal ...]`
+// continue it. Anything else ends it and passes through.
+MultilineJoiner::Action MultilineJoiner::classify_go(std::string_view line) {
+  if (is_go_start(line) || (!open_ && is_go_goroutine_line(line))) {
+    phase_ = Phase::Frames;
+    return Action::Start;
+  }
+  if (!open_) return Action::Single;
+  if (line.empty()) return Action::Hold;
+  if (is_go_continuation(line)) return Action::Continue;
+  phase_ = Phase::None;
+  return Action::Single;
+}
+
+// start and continue: each does what it says, any other line passes through on its own.
+// start only: every other line continues. continue only: every other line starts a record.
+MultilineJoiner::Action MultilineJoiner::classify_custom(std::string_view line) {
+  if (start_re_ && matches(*start_re_, line)) return Action::Start;
+  if (!continue_re_) return Action::Continue;
+  if (matches(*continue_re_, line)) return Action::Continue;
+  return start_re_ ? Action::Single : Action::Start;
+}
+
+// --- building records -------------------------------------------------------------------------
+
+void MultilineJoiner::begin(const Event& event) {
+  record_.first = event;
+  record_.begin = event.line.data();
+  record_.size = event.line.size();
+  record_.src_end = record_.begin + record_.size;
+  record_.lines = 1;
+  record_.flags = event.flags;
+  record_.buffered = false;
+  open_ = true;
+}
+
+void MultilineJoiner::append(Batch& batch, const Event& event) {
+  const std::string_view line = event.line;
+  ++record_.lines;
+  record_.flags |= event.flags;
+  if (!record_.buffered) {
+    // The framer left the line right after the previous one, past its "\n" or "\r\n": the
+    // record stays a view of the batch. (Pointers are compared before any byte is read.)
+    const char* p = line.data();
+    const char* end = record_.src_end;
+    bool after_lf = p == end + 1 && end[0] == '\n';
+    bool after_crlf = p == end + 2 && end[0] == '\r' && end[1] == '\n';
+    if (after_lf && record_.begin + record_.size == end) {
+      record_.size += 1 + line.size();
+      record_.src_end = p + line.size();
+      return;
+    }
+    // After a "\r\n" (or once a "\r" was dropped) the line moves left within the record's own
+    // bytes, which no other event uses: "\n" joins the lines whichever way the input ended
+    // them, still without a copy.
+    if ((after_lf || after_crlf) && in_buffer(batch, record_.begin, p + line.size())) {
+      char* base = batch.bytes.data();
+      char* write = base + (record_.begin - base) + record_.size;
+      *write = '\n';
+      std::memmove(write + 1, p, line.size());
+      record_.size += 1 + line.size();
+      record_.src_end = p + line.size();
+      return;
+    }
+    buffer_.clear();
+    buffer_.append(std::string_view(record_.begin, record_.size));
+    record_.buffered = true;
+  }
+  buffer_.push_back('\n');
+  buffer_.append(line);
+  record_.size += 1 + line.size();
+}
+
+void MultilineJoiner::add_continuation(Batch& batch, const Event& event) {
+  // Blank lines held back belong to the record after all.
+  held_.push_back(event);
+  for (const Event& line : held_) {
+    if (record_.lines >= options_.max_lines ||
+        record_.size + 1 + line.line.size() > options_.max_bytes) {
+      // Hand on what there is; the rest of the record's lines start a new one.
+      ++records_cut_;
+      emit(batch, out_);
+      begin(line);
+      continue;
+    }
+    append(batch, line);
+  }
+  held_.clear();
+}
+
+void MultilineJoiner::emit(Batch& batch, std::vector<Event>& out) {
+  Event event = record_.first;
+  event.flags = record_.flags;
+  if (!record_.buffered) {
+    event.line = std::string_view(record_.begin, record_.size);
+  } else {
+    size_t n = buffer_.size();
+    char* p = batch.arena.allocate(n + kReadPadding);
+    if (n) std::memcpy(p, buffer_.data(), n);
+    std::memset(p + n, 0, kReadPadding);
+    event.line = std::string_view(p, n);
+  }
+  out.push_back(event);
+  open_ = false;
+}
+
+void MultilineJoiner::end_record(Batch& batch, std::vector<Event>& out) {
+  emit(batch, out);
+  // Blank lines that turned out not to continue the record pass through after it.
+  for (const Event& line : held_) out.push_back(line);
+  held_.clear();
+}
+
+void MultilineJoiner::keep_pending() {
+  if (!record_.buffered) {
+    buffer_.clear();
+    buffer_.append(std::string_view(record_.begin, record_.size));
+    record_.buffered = true;
+  }
+  // The batch is handed on and recycled: nothing may point into it any more.
+  record_.begin = nullptr;
+  record_.src_end = nullptr;
+  for (Event& line : held_) line.line = std::string_view(kEmptyLine);  // all NULs: empty
+}
+
+void MultilineJoiner::join(Batch& batch, int64_t now_ns) {
+  if (batch.events.empty()) return;
+  out_.clear();
+  out_.reserve(batch.events.size() + 1 + held_.size());
+  for (const Event& event : batch.events) {
+    if (open_ && event.stream_id != record_.first.stream_id) {
+      end_record(batch, out_);
+      phase_ = Phase::None;
+    }
+    if (event.flags & kFlagSplit) {
+      // A piece of an over-long line: no pattern can tell where it belongs, and its pieces
+      // are not separated by a newline, so it is never joined.
+      if (open_) end_record(batch, out_);
+      phase_ = Phase::None;
+      out_.push_back(event);
+      continue;
+    }
+    switch (classify(event.line)) {
+      case Action::Start:
+        if (open_) end_record(batch, out_);
+        begin(event);
+        break;
+      case Action::Continue:
+        if (open_) {
+          add_continuation(batch, event);
+        } else {
+          begin(event);
+        }
+        break;
+      case Action::Hold:
+        held_.push_back(event);
+        break;
+      case Action::Single:
+        if (open_) end_record(batch, out_);
+        out_.push_back(event);
+        break;
+    }
+  }
+  last_line_ns_ = now_ns;
+  if (open_) keep_pending();
+  batch.events.swap(out_);
+}
+
+void MultilineJoiner::flush(Batch& batch, int64_t now_ns, bool force) {
+  if (!open_ || (!force && now_ns < pending_deadline_ns())) return;
+  end_record(batch, batch.events);
+  phase_ = Phase::None;
+}
+
+// --- configuration ----------------------------------------------------------------------------
+
+std::shared_ptr<const MultilineOptions> read_multiline_options(MapReader& source_config) {
+  using Mode = MultilineOptions::Mode;
+  const std::initializer_list<std::pair<const char*, Mode>> kModes = {
+      {"java", Mode::Java}, {"python", Mode::Python}, {"go", Mode::Go}, {"custom", Mode::Custom}};
+  if (!source_config.has("multiline")) {
+    (void)source_config.string("multiline");  // `multiline: ~` is no error either
+    return nullptr;
+  }
+  auto options = std::make_shared<MultilineOptions>();
+  if (source_config.node()["multiline"].IsScalar()) {
+    // `multiline: java`: the built-in modes need nothing else.
+    options->mode = source_config.choice<Mode>("multiline", Mode::Custom, kModes);
+    if (options->mode == Mode::Custom) {
+      source_config.fail("multiline",
+                         "`multiline: custom` needs patterns: write it as a mapping with "
+                         "`start_pattern` and/or `continue_pattern`");
+    }
+    return options;
+  }
+  MapReader m = source_config.sub("multiline");
+  bool has_start = m.has("start_pattern");
+  bool has_continue = m.has("continue_pattern");
+  if (!m.has("mode") && !has_start && !has_continue) {
+    m.fail_here("`mode` is required (java, python, go or custom)");
+  }
+  options->mode = m.choice<Mode>("mode", Mode::Custom, kModes);
+  options->start_pattern = m.string("start_pattern", "");
+  options->continue_pattern = m.string("continue_pattern", "");
+  if (options->mode != Mode::Custom && (has_start || has_continue)) {
+    m.fail(has_start ? "start_pattern" : "continue_pattern",
+           "patterns are only used with `mode: custom`");
+  }
+  options->flush_after_ns = m.duration_ns("flush_after", options->flush_after_ns);
+  if (options->flush_after_ns < 1'000'000) {
+    m.fail("flush_after", "`flush_after` must be at least 1ms");
+  }
+  options->max_lines = static_cast<size_t>(
+      m.integer("max_lines", static_cast<int64_t>(options->max_lines), 1, 1'000'000));
+  options->max_bytes = m.size("max_bytes", options->max_bytes);
+  if (options->max_bytes < 16) m.fail("max_bytes", "`max_bytes` must be at least 16");
+  std::string error;
+  for (const char* key : {"start_pattern", "continue_pattern"}) {
+    const std::string& pattern = key[0] == 's' ? options->start_pattern : options->continue_pattern;
+    if (!pattern.empty() && !compile(pattern, key, &error)) m.fail(key, error);
+  }
+  if (options->mode == Mode::Custom && !MultilineJoiner::create(*options, &error)) {
+    m.fail_here(error);
+  }
+  m.finish();
+  return options;
+}
+
+}  // namespace sluice

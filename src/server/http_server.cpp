@@ -1,0 +1,494 @@
+#include "server/http_server.hpp"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/log.hpp"
+
+namespace sluice {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kTextType = "text/plain; charset=utf-8";
+// After an error response the server half-closes and reads for up to this long before closing,
+// so that unread request bytes do not turn the close into a reset that destroys the response
+// before the client has read it.
+constexpr std::chrono::milliseconds kLingerTime{2'000};
+// How long to wait before accepting again after accept() failed for lack of descriptors or
+// memory: the pending connection keeps the listener readable, so retrying at once would spin.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+// Connections taken per readiness wake-up, so that a connection flood cannot starve the
+// requests of connections already open.
+constexpr int kAcceptBatch = 16;
+
+// State shared by the acceptor and the sessions; touched on the server thread only.
+struct ServerState {
+  HttpServer::Handlers handlers;
+  HttpServerOptions options;
+  size_t active = 0;  // open sessions
+  log::RateLimit handler_errors;
+  log::RateLimit connection_limit;
+  log::RateLimit accept_errors;
+};
+
+bool is_http_error(const beast::error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_method).category();
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ServerState& state)
+      : stream_(std::move(socket)),
+        state_(state),
+        // The parser's own limits fire first; this bounds the buffer if they ever do not.
+        buffer_(state.options.max_header_bytes + state.options.max_body_bytes + 4096) {
+    ++state_.active;
+  }
+  ~Session() { --state_.active; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start() { read_request(); }
+
+ private:
+  using Request = http::request<http::string_body>;
+
+  void read_request() {
+    // A parser handles one message; keep-alive needs a fresh one per request. The buffer is kept:
+    // it may already hold the start of a pipelined request.
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_.options.max_header_bytes));
+    parser_->body_limit(state_.options.max_body_bytes);
+    // One deadline for the whole request (and the idle time before it), not per read: a client
+    // trickling a byte at a time is cut off all the same.
+    stream_.expires_after(state_.options.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == beast::error::timeout) {
+      return;  // the client left or idled; the socket closes with this session
+    }
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      send_error(http::status::request_header_fields_too_large, "request header too large\n");
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      send_error(http::status::payload_too_large, "request body too large\n");
+      return;
+    }
+    if (ec) {
+      if (is_http_error(ec)) send_error(http::status::bad_request, "bad request\n");
+      // Anything else is a socket error (reset, ...): nothing can be sent.
+      return;
+    }
+    respond(parser_->get());
+  }
+
+  void respond(const Request& req) {
+    std::string_view target(req.target().data(), req.target().size());
+    target = target.substr(0, target.find('?'));  // scrapers may add parameters; none are used
+    const http::verb method = req.method();
+    const bool head = method == http::verb::head;
+
+    http::status status = http::status::ok;
+    std::string_view type = kTextType;
+    std::string body;
+    bool allow = false;
+    const bool is_metrics = target == "/metrics" && state_.handlers.metrics;
+    const bool is_health = target == "/health" && state_.handlers.health;
+    if (!is_metrics && !is_health) {
+      status = http::status::not_found;
+      body = "not found\n";
+    } else if (method != http::verb::get && !head) {
+      status = http::status::method_not_allowed;
+      body = "method not allowed\n";
+      allow = true;
+    } else {
+      try {
+        if (is_metrics) {
+          type = kMetricsType;
+          body = state_.handlers.metrics();
+        } else {
+          HealthReport report = state_.handlers.health();
+          type = kJsonType;
+          status = report.healthy ? http::status::ok : http::status::service_unavailable;
+          body = std::move(report.body);
+          if (body.empty()) body = report.healthy ? R"({"healthy":true})" : R"({"healthy":false})";
+        }
+      } catch (const std::exception& e) {
+        handler_failed(target, e.what());
+        status = http::status::internal_server_error;
+        type = kTextType;
+        body = "internal error\n";
+      } catch (...) {
+        handler_failed(target, "unknown exception");
+        status = http::status::internal_server_error;
+        type = kTextType;
+        body = "internal error\n";
+      }
+    }
+
+    res_ = {};
+    res_.version(req.version());
+    res_.result(status);
+    res_.keep_alive(req.keep_alive());
+    if (allow) res_.set(http::field::allow, "GET, HEAD");
+    finish_response(type, std::move(body), head);
+    write(!req.keep_alive());
+  }
+
+  void handler_failed(std::string_view target, std::string_view what) {
+    uint64_t suppressed = 0;
+    if (state_.handler_errors.allow(&suppressed)) {
+      log::error("http server: handler failed", "path", target, "error", what, "suppressed",
+                 suppressed);
+    }
+  }
+
+  // Malformed or oversized requests: answer once, then close, since the rest of the byte stream
+  // cannot be trusted to start at a message boundary.
+  void send_error(http::status status, std::string_view text) {
+    res_ = {};
+    res_.version(11);
+    res_.result(status);
+    res_.keep_alive(false);
+    finish_response(kTextType, std::string(text), /*head=*/false);
+    write(/*close=*/true);
+  }
+
+  void finish_response(std::string_view type, std::string body, bool head) {
+    res_.set(http::field::server, "sluice");
+    res_.set(http::field::content_type, type);
+    res_.set(http::field::cache_control, "no-store");
+    // Set by hand rather than by prepare_payload(): a HEAD response announces the length of the
+    // body it leaves out.
+    res_.content_length(body.size());
+    if (!head) res_.body() = std::move(body);
+  }
+
+  void write(bool close) {
+    close_after_write_ = close;
+    stream_.expires_after(state_.options.write_timeout);
+    http::async_write(
+        stream_, res_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec) return;
+    if (close_after_write_) {
+      linger_close();
+    } else {
+      read_request();
+    }
+  }
+
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(
+        std::min<std::chrono::milliseconds>(state_.options.read_timeout, kLingerTime));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  ServerState& state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  bool close_after_write_ = false;
+  std::array<char, 1024> drain_{};
+};
+
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+
+bool split_address(std::string_view address, HostPort* out, std::string* why) {
+  std::string_view host;
+  std::string_view port;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos) {
+      *why = "missing ']' after the IPv6 address";
+      return false;
+    }
+    host = address.substr(1, close - 1);
+    const std::string_view rest = address.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      *why = "expected \":port\" after ']'";
+      return false;
+    }
+    port = rest.substr(1);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+      *why = "expected host:port";
+      return false;
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      *why = "an IPv6 address goes in brackets, e.g. [::1]:9598";
+      return false;
+    }
+  }
+  if (host.empty()) {
+    // Listening on every interface must be asked for explicitly (0.0.0.0 or [::]).
+    *why = "the host is missing (use 0.0.0.0 for every interface)";
+    return false;
+  }
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoul(std::string(port)) > 65535) {
+    *why = "the port must be a number from 0 to 65535";
+    return false;
+  }
+  out->host = std::string(host);
+  out->port = std::string(port);
+  return true;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const std::string host = ep.address().to_string();
+  const std::string port = std::to_string(ep.port());
+  return ep.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(Handlers handlers, const Options& options) {
+    state_.handlers = std::move(handlers);
+    state_.options = options;
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  ~Impl() {
+    // Pending operations are destroyed with io_context_ after the thread has stopped; their
+    // destruction releases and closes the sessions, which still find state_ alive because it is
+    // declared before io_context_.
+    io_context_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool resolve(const HostPort& hp, tcp::endpoint* endpoint, std::string* why) {
+    beast::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(hp.host, ec);
+    const auto port = static_cast<uint16_t>(std::stoul(hp.port));
+    if (!ec) {
+      *endpoint = tcp::endpoint(address, port);
+      return true;
+    }
+    tcp::resolver resolver(io_context_);
+    const auto results = resolver.resolve(
+        hp.host, hp.port, tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      *why = "cannot resolve \"" + hp.host + "\": " + (ec ? ec.message() : "no address");
+      return false;
+    }
+    *endpoint = results.begin()->endpoint();
+    return true;
+  }
+
+  bool listen(const tcp::endpoint& endpoint, std::string* why) {
+    // Created by hand for SOCK_CLOEXEC (Asio does not set it): the exec source spawns the
+    // wrapped application, which must not inherit the listener or client connections.
+    const int fd = ::socket(endpoint.protocol().family(),
+                            SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+    if (fd < 0) {
+      *why = std::string("socket: ") + std::strerror(errno);
+      return false;
+    }
+    beast::error_code ec;
+    acceptor_.assign(endpoint.protocol(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      *why = "socket: " + ec.message();
+      return false;
+    }
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    tcp::endpoint bound;
+    if (!ec) bound = acceptor_.local_endpoint(ec);
+    if (ec) {
+      *why = "cannot listen on " + endpoint_text(endpoint) + ": " + ec.message();
+      return false;
+    }
+    port_ = bound.port();
+    protocol_ = endpoint.protocol();
+    log::info("http server listening", "address", endpoint_text(bound));
+    return true;
+  }
+
+  void run() {
+    wait_for_connection();
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "sluice-http");
+      // A handler that throws is lost, but the server carries on: nothing may escape the thread.
+      for (;;) {
+        try {
+          io_context_.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("http server: unexpected exception", "error", e.what());
+        } catch (...) {
+          log::error("http server: unexpected exception", "error", "unknown");
+        }
+      }
+    });
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  void wait_for_connection() {
+    acceptor_.async_wait(tcp::acceptor::wait_read, [this](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) {
+        accept_failed(ec.message());
+        return;
+      }
+      accept_ready();
+    });
+  }
+
+  void accept_ready() {
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        const int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+        accept_failed(std::strerror(err));
+        return;
+      }
+      if (state_.active >= state_.options.max_connections) {
+        // Closing at once tells the client to retry, where queueing it would hang it silently.
+        ::close(fd);
+        uint64_t suppressed = 0;
+        if (state_.connection_limit.allow(&suppressed)) {
+          log::warn("http server: connection limit reached, closing new connection", "limit",
+                    state_.options.max_connections, "suppressed", suppressed);
+        }
+        continue;
+      }
+      tcp::socket socket(io_context_);
+      beast::error_code ec;
+      socket.assign(protocol_, fd, ec);
+      if (ec) {
+        ::close(fd);
+        continue;
+      }
+      // Small responses, often pipelined: without this, Nagle holds back the second one until
+      // the client's delayed ACK (40 ms).
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), state_)->start();
+    }
+    wait_for_connection();
+  }
+
+  void accept_failed(std::string_view what) {
+    uint64_t suppressed = 0;
+    if (state_.accept_errors.allow(&suppressed)) {
+      log::warn("http server: accept failed", "error", what, "suppressed", suppressed);
+    }
+    retry_timer_.expires_after(kAcceptRetry);
+    retry_timer_.async_wait([this](beast::error_code ec) {
+      if (!ec) wait_for_connection();
+    });
+  }
+
+  ServerState state_;  // before io_context_: see ~Impl
+  asio::io_context io_context_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_ =
+      asio::make_work_guard(io_context_);
+  tcp::acceptor acceptor_{io_context_};
+  asio::steady_timer retry_timer_{io_context_};
+  std::thread thread_;
+  uint16_t port_ = 0;
+  tcp protocol_ = tcp::v4();
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+std::unique_ptr<HttpServer> HttpServer::start(const std::string& address, Handlers handlers,
+                                              std::string* error, const Options& options) {
+  std::string why;
+  HostPort hp;
+  auto impl = std::make_unique<Impl>(std::move(handlers), options);
+  tcp::endpoint endpoint;
+  if (!split_address(address, &hp, &why) || !impl->resolve(hp, &endpoint, &why) ||
+      !impl->listen(endpoint, &why)) {
+    if (error != nullptr) *error = "metrics address \"" + address + "\": " + why;
+    return nullptr;
+  }
+  impl->run();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+std::optional<std::string> metrics_address_from_env_value(const char* value) {
+  if (value == nullptr) return std::string(kDefaultMetricsAddress);
+  std::string_view v(value);
+  const auto blank = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!v.empty() && blank(v.front())) v.remove_prefix(1);
+  while (!v.empty() && blank(v.back())) v.remove_suffix(1);
+  std::string lower(v);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.empty() || lower == "off" || lower == "none") return std::nullopt;
+  return std::string(v);
+}
+
+std::optional<std::string> metrics_address_from_env() {
+  return metrics_address_from_env_value(std::getenv("SLUICE_METRICS_ADDR"));
+}
+
+}  // namespace sluice

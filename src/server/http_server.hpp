@@ -1,0 +1,76 @@
+#pragma once
+// The HTTP endpoint for metrics and health (DESIGN: "metrics and health are served over HTTP on
+// a port, 127.0.0.1 by default"). One background thread runs its own Asio io_context; Beast and
+// Asio stay inside http_server.cpp so that the rest of the code base never compiles them.
+//
+// Routes: GET|HEAD /metrics (Prometheus text 0.0.4), GET|HEAD /health (200 healthy, 503 not).
+// The server is hardened for an endpoint that may be reachable from a network: request headers
+// are capped, bodies refused, idle and slow connections time out, concurrent connections are
+// capped, and nothing a client sends can throw out of the server thread.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sluice {
+
+struct HealthReport {
+  bool healthy = true;
+  std::string body;  // small JSON describing the components
+};
+
+struct HttpServerOptions {
+  // A request (or the idle gap before the next keep-alive request) must arrive completely within
+  // this time, which closes slowloris connections.
+  std::chrono::milliseconds read_timeout{10'000};
+  // Sending a response must finish within this time (a client that never reads).
+  std::chrono::milliseconds write_timeout{10'000};
+  // Connections beyond this are closed as soon as they are accepted.
+  size_t max_connections = 64;
+  size_t max_header_bytes = 8 * 1024;  // beyond: 431
+  size_t max_body_bytes = 1024;        // beyond: 413; no route takes a body
+};
+
+class HttpServer {
+ public:
+  using Options = HttpServerOptions;
+
+  // Both are called on the server thread, one request at a time, so they must be fast (read
+  // atomics, render text). An exception they throw becomes a 500 response and a log line.
+  struct Handlers {
+    std::function<std::string()> metrics;  // Prometheus text exposition format 0.0.4
+    std::function<HealthReport()> health;
+  };
+
+  // `address` is "host:port": "127.0.0.1:9598", "[::1]:9598", "localhost:9598", or port 0 for any
+  // free port ("127.0.0.1:0"). Returns null and sets `*error` (when not null) if the address
+  // does not parse or cannot be bound.
+  static std::unique_ptr<HttpServer> start(const std::string& address, Handlers handlers,
+                                           std::string* error, const Options& options = {});
+
+  // Stops the thread and closes the listening socket and every open connection.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const;  // the bound port (useful after binding port 0)
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+inline constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9598";
+
+// The metrics address for an SLUICE_METRICS_ADDR value: null (unset) gives the default
+// "127.0.0.1:9598"; "off", "none" (any case) or an empty/blank value disable the server
+// (std::nullopt); anything else is returned trimmed, for HttpServer::start to validate.
+std::optional<std::string> metrics_address_from_env_value(const char* value);
+// The same, reading SLUICE_METRICS_ADDR from the environment.
+std::optional<std::string> metrics_address_from_env();
+
+}  // namespace sluice

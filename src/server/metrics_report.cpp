@@ -1,0 +1,136 @@
+#include "server/metrics_report.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+#include "sluice/version.hpp"
+
+namespace sluice {
+
+namespace {
+
+// Resident memory from /proc/self/statm (pages), for the process_ family scrapers expect.
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0;
+  uint64_t resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
+  struct Counter {
+    const char* name;
+    const char* help;
+    std::atomic<uint64_t> ComponentMetrics::*field;
+  };
+  static const Counter kCounters[] = {
+      {"sluice_component_received_events_total", "Events that entered the component.",
+       &ComponentMetrics::events_in},
+      {"sluice_component_sent_events_total", "Events the component passed on or delivered.",
+       &ComponentMetrics::events_out},
+      {"sluice_component_received_bytes_total", "Bytes read (sources) or received (sinks).",
+       &ComponentMetrics::bytes_in},
+      {"sluice_component_sent_bytes_total", "Bytes written by sinks.",
+       &ComponentMetrics::bytes_out},
+      {"sluice_component_dropped_events_total", "Events dropped (buffer full with drop_newest).",
+       &ComponentMetrics::dropped},
+      {"sluice_component_parse_errors_total", "Lines the configured parser could not parse.",
+       &ComponentMetrics::parse_errors},
+      {"sluice_component_truncated_events_total",
+       "Lines longer than max_line_bytes, cut into pieces (tagged split).",
+       &ComponentMetrics::split},
+      {"sluice_component_errors_total", "Errors a component reported.", &ComponentMetrics::errors},
+  };
+  for (const Counter& c : kCounters) {
+    w.family(c.name, "counter", c.help);
+    for (const auto& m : pipeline.metrics()) {
+      w.sample(c.name, {{"component", m->name}, {"kind", m->kind}},
+               (*m.*c.field).load(std::memory_order_relaxed));
+    }
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(const Pipeline& pipeline) {
+  PrometheusWriter w;
+  w.family("sluice_build_info", "gauge", "Version and git revision of the running binary.");
+  w.sample("sluice_build_info", {{"version", kVersion}, {"revision", kGitRevision}}, 1);
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.sample("process_resident_memory_bytes", {}, resident_bytes());
+  component_counters(pipeline, w);
+
+  PipelineSnapshot snap = pipeline.snapshot();
+  w.family("sluice_source_unacknowledged_events", "gauge",
+           "Events read by a source and not yet delivered to every sink (ack lag).");
+  for (const auto& s : snap.sources) {
+    w.sample("sluice_source_unacknowledged_events", {{"component", s.name}},
+             s.pushed_events - s.acked_events);
+  }
+  w.family("sluice_sink_queue_bytes", "gauge", "Memory held by batches queued for the sink.");
+  w.family("sluice_sink_queue_capacity_bytes", "gauge", "The sink buffer's max_bytes.");
+  w.family("sluice_sink_retries_total", "counter",
+           "Delivery attempts that failed and were retried.");
+  w.family("sluice_sink_failing_seconds", "gauge",
+           "How long the sink has been failing to deliver; 0 while it delivers.");
+  const int64_t now = monotonic_ns();
+  for (const auto& s : snap.sinks) {
+    w.sample("sluice_sink_queue_bytes", {{"component", s.name}}, s.queue_bytes);
+    w.sample("sluice_sink_queue_capacity_bytes", {{"component", s.name}}, s.queue_capacity);
+    w.sample("sluice_sink_retries_total", {{"component", s.name}}, s.retries);
+    double failing = s.failing_since_ns ? static_cast<double>(now - s.failing_since_ns) / 1e9 : 0;
+    w.sample("sluice_sink_failing_seconds", {{"component", s.name}}, failing);
+  }
+  w.family("sluice_file_read_offset_bytes", "gauge", "Bytes of the file read so far.");
+  w.family("sluice_file_acknowledged_offset_bytes", "gauge",
+           "Bytes of the file delivered to every sink (its checkpoint).");
+  w.family("sluice_file_size_bytes", "gauge", "Size of the file when last looked at.");
+  for (const auto& s : snap.sources) {
+    for (const FileStatus& f : s.files) {
+      w.sample("sluice_file_read_offset_bytes", {{"component", s.name}, {"path", f.path}},
+               f.read_offset);
+      w.sample("sluice_file_acknowledged_offset_bytes", {{"component", s.name}, {"path", f.path}},
+               f.acked_offset);
+      w.sample("sluice_file_size_bytes", {{"component", s.name}, {"path", f.path}}, f.size);
+    }
+  }
+  return w.text();
+}
+
+HealthReport health_report(const Pipeline& pipeline, int64_t sink_grace_ns, int64_t now_ns) {
+  PipelineSnapshot snap = pipeline.snapshot();
+  HealthReport report;
+  ByteBuffer body;
+  body.append("{\"sinks\":{");
+  bool first = true;
+  for (const auto& s : snap.sinks) {
+    bool failing_long = s.failing_since_ns != 0 && now_ns - s.failing_since_ns >= sink_grace_ns;
+    const char* state = failing_long ? "failing" : (s.failing_since_ns ? "retrying" : "ok");
+    if (failing_long) report.healthy = false;
+    if (!first) body.push_back(',');
+    first = false;
+    append_json_string(body, s.name, false);
+    body.append(":{\"state\":\"");
+    body.append(state);
+    body.append("\"}");
+  }
+  body.append("},\"sources\":{");
+  first = true;
+  for (const auto& s : snap.sources) {
+    if (!first) body.push_back(',');
+    first = false;
+    append_json_string(body, s.name, false);
+    body.append(s.finished ? ":{\"state\":\"finished\"}" : ":{\"state\":\"running\"}");
+  }
+  body.append("},\"status\":");
+  body.append(report.healthy ? "\"ok\"}" : "\"failing\"}");
+  report.body.assign(body.data(), body.size());
+  return report;
+}
+
+}  // namespace sluice

@@ -1,0 +1,457 @@
+#include "sources/file/file_source.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "sources/container/kubernetes_path.hpp"
+#include "sources/file/checkpoint_store.hpp"
+#include "sources/file/glob.hpp"
+#include "sources/file/inotify_watcher.hpp"
+
+namespace sluice {
+
+namespace {
+// Checkpoint entries of files no longer seen are kept this long (a volume mounted late, a
+// file briefly missing), then forgotten.
+constexpr int64_t kForgetAfterSeconds = 24 * 3600;
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+}  // namespace
+
+FileSource::FileSource(FileSourceOptions options)
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+FileSource::~FileSource() {
+  tailers_.clear();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+bool FileSource::start(std::string* error) {
+  matcher_ = PathMatcher::create(options_.include, options_.exclude, error);
+  if (!matcher_) return false;
+  if (options_.checkpoints) {
+    store_ = std::make_unique<CheckpointStore>(options_.data_dir, options_.name);
+    std::vector<CheckpointEntry> entries;
+    std::string load_error;
+    if (!store_->load(&entries, &load_error)) {
+      // Documented recovery: the damaged file is kept aside; files start per read_from.
+      log::error("checkpoint file unreadable; starting without it", "source", options_.name,
+                 "error", load_error);
+    }
+    had_checkpoints_ = !entries.empty();
+    for (const CheckpointEntry& entry : entries) {
+      auto progress = std::make_shared<FileProgress>();
+      progress->path = entry.path;
+      progress->identity = entry.id;
+      progress->acked_offset = entry.offset;
+      progress->seen_unix = entry.updated_unix;
+      known_[Key(static_cast<dev_t>(entry.id.dev), static_cast<ino_t>(entry.id.ino))] = progress;
+    }
+    if (!entries.empty()) {
+      log::info("checkpoints loaded", "source", options_.name, "files", entries.size(), "path",
+                store_->path());
+    }
+  }
+  return true;
+}
+
+void FileSource::stop() {
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+size_t FileSource::open_count() const {
+  size_t n = 0;
+  for (const auto& [key, tailer] : tailers_) n += tailer->is_open() ? 1 : 0;
+  return n;
+}
+
+void FileSource::start_tailing(const std::string& path, bool initial) {
+  if (open_count() >= options_.max_open_files) {
+    if (waiting_.insert(path).second) {
+      log::warn("max_open_files reached; file waits for a free slot", "source", options_.name,
+                "path", path, "max_open_files", options_.max_open_files);
+    }
+    return;
+  }
+  auto origin = std::make_shared<Origin>();
+  origin->file_path = path;
+  if (options_.tail.container) {
+    if (auto meta = kubernetes_from_path(path)) origin->fields = kubernetes_fields(*meta);
+  }
+  auto tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr);
+  std::string error;
+  if (!tailer->open(&error)) {
+    if (failed_.insert(path).second) {
+      log::warn("cannot open file", "source", options_.name, "path", path, "error", error);
+    }
+    return;
+  }
+  failed_.erase(path);
+  waiting_.erase(path);
+  const FileIdentity& id = tailer->identity();
+  origin->file_id = stable_file_id(id);
+  Key key(static_cast<dev_t>(id.dev), static_cast<ino_t>(id.ino));
+
+  std::shared_ptr<FileProgress> progress;
+  uint64_t offset = 0;
+  auto known = known_.find(key);
+  if (known != known_.end() && !known->second->tailed &&
+      same_file(tailer->fd(), known->second->identity)) {
+    progress = known->second;
+    offset = progress->acked_offset;
+    if (offset > tailer->size()) {
+      log::info(
+          "file shorter than its checkpoint (truncated while stopped); reading from the start",
+          "path", path, "checkpoint", offset, "size", tailer->size());
+      offset = 0;
+    } else {
+      log::info("resuming file", "source", options_.name, "path", path, "offset", offset);
+    }
+  } else {
+    // New to us (or the inode was reused by another file): a checkpoint does not apply.
+    progress = std::make_shared<FileProgress>();
+    bool from_end = initial && options_.read_from_end && !had_checkpoints_;
+    offset = from_end ? tailer->size() : 0;
+    log::info("tailing file", "source", options_.name, "path", path, "from",
+              from_end ? "end" : "beginning");
+  }
+  progress->path = path;
+  progress->identity = id;
+  progress->acked_offset = offset;
+  progress->tailed = true;
+  progress->seen_unix = unix_now();
+  known_[key] = progress;
+  dirty_ = true;
+
+  tailer->attach(progress);
+  tailer->seek(offset);
+  tailer->last_data_ns = monotonic_ns();
+  if (watcher_) tailer->watch = watcher_->watch_file(path);
+  tailers_[key] = std::move(tailer);
+}
+
+void FileSource::scan(SourceContext& ctx, bool initial) {
+  std::vector<std::string> errors;
+  std::vector<std::string> paths = matcher_->scan(&errors);
+  for (const auto& e : errors) {
+    if (failed_.insert(e).second) log::warn("cannot scan", "source", options_.name, "error", e);
+  }
+  if (watcher_) watcher_->watch_dirs(matcher_->watch_dirs());
+  std::set<Key> seen;
+  const int64_t now_unix = unix_now();
+  for (const std::string& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    Key key(st.st_dev, st.st_ino);
+    if (!seen.insert(key).second) continue;  // the same file through another path (symlink)
+    auto it = tailers_.find(key);
+    if (it == tailers_.end()) {
+      start_tailing(path, initial);
+      continue;
+    }
+    FileTailer& tailer = *it->second;
+    tailer.progress()->seen_unix = now_unix;
+    if (!tailer.is_open()) {
+      auto size = static_cast<uint64_t>(st.st_size);
+      if (size != tailer.read_offset() && open_count() < options_.max_open_files) {
+        if (tailer.reopen()) {
+          tailer.maybe_readable = true;
+        } else {
+          // Same inode, other content: a new file took the old one's inode.
+          tailer.progress()->tailed = false;
+          tailers_.erase(it);
+          start_tailing(path, initial);
+        }
+      }
+    } else {
+      tailer.maybe_readable = true;  // cheap safety net for missed notifications
+    }
+  }
+  const int64_t now = monotonic_ns();
+  for (auto it = tailers_.begin(); it != tailers_.end();) {
+    FileTailer& tailer = *it->second;
+    if (seen.count(it->first) || tailer.released) {
+      ++it;
+      continue;
+    }
+    if (!tailer.is_open()) {
+      // Idle and gone: nothing more can be read.
+      if (watcher_) watcher_->unwatch(tailer.watch);
+      tailer.progress()->tailed = false;
+      it = tailers_.erase(it);
+      continue;
+    }
+    // Renamed away, deleted, or no longer matched: read on until it stays quiet.
+    log::info("file rotated or removed; reading it to its end", "source", options_.name, "path",
+              tailer.path());
+    tailer.released = true;
+    tailer.released_ns = now;
+    tailer.maybe_readable = true;
+    ++it;
+  }
+  // Files waiting for a slot get one as soon as one is free.
+  if (!waiting_.empty() && open_count() < options_.max_open_files) {
+    std::vector<std::string> retry(waiting_.begin(), waiting_.end());
+    for (const auto& path : retry) {
+      if (open_count() >= options_.max_open_files) break;
+      waiting_.erase(path);
+      start_tailing(path, initial);
+    }
+  }
+  (void)ctx;
+}
+
+void FileSource::read_round(SourceContext& ctx, int64_t now) {
+  const bool poll_due = now >= next_poll_ns_;
+  if (poll_due) next_poll_ns_ = now + options_.poll_interval_ns;
+  for (auto& [key, tailer] : tailers_) {
+    if (stopping_.load(std::memory_order_relaxed)) return;
+    if (!tailer->is_open()) continue;
+    if (tailer->maybe_readable || (poll_due && tailer->watch < 0)) {
+      tailer->read_some(ctx, log_, scratch_, now);
+    }
+    tailer->flush_due(ctx, log_, now);
+  }
+}
+
+void FileSource::retire_released(SourceContext& ctx, int64_t now, bool force) {
+  for (auto it = tailers_.begin(); it != tailers_.end();) {
+    FileTailer& tailer = *it->second;
+    if (!tailer.released || tailer.maybe_readable) {
+      ++it;
+      continue;
+    }
+    int64_t quiet_since = std::max(tailer.released_ns, tailer.last_data_ns);
+    if (!force && now - quiet_since < options_.rotate_wait_ns) {
+      ++it;
+      continue;
+    }
+    // Drained and quiet: whatever is left is final.
+    while (tailer.read_some(ctx, log_, scratch_, now) != FileTailer::ReadResult::Nothing) {
+    }
+    tailer.finish(ctx, log_, scratch_);
+    log::info("closed rotated file", "source", options_.name, "path", tailer.path(), "offset",
+              tailer.read_offset());
+    if (watcher_) watcher_->unwatch(tailer.watch);
+    tailer.progress()->tailed = false;
+    it = tailers_.erase(it);
+  }
+}
+
+void FileSource::close_idle(int64_t now) {
+  for (auto& [key, tailer] : tailers_) {
+    if (tailer->is_open() && !tailer->released &&
+        now - tailer->last_data_ns >= options_.close_after_ns &&
+        tailer->next_deadline_ns() == INT64_MAX) {
+      log::debug("closing idle file", "path", tailer->path());
+      tailer->close();  // its watch stays: a change reopens it
+    }
+  }
+}
+
+void FileSource::apply_acks(SourceContext& ctx) {
+  if (log_.apply(ctx.acknowledged_checkpoint())) dirty_ = true;
+}
+
+void FileSource::save_checkpoints(bool force) {
+  if (!store_ || !dirty_) return;
+  const int64_t now = monotonic_ns();
+  if (!force && now - last_save_ns_ < options_.checkpoint_interval_ns) return;
+  last_save_ns_ = now;
+  const int64_t now_unix = unix_now();
+  std::vector<CheckpointEntry> entries;
+  entries.reserve(known_.size());
+  for (auto it = known_.begin(); it != known_.end();) {
+    const FileProgress& p = *it->second;
+    if (!p.tailed && p.in_flight == 0 && now_unix - p.seen_unix > kForgetAfterSeconds) {
+      it = known_.erase(it);
+      continue;
+    }
+    entries.push_back(CheckpointEntry{p.path, p.identity, p.acked_offset, p.seen_unix});
+    ++it;
+  }
+  std::string error;
+  if (store_->save(entries, &error)) {
+    dirty_ = false;
+  } else {
+    static log::RateLimit limit;
+    uint64_t suppressed = 0;
+    if (limit.allow(&suppressed)) {
+      log::error("cannot write checkpoints; will retry", "source", options_.name, "error", error,
+                 "suppressed", suppressed);
+    }
+  }
+}
+
+void FileSource::publish_status() {
+  std::vector<FileStatus> status;
+  status.reserve(tailers_.size());
+  for (const auto& [key, tailer] : tailers_) {
+    status.push_back(FileStatus{tailer->path(), tailer->read_offset(),
+                                tailer->progress()->acked_offset, tailer->size()});
+  }
+  std::lock_guard lock(status_mutex_);
+  status_.swap(status);
+}
+
+std::vector<FileStatus> FileSource::file_status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+int FileSource::poll_timeout_ms(int64_t now) const {
+  int64_t next = next_scan_ns_;
+  bool polled = !watcher_ || !watcher_->available();
+  for (const auto& [key, tailer] : tailers_) {
+    if (tailer->maybe_readable) return 0;
+    next = std::min(next, tailer->next_deadline_ns());
+    if (tailer->released)
+      next = std::min(
+          next, std::max(tailer->released_ns, tailer->last_data_ns) + options_.rotate_wait_ns);
+    if (tailer->is_open() && tailer->watch < 0) polled = true;
+  }
+  if (polled) next = std::min(next, next_poll_ns_);
+  if (!log_.empty() || dirty_) next = std::min(next, now + 100'000'000);  // acks to record
+  if (dirty_ && store_) next = std::min(next, last_save_ns_ + options_.checkpoint_interval_ns);
+  int64_t ms = (next - now + 999'999) / 1'000'000;
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
+}
+
+void FileSource::run(SourceContext& ctx) {
+  if (!options_.stop_at_eof) watcher_ = std::make_unique<InotifyWatcher>();
+  scan(ctx, true);
+  next_scan_ns_ = monotonic_ns() + options_.glob_interval_ns;
+  publish_status();
+
+  if (options_.stop_at_eof) {
+    // Read every file to its end, hand on the last unfinished lines, and finish.
+    bool more = true;
+    while (more && !stopping_.load()) {
+      more = false;
+      for (auto& [key, tailer] : tailers_) {
+        if (tailer->read_some(ctx, log_, scratch_, monotonic_ns()) ==
+            FileTailer::ReadResult::Budget)
+          more = true;
+      }
+      apply_acks(ctx);
+    }
+    if (!stopping_.load()) {
+      for (auto& [key, tailer] : tailers_) tailer->finish(ctx, log_, scratch_);
+    }
+  } else {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_->fd(), POLLIN, 0}};
+    const nfds_t nfds = watcher_->available() ? 2 : 1;
+    while (!stopping_.load()) {
+      int64_t now = monotonic_ns();
+      int ready = ::poll(fds, nfds, poll_timeout_ms(now));
+      if (ready < 0 && errno != EINTR) {
+        log::error("poll failed in file source", "error", std::strerror(errno));
+        break;
+      }
+      if (stopping_.load()) break;
+      now = monotonic_ns();
+      bool rescan = now >= next_scan_ns_;
+      if (nfds == 2 && (fds[1].revents & POLLIN)) {
+        InotifyWatcher::Changes changes = watcher_->drain();
+        rescan = rescan || changes.rescan;
+        if (!changes.files.empty()) {
+          std::sort(changes.files.begin(), changes.files.end());
+          for (auto& [key, tailer] : tailers_) {
+            if (tailer->watch >= 0 &&
+                std::binary_search(changes.files.begin(), changes.files.end(), tailer->watch)) {
+              if (!tailer->is_open() && open_count() < options_.max_open_files) tailer->reopen();
+              tailer->maybe_readable = true;
+            }
+          }
+        }
+      }
+      if (rescan) {
+        scan(ctx, false);
+        close_idle(now);
+        next_scan_ns_ = now + options_.glob_interval_ns;
+        publish_status();
+      }
+      read_round(ctx, now);
+      retire_released(ctx, monotonic_ns(), false);
+      apply_acks(ctx);
+      save_checkpoints(false);
+    }
+  }
+
+  // Stopping: lines not yet complete stay unread (the checkpoint is before them), so a restart
+  // reads them whole. Wait for what was pushed to be delivered, then record it.
+  if (store_) {
+    bool all = ctx.wait_for_acks(ctx.shutdown_deadline_ns() - 200'000'000);
+    apply_acks(ctx);
+    save_checkpoints(true);
+    if (!all) {
+      log::warn("stopping before every line was acknowledged; a restart reads those again",
+                "source", options_.name);
+    }
+  }
+  publish_status();
+}
+
+}  // namespace sluice
+
+#include "config/components.hpp"
+
+namespace sluice {
+
+namespace {
+FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext& context,
+                                    bool container) {
+  FileSourceOptions o;
+  o.name = context.name;
+  o.data_dir = context.data_dir;
+  o.include = config.string_list("include");
+  if (o.include.empty()) {
+    if (container) {
+      o.include = {"/var/log/containers/*.log"};
+    } else {
+      config.fail_here("`include` is required: the files to tail, as glob patterns");
+    }
+  }
+  o.exclude = config.string_list("exclude");
+  o.read_from_end = config.choice<bool>("read_from", true, {{"end", true}, {"beginning", false}});
+  o.glob_interval_ns = config.duration_ns("glob_interval", o.glob_interval_ns);
+  if (o.glob_interval_ns < 10'000'000)
+    config.fail("glob_interval", "`glob_interval` must be at least 10ms");
+  o.max_open_files = static_cast<size_t>(config.integer("max_open_files", 1024, 1, 1 << 20));
+  o.close_after_ns = config.duration_ns("close_after", o.close_after_ns);
+  o.rotate_wait_ns = config.duration_ns("rotate_wait", o.rotate_wait_ns);
+  o.checkpoints = config.boolean("checkpoints", true);
+  o.checkpoint_interval_ns = config.duration_ns("checkpoint_interval", o.checkpoint_interval_ns);
+  o.stop_at_eof = config.boolean("stop_at_eof", false);
+  o.tail.framer = context.framer;
+  o.tail.container = container;
+  o.tail.read_budget = config.size("read_budget", o.tail.read_budget);
+  if (o.tail.read_budget < 4096) config.fail("read_budget", "`read_budget` must be at least 4KiB");
+  std::string error;
+  if (!PathMatcher::create(o.include, o.exclude, &error)) config.fail("include", error);
+  return o;
+}
+}  // namespace
+
+std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context) {
+  return std::make_unique<FileSource>(read_file_options(config, context, false));
+}
+
+std::unique_ptr<Source> make_container_source(MapReader& config,
+                                              const SourceBuildContext& context) {
+  return std::make_unique<FileSource>(read_file_options(config, context, true));
+}
+
+}  // namespace sluice

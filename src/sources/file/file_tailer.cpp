@@ -1,0 +1,256 @@
+#include "sources/file/file_tailer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "parse/multiline.hpp"
+#include "sources/container/runtime_decoder.hpp"
+#include "sources/file/progress.hpp"
+
+namespace sluice {
+
+FileTailer::FileTailer(std::string path, const TailOptions& options,
+                       std::shared_ptr<const Origin> origin, std::shared_ptr<FileProgress> progress)
+    : path_(std::move(path)),
+      options_(options),
+      origin_(std::move(origin)),
+      progress_(std::move(progress)),
+      framer_(options.framer) {
+  if (options_.container) {
+    decoder_ = std::make_unique<RuntimeDecoder>(options_.framer.max_line_bytes);
+  }
+  if (options_.framer.multiline) {
+    std::string error;  // the options were validated when the config was read
+    joiner_ = MultilineJoiner::create(*options_.framer.multiline, &error);
+  }
+}
+
+FileTailer::~FileTailer() { close(); }
+
+bool FileTailer::open(std::string* error) {
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = S_ISREG(st.st_mode) ? std::strerror(errno) : "not a regular file";
+    ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  identity_.dev = st.st_dev;
+  identity_.ino = st.st_ino;
+  read_fingerprint(fd_, identity_);
+  size_ = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+bool FileTailer::reopen() {
+  if (fd_ >= 0) return true;
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool same = fstat(fd, &st) == 0 && st.st_dev == identity_.dev && st.st_ino == identity_.ino &&
+              (identity_.fp_len == 0 || same_file(fd, identity_));
+  if (!same) {
+    ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  return true;
+}
+
+void FileTailer::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void FileTailer::seek(uint64_t offset) {
+  read_offset_ = offset;
+  tail_scanned_ = 0;
+  framer_ = LineFramer(options_.framer);
+}
+
+uint64_t FileTailer::safe_offset() const {
+  uint64_t safe = read_offset_;
+  if (decoder_ && decoder_->has_pending()) safe = std::min(safe, decoder_->pending_offset());
+  if (joiner_ && joiner_->has_pending()) safe = std::min(safe, joiner_->pending_offset());
+  return safe;
+}
+
+int64_t FileTailer::next_deadline_ns() const {
+  if (joiner_ && joiner_->has_pending()) return joiner_->pending_deadline_ns();
+  return INT64_MAX;
+}
+
+void FileTailer::push(SourceContext& ctx, CheckpointLog& log, Batch* batch) {
+  if (batch->events.empty()) {
+    ctx.release(batch);
+    return;
+  }
+  batch->checkpoint = log.add(progress_, safe_offset());
+  ctx.push(batch);
+}
+
+void FileTailer::decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& raw) {
+  Batch* out = ctx.acquire();
+  out->origin = origin_;
+  out->read_time_ns = raw.read_time_ns;
+  decoder_->decode(raw, *out);
+  if (joiner_) joiner_->join(*out, monotonic_ns());
+  push(ctx, log, out);
+}
+
+FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& log, Batch& scratch,
+                                             int64_t now_ns) {
+  maybe_readable = false;
+  if (fd_ < 0) return ReadResult::Nothing;
+  struct stat st {};
+  if (fstat(fd_, &st) != 0) return ReadResult::Nothing;
+  auto size = static_cast<uint64_t>(st.st_size);
+  if (size == size_ && size <= read_offset_ + tail_scanned_) return ReadResult::Nothing;
+  // Truncated (copytruncate): shorter than what was read, or, when the writer was quick enough
+  // to outgrow the old offset before this look, different first bytes.
+  if (size < read_offset_ + tail_scanned_ ||
+      (read_offset_ > 0 && identity_.fp_len > 0 && !same_file(fd_, identity_))) {
+    handle_truncation(ctx, log, size);
+  }
+  size_ = size;
+  if (size <= read_offset_ + tail_scanned_) return ReadResult::Nothing;
+
+  const uint64_t available = size - read_offset_;
+  // Always read past the unfinished line already seen, or a long line would never complete.
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(
+      available, std::max<uint64_t>(options_.read_budget, tail_scanned_ + 64 * 1024)));
+  Batch* batch = &scratch;
+  if (decoder_) {
+    scratch.reset();
+  } else {
+    batch = ctx.acquire();
+  }
+  batch->bytes.reserve(want + kReadPadding);
+  ssize_t n;
+  do {
+    n = ::pread(fd_, batch->bytes.data(), want, static_cast<off_t>(read_offset_));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    if (n < 0) log::warn("reading a file failed", "path", path_, "error", std::strerror(errno));
+    if (batch != &scratch) ctx.release(batch);
+    return ReadResult::Nothing;
+  }
+  batch->bytes.commit(static_cast<size_t>(n));
+  framer_.carried(std::min<uint64_t>(tail_scanned_, static_cast<uint64_t>(n)));
+  const size_t tail = framer_.frame(*batch);
+  const char* base = batch->bytes.data();
+  for (Event& event : batch->events) {
+    event.offset = read_offset_ + static_cast<uint64_t>(event.line.data() - base);
+  }
+  // The unfinished line is not this batch's: the next read starts at it again.
+  batch->bytes.resize(tail);
+  read_offset_ += tail;
+  tail_scanned_ = static_cast<uint64_t>(n) - tail;
+  last_data_ns = now_ns;
+  if (identity_.fp_len < kFingerprintBytes && size > identity_.fp_len) {
+    // A file that was short when opened: its fingerprint grows with it, up to full length.
+    read_fingerprint(fd_, identity_);
+    progress_->identity = identity_;
+  }
+  batch->read_time_ns = wall_clock_ns();
+  batch->origin = origin_;
+  if (decoder_) {
+    decode_and_push(ctx, log, scratch);
+  } else {
+    if (joiner_) joiner_->join(*batch, now_ns);
+    push(ctx, log, batch);
+  }
+  bool more = static_cast<uint64_t>(n) == want && available > want;
+  if (more) maybe_readable = true;
+  return more ? ReadResult::Budget : ReadResult::Some;
+}
+
+void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) {
+  // Whatever is left after the last complete line becomes the final line.
+  Batch* batch = decoder_ ? &scratch : ctx.acquire();
+  if (decoder_) scratch.reset();
+  struct stat st {};
+  uint64_t size = (fd_ >= 0 && fstat(fd_, &st) == 0) ? static_cast<uint64_t>(st.st_size) : 0;
+  if (fd_ >= 0 && size > read_offset_) {
+    size_t rest = static_cast<size_t>(
+        std::min<uint64_t>(size - read_offset_, options_.framer.max_line_bytes + 64 * 1024));
+    batch->bytes.reserve(rest + kReadPadding);
+    ssize_t n = ::pread(fd_, batch->bytes.data(), rest, static_cast<off_t>(read_offset_));
+    if (n > 0) {
+      batch->bytes.commit(static_cast<size_t>(n));
+      framer_.carried(0);
+      framer_.finish(*batch);
+      for (Event& event : batch->events) {
+        event.offset =
+            read_offset_ + static_cast<uint64_t>(event.line.data() - batch->bytes.data());
+      }
+      read_offset_ += static_cast<uint64_t>(n);
+    }
+  }
+  tail_scanned_ = 0;
+  batch->read_time_ns = wall_clock_ns();
+  batch->origin = origin_;
+  Batch* out = batch;
+  if (decoder_) {
+    out = ctx.acquire();
+    out->origin = origin_;
+    out->read_time_ns = scratch.read_time_ns;
+    decoder_->decode(scratch, *out);
+    decoder_->flush_pending(*out);
+  }
+  if (joiner_) {
+    int64_t now = monotonic_ns();
+    joiner_->join(*out, now);
+    joiner_->flush(*out, now, true);
+  }
+  push(ctx, log, out);
+}
+
+void FileTailer::flush_due(SourceContext& ctx, CheckpointLog& log, int64_t now_ns) {
+  if (!joiner_ || !joiner_->has_pending() || joiner_->pending_deadline_ns() > now_ns) return;
+  Batch* batch = ctx.acquire();
+  batch->origin = origin_;
+  batch->read_time_ns = wall_clock_ns();
+  joiner_->flush(*batch, now_ns, false);
+  push(ctx, log, batch);
+}
+
+void FileTailer::handle_truncation(SourceContext& ctx, CheckpointLog& log, uint64_t new_size) {
+  log::info("file truncated; reading it again from the start", "path", path_, "offset",
+            read_offset_ + tail_scanned_, "size", new_size);
+  // Lines kept back (a partial record, a multiline record) were complete data: hand them on.
+  Batch* batch = ctx.acquire();
+  batch->origin = origin_;
+  batch->read_time_ns = wall_clock_ns();
+  if (decoder_) decoder_->flush_pending(*batch);
+  if (joiner_) joiner_->flush(*batch, monotonic_ns(), true);
+  ++progress_->generation;  // offsets of the old content are void
+  progress_->acked_offset = 0;
+  read_offset_ = 0;
+  tail_scanned_ = 0;
+  framer_ = LineFramer(options_.framer);
+  identity_.fp_len = 0;  // the content changed: fingerprint it again
+  identity_.fp_hash = 0;
+  progress_->identity = identity_;
+  ++truncations_;
+  push(ctx, log, batch);
+  // New content at old offsets: events need ids distinct from the old content's.
+  auto origin = std::make_shared<Origin>(*origin_);
+  origin->file_id = origin_->file_id * 0x9E3779B97F4A7C15ull + truncations_;
+  origin_ = std::move(origin);
+}
+
+}  // namespace sluice

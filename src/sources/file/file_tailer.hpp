@@ -1,0 +1,101 @@
+#pragma once
+// One tailed file: reads new bytes in budgeted chunks with pread, frames them into lines (and,
+// for container logs, decodes the runtime's records; optionally joins multiline records), and
+// pushes one batch per chunk. It keeps no copy of an unfinished last line: the next read simply
+// starts again at that line, so an idle file costs no buffer memory.
+//
+// Offsets: `read_offset` is where the next read starts (the start of the unfinished line);
+// `safe_offset()` is where a restart must resume so that nothing pushed-or-kept is lost: it is
+// never past a line that is still kept back (a partial runtime record, a multiline record that
+// may continue).
+#include <sys/types.h>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "parse/framer.hpp"
+#include "sluice/source.hpp"
+#include "sources/file/fingerprint.hpp"
+
+namespace sluice {
+
+class MultilineJoiner;
+class RuntimeDecoder;
+class CheckpointLog;
+struct FileProgress;
+
+struct TailOptions {
+  FramerOptions framer;             // max_line_bytes, multiline
+  bool container = false;           // decode Docker json-file / CRI records
+  size_t read_budget = 256 * 1024;  // bytes per read, so one busy file cannot starve the others
+};
+
+class FileTailer {
+ public:
+  FileTailer(std::string path, const TailOptions& options, std::shared_ptr<const Origin> origin,
+             std::shared_ptr<FileProgress> progress);
+  ~FileTailer();
+  FileTailer(const FileTailer&) = delete;
+  FileTailer& operator=(const FileTailer&) = delete;
+
+  // The delivery progress record this file reports to (decided once the file is identified).
+  void attach(std::shared_ptr<FileProgress> progress) { progress_ = std::move(progress); }
+  // Opens the file; fills the identity (device, inode, fingerprint).
+  bool open(std::string* error);
+  // Reopens a file closed while idle; false when the path is no longer the same file.
+  bool reopen();
+  void close();
+  [[nodiscard]] bool is_open() const { return fd_ >= 0; }
+
+  // Start reading at `offset` (a checkpoint, the end of the file, or 0).
+  void seek(uint64_t offset);
+
+  enum class ReadResult { Nothing, Some, Budget };  // Budget: more is waiting
+  // Reads at most one budget of new bytes and pushes the lines framed from them.
+  ReadResult read_some(SourceContext& ctx, CheckpointLog& log, Batch& scratch, int64_t now_ns);
+  // The file will not grow any more (rotated away or deleted, and drained; or read to its end
+  // for `stop_at_eof`): hand on the unfinished line and everything kept back.
+  void finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch);
+  // Hands on a multiline record that waited long enough.
+  void flush_due(SourceContext& ctx, CheckpointLog& log, int64_t now_ns);
+  // Monotonic time of the next flush_due() that has work, or INT64_MAX.
+  [[nodiscard]] int64_t next_deadline_ns() const;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const FileIdentity& identity() const { return identity_; }
+  [[nodiscard]] uint64_t read_offset() const { return read_offset_; }
+  [[nodiscard]] uint64_t size() const { return size_; }
+  [[nodiscard]] uint64_t safe_offset() const;
+  [[nodiscard]] const std::shared_ptr<FileProgress>& progress() const { return progress_; }
+  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] uint64_t truncations() const { return truncations_; }
+
+  // Inotify watch descriptor (-1: polled).
+  int watch = -1;
+  int64_t last_data_ns = 0;    // monotonic time bytes were last read
+  int64_t released_ns = 0;     // rotated away or deleted at: drained and closed rotate_wait later
+  bool released = false;       // not at its path any more (renamed, deleted, out of the globs)
+  bool maybe_readable = true;  // a change was notified or a read hit the budget
+
+ private:
+  void push(SourceContext& ctx, CheckpointLog& log, Batch* batch);
+  void decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& raw);
+  void handle_truncation(SourceContext& ctx, CheckpointLog& log, uint64_t new_size);
+  void reset_framer();
+
+  std::string path_;
+  TailOptions options_;
+  std::shared_ptr<const Origin> origin_;
+  std::shared_ptr<FileProgress> progress_;
+  int fd_ = -1;
+  FileIdentity identity_;
+  uint64_t read_offset_ = 0;   // start of the unfinished line; the next read starts here
+  uint64_t tail_scanned_ = 0;  // bytes after read_offset_ already searched for a newline
+  uint64_t size_ = 0;          // last size seen
+  uint64_t truncations_ = 0;
+  LineFramer framer_;
+  std::unique_ptr<RuntimeDecoder> decoder_;
+  std::unique_ptr<MultilineJoiner> joiner_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,497 @@
+#include "server/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace sluice {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A client socket speaking raw bytes, so that the tests can send what no HTTP library would.
+class Client {
+ public:
+  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    // Every read is bounded: a server bug makes a test fail, never hang.
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { close(); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads more bytes into the buffer; false on EOF, reset or timeout.
+  bool fill() {
+    char chunk[4096];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  struct Response {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+    std::string header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? std::string() : it->second;
+    }
+  };
+
+  // Reads one response; `head` when it answers a HEAD request (no body follows).
+  bool read_response(Response* out, bool head = false) {
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return false;
+    }
+    const std::string head_text = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    *out = Response();
+    size_t line_end = head_text.find("\r\n");
+    const std::string status_line = head_text.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0) return false;
+    out->status = std::stoi(status_line.substr(9, 3));
+    while (line_end != std::string::npos) {
+      const size_t start = line_end + 2;
+      line_end = head_text.find("\r\n", start);
+      const std::string line = head_text.substr(start, line_end - start);
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out->headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+    const size_t length = head ? 0 : std::stoul(out->header("content-length"));
+    while (buffer_.size() < length) {
+      if (!fill()) return false;
+    }
+    out->body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return true;
+  }
+
+  // True when the server closed the connection (EOF or reset) with no further data.
+  bool closed_by_server() {
+    char byte;
+    const ssize_t n = ::recv(fd_, &byte, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+  const std::string& leftover() const { return buffer_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+constexpr std::string_view kMetricsText = "# TYPE sluice_up gauge\nsluice_up 1\n";
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpServerOptions options = {}) {
+    HttpServer::Handlers handlers;
+    handlers.metrics = [this] {
+      if (throw_in_handler.load()) throw std::runtime_error("boom");
+      return std::string(kMetricsText);
+    };
+    handlers.health = [this] {
+      return HealthReport{healthy.load(),
+                          healthy.load() ? R"({"status":"ok"})" : R"({"status":"failing"})"};
+    };
+    std::string error;
+    server = HttpServer::start("127.0.0.1:0", std::move(handlers), &error, options);
+    ASSERT_NE(server, nullptr) << error;
+    ASSERT_NE(server->port(), 0);
+  }
+
+  Client::Response get(const std::string& request, bool head = false) {
+    Client client(server->port());
+    EXPECT_TRUE(client.connected());
+    EXPECT_TRUE(client.send(request));
+    Client::Response response;
+    EXPECT_TRUE(client.read_response(&response, head));
+    return response;
+  }
+
+  std::atomic<bool> healthy{true};
+  std::atomic<bool> throw_in_handler{false};
+  std::unique_ptr<HttpServer> server;
+};
+
+TEST_F(HttpServerTest, GetMetrics) {
+  start();
+  const auto r = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(r.header("content-length"), std::to_string(kMetricsText.size()));
+  EXPECT_EQ(r.body, kMetricsText);
+}
+
+TEST_F(HttpServerTest, QueryStringIgnored) {
+  start();
+  EXPECT_EQ(get("GET /metrics?format=text HTTP/1.1\r\n\r\n").status, 200);
+}
+
+TEST_F(HttpServerTest, HealthHealthyAndFailing) {
+  start();
+  auto r = get("GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.body, R"({"status":"ok"})");
+  healthy = false;
+  r = get("GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"status":"failing"})");
+}
+
+TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
+  start();
+  Client client(server->port());
+  ASSERT_TRUE(client.send("HEAD /metrics HTTP/1.1\r\n\r\nHEAD /health HTTP/1.1\r\n\r\n"));
+  Client::Response r;
+  ASSERT_TRUE(client.read_response(&r, /*head=*/true));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-length"), std::to_string(kMetricsText.size()));
+  ASSERT_TRUE(client.read_response(&r, /*head=*/true));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  // Had a body been sent, its bytes would be here (or would have broken the second status line).
+  EXPECT_EQ(client.leftover(), "");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  start();
+  Client client(server->port());
+  Client::Response r;
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 200);
+  ASSERT_TRUE(client.send("GET /health HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 200);
+  // Pipelined: both requests in one write.
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 200);
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 404);
+  // Connection: close is honoured.
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(HttpServerTest, Http10ClosesUnlessKeepAliveAsked) {
+  start();
+  Client client(server->port());
+  Client::Response r;
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.0\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(HttpServerTest, UnknownPathIs404) {
+  start();
+  EXPECT_EQ(get("GET / HTTP/1.1\r\n\r\n").status, 404);
+  EXPECT_EQ(get("GET /metricsx HTTP/1.1\r\n\r\n").status, 404);
+  EXPECT_EQ(get("GET /../etc/passwd HTTP/1.1\r\n\r\n").status, 404);
+}
+
+TEST_F(HttpServerTest, OtherMethodsAre405WithAllow) {
+  start();
+  const auto r = get("POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("allow"), "GET, HEAD");
+  EXPECT_EQ(get("DELETE /health HTTP/1.1\r\n\r\n").status, 405);
+}
+
+TEST_F(HttpServerTest, GarbageIs400ThenClose) {
+  start();
+  Client client(server->port());
+  ASSERT_TRUE(client.send("\x16\x03\x01\x02\x00garbage\r\n\r\n"));
+  Client::Response r;
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(HttpServerTest, OversizedHeaderIs431ThenClose) {
+  start();
+  Client client(server->port());
+  const std::string big(16 * 1024, 'a');
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\nX-Big: " + big + "\r\n\r\n"));
+  Client::Response r;
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 431);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(HttpServerTest, OversizedBodyIs413) {
+  start();
+  Client client(server->port());
+  ASSERT_TRUE(client.send("POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" +
+                          std::string(4096, 'x')));
+  Client::Response r;
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 413);
+}
+
+TEST_F(HttpServerTest, ThrowingHandlerIs500AndServerCarriesOn) {
+  start();
+  throw_in_handler = true;
+  EXPECT_EQ(get("GET /metrics HTTP/1.1\r\n\r\n").status, 500);
+  throw_in_handler = false;
+  EXPECT_EQ(get("GET /metrics HTTP/1.1\r\n\r\n").status, 200);
+}
+
+TEST_F(HttpServerTest, IdleConnectionClosedAfterTimeout) {
+  HttpServerOptions options;
+  options.read_timeout = 300ms;
+  start(options);
+  Client client(server->port());
+  const auto begin = Clock::now();
+  EXPECT_TRUE(client.closed_by_server());
+  const auto waited = Clock::now() - begin;
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 3s);
+}
+
+TEST_F(HttpServerTest, SlowlorisClosedAfterTimeout) {
+  HttpServerOptions options;
+  options.read_timeout = 300ms;
+  start(options);
+  Client client(server->port());
+  const auto begin = Clock::now();
+  // One header byte every 50 ms never completes a request within the timeout.
+  const std::string request = "GET /metrics HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  size_t sent = 0;
+  while (sent < request.size() && client.send(request.substr(sent, 1))) {
+    ++sent;
+    std::this_thread::sleep_for(50ms);
+    if (Clock::now() - begin > 2s) break;
+  }
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_LT(Clock::now() - begin, 2s);
+}
+
+TEST_F(HttpServerTest, KeepAliveIdleConnectionAlsoTimesOut) {
+  HttpServerOptions options;
+  options.read_timeout = 300ms;
+  start(options);
+  Client client(server->port());
+  Client::Response r;
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(HttpServerTest, ManyConcurrentConnections) {
+  start();
+  constexpr int kClients = 48;
+  std::vector<std::unique_ptr<Client>> clients;
+  clients.reserve(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<Client>(server->port()));
+    ASSERT_TRUE(clients.back()->connected());
+  }
+  for (auto& c : clients) ASSERT_TRUE(c->send("GET /metrics HTTP/1.1\r\n\r\n"));
+  for (auto& c : clients) {
+    Client::Response r;
+    ASSERT_TRUE(c->read_response(&r));
+    EXPECT_EQ(r.status, 200);
+  }
+  // And from several threads at once, each with its own keep-alive connection.
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  threads.reserve(8);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      Client c(server->port());
+      for (int i = 0; i < 20; ++i) {
+        Client::Response r;
+        if (c.send("GET /health HTTP/1.1\r\n\r\n") && c.read_response(&r) && r.status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8 * 20);
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosed) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  start(options);
+  Client a(server->port());
+  Client b(server->port());
+  Client::Response r;
+  // A response proves each connection was accepted and counted.
+  for (Client* c : {&a, &b}) {
+    ASSERT_TRUE(c->send("GET /metrics HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(c->read_response(&r));
+  }
+  Client over(server->port());
+  EXPECT_TRUE(over.closed_by_server());
+  // Once a slot frees up, new connections are served again.
+  a.close();
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    Client c(server->port());
+    served = c.send("GET /metrics HTTP/1.1\r\n\r\n") && c.read_response(&r) && r.status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST_F(HttpServerTest, DestructionClosesOpenConnections) {
+  start();
+  Client idle(server->port());
+  Client partial(server->port());
+  Client served(server->port());
+  ASSERT_TRUE(partial.send("GET /metrics HTTP/1.1\r\nHost:"));
+  Client::Response r;
+  ASSERT_TRUE(served.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(served.read_response(&r));
+  const auto begin = Clock::now();
+  server.reset();
+  EXPECT_LT(Clock::now() - begin, 1s);
+  EXPECT_TRUE(idle.closed_by_server());
+  EXPECT_TRUE(partial.closed_by_server());
+  EXPECT_TRUE(served.closed_by_server());
+}
+
+// sluice spawns the wrapped application: it must not inherit the listener or a connection.
+TEST_F(HttpServerTest, ServerSocketsAreCloseOnExec) {
+  start();
+  Client client(server->port());
+  Client::Response r;
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  int server_sockets = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  ASSERT_NE(dir, nullptr);
+  while (const dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    if (entry->d_name[0] == '.' || fd == ::dirfd(dir) ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server->port()) {
+      continue;
+    }
+    // The listener and the accepted connection share the server's local port.
+    ++server_sockets;
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "fd " << fd;
+  }
+  ::closedir(dir);
+  EXPECT_GE(server_sockets, 2);
+}
+
+TEST(HttpServerStart, RejectsBadAddresses) {
+  for (const char* address : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http",
+                              ":9598", "::1:9598", "[::1", "[::1]9598", "127.0.0.1:-1"}) {
+    std::string error;
+    EXPECT_EQ(HttpServer::start(address, {}, &error), nullptr) << address;
+    EXPECT_NE(error, "") << address;
+  }
+}
+
+TEST(HttpServerStart, PortInUseIsAnError) {
+  std::string error;
+  auto first = HttpServer::start("127.0.0.1:0", {}, &error);
+  ASSERT_NE(first, nullptr) << error;
+  const std::string taken = "127.0.0.1:" + std::to_string(first->port());
+  EXPECT_EQ(HttpServer::start(taken, {}, &error), nullptr);
+  EXPECT_NE(error.find("cannot listen"), std::string::npos) << error;
+}
+
+TEST(HttpServerStart, Ipv6LoopbackWhenAvailable) {
+  std::string error;
+  auto server = HttpServer::start("[::1]:0", {}, &error);
+  if (server == nullptr) GTEST_SKIP() << "no IPv6 loopback: " << error;
+  EXPECT_NE(server->port(), 0);
+}
+
+TEST(HttpServerStart, MissingHandlerIs404) {
+  std::string error;
+  auto server = HttpServer::start("127.0.0.1:0", {}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  Client client(server->port());
+  Client::Response r;
+  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.read_response(&r));
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST(HttpServerStart, HostNamesAreResolved) {
+  std::string error;
+  auto server = HttpServer::start("localhost:0", {}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  EXPECT_NE(server->port(), 0);
+}
+
+TEST(HttpMetricsAddress, FromEnvValue) {
+  EXPECT_EQ(metrics_address_from_env_value(nullptr), "127.0.0.1:9598");
+  EXPECT_EQ(metrics_address_from_env_value(""), std::nullopt);
+  EXPECT_EQ(metrics_address_from_env_value("  "), std::nullopt);
+  EXPECT_EQ(metrics_address_from_env_value("off"), std::nullopt);
+  EXPECT_EQ(metrics_address_from_env_value("OFF"), std::nullopt);
+  EXPECT_EQ(metrics_address_from_env_value("none"), std::nullopt);
+  EXPECT_EQ(metrics_address_from_env_value("0.0.0.0:9100"), "0.0.0.0:9100");
+  EXPECT_EQ(metrics_address_from_env_value(" [::]:9598\n"), "[::]:9598");
+}
+
+TEST(HttpMetricsAddress, FromEnvironment) {
+  ::setenv("SLUICE_METRICS_ADDR", "off", 1);
+  EXPECT_EQ(metrics_address_from_env(), std::nullopt);
+  ::setenv("SLUICE_METRICS_ADDR", "127.0.0.1:1234", 1);
+  EXPECT_EQ(metrics_address_from_env(), "127.0.0.1:1234");
+  ::unsetenv("SLUICE_METRICS_ADDR");
+  EXPECT_EQ(metrics_address_from_env(), "127.0.0.1:9598");
+}
+
+}  // namespace
+}  // namespace sluice
