@@ -193,11 +193,17 @@ class FileSourceTest(SluiceTestCase):
     # --- rotation -------------------------------------------------------------------------------
 
     def test_rename_rotation_loses_and_duplicates_nothing(self):
+        self.rename_rotation()
+
+    def test_rename_rotation_without_inotify_polls(self):
+        self.rename_rotation("inotify: false\n                poll_interval: 50ms")
+
+    def rename_rotation(self, source_opts=""):
         log = self.path("logs", "app.log")
         os.makedirs(os.path.dirname(log))
         open(log, "wb").close()
         out = self.path("out.jsonl")
-        cfg = self.file_config([self.path("logs", "*.log")], out)
+        cfg = self.file_config([self.path("logs", "*.log")], out, source_opts=source_opts)
         p = self.start_sluice(cfg)
         wait_until(lambda: "tailing file" in p.stderr_text(), what="start")
         w = Writer(log, 20000, rotate_every=3000, mode="rename", rate=20000)

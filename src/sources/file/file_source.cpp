@@ -330,7 +330,7 @@ int FileSource::poll_timeout_ms(int64_t now) const {
 }
 
 void FileSource::run(SourceContext& ctx) {
-  if (!options_.stop_at_eof) watcher_ = std::make_unique<InotifyWatcher>();
+  if (!options_.stop_at_eof && options_.inotify) watcher_ = std::make_unique<InotifyWatcher>();
   scan(ctx, true);
   next_scan_ns_ = monotonic_ns() + options_.glob_interval_ns;
   publish_status();
@@ -351,8 +351,8 @@ void FileSource::run(SourceContext& ctx) {
       for (auto& [key, tailer] : tailers_) tailer->finish(ctx, log_, scratch_);
     }
   } else {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_->fd(), POLLIN, 0}};
-    const nfds_t nfds = watcher_->available() ? 2 : 1;
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
+    const nfds_t nfds = watcher_ && watcher_->available() ? 2 : 1;
     while (!stopping_.load()) {
       int64_t now = monotonic_ns();
       int ready = ::poll(fds, nfds, poll_timeout_ms(now));
@@ -435,6 +435,10 @@ FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext&
   o.checkpoints = config.boolean("checkpoints", true);
   o.checkpoint_interval_ns = config.duration_ns("checkpoint_interval", o.checkpoint_interval_ns);
   o.stop_at_eof = config.boolean("stop_at_eof", false);
+  o.inotify = config.boolean("inotify", true);
+  o.poll_interval_ns = config.duration_ns("poll_interval", o.poll_interval_ns);
+  if (o.poll_interval_ns < 1'000'000)
+    config.fail("poll_interval", "`poll_interval` must be at least 1ms");
   o.tail.framer = context.framer;
   o.tail.container = container;
   o.tail.read_budget = config.size("read_budget", o.tail.read_budget);
