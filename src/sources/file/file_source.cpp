@@ -165,9 +165,10 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
     tailer.progress()->seen_unix = now_unix;
     if (!tailer.is_open()) {
       auto size = static_cast<uint64_t>(st.st_size);
-      if (size != tailer.read_offset() && open_count() < options_.max_open_files) {
+      if (size != tailer.seen_offset() && open_count() < options_.max_open_files) {
         if (tailer.reopen()) {
           tailer.maybe_readable = true;
+          tailer.last_data_ns = monotonic_ns();
         } else {
           // Same inode, other content: a new file took the old one's inode.
           tailer.progress()->tailed = false;
@@ -371,7 +372,10 @@ void FileSource::run(SourceContext& ctx) {
           for (auto& [key, tailer] : tailers_) {
             if (tailer->watch >= 0 &&
                 std::binary_search(changes.files.begin(), changes.files.end(), tailer->watch)) {
-              if (!tailer->is_open() && open_count() < options_.max_open_files) tailer->reopen();
+              if (!tailer->is_open() && open_count() < options_.max_open_files &&
+                  tailer->reopen()) {
+                tailer->last_data_ns = now;
+              }
               tailer->maybe_readable = true;
             }
           }

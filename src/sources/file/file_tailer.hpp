@@ -64,6 +64,8 @@ class FileTailer {
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] const FileIdentity& identity() const { return identity_; }
   [[nodiscard]] uint64_t read_offset() const { return read_offset_; }
+  // Bytes looked at, the unfinished last line included: more than this means new data.
+  [[nodiscard]] uint64_t seen_offset() const { return read_offset_ + tail_scanned_; }
   [[nodiscard]] uint64_t size() const { return size_; }
   [[nodiscard]] uint64_t safe_offset() const;
   [[nodiscard]] const std::shared_ptr<FileProgress>& progress() const { return progress_; }
