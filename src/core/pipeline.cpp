@@ -166,6 +166,8 @@ void SourceRuntime::release(Batch* batch) {
 }
 
 void SourceRuntime::push(Batch* batch) {
+  // Bytes were read even when every line is kept back (a multiline record still collecting).
+  metrics->add(metrics->bytes_in, batch->bytes.size());
   if (batch->events.empty()) {
     release(batch);
     return;
@@ -175,7 +177,6 @@ void SourceRuntime::push(Batch* batch) {
   if (batch->read_time_ns == 0) batch->read_time_ns = wall_clock_ns();
   batch->ack = new AckToken(this, batch->seq, batch->events.size(), batch->checkpoint, deliveries);
   metrics->add(metrics->events_out, batch->events.size());
-  metrics->add(metrics->bytes_in, batch->bytes.size());
   pushed_events.fetch_add(batch->events.size(), std::memory_order_relaxed);
   pushed.fetch_add(1, std::memory_order_acq_rel);
   impl->work_queue.push(batch, memory_cost(*batch));

@@ -1,6 +1,7 @@
 #include "parse/framer.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace sluice {
 
@@ -73,7 +74,7 @@ void LineFramer::finish(Batch& batch, bool cut_short) {
 void frame_text(Batch& batch, std::string_view text, FramerOptions options) {
   batch.bytes.reserve(batch.bytes.size() + text.size() + kReadPadding);
   batch.bytes.append(text);
-  LineFramer framer(options);
+  LineFramer framer(std::move(options));
   framer.finish(batch);
 }
 

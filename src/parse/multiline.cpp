@@ -170,8 +170,28 @@ MultilineJoiner::Action MultilineJoiner::classify_java(std::string_view line) {
     phase_ = Phase::None;
     return Action::Single;
   }
-  if (is_blank_char(line[0]) || line.starts_with("at ") || line.starts_with("Caused by:") ||
-      line.starts_with("Suppressed:") || is_java_more(line)) {
+  bool continues = false;
+  switch (line[0]) {  // one test for the usual line, which starts with none of these
+    case ' ':
+    case '\t':
+      continues = true;
+      break;
+    case 'a':
+      continues = line.starts_with("at ");
+      break;
+    case 'C':
+      continues = line.starts_with("Caused by:");
+      break;
+    case 'S':
+      continues = line.starts_with("Suppressed:");
+      break;
+    case '.':
+      continues = is_java_more(line);
+      break;
+    default:
+      break;
+  }
+  if (continues) {
     phase_ = Phase::Frames;
     return Action::Continue;
   }

@@ -29,8 +29,8 @@ struct MultilineOptions {
   Mode mode = Mode::Custom;
   std::string start_pattern;     // Custom: RE2, a line that starts a record
   std::string continue_pattern;  // Custom: RE2, a line that continues the current record
-  int64_t flush_after_ns =
-      1'000'000'000;  // a kept record is handed on after this long without a new line
+  // A kept record is handed on after this long without a new line.
+  int64_t flush_after_ns = 1'000'000'000;
   size_t max_lines = 500;
   size_t max_bytes = 1 << 20;
 };
