@@ -502,22 +502,55 @@ TEST(RuntimeDecoder, CriRecordCutByTheFramerIsRejoined) {
   EXPECT_EQ(d.decoder.joined(), 0u);
 }
 
-TEST(RuntimeDecoder, DockerRecordCutByTheFramerPassesRaw) {
-  // dockerd never writes records this long (it splits lines at 16 KiB itself): the pieces are
-  // passed on raw, flagged, and the record is counted once.
+TEST(RuntimeDecoder, DockerRecordCutByTheFramerIsReassembled) {
+  // A framer limit below dockerd's record size (16 KiB of text plus JSON escaping) cuts records;
+  // the decoder puts them back together before reading them (the stream comes after the text).
   Decoding d(1 << 20, 20);
-  const std::string record = R"({"log":"0123456789012345678901234567890123456789\n"})";
-  auto lines = d.feed(record + "\n{\"log\":\"ok\\n\"}\n");
-  ASSERT_EQ(lines.size(), 4u);
+  const std::string text = "0123456789012345678901234567890123456789";
+  const std::string record = R"({"log":")" + text + R"(\n","stream":"stderr"})";
+  auto lines = d.feed(record + "\n" + record.substr(0, record.size() - 19) + "}\n");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].text, text);
+  EXPECT_EQ(lines[0].stream, StreamId::Stderr);
+  EXPECT_EQ(lines[0].offset, 0u);
+  EXPECT_EQ(lines[0].flags, 0);
+  // The second record is still open (its last piece may not be the last): kept, and held
+  // against the checkpoint, until the next record or a flush.
+  EXPECT_TRUE(d.decoder.has_pending());
+  EXPECT_EQ(d.decoder.pending_offset(), record.size() + 1);
+  lines = d.flush();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].text, text);
+  EXPECT_EQ(lines[0].stream, StreamId::FromBatch);
+  EXPECT_EQ(d.decoder.joined(), 0u);
+  EXPECT_EQ(d.decoder.malformed(), 0u);
+}
+
+TEST(RuntimeDecoder, HugeOrBrokenCutRecordsPassRaw) {
+  // Past 2 * max_line_bytes + 128 KiB a cut record is no record dockerd writes: it goes on raw,
+  // flagged and counted once, without being held in memory.
+  Decoding d(16, 1000);
+  const std::string huge = R"({"log":")" + std::string(200'000, 'h') + R"(\n"})";
+  auto lines = d.feed(huge + "\n" + R"({"log":"ok\n"})" + "\n");
   std::string rebuilt;
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
     EXPECT_EQ(lines[i].flags, kFlagParseError | kFlagSplit);
     EXPECT_EQ(lines[i].offset, 0u);
     rebuilt += lines[i].text;
   }
-  EXPECT_EQ(rebuilt, record);
-  EXPECT_EQ(lines[3].text, "ok");
+  EXPECT_EQ(rebuilt, huge);
+  EXPECT_EQ(lines.back().text, "ok");
   EXPECT_EQ(d.decoder.malformed(), 1u);
+
+  // Reassembled but corrupt: the whole record, raw.
+  Decoding broken(1 << 20, 20);
+  const std::string bad = R"({"log":"no closing quote, "stream":"stdout"})";
+  lines = broken.feed(bad + "\n{\"log\":\"next\\n\"}\n");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].text, bad);
+  EXPECT_EQ(lines[0].flags, kFlagParseError);
+  EXPECT_EQ(lines[1].text, "next");
+  EXPECT_EQ(broken.decoder.malformed(), 1u);
 }
 
 TEST(RuntimeDecoder, EventsAlreadyInOutputSurviveItsGrowth) {

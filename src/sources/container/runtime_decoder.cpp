@@ -263,6 +263,10 @@ size_t unescape(std::string_view src, char* dst, size_t& bad) {
   return static_cast<size_t>(d - dst);
 }
 
+// A Docker record cut by the framer is reassembled up to this size: room for dockerd's 16 KiB
+// chunks even when every byte was escaped as \u00XX, and for any line max_line_bytes allows.
+size_t docker_record_limit(size_t max_line_bytes) { return 2 * max_line_bytes + (128u << 10); }
+
 // ---- CRI -------------------------------------------------------------------------------------
 
 struct CriRecord {
@@ -341,11 +345,13 @@ RuntimeDecoder::RuntimeDecoder(size_t max_line_bytes)
     : max_line_bytes_(std::max<size_t>(max_line_bytes, 1)) {}
 
 bool RuntimeDecoder::has_pending() const {
-  return std::any_of(partials_.begin(), partials_.end(), [](const Partial& p) { return p.active; });
+  return open_.kind == OpenKind::Docker ||
+         std::any_of(partials_.begin(), partials_.end(), [](const Partial& p) { return p.active; });
 }
 
 uint64_t RuntimeDecoder::pending_offset() const {
-  uint64_t offset = std::numeric_limits<uint64_t>::max();
+  uint64_t offset =
+      open_.kind == OpenKind::Docker ? open_.stamp.offset : std::numeric_limits<uint64_t>::max();
   for (const Partial& p : partials_) {
     if (p.active) offset = std::min(offset, p.stamp.offset);
   }
@@ -353,7 +359,7 @@ uint64_t RuntimeDecoder::pending_offset() const {
 }
 
 size_t RuntimeDecoder::pending_bytes() const {
-  size_t n = 0;
+  size_t n = open_.kind == OpenKind::Docker ? docker_record_.size() : 0;
   for (const Partial& p : partials_) n += p.active ? p.bytes.size() : 0;
   return n;
 }
@@ -377,31 +383,44 @@ void RuntimeDecoder::record(const Event& e, int64_t read_time_ns, Batch& out) {
   const Stamp read_stamp{e.offset, read_time_ns};
 
   if (continues) {
-    if (open_.kind == OpenKind::Cri) {
-      place(out, e.line);
-      take(out, e.line.size(), open_.stream, open_.stamp, false, false);
-    } else {
-      emit_raw(out, e.line, Stamp{open_.stamp.offset, read_time_ns}, kFlagParseError | kFlagSplit);
+    switch (open_.kind) {
+      case OpenKind::Cri:
+        place(out, e.line);
+        take(out, e.line.size(), open_.stream, open_.stamp, false, false);
+        return;
+      case OpenKind::Docker:
+        if (docker_record_.size() + e.line.size() <= docker_record_limit(max_line_bytes_)) {
+          docker_record_.append(e.line);
+          return;
+        }
+        // Longer than any record dockerd writes: not worth the memory, passed on raw.
+        ++malformed_;
+        emit_raw(out, docker_record_.view(), open_.stamp, kFlagParseError | kFlagSplit);
+        docker_record_.clear();
+        open_.kind = OpenKind::Raw;
+        break;
+      case OpenKind::Raw:
+      case OpenKind::None:
+        break;
     }
+    emit_raw(out, e.line, Stamp{open_.stamp.offset, read_time_ns}, kFlagParseError | kFlagSplit);
     return;
   }
 
   const char* first =
       std::find_if(e.line.begin(), e.line.end(), [](char c) { return c != ' ' && c != '\t'; });
-  DockerRecord docker;
-  CriRecord cri;
-  if (!piece && first != e.line.end() && *first == '{' && scan_docker(e.line, docker)) {
-    size_t bad = 0;
-    char* dst = out.bytes.data() + out.bytes.size();
-    size_t n = unescape(docker.log, dst, bad);
-    if (bad != 0) ++invalid_escapes_;
-    const bool ends_line = n > 0 && dst[n - 1] == '\n';
-    if (ends_line) n -= (n > 1 && dst[n - 2] == '\r') ? 2 : 1;
-    std::optional<int64_t> time;
-    if (!docker.time.empty()) time = parse_timestamp(docker.time, TimestampContext{});
-    take(out, n, docker.stream, Stamp{e.offset, time.value_or(read_time_ns)}, ends_line);
+  const bool json = first != e.line.end() && *first == '{';
+  if (piece && json) {
+    open_ = OpenRecord{OpenKind::Docker, StreamId::FromBatch, false, read_stamp};
+    docker_record_.clear();
+    docker_record_.append(e.line);
     return;
   }
+  if (!piece && json) {
+    docker_line(out, e.line, e.offset, read_time_ns);
+    return;
+  }
+  CriRecord cri;
   if (parse_cri(e.line, cri)) {
     place(out, cri.message);
     const Stamp stamp{e.offset, cri.time_ns};
@@ -420,9 +439,33 @@ void RuntimeDecoder::record(const Event& e, int64_t read_time_ns, Batch& out) {
   emit_raw(out, e.line, read_stamp, piece ? kFlagParseError | kFlagSplit : kFlagParseError);
 }
 
+void RuntimeDecoder::docker_line(Batch& out, std::string_view record, uint64_t offset,
+                                 int64_t read_time_ns) {
+  DockerRecord docker;
+  if (!scan_docker(record, docker)) {
+    ++malformed_;
+    emit_raw(out, record, Stamp{offset, read_time_ns}, kFlagParseError);
+    return;
+  }
+  size_t bad = 0;
+  char* dst = out.bytes.data() + out.bytes.size();
+  size_t n = unescape(docker.log, dst, bad);
+  if (bad != 0) ++invalid_escapes_;
+  const bool ends_line = n > 0 && dst[n - 1] == '\n';
+  if (ends_line) n -= (n > 1 && dst[n - 2] == '\r') ? 2 : 1;
+  std::optional<int64_t> time;
+  if (!docker.time.empty()) time = parse_timestamp(docker.time, TimestampContext{});
+  take(out, n, docker.stream, Stamp{offset, time.value_or(read_time_ns)}, ends_line);
+}
+
 void RuntimeDecoder::close_open(Batch& out) {
   const OpenRecord open = open_;
   open_ = OpenRecord{};
+  if (open.kind == OpenKind::Docker) {
+    docker_line(out, docker_record_.view(), open.stamp.offset, open.stamp.time_ns);
+    docker_record_.clear();
+    return;
+  }
   // A full CRI record cut by the framer ends its line here; a partial one leaves it kept.
   if (open.kind == OpenKind::Cri && !open.partial)
     take(out, 0, open.stream, open.stamp, true, false);
@@ -508,7 +551,7 @@ void RuntimeDecoder::emit_raw(Batch& out, std::string_view text, Stamp stamp, ui
 
 void RuntimeDecoder::flush_pending(Batch& out) {
   ensure_capacity(out, out.bytes.size() + pending_bytes() + kReadPadding);
-  open_ = OpenRecord{};
+  close_open(out);
   // Oldest first, so the output keeps the file's order.
   std::array<size_t, 3> order{0, 1, 2};
   std::sort(order.begin(), order.end(), [this](size_t a, size_t b) {

@@ -36,14 +36,18 @@ class RuntimeDecoder {
   //
   // Bad input is never dropped: a record that is neither format (or corrupt JSON) becomes an
   // event holding the raw record, flagged kFlagParseError, timed at in.read_time_ns, counted
-  // in malformed(). Docker records cut by the framer are passed on that way too (dockerd itself
-  // never writes records over ~16 KiB of text); CRI records cut by the framer are decoded, and
-  // their last piece is only known to be the last when the next record (or flush_pending)
-  // arrives. Telling two consecutive cut records apart needs Event::offset (either the
-  // record's offset on every piece, or each piece's own offset).
+  // in malformed().
+  //
+  // Records the framer cut into pieces (longer than its limit) are still decoded: a CRI
+  // record's message is taken piece by piece; a Docker record is reassembled first (its stream
+  // comes after its text), up to 2 * max_line_bytes + 128 KiB, which holds any record dockerd
+  // writes (it splits lines at 16 KiB of text); longer ones are passed on raw and flagged. The
+  // last piece is only known to be the last when the next record (or flush_pending) arrives.
+  // Telling two consecutive cut records apart needs Event::offset (either the record's offset
+  // on every piece, or each piece's own offset).
   void decode(const Batch& in, Batch& out);
 
-  // Whether partial lines are being kept for records still to come.
+  // Whether partial lines (or pieces of a cut record) are being kept for records to come.
   [[nodiscard]] bool has_pending() const;
   // The offset of the first record of the oldest kept partial: a checkpoint must not pass it.
   // UINT64_MAX when nothing is kept, so min(checkpoint, pending_offset()) always works.
@@ -74,7 +78,7 @@ class RuntimeDecoder {
     bool cut = false;  // pieces of this line were already emitted: the rest is flagged split
   };
   // A record the framer cut into pieces, whose next piece may still come.
-  enum class OpenKind : uint8_t { None, Cri, Raw };
+  enum class OpenKind : uint8_t { None, Cri, Docker, Raw };
   struct OpenRecord {
     OpenKind kind = OpenKind::None;
     StreamId stream = StreamId::FromBatch;
@@ -84,6 +88,8 @@ class RuntimeDecoder {
 
   void record(const Event& e, int64_t read_time_ns, Batch& out);
   void close_open(Batch& out);
+  // Decodes one whole Docker record (or passes it on raw when it is not one).
+  void docker_line(Batch& out, std::string_view record, uint64_t offset, int64_t read_time_ns);
   // The line text of one record was written (uncommitted) at the end of out.bytes: joins it
   // with the stream's partial and emits what is complete. `new_record` is false for the further
   // pieces of a record the framer cut, which are one record, not a join.
@@ -98,6 +104,7 @@ class RuntimeDecoder {
   size_t max_line_bytes_;
   std::array<Partial, 3> partials_;
   OpenRecord open_;
+  ByteBuffer docker_record_;  // the pieces so far of a Docker record the framer cut
   uint64_t last_offset_ = 0;  // the previous input event, to recognise a cut record's pieces
   size_t last_size_ = 0;
   uint64_t malformed_ = 0;
