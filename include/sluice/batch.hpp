@@ -22,6 +22,9 @@ struct Batch {
   Arena arena;                // derived bytes (unescaped strings, rewritten values)
   std::vector<Event> events;  // framed lines, then parsed
   std::vector<Field> fields;  // Event::first_field indexes this
+  // Per-event metadata set by the source under dotted names (Event::meta_first indexes this);
+  // one event's keys sharing a first segment are adjacent. Emitted after the origin's fields.
+  std::vector<Field> meta;
 
   uint32_t source_index = 0;  // dense id of the source component
   std::string_view stream;    // "stdout", "stderr", "stdin", ... (static storage)
@@ -38,6 +41,7 @@ struct Batch {
     arena.reset();
     events.clear();
     fields.clear();
+    meta.clear();
     ack = nullptr;
     seq = 0;
     read_time_ns = 0;

@@ -61,6 +61,9 @@ struct Event {
   // output leaves it out: it would repeat the time printed first.
   uint8_t timestamp_field = 0xFF;
   StreamId stream_id = StreamId::FromBatch;
+  // Metadata the source knew per event (`kafka.offset`, `kafka.key`): Batch::meta indexes.
+  uint16_t meta_count = 0;
+  uint32_t meta_first = 0;
 };
 
 }  // namespace sluice

@@ -13,7 +13,7 @@ namespace sluice {
 namespace {
 
 // Metadata keys the parsed fields may already use; a parsed field wins over metadata.
-enum Taken : uint8_t {
+enum Taken : uint16_t {
   kTakenSource = 1,
   kTakenStream = 2,
   kTakenHost = 4,
@@ -22,18 +22,20 @@ enum Taken : uint8_t {
   kTakenLog = 32,
   kTakenKubernetes = 64,
   kTakenContainer = 128,
+  kTakenKafka = 256,
 };
 
-// The origin metadata groups a parsed field of the same top-level name replaces.
-uint8_t origin_group_bit(std::string_view key) {
+// The source metadata groups a parsed field of the same top-level name replaces.
+uint16_t group_bit(std::string_view key) {
   std::string_view top = key.substr(0, key.find('.'));
   if (top == "kubernetes") return kTakenKubernetes;
   if (top == "container") return kTakenContainer;
   if (top == "log") return kTakenLog;
+  if (top == "kafka") return kTakenKafka;
   return 0;
 }
 
-uint8_t taken_bit(std::string_view key) {
+uint16_t taken_bit(std::string_view key) {
   switch (key.size()) {
     case 3:
       return key == "log" ? kTakenLog : 0;
@@ -42,7 +44,8 @@ uint8_t taken_bit(std::string_view key) {
       if (key == "tags") return kTakenTags;
       return 0;
     case 5:
-      return key == "event" ? kTakenEvent : 0;
+      if (key == "event") return kTakenEvent;
+      return key == "kafka" ? kTakenKafka : 0;
     case 6:
       if (key == "source") return kTakenSource;
       if (key == "stream") return kTakenStream;
@@ -64,32 +67,25 @@ void append_value(ByteBuffer& out, const Value& value) {
   }
 }
 
-// `"log":{"file":{"path":..},"offset":N}` and the origin's dotted fields as nested objects
-// (consecutive keys with the same first segment share one object, as Origin promises).
+// Writes members with dotted keys as nested objects; consecutive keys share the objects of
+// their common prefix (`kubernetes.pod.name`, `kubernetes.pod.uid` →
+// "kubernetes":{"pod":{"name":..,"uid":..}}).
 template <typename Separator>
-void append_origin(const Origin& origin, const Event& event, uint8_t taken, Separator& sep,
-                   ByteBuffer& out) {
-  if (!origin.file_path.empty() && !(taken & kTakenLog)) {
-    sep();
-    out.append("\"log\":{\"file\":{\"path\":");
-    append_json_string(out, origin.file_path, false);
-    out.append("},\"offset\":");
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, event.offset);
-    out.append(std::string_view(digits, static_cast<size_t>(end - digits)));
-    out.push_back('}');
+class NestedMembers {
+ public:
+  NestedMembers(ByteBuffer& out, Separator& sep) : out_(out), sep_(sep) {}
+  ~NestedMembers() {
+    for (; depth_ > 0; --depth_) out_.push_back('}');
   }
-  // Dotted keys become nested objects; adjacent keys share the objects of their common prefix
-  // (`kubernetes.pod.name`, `kubernetes.pod.uid` → "kubernetes":{"pod":{"name":..,"uid":..}}).
-  std::string_view open[8];  // the objects currently open, outermost first
-  size_t depth = 0;
-  for (const auto& [key, value] : origin.fields) {
-    if (taken & origin_group_bit(key)) continue;
-    std::string_view segments[8];
+  NestedMembers(const NestedMembers&) = delete;
+  NestedMembers& operator=(const NestedMembers&) = delete;
+
+  void member(std::string_view key, const Value& value) {
+    std::string_view segments[kMaxDepth];
     size_t count = 0;
-    for (std::string_view rest = key; count < 8;) {
+    for (std::string_view rest = key; count < kMaxDepth;) {
       size_t dot = rest.find('.');
-      if (dot == std::string_view::npos || count == 7) {
+      if (dot == std::string_view::npos || count == kMaxDepth - 1) {
         segments[count++] = rest;
         break;
       }
@@ -97,24 +93,60 @@ void append_origin(const Origin& origin, const Event& event, uint8_t taken, Sepa
       rest = rest.substr(dot + 1);
     }
     size_t common = 0;
-    while (common < depth && common + 1 < count && open[common] == segments[common]) ++common;
-    for (; depth > common; --depth) out.push_back('}');
+    while (common < depth_ && common + 1 < count && open_[common] == segments[common]) ++common;
+    for (; depth_ > common; --depth_) out_.push_back('}');
     // Still inside an object of the previous key: it has members already.
-    if (depth == 0) {
-      sep();
+    if (depth_ == 0) {
+      sep_();
     } else {
-      out.push_back(',');
+      out_.push_back(',');
     }
-    for (size_t i = depth; i + 1 < count; ++i) {
-      append_json_string(out, segments[i], true);
-      out.append(":{");
-      open[depth++] = segments[i];
+    for (size_t i = depth_; i + 1 < count; ++i) {
+      append_json_string(out_, segments[i], true);
+      out_.append(":{");
+      open_[depth_++] = segments[i];
     }
-    append_json_string(out, segments[count - 1], true);
-    out.push_back(':');
-    append_json_string(out, value, false);
+    append_json_string(out_, segments[count - 1], true);
+    out_.push_back(':');
+    append_value(out_, value);
   }
-  for (; depth > 0; --depth) out.push_back('}');
+
+ private:
+  static constexpr size_t kMaxDepth = 8;
+  ByteBuffer& out_;
+  Separator& sep_;
+  std::string_view open_[kMaxDepth];  // the objects currently open, outermost first
+  size_t depth_ = 0;
+};
+
+// `"log":{"file":{"path":..},"offset":N}`, the origin's fields and the event's own metadata.
+template <typename Separator>
+void append_source_metadata(const Batch& batch, const Event& event, uint16_t taken, Separator& sep,
+                            ByteBuffer& out) {
+  const Origin* origin = batch.origin.get();
+  if (origin && !origin->file_path.empty() && !(taken & kTakenLog)) {
+    sep();
+    out.append("\"log\":{\"file\":{\"path\":");
+    append_json_string(out, origin->file_path, false);
+    out.append("},\"offset\":");
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, event.offset);
+    out.append(std::string_view(digits, static_cast<size_t>(end - digits)));
+    out.push_back('}');
+  }
+  NestedMembers members(out, sep);
+  if (origin) {
+    for (const auto& [key, value] : origin->fields) {
+      if (taken & group_bit(key)) continue;
+      members.member(key, Value{ValueKind::String, false, value});
+    }
+  }
+  const uint32_t end = event.meta_first + event.meta_count;
+  for (uint32_t i = event.meta_first; i < end; ++i) {
+    const Field& field = batch.meta[i];
+    if (taken & group_bit(field.key)) continue;
+    members.member(field.key, field.value);
+  }
 }
 
 void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
@@ -129,7 +161,7 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     out.commit(15 + kRfc3339Length);
     first = false;
   }
-  uint8_t taken = 0;
+  uint16_t taken = 0;
   const uint32_t end = event.first_field + event.field_count;
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& field = batch.fields[i];
@@ -156,7 +188,7 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     out.append("\"stream\":");
     append_json_string(out, stream, true);
   }
-  if (batch.origin) append_origin(*batch.origin, event, taken, sep, out);
+  if (batch.origin || event.meta_count) append_source_metadata(batch, event, taken, sep, out);
   if (!(taken & kTakenHost) && !(event.hidden_meta & kMetaHost)) {
     sep();
     out.append("\"host\":{\"name\":");

@@ -43,6 +43,10 @@ std::optional<Value> EventView::get(std::string_view path) const {
   if (path == "host.name" && !(event_.hidden_meta & kMetaHost)) {
     return Value{ValueKind::String, true, meta_.host_name};
   }
+  const uint32_t meta_end = event_.meta_first + event_.meta_count;
+  for (uint32_t i = event_.meta_first; i < meta_end; ++i) {
+    if (batch_.meta[i].key == path) return batch_.meta[i].value;
+  }
   if (const Origin* origin = batch_.origin.get()) {
     if (path == "log.file.path" && !origin->file_path.empty()) {
       return Value{ValueKind::String, false, origin->file_path};

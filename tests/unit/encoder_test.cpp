@@ -173,3 +173,58 @@ TEST_F(EncoderTest, TextNeutralisesTerminalEscapes) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(EncoderSourceMetadata, OriginAndEventMetadataNestUnderTheirGroups) {
+  Batch batch;
+  frame_text(batch, "hello\n");
+  auto origin = std::make_shared<Origin>();
+  origin->file_path = "/var/log/containers/a.log";
+  origin->fields = {{"kubernetes.pod.name", "web"},
+                    {"kubernetes.pod.uid", "u1"},
+                    {"kubernetes.namespace", "shop"},
+                    {"container.id", "abc"}};
+  batch.origin = origin;
+  batch.meta.push_back(Field{"kafka.topic", Value{ValueKind::String, true, "logs"}});
+  batch.meta.push_back(Field{"kafka.partition", Value{ValueKind::Number, true, "2"}});
+  batch.meta.push_back(Field{"kafka.offset", Value{ValueKind::Number, true, "42"}});
+  Event& event = batch.events[0];
+  event.offset = 7;
+  event.meta_first = 0;
+  event.meta_count = 3;
+  event.timestamp_ns = 1;
+  SourceMeta meta{"src", "host", false};
+  ByteBuffer out;
+  encode_event(batch, event, meta, EncodingSpec{}, out);
+  std::string json(out.data(), out.size());
+  EXPECT_NE(json.find(R"("log":{"file":{"path":"/var/log/containers/a.log"},"offset":7})"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("kubernetes":{"pod":{"name":"web","uid":"u1"},"namespace":"shop"},)"
+                      R"("container":{"id":"abc"},"kafka":{"topic":"logs","partition":2,)"
+                      R"("offset":42})"),
+            std::string::npos)
+      << json;
+}
+
+TEST(EncoderSourceMetadata, ParsedFieldOfTheSameGroupWins) {
+  Batch batch;
+  frame_text(batch, "x\n");
+  batch.fields.push_back(Field{"kafka", Value{ValueKind::String, true, "mine"}});
+  batch.meta.push_back(Field{"kafka.offset", Value{ValueKind::Number, true, "42"}});
+  Event& event = batch.events[0];
+  event.first_field = 0;
+  event.field_count = 1;
+  event.meta_count = 1;
+  SourceMeta meta{"src", "host", false};
+  ByteBuffer out;
+  encode_event(batch, event, meta, EncodingSpec{}, out);
+  std::string json(out.data(), out.size());
+  EXPECT_NE(json.find(R"("kafka":"mine")"), std::string::npos) << json;
+  EXPECT_EQ(json.find("42"), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace sluice
