@@ -43,6 +43,7 @@ fuzz: deps
 bench: build
 	$(BUILD)/sluice_bench --benchmark_min_time=0.5
 	./bench/e2e.sh $(BUILD)/sluice
+	./bench/tail.sh $(BUILD)/sluice
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

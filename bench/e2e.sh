@@ -49,28 +49,9 @@ bytes=$(awk -v g="$gb" 'BEGIN { if (g + 0 <= 0) exit 1; printf "%d", g * 1073741
 mkdir -p "$bench_dir"
 
 # --- corpus (generated once; the name changes with the generator's source, size and seed) -----
-gen_hash=$(cat "$here/gen_corpus.cpp" "$here/corpus_lines.hpp" | sha1sum | cut -c1-10)
-corpus=$bench_dir/corpus-$gen_hash-$bytes-s$seed.jsonl
-if [[ ! -s $corpus || ! -s $corpus.lines ]]; then
-  gen=$build_dir/sluice_gen_corpus
-  if [[ ! -x $gen || $gen -ot $here/gen_corpus.cpp || $gen -ot $here/corpus_lines.hpp ]]; then
-    if ! cmake --build "$build_dir" --target sluice_gen_corpus >/dev/null 2>&1; then
-      # Not a CMake build dir with the bench targets: the generator is one standalone file.
-      gen=$bench_dir/sluice_gen_corpus
-      "${CXX:-c++}" -std=c++20 -O2 -o "$gen" "$here/gen_corpus.cpp" || die "cannot build the generator"
-    fi
-  fi
-  # Corpora of older generator versions are stale: remove them (only files this script made).
-  find "$bench_dir" -maxdepth 1 -name 'corpus-*.jsonl*' ! -name "corpus-$gen_hash-*" -delete
-  echo "e2e: generating $corpus ($gb GiB, seed $seed)..." >&2
-  start=$(date +%s%N)
-  "$gen" "$corpus" "$bytes" "$seed" >"$corpus.lines.tmp"
-  mv "$corpus.lines.tmp" "$corpus.lines"
-  echo "e2e: generated in $(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN{printf "%.1f", ns/1e9}') s" >&2
-fi
-in_bytes=$(stat -c %s "$corpus")
-in_lines=$(cat "$corpus.lines")
-[[ $(tail -c1 "$corpus" | od -An -c | tr -d ' ') == '\n' ]] || die "corpus does not end in a newline"
+# shellcheck source-path=SCRIPTDIR source=corpus.sh
+source "$here/corpus.sh"
+ensure_corpus e2e
 
 # --- configs ----------------------------------------------------------------------------------
 out=$bench_dir/out.$$

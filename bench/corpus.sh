@@ -1,0 +1,34 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # inputs and outputs are the caller's variables
+# The benchmark corpus, shared by bench/e2e.sh and bench/tail.sh (sourced, not run).
+#
+# ensure_corpus PREFIX
+#   Generates the corpus once (cached in $bench_dir; the name changes with the generator's
+#   source, size and seed) and sets `corpus` (its path), `in_bytes` and `in_lines`. Progress
+#   messages go to stderr prefixed with "PREFIX: ". Expects from the caller: `here` (the bench
+#   directory), `build_dir` (the directory of the sluice binary), `bench_dir`, `gb`, `bytes`,
+#   `seed`, and a `die` function.
+ensure_corpus() {
+  local prefix=$1 gen_hash gen start
+  gen_hash=$(cat "$here/gen_corpus.cpp" "$here/corpus_lines.hpp" | sha1sum | cut -c1-10)
+  corpus=$bench_dir/corpus-$gen_hash-$bytes-s$seed.jsonl
+  if [[ ! -s $corpus || ! -s $corpus.lines ]]; then
+    gen=$build_dir/sluice_gen_corpus
+    if [[ ! -x $gen || $gen -ot $here/gen_corpus.cpp || $gen -ot $here/corpus_lines.hpp ]]; then
+      if ! cmake --build "$build_dir" --target sluice_gen_corpus >/dev/null 2>&1; then
+        # Not a CMake build dir with the bench targets: the generator is one standalone file.
+        gen=$bench_dir/sluice_gen_corpus
+        "${CXX:-c++}" -std=c++20 -O2 -o "$gen" "$here/gen_corpus.cpp" || die "cannot build the generator"
+      fi
+    fi
+    # Corpora of older generator versions are stale: remove them (only files these scripts made).
+    find "$bench_dir" -maxdepth 1 -name 'corpus-*.jsonl*' ! -name "corpus-$gen_hash-*" -delete
+    echo "$prefix: generating $corpus ($gb GiB, seed $seed)..." >&2
+    start=$(date +%s%N)
+    "$gen" "$corpus" "$bytes" "$seed" >"$corpus.lines.tmp"
+    mv "$corpus.lines.tmp" "$corpus.lines"
+    echo "$prefix: generated in $(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN{printf "%.1f", ns/1e9}') s" >&2
+  fi
+  in_bytes=$(stat -c %s "$corpus")
+  in_lines=$(cat "$corpus.lines")
+  [[ $(tail -c1 "$corpus" | od -An -c | tr -d ' ') == '\n' ]] || die "corpus does not end in a newline"
+}
