@@ -27,7 +27,7 @@ struct FileProgress;
 struct TailOptions {
   FramerOptions framer;             // max_line_bytes, multiline
   bool container = false;           // decode Docker json-file / CRI records
-  size_t read_budget = 256 * 1024;  // bytes per read, so one busy file cannot starve the others
+  size_t read_budget = 512 * 1024;  // bytes per read, so one busy file cannot starve the others
 };
 
 class FileTailer {
@@ -95,6 +95,9 @@ class FileTailer {
   uint64_t tail_scanned_ = 0;  // bytes after read_offset_ already searched for a newline
   uint64_t size_ = 0;          // last size seen
   uint64_t truncations_ = 0;
+  int64_t last_content_check_ns_ = 0;
+  bool read_full_budget_ = false;  // the last read stopped at the budget: more was waiting
+  static constexpr int64_t kContentCheckIntervalNs = 100'000'000;
   LineFramer framer_;
   std::unique_ptr<RuntimeDecoder> decoder_;
   std::unique_ptr<MultilineJoiner> joiner_;
