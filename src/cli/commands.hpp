@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace sluice::cli {
 
 struct RunArgs {
@@ -12,5 +16,27 @@ struct RunArgs {
 
 int run_command(const RunArgs& args);
 int validate_command(const RunArgs& args);
+
+// `sluice tail`: a person at a terminal following files or a pipe, with filters.
+struct TailArgs {
+  std::vector<std::string> paths;  // files or globs; none (or `-`) = stdin
+  bool follow = false;             // -f: accepted for tail's muscle memory, the default anyway
+  bool no_follow = false;
+  bool from_beginning = false;
+  bool container = false;  // the files are container runtime logs (CRI / Docker json-file)
+  std::optional<std::string> multiline;  // java | python | go
+  bool json = false;
+  std::string color = "auto";
+  std::optional<std::string> level;
+  std::optional<std::string> grep;
+  std::vector<std::string> where;    // key=value or key!=value
+  std::vector<std::string> filters;  // condition-language expressions
+  std::optional<std::string> since;
+  std::vector<std::string> to;  // sink URLs
+};
+
+// Declares the `tail` subcommand and its options (filling `args`) on `app`.
+CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args);
+int tail_command(const TailArgs& args);
 
 }  // namespace sluice::cli

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   validate->add_option("-c,--config", validate_args.config_path,
                        "YAML config file (default $SLUICE_CONFIG)");
 
+  sluice::cli::TailArgs tail_args;
+  CLI::App* tail = sluice::cli::add_tail_subcommand(app, tail_args);
+
   CLI::App* version = app.add_subcommand("version", "Print the version and git revision");
 
   try {
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 64;  // EX_USAGE
   }
-  if (!command.empty() && !run->parsed() && !validate->parsed()) {
+  if (!command.empty() && !run->parsed() && !validate->parsed() && !tail->parsed()) {
     std::cerr << "sluice: `-- COMMAND` is only valid with `sluice run` and `sluice validate`\n";
     return 64;
   }
@@ -77,6 +80,11 @@ int main(int argc, char** argv) {
   if (validate->parsed()) {
     validate_args.command = command;
     return sluice::cli::validate_command(validate_args);
+  }
+  if (tail->parsed()) {
+    // `sluice tail -- -odd-name.log`: after `--` come file names, not a command.
+    tail_args.paths.insert(tail_args.paths.end(), command.begin(), command.end());
+    return sluice::cli::tail_command(tail_args);
   }
   if (version->parsed()) {
     std::cout << "sluice " << sluice::kVersion << " (git " << sluice::kGitRevision << ")\n";

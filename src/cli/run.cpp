@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/environment.hpp"
 #include "config/config_error.hpp"
 #include "config/factory.hpp"
 #include "core/clock.hpp"
@@ -18,18 +19,6 @@ namespace sluice::cli {
 
 namespace {
 
-std::optional<std::string> env_var(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
-
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (gethostname(buf, sizeof buf - 1) == 0 && buf[0]) return buf;
-  return env_var("HOSTNAME").value_or("localhost");
-}
-
 TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
                                const std::vector<std::string>& command) {
   TopologyInputs inputs;
@@ -38,28 +27,6 @@ TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
   inputs.sinks_env = env_var("SLUICE_SINKS");
   inputs.env = process_environment();
   return inputs;
-}
-
-BuildContext build_context() {
-  BuildContext context;
-  context.host_name = host_name();
-  context.data_dir = env_var("SLUICE_DATA_DIR").value_or("data");
-  context.stdout_is_tty = isatty(1) != 0;
-  context.no_color = env_var("NO_COLOR").has_value();
-  context.env = process_environment();
-  return context;
-}
-
-int64_t shutdown_timeout_ns() {
-  std::optional<std::string> v = env_var("SLUICE_SHUTDOWN_TIMEOUT_SECONDS");
-  if (!v) return 10'000'000'000;
-  char* end = nullptr;
-  double seconds = std::strtod(v->c_str(), &end);
-  if (end == v->c_str() || *end != '\0' || seconds <= 0) {
-    throw ConfigError(
-        "SLUICE_SHUTDOWN_TIMEOUT_SECONDS must be a positive number of seconds, not `" + *v + "`");
-  }
-  return static_cast<int64_t>(seconds * 1e9);
 }
 
 // Serves /metrics and /health on SLUICE_METRICS_ADDR. A port already taken is reported and

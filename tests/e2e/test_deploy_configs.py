@@ -1,0 +1,296 @@
+"""deploy/: the configs the manifests and the image ship are valid and do what they say.
+
+- deploy/node-daemon.yaml is embedded verbatim in the DaemonSet's ConfigMap, validates, and
+  run against a scratch /var/log it tails container and host logs into its archive.
+- deploy/kubernetes/sidecar.yaml's SLUICE_SINKS works for `sluice run -- app`.
+- The Dockerfiles copy files that exist; the DaemonSet's grace period outlasts sluice's
+  shutdown deadline; every variable the config requires is set in the DaemonSet.
+Nothing here needs docker or a cluster. Cases that need the `file`/`container` sources are
+skipped until the build has them.
+"""
+
+import functools
+import glob
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sluice_e2e as e2e  # noqa: E402
+
+SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR",
+                            os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DEPLOY = os.path.join(SOURCE_DIR, "deploy")
+NODE_CONFIG = os.path.join(DEPLOY, "node-daemon.yaml")
+DAEMONSET = os.path.join(DEPLOY, "kubernetes", "daemonset.yaml")
+SIDECAR = os.path.join(DEPLOY, "kubernetes", "sidecar.yaml")
+
+
+@functools.lru_cache(maxsize=None)
+def file_source_available():
+    """True when `sluice validate` accepts the `file` and `container` sources."""
+    with tempfile.TemporaryDirectory(prefix="sluice-e2e-probe-") as d:
+        cfg = os.path.join(d, "probe.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""
+sources:
+  files: {{type: file, include: [{json.dumps(d + "/*.log")}], checkpoints: false}}
+  pods: {{type: container, include: [{json.dumps(d + "/*.ctr")}], checkpoints: false}}
+sinks:
+  out: {{type: stdout, inputs: [files, pods]}}
+""")
+        try:
+            return e2e.run(["validate", "-c", cfg], timeout=10).rc == 0
+        except AssertionError:
+            return False
+
+
+FILE_SOURCE = unittest.skipUnless(file_source_available(),
+                                  "this build has no `file`/`container` source yet")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def block_scalar(text, key):
+    """The value of the literal block scalar `key: |` in YAML text (no YAML library needed):
+    the following lines indented deeper than the key, de-indented; blank lines kept."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)" + re.escape(key) + r":\s*\|\s*$", line)
+        if not m:
+            continue
+        key_indent = len(m.group(1))
+        body = []
+        indent = None
+        for raw in lines[i + 1:]:
+            if raw.strip() == "":
+                body.append("\n")
+                continue
+            this = len(raw) - len(raw.lstrip(" "))
+            if this <= key_indent:
+                break
+            if indent is None:
+                indent = this
+            body.append(raw[indent:])
+        while body and body[-1] == "\n":  # `|` keeps exactly one final newline
+            body.pop()
+        return "".join(body)
+    raise AssertionError(f"no `{key}: |` block in the text")
+
+
+def env_values(manifest_text):
+    """{name: value} of the literal `- name: X / value: Y` env entries of a manifest."""
+    out = {}
+    for m in re.finditer(r"-\s+name:\s*(\S+)\s*\n\s+value:\s*(.+)", manifest_text):
+        value = m.group(2).strip()
+        if value[:1] in "\"'":
+            value = json.loads(value) if value[0] == '"' else value[1:-1]
+        out[m.group(1)] = value
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DeployFiles(e2e.SluiceTestCase):
+    """Static checks: need neither the file source nor docker."""
+
+    def test_configmap_embeds_node_daemon_config_verbatim(self):
+        embedded = block_scalar(read(DAEMONSET), "sluice.yaml")
+        self.assertEqual(embedded, read(NODE_CONFIG),
+                         "the ConfigMap in daemonset.yaml and deploy/node-daemon.yaml differ")
+
+    def test_manifests_parse_when_pyyaml_is_present(self):
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("PyYAML not installed")
+        docs = list(yaml.safe_load_all(read(DAEMONSET)))
+        self.assertEqual([d["kind"] for d in docs],
+                         ["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet"])
+        self.assertEqual(docs[2]["data"]["sluice.yaml"], read(NODE_CONFIG))
+        pod = docs[3]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        mounts = {m["mountPath"]: m.get("readOnly", False) for m in container["volumeMounts"]}
+        self.assertEqual(mounts, {"/etc/sluice": True, "/var/log": True,
+                                  "/var/lib/docker/containers": True, "/var/lib/sluice": False})
+        self.assertEqual(container["ports"][0]["name"], "metrics")
+        for probe in ("livenessProbe", "readinessProbe"):
+            self.assertEqual(container[probe]["httpGet"]["path"], "/health")
+        self.assertTrue(container["securityContext"]["readOnlyRootFilesystem"])
+        self.assertEqual(pod["tolerations"], [{"operator": "Exists"}])
+        sidecar = list(yaml.safe_load_all(read(SIDECAR)))
+        self.assertEqual([d["kind"] for d in sidecar], ["Deployment"])
+
+    def test_daemonset_grace_period_outlasts_shutdown_deadline(self):
+        text = read(DAEMONSET)
+        grace = int(re.search(r"terminationGracePeriodSeconds:\s*(\d+)", text).group(1))
+        env = env_values(text)
+        self.assertGreater(grace, float(env["SLUICE_SHUTDOWN_TIMEOUT_SECONDS"]))
+        self.assertEqual(env["SLUICE_METRICS_ADDR"], "0.0.0.0:9598")
+        self.assertIn("fieldPath: spec.nodeName", text)
+        sidecar = read(SIDECAR)
+        grace = int(re.search(r"terminationGracePeriodSeconds:\s*(\d+)", sidecar).group(1))
+        self.assertGreater(grace, float(env_values(sidecar)["SLUICE_SHUTDOWN_TIMEOUT_SECONDS"]))
+
+    def test_daemonset_sets_every_variable_the_config_requires(self):
+        config = read(NODE_CONFIG)
+        # ${VAR} and ${VAR:?msg}, commented-out sinks included: they are the placeholders.
+        required = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\}|:\?)", config))
+        self.assertIn("NODE_NAME", required)
+        self.assertTrue({"KAFKA_BROKERS", "ES_URL"} <= required, required)
+        text = read(DAEMONSET)
+        for var in required:
+            self.assertRegex(text, r"-\s+name:\s*" + var + r"\s*\n", f"{var} not set")
+
+    def test_dockerfiles_copy_files_that_exist(self):
+        for name in ("Dockerfile",):
+            text = read(os.path.join(DEPLOY, name))
+            for m in re.finditer(r"^COPY\s+(?!--from)(\S+)\s+\S+", text, re.M):
+                if m.group(1) != ".":
+                    self.assertTrue(os.path.exists(os.path.join(SOURCE_DIR, m.group(1))),
+                                    f"{name} copies missing {m.group(1)}")
+            self.assertIn('ENTRYPOINT ["/usr/local/bin/sluice"]', text)
+            self.assertIn('CMD ["run", "-c", "/etc/sluice/sluice.yaml"]', text)
+            self.assertIn("USER 10001:10001", text)
+        # The sidecar image reads the package list the sluice image writes.
+        self.assertIn("/usr/local/share/sluice/runtime-packages.txt", read(os.path.join(
+            DEPLOY, "sidecar.Dockerfile")))
+
+    def test_runtime_packages_cover_the_binary(self):
+        if subprocess.run(["sh", "-c", "command -v dpkg && command -v ldd"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("needs dpkg and ldd (Debian)")
+        r = subprocess.run([os.path.join(DEPLOY, "runtime-packages.sh"), e2e.BIN],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        packages = r.stdout.split()
+        self.assertIn("libc6", packages)
+        self.assertIn("libre2-9", packages)
+        self.assertEqual(packages, sorted(set(packages)))
+
+    def test_sidecar_sinks_wrap_an_app(self):
+        text = read(SIDECAR)
+        command = json.loads(re.search(r"command:\s*(\[.*\])", text).group(1))
+        self.assertEqual(command[:3], ["/usr/local/bin/sluice", "run", "--"])
+        sinks = env_values(text)["SLUICE_SINKS"]
+        self.assertNotIn("stdout://", sinks)  # passthrough already prints the app's output
+        # As Kubernetes would expand it, with the volume moved to a scratch directory.
+        sinks = sinks.replace("$(POD_NAME)", "orders-7d9f-x2x").replace("/var/log/app",
+                                                                          self.dir)
+        env = e2e.base_env({"SLUICE_SINKS": sinks, "SLUICE_METRICS_ADDR": "off"})
+        r = self.run_sluice(["validate", "--", "/app/server"], env=env, timeout=10)
+        self.assertEqual(r.rc, 0, r.describe())
+        app = 'echo \'{"level":"info","msg":"order placed"}\'; echo oops >&2; exit 3'
+        r = self.run_sluice(["run", "--", "sh", "-c", app], env=env, timeout=20)
+        self.assertEqual(r.rc, 3, r.describe())  # the app's exit code
+        self.assertIn(b"order placed", r.stdout)  # passed through for `kubectl logs`
+        files = glob.glob(os.path.join(self.dir, "orders-7d9f-x2x-*.jsonl.gz"))
+        self.assertEqual(len(files), 1, os.listdir(self.dir))
+        import gzip
+        with gzip.open(files[0], "rb") as f:
+            events = e2e.parse_jsonl_bytes(f.read())
+        self.assertEqual([e.get("msg", e.get("message")) for e in events],
+                         ["order placed", "oops"])
+
+
+@FILE_SOURCE
+class NodeDaemonConfig(e2e.SluiceTestCase):
+    def node_env(self, **extra):
+        env = {"NODE_NAME": "node-1", "SLUICE_LOG_ROOT": self.path("log"),
+               "SLUICE_DATA_DIR": self.path("data"), "SLUICE_METRICS_ADDR": "off"}
+        env.update(extra)
+        return e2e.base_env(env)
+
+    def test_validates(self):
+        r = self.run_sluice(["validate", "-c", NODE_CONFIG], env=self.node_env(), timeout=10)
+        self.assertEqual(r.rc, 0, r.describe())
+        for name in ("containers", "host_logs", "archive", "console"):
+            self.assertIn(name, r.stdout.decode())
+        # With the DaemonSet's own environment (paths as in the pod), too.
+        env = {k: v for k, v in env_values(read(DAEMONSET)).items()}
+        env.update({"NODE_NAME": "node-1", "SLUICE_METRICS_ADDR": "off"})
+        r = self.run_sluice(["validate", "-c", NODE_CONFIG], env=e2e.base_env(env), timeout=10)
+        self.assertEqual(r.rc, 0, r.describe())
+
+    def test_node_name_is_required(self):
+        r = self.run_sluice(["validate", "-c", NODE_CONFIG],
+                            env=self.node_env(NODE_NAME=None), timeout=10)
+        self.assertEqual(r.rc, 78, r.describe())
+        self.assertIn("NODE_NAME", r.stderr_text)
+
+    def test_tails_containers_and_host_logs_into_the_archive(self):
+        if subprocess.run(["sh", "-c", "command -v zstd"], capture_output=True).returncode:
+            self.skipTest("needs the zstd command to read the archive")
+        containers = self.path("log", "containers")
+        os.makedirs(containers)
+        os.makedirs(self.path("data"))
+        pod_log = os.path.join(containers, "api-1_shop_server-" + "c" * 64 + ".log")
+        own_log = os.path.join(containers, "sluice-x2x_sluice_sluice-" + "d" * 64 + ".log")
+        with open(pod_log, "w") as f:
+            f.write('2024-05-01T10:00:00.1Z stdout F {"level":"info","msg":"hi"}\n'
+                    '2024-05-01T10:00:00.2Z stderr F Exception in thread "main" '
+                    "java.lang.IllegalStateException: boom\n"
+                    "2024-05-01T10:00:00.2Z stderr F \tat com.example.A.b(A.java:1)\n"
+                    '2024-05-01T10:00:00.3Z stdout F {"level":"error","msg":"bad"}\n')
+        with open(own_log, "w") as f:
+            f.write('2024-05-01T10:00:00.4Z stdout F {"level":"error","msg":"echo of ours"}\n')
+        syslog = self.write_file("log/syslog", "history, not replayed\n")
+        port = free_port()
+        running = self.start(["run", "-c", NODE_CONFIG],
+                             env=self.node_env(SLUICE_METRICS_ADDR=f"127.0.0.1:{port}"))
+        e2e.wait_until(lambda: b"bad" in running.stdout(), timeout=15,
+                       what="the error on the console")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
+            self.assertEqual(resp.status, 200)  # what the DaemonSet's probes ask
+        # Host lines appended while running are read (the file's history is not); the first
+        # ones may land before the file is first found, and count as history then.
+        for _ in range(10):
+            with open(syslog, "a") as f:
+                f.write("2024-05-01T10:00:01.000000+00:00 node1 kernel[12]: disk ok\n")
+            time.sleep(0.3)
+        running.signal(signal.SIGTERM)
+        r = running.wait(timeout=20)
+        self.assertEqual(r.rc, 0, r.describe())
+
+        console = e2e.parse_jsonl_bytes(r.stdout)
+        self.assertEqual([e["msg"] for e in console], ["bad"])  # warnings and up only
+        self.assertEqual(console[0]["host"]["name"], "node-1")
+        shop = glob.glob(self.path("data", "archive", "shop", "*.jsonl.zst"))
+        self.assertEqual(len(shop), 1, shop)
+        events = [json.loads(line) for line in self._archive_bytes().splitlines()]
+        container_events = [e for e in events if e["source"] == "containers"]
+        self.assertEqual(len(container_events), 3, container_events)  # own log excluded
+        self.assertEqual(container_events[0]["kubernetes"]["namespace"], "shop")
+        self.assertIn("boom\n\tat com.example.A.b", container_events[1]["message"])
+        host = [e for e in events if e["source"] == "host_logs"]
+        self.assertTrue(host, "no host log events")
+        self.assertEqual(host[0]["program"], "kernel")
+        self.assertEqual(host[0]["message"], "disk ok")
+        self.assertNotIn("history", json.dumps(events))
+
+    def _archive_bytes(self):
+        out = b""
+        for path in sorted(glob.glob(self.path("data", "archive", "*", "*.jsonl.zst"))):
+            out += subprocess.run(["zstd", "-dc", "-q", path], capture_output=True,
+                                  check=True).stdout
+        return out
+
+
+if __name__ == "__main__":
+    e2e.main()
