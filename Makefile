@@ -44,6 +44,7 @@ bench: build
 	$(BUILD)/sluice_bench --benchmark_min_time=0.5
 	./bench/e2e.sh $(BUILD)/sluice
 	./bench/tail.sh $(BUILD)/sluice
+	./bench/kafka.sh $(BUILD)/sluice
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -25,6 +25,7 @@ std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildCo
 std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context);
 std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context);
 std::unique_ptr<Source> make_container_source(MapReader& config, const SourceBuildContext& context);
+std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildContext& context);
 
 std::unique_ptr<Transform> make_filter_transform(MapReader& config);
 std::unique_ptr<Transform> make_remap_transform(MapReader& config);
@@ -33,5 +34,7 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
                                      const BuildContext& context);
 std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& name,
                                        const BuildContext& context);
+std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name,
+                                      const BuildContext& context);
 
 }  // namespace sluice

@@ -27,6 +27,7 @@ constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
     {"exec", &make_exec_source},
     {"file", &make_file_source},
     {"container", &make_container_source},
+    {"kafka", &make_kafka_source},
 };
 constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
     {"filter", &make_filter_transform},
@@ -35,6 +36,7 @@ constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
 constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
     {"file", &make_file_sink},
     {"stdout", &make_stdout_sink},
+    {"kafka", &make_kafka_sink},
 };
 
 template <typename Maker, size_t N>
@@ -117,6 +119,9 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     r.finish();
     built.transforms.push_back(TransformSpec{decl.name, std::move(transform), decl.inputs});
   }
+  // Sinks keep state (dead-letter files) in the same data_dir as the sources.
+  BuildContext sink_context = context;
+  sink_context.data_dir = data_dir;
   for (const ComponentDecl& decl : topology.sinks) {
     MapReader r(decl.node, "sink `" + decl.name + "`", decl.file, context.env);
     r.string("type");
@@ -135,7 +140,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
         "when_full", WhenFull::Block,
         {{"block", WhenFull::Block}, {"drop_newest", WhenFull::DropNewest}});
     buffer.finish();
-    spec.sink = make(r, decl.name, context);
+    spec.sink = make(r, decl.name, sink_context);
     r.finish();
     built.sinks.push_back(std::move(spec));
   }

@@ -58,6 +58,17 @@ std::string percent_decode(const std::string& s) {
   return out;
 }
 
+// True when `s` at `pos` starts `scheme://` (after optional blanks).
+bool starts_url(const std::string& s, size_t pos) {
+  while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) ++pos;
+  size_t i = pos;
+  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '+' ||
+                          s[i] == '-' || s[i] == '.')) {
+    ++i;
+  }
+  return i > pos && std::isalpha(static_cast<unsigned char>(s[pos])) && s.compare(i, 3, "://") == 0;
+}
+
 void validate(Topology& t) {
   std::map<std::string, const ComponentDecl*> names;
   for (auto* list : {&t.sources, &t.transforms, &t.sinks}) {
@@ -134,7 +145,12 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
   std::map<std::string, int> used;
   size_t start = 0;
   while (start <= urls.size()) {
-    size_t comma = urls.find(',', start);
+    // A comma separates two URLs only where the next one starts (`scheme://`): a Kafka URL
+    // lists its brokers with commas (kafka://b1:9092,b2:9092/logs), and paths may hold commas.
+    size_t comma = start;
+    while ((comma = urls.find(',', comma)) != std::string::npos && !starts_url(urls, comma + 1)) {
+      ++comma;
+    }
     std::string url =
         urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? urls.size() + 1 : comma + 1;
@@ -163,9 +179,19 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       node["path"] = percent_decode(rest);
     } else if (scheme == "stdout") {
       node["type"] = "stdout";
+    } else if (scheme == "kafka") {
+      // kafka://host:port[,host:port]/topic
+      node["type"] = "kafka";
+      size_t slash = rest.find('/');
+      if (slash == 0 || slash == std::string::npos || slash + 1 == rest.size()) {
+        throw ConfigError(std::string(kUrlVar) +
+                          ": Kafka URLs name brokers and a topic: kafka://host:9092/topic");
+      }
+      node["brokers"] = percent_decode(rest.substr(0, slash));
+      node["topic"] = percent_decode(rest.substr(slash + 1));
     } else {
       throw ConfigError(std::string(kUrlVar) + ": unsupported sink scheme `" + scheme +
-                        "` (this build supports file:// and stdout://)");
+                        "` (this build supports file://, stdout:// and kafka://)");
     }
     while (!query.empty()) {
       size_t amp = query.find('&');
@@ -177,7 +203,17 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
         message.append(pair).append("` in `").append(url).append("` is not key=value");
         throw ConfigError(message);
       }
-      node[percent_decode(pair.substr(0, eq))] = percent_decode(pair.substr(eq + 1));
+      std::string key = percent_decode(pair.substr(0, eq));
+      std::string value = percent_decode(pair.substr(eq + 1));
+      // `librdkafka.security.protocol=ssl` and `headers.app=service` set one entry of a map.
+      size_t dot = key.find('.');
+      std::string head = key.substr(0, dot);
+      if (scheme == "kafka" && dot != std::string::npos &&
+          (head == "librdkafka" || head == "headers")) {
+        node[head][key.substr(dot + 1)] = value;
+      } else {
+        node[key] = value;
+      }
     }
     YAML::Node inputs(YAML::NodeType::Sequence);
     ComponentDecl decl;

@@ -243,8 +243,7 @@ void Pipeline::Impl::route(Batch& batch, SourceRuntime& source, const PlanNode& 
       if (!output.templates.empty()) {
         EventView view(batch, event, source.spec.meta);
         for (const Template* t : output.templates) {
-          t->render(view, event.timestamp_ns, Template::RenderOptions{true, "unknown"},
-                    encoded->rendered);
+          t->render(view, event.timestamp_ns, t->sink_render_options(), encoded->rendered);
           encoded->rendered_ends.push_back(static_cast<uint32_t>(encoded->rendered.size()));
         }
       }

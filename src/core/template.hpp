@@ -32,6 +32,17 @@ class Template {
   bool render(const FieldLookup& event, int64_t timestamp_ns, const RenderOptions& options,
               ByteBuffer& out) const;
 
+  // How the workers render this template for its sink (Sink::templates()). Default: path-safe,
+  // "unknown" for a missing field. A sink that does not write paths sets it at config load
+  // (the kafka sink: values as they are, and a marker for a missing field).
+  void set_sink_rendering(bool sanitize_path, std::string missing) {
+    sink_sanitize_ = sanitize_path;
+    sink_missing_ = std::move(missing);
+  }
+  [[nodiscard]] RenderOptions sink_render_options() const {
+    return RenderOptions{sink_sanitize_, sink_missing_};
+  }
+
  private:
   enum class PartKind { Literal, Field, Time };
   struct Part {
@@ -41,6 +52,8 @@ class Template {
   std::string text_;
   std::vector<Part> parts_;
   bool is_static_ = true;
+  bool sink_sanitize_ = true;
+  std::string sink_missing_ = "unknown";
 };
 
 }  // namespace sluice
