@@ -78,6 +78,7 @@ inline void Delivery::done() {
 struct SinkStatus {
   std::atomic<uint64_t> retries{0};
   std::atomic<int64_t> failing_since_ns{0};  // monotonic; 0 while deliveries succeed
+  std::atomic<uint64_t> dead_lettered{0};    // events the destination refused for good
 };
 
 class Sink {
@@ -104,6 +105,8 @@ class Sink {
     status_.failing_since_ns.compare_exchange_strong(expected, now_monotonic_ns,
                                                      std::memory_order_relaxed);
   }
+  // An event the destination refused for good went to the dead-letter file.
+  void note_dead_lettered() { status_.dead_lettered.fetch_add(1, std::memory_order_relaxed); }
   // A delivery attempt succeeded: the sink is healthy again.
   void note_success() {
     if (status_.failing_since_ns.load(std::memory_order_relaxed) != 0)

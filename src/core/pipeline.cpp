@@ -544,6 +544,7 @@ PipelineSnapshot Pipeline::snapshot() const {
     state.queue_bytes = sink->queue.used();
     state.queue_capacity = sink->queue.max_cost();
     state.retries = sink->spec.sink->status().retries.load(std::memory_order_relaxed);
+    state.dead_lettered = sink->spec.sink->status().dead_lettered.load(std::memory_order_relaxed);
     state.failing_since_ns =
         sink->spec.sink->status().failing_since_ns.load(std::memory_order_relaxed);
     state.done = sink->done.load(std::memory_order_relaxed);

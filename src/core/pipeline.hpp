@@ -65,6 +65,7 @@ struct PipelineSnapshot {
     int64_t queue_bytes = 0;  // memory held by queued batches
     int64_t queue_capacity = 0;
     uint64_t retries = 0;
+    uint64_t dead_lettered = 0;
     int64_t failing_since_ns = 0;  // monotonic; 0 = healthy
     bool done = false;
   };

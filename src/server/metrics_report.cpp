@@ -76,6 +76,8 @@ std::string render_metrics(const Pipeline& pipeline) {
   w.family("sluice_sink_queue_capacity_bytes", "gauge", "The sink buffer's max_bytes.");
   w.family("sluice_sink_retries_total", "counter",
            "Delivery attempts that failed and were retried.");
+  w.family("sluice_sink_dead_lettered_events_total", "counter",
+           "Events the destination refused for good, written to the dead-letter file.");
   w.family("sluice_sink_failing_seconds", "gauge",
            "How long the sink has been failing to deliver; 0 while it delivers.");
   const int64_t now = monotonic_ns();
@@ -83,6 +85,7 @@ std::string render_metrics(const Pipeline& pipeline) {
     w.sample("sluice_sink_queue_bytes", {{"component", s.name}}, s.queue_bytes);
     w.sample("sluice_sink_queue_capacity_bytes", {{"component", s.name}}, s.queue_capacity);
     w.sample("sluice_sink_retries_total", {{"component", s.name}}, s.retries);
+    w.sample("sluice_sink_dead_lettered_events_total", {{"component", s.name}}, s.dead_lettered);
     double failing = s.failing_since_ns ? static_cast<double>(now - s.failing_since_ns) / 1e9 : 0;
     w.sample("sluice_sink_failing_seconds", {{"component", s.name}}, failing);
   }

@@ -220,6 +220,7 @@ void KafkaSink::dead_letter(InFlight* batch, uint32_t index, std::string_view to
     error.clear();
   }
   uint64_t total = dead_lettered_.fetch_add(1, std::memory_order_relaxed) + 1;
+  note_dead_lettered();
   uint64_t suppressed = 0;
   if (dead_letter_log_.allow(&suppressed)) {
     log::error("kafka rejected an event, written to the dead-letter file", "sink", options_.name,

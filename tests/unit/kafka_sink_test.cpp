@@ -320,6 +320,7 @@ TEST_F(KafkaSinkDelivery, TooLargeGoesToTheDeadLetterFileAndNeighboursAreDeliver
   s->shutdown();
   EXPECT_EQ(s->totals().delivered, 2u);
   EXPECT_EQ(s->totals().dead_lettered, 1u);
+  EXPECT_EQ(s->status().dead_lettered.load(), 1u);  // what /metrics exports
   std::ifstream in(dir_ + "/dead-letter/k.jsonl");
   std::string line;
   ASSERT_TRUE(std::getline(in, line));
