@@ -32,7 +32,7 @@ test: build
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
 	cmake --build $(BUILD_ASAN) -j $(JOBS) --target sluice_unit_tests sluice
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L 'unit|e2e'
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1 -L 'unit|e2e'
 
 # libFuzzer targets, each run briefly on the committed corpus (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 20
