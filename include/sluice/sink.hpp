@@ -13,6 +13,15 @@ namespace sluice {
 
 class Template;
 
+// A deterministic 128-bit identity of an event's origin (src/core/event_id.hpp): the same input
+// read again after a crash gets the same id, so a destination can overwrite instead of
+// duplicating (Elasticsearch `_id`).
+struct EventId {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  bool operator==(const EventId&) const = default;
+};
+
 // The events of one source batch that reached a sink, already encoded. Shared (read-only) by
 // every sink that asked for the same encoding.
 struct EncodedBatch {
@@ -21,6 +30,7 @@ struct EncodedBatch {
   ByteBuffer rendered;                  // per-event template renderings (Sink::templates())
   std::vector<uint32_t> rendered_ends;  // event-major: [event][template] end offsets
   uint32_t templates_per_event = 0;
+  std::vector<EventId> ids;  // one per event when the sink wants_event_ids(), else empty
   uint32_t source_index = 0;
   uint64_t seq = 0;
   AckToken* ack = nullptr;
@@ -41,6 +51,7 @@ struct EncodedBatch {
     ends.clear();
     rendered.clear();
     rendered_ends.clear();
+    ids.clear();
     templates_per_event = 0;
     ack = nullptr;
   }
@@ -88,6 +99,8 @@ class Sink {
   [[nodiscard]] virtual EncodingSpec encoding() const = 0;
   // Templates the workers render per event into EncodedBatch::rendered (e.g. a file path).
   [[nodiscard]] virtual std::vector<const Template*> templates() const { return {}; }
+  // True: the workers fill EncodedBatch::ids.
+  [[nodiscard]] virtual bool wants_event_ids() const { return false; }
   // Sink thread. Takes ownership of the delivery; calls done() once it is durable.
   virtual void consume(Delivery delivery) = 0;
   // Sink thread, at least every 200 ms: timers (rotation by time, fsync interval).

@@ -18,6 +18,7 @@
 #include "core/bounded_queue.hpp"
 #include "core/clock.hpp"
 #include "core/encoder.hpp"
+#include "core/event_id.hpp"
 #include "core/event_view.hpp"
 #include "core/log.hpp"
 #include "core/pool.hpp"
@@ -43,6 +44,7 @@ int64_t memory_cost(const Batch& batch) {
 struct PlanOutput {
   EncodingSpec encoding;
   std::vector<const Template*> templates;
+  bool ids = false;  // EncodedBatch::ids wanted
   std::vector<SinkRuntime*> sinks;
 };
 
@@ -55,7 +57,7 @@ struct PlanNode {
 
 struct SourceRuntime final : AckReceiver, SourceContext {
   SourceRuntime(Pipeline::Impl* owner, uint32_t i, SourceSpec s, ComponentMetrics* m)
-      : impl(owner), index(i), spec(std::move(s)), metrics(m) {}
+      : impl(owner), index(i), spec(std::move(s)), metrics(m), id_seed(id_seed_for(spec.name)) {}
 
   Batch* acquire() override;
   void push(Batch* batch) override;
@@ -102,6 +104,7 @@ struct SourceRuntime final : AckReceiver, SourceContext {
   uint32_t index;
   SourceSpec spec;
   ComponentMetrics* metrics;
+  uint64_t id_seed;  // event ids (EncodedBatch::ids) start from it
   PlanNode plan;
   int deliveries = 0;
   uint64_t next_seq = 0;  // source thread only
@@ -237,7 +240,9 @@ void Pipeline::Impl::route(Batch& batch, SourceRuntime& source, const PlanNode& 
     encoded->templates_per_event = static_cast<uint32_t>(output.templates.size());
     encoded->refs.store(static_cast<int>(output.sinks.size()), std::memory_order_relaxed);
     encoded->ends.reserve(events.size());
+    if (output.ids) encoded->ids.reserve(events.size());
     for (const Event& event : events) {
+      if (output.ids) encoded->ids.push_back(event_id(source.id_seed, batch, event));
       encode_event(batch, event, source.spec.meta, output.encoding, encoded->data);
       encoded->ends.push_back(static_cast<uint32_t>(encoded->data.size()));
       if (!output.templates.empty()) {
@@ -331,12 +336,14 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
       ++deliveries;
       auto shared =
           std::find_if(node.outputs.begin(), node.outputs.end(), [&](const PlanOutput& o) {
-            return o.templates.empty() && sink->templates.empty() && o.encoding == sink->encoding;
+            return o.templates.empty() && sink->templates.empty() && !o.ids && !sink->wants_ids &&
+                   o.encoding == sink->encoding;
           });
       if (shared != node.outputs.end()) {
         shared->sinks.push_back(sink.get());
       } else {
-        node.outputs.push_back(PlanOutput{sink->encoding, sink->templates, {sink.get()}});
+        node.outputs.push_back(
+            PlanOutput{sink->encoding, sink->templates, sink->wants_ids, {sink.get()}});
       }
     }
     return node;

@@ -23,6 +23,7 @@ struct SinkRuntime final : DeliveryOwner {
       : spec(std::move(spec_in)), queue(spec.buffer_max_bytes), metrics(m), pool(p) {
     templates = spec.sink->templates();
     encoding = spec.sink->encoding();
+    wants_ids = spec.sink->wants_event_ids();
   }
 
   void finished(EncodedBatch* batch, int64_t cost) override;
@@ -41,6 +42,7 @@ struct SinkRuntime final : DeliveryOwner {
   Pool<EncodedBatch>* pool;
   std::vector<const Template*> templates;
   EncodingSpec encoding;
+  bool wants_ids = false;
   // One per source: a source's batches reach this queue from several workers in turn.
   std::vector<std::unique_ptr<BoundedQueue<Delivery>::Token>> source_tokens;
   std::atomic<bool> reopen_requested{false};

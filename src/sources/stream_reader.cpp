@@ -60,9 +60,19 @@ int StreamReader::pending_timeout_ms() const {
   return static_cast<int>(std::min<int64_t>((left + 999'999) / 1'000'000, 60'000));
 }
 
+void StreamReader::stamp_offsets() {
+  for (size_t i = offsets_stamped_; i < batch_->events.size(); ++i) {
+    Event& event = batch_->events[i];
+    event.offset = stream_base_ + static_cast<uint64_t>(event.line.data() - batch_->bytes.data());
+  }
+  offsets_stamped_ = batch_->events.size();
+}
+
 void StreamReader::push_and_carry() {
   if (joiner_) join_lines();
   size_t tail = framer_.tail_start();
+  stream_base_ += tail;
+  offsets_stamped_ = 0;
   size_t tail_len = batch_->bytes.size() - tail;
   Batch* next = ctx_.acquire();
   next->stream = stream_;
@@ -104,6 +114,7 @@ ssize_t StreamReader::read_once(int fd) {
   }
   batch_->bytes.commit(static_cast<size_t>(n));
   framer_.frame(*batch_);
+  stamp_offsets();
   if (batch_->bytes.size() >= kBatchBytes && !batch_->events.empty()) push_and_carry();
   return n;
 }
@@ -122,6 +133,7 @@ void StreamReader::flush() {
 void StreamReader::finish(bool cut_short) {
   if (!batch_) return;
   framer_.finish(*batch_, cut_short);
+  stamp_offsets();
   if (joiner_) {
     int64_t now = monotonic_ns();
     joiner_->join(*batch_, now);

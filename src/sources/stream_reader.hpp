@@ -70,6 +70,8 @@ class StreamReader {
   void ensure_batch();
   void push_and_carry();
   void join_lines();
+  // Sets Event::offset (the position in the stream) of the events framed since the last call.
+  void stamp_offsets();
   [[nodiscard]] int pending_timeout_ms() const;
 
   SourceContext& ctx_;
@@ -79,6 +81,8 @@ class StreamReader {
   Batch* batch_ = nullptr;
   std::unique_ptr<MultilineJoiner> joiner_;  // null: every line is its own event
   uint64_t cuts_logged_ = 0;
+  uint64_t stream_base_ = 0;    // stream position of batch_->bytes[0]
+  size_t offsets_stamped_ = 0;  // batch_->events that have their offset
   bool unflushed_ = false;
   int64_t unflushed_since_ns_ = 0;
 };

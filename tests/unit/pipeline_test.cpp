@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -27,6 +28,9 @@ class CountingSource final : public Source {
       std::vector<std::string> lines;
       for (int i = 0; i < per_batch_; ++i) lines.push_back(name_ + " " + std::to_string(n++));
       testing::fill_batch(*batch, lines);
+      for (size_t i = 0; i < batch->events.size(); ++i) {
+        batch->events[i].offset = static_cast<uint64_t>(n) - per_batch_ + i;
+      }
       batch->checkpoint = static_cast<uint64_t>(b + 1);
       ctx.push(batch);
     }
@@ -47,12 +51,15 @@ class CountingSource final : public Source {
 // Records every event it is given; optionally slow, to exercise backpressure.
 class RecordingSink final : public Sink {
  public:
-  explicit RecordingSink(EncodingSpec spec, int delay_us = 0) : spec_(spec), delay_us_(delay_us) {}
+  explicit RecordingSink(EncodingSpec spec, int delay_us = 0, bool wants_ids = false)
+      : spec_(spec), delay_us_(delay_us), wants_ids_(wants_ids) {}
   EncodingSpec encoding() const override { return spec_; }
+  bool wants_event_ids() const override { return wants_ids_; }
   void consume(Delivery d) override {
     if (delay_us_) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
     {
       std::lock_guard lock(mu);
+      ids.insert(ids.end(), d.batch().ids.begin(), d.batch().ids.end());
       for (size_t i = 0; i < d.batch().count(); ++i) {
         std::string_view e = d.batch().event(i);
         lines.emplace_back(e.substr(0, e.size() - 1));
@@ -64,11 +71,13 @@ class RecordingSink final : public Sink {
 
   std::mutex mu;
   std::vector<std::string> lines;
+  std::vector<EventId> ids;
   bool shut_down = false;
 
  private:
   EncodingSpec spec_;
   int delay_us_;
+  bool wants_ids_;
 };
 
 SourceSpec source(const std::string& name, int batches, int per_batch) {
@@ -80,8 +89,10 @@ SourceSpec source(const std::string& name, int batches, int per_batch) {
 }
 
 SinkSpec sink(const std::string& name, RecordingSink*& out, std::vector<std::string> inputs,
-              WhenFull when_full = WhenFull::Block, int64_t buffer = 8 << 20, int delay_us = 0) {
-  auto s = std::make_unique<RecordingSink>(EncodingSpec{EncodingSpec::Kind::Raw, false}, delay_us);
+              WhenFull when_full = WhenFull::Block, int64_t buffer = 8 << 20, int delay_us = 0,
+              bool wants_ids = false) {
+  auto s = std::make_unique<RecordingSink>(EncodingSpec{EncodingSpec::Kind::Raw, false}, delay_us,
+                                           wants_ids);
   out = s.get();
   SinkSpec spec;
   spec.name = name;
@@ -130,6 +141,27 @@ TEST(Pipeline, EverySinkSeesEachSourceInOrderWithManyWorkers) {
   EXPECT_EQ(b->lines.size(), 15000u);
   EXPECT_TRUE(a->shut_down);
   EXPECT_EQ(metric(pipeline, "b", &ComponentMetrics::dropped), 0u);
+}
+
+TEST(Pipeline, SinksThatWantEventIdsGetOneDistinctIdPerEvent) {
+  RecordingSink* with_ids = nullptr;
+  RecordingSink* without = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s1", 20, 50));
+  sources.push_back(source("s2", 20, 50));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("ids", with_ids, {"s1", "s2"}, WhenFull::Block, 8 << 20, 0, true));
+  sinks.push_back(sink("plain", without, {"s1", "s2"}));
+  PipelineOptions options;
+  options.workers = 2;
+  Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  ASSERT_EQ(with_ids->lines.size(), 2000u);
+  ASSERT_EQ(with_ids->ids.size(), 2000u);
+  EXPECT_TRUE(without->ids.empty());  // not computed for a sink that does not ask
+  std::set<std::pair<uint64_t, uint64_t>> distinct;
+  for (EventId id : with_ids->ids) distinct.emplace(id.hi, id.lo);
+  EXPECT_EQ(distinct.size(), 2000u);  // same offsets in s1 and s2: the source name differs
 }
 
 TEST(Pipeline, SourcesSeeTheirBatchesAcknowledgedInOrder) {

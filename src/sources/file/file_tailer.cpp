@@ -169,6 +169,7 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
     // A file that was short when opened: its fingerprint grows with it, up to full length.
     read_fingerprint(fd_, identity_);
     progress_->identity = identity_;
+    refresh_origin_id();
   }
   batch->read_time_ns = wall_clock_ns();
   batch->origin = origin_;
@@ -253,9 +254,21 @@ void FileTailer::handle_truncation(SourceContext& ctx, CheckpointLog& log, uint6
   progress_->identity = identity_;
   ++truncations_;
   push(ctx, log, batch);
-  // New content at old offsets: events need ids distinct from the old content's.
-  auto origin = std::make_shared<Origin>(*origin_);
-  origin->file_id = origin_->file_id * 0x9E3779B97F4A7C15ull + truncations_;
+  // New content at old offsets: its events need ids distinct from the old content's. The id
+  // follows the new content's fingerprint, taken at the next read.
+  refresh_origin_id();
+}
+
+void FileTailer::refresh_origin_id() {
+  // Event ids (`id: auto`) hash Origin::file_id with the offset: it must be the same whenever
+  // the same bytes are read again (a restart), and differ for other content at those offsets.
+  // The fingerprint of the first 256 bytes does both once the file has 256 bytes; until then it
+  // grows with the file, so only the first line or two of a file read while it was that short
+  // may get another id when read again.
+  uint64_t id = stable_file_id(identity_);
+  if (origin_ && origin_->file_id == id) return;
+  auto origin = origin_ ? std::make_shared<Origin>(*origin_) : std::make_shared<Origin>();
+  origin->file_id = id;
   origin_ = std::move(origin);
 }
 

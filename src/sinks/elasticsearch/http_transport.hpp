@@ -1,0 +1,94 @@
+#pragma once
+// HTTP/1.1 transport of the `elasticsearch` sink: Boost.Beast over one Asio io_context thread
+// owned by the transport, keep-alive connections pooled per endpoint, plain TCP or TLS (Asio
+// SSL with OpenSSL), no thread per request and no libcurl.
+//
+// Endpoints are used round-robin. One that fails at the transport level (refused, reset,
+// timeout, TLS error) or answers 502/503/504 is skipped for a while (exponential, capped), while
+// a healthy one remains; when none is healthy, the one whose pause ends first is tried.
+//
+// send() may be called from any thread; `done` runs on the transport thread, exactly once per
+// request (also when the transport stops: the result then says `cancelled`).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice::es {
+
+struct Endpoint {
+  std::string url;        // as configured, for logs (without credentials)
+  bool tls = false;       // https
+  std::string host;       // name or address; also the TLS server name (SNI, verification)
+  std::string port;       // "9200" when the URL has none (http), "443" for https without port
+  std::string base_path;  // "" or "/prefix" (no trailing '/'), put before every target
+};
+
+// Parses `http://host[:port][/prefix]` or `https://...`. Credentials in the URL
+// (`http://user:pass@host`) are refused with an error that says to use `auth` instead.
+bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error);
+
+struct TlsOptions {
+  std::string ca_file;    // PEM bundle; empty: the system's default verify paths
+  bool verify = true;     // verify the certificate chain and the host name
+  std::string cert_file;  // client certificate (PEM), optional
+  std::string key_file;   // its key (PEM)
+};
+
+struct TransportOptions {
+  std::vector<Endpoint> endpoints;  // at least one
+  TlsOptions tls;
+  // Connect + TLS handshake + write + read of one request, together.
+  int64_t timeout_ns = 60'000'000'000;
+  // Idle keep-alive connections kept per endpoint (requests in flight may open more).
+  size_t max_idle_connections = 4;
+  // Sent with every request (e.g. Authorization), after Host, Content-Type, Content-Encoding,
+  // Content-Length.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // How long an endpoint that failed is skipped: doubles per consecutive failure up to the max.
+  int64_t endpoint_pause_min_ns = 1'000'000'000;
+  int64_t endpoint_pause_max_ns = 30'000'000'000;
+};
+
+struct HttpRequest {
+  std::string_view method = "POST";
+  std::string target;                 // path and query, e.g. "/_bulk?pipeline=x" (base_path added)
+  std::string_view content_type;      // e.g. "application/x-ndjson"; empty: no header
+  std::string_view content_encoding;  // "gzip" or empty
+  // The body: the caller's memory, which must stay valid until `done` has run.
+  std::string_view body;
+};
+
+struct HttpResult {
+  // False: no HTTP response (connect refused, reset, timeout, TLS failure, cancelled); `error`
+  // says why. True: `status` and `body` are the response's.
+  bool responded = false;
+  bool cancelled = false;  // the transport was stopped before the request finished
+  std::string error;
+  int status = 0;
+  std::string body;
+  size_t endpoint = 0;  // index into TransportOptions::endpoints
+  int64_t elapsed_ns = 0;
+};
+
+class HttpTransport {
+ public:
+  // Starts the io_context thread. Fails (nullptr, `error` set) when the TLS context cannot be
+  // built (unreadable CA file, bad client certificate).
+  static std::unique_ptr<HttpTransport> create(TransportOptions options, std::string* error);
+  virtual ~HttpTransport() = default;
+
+  // Thread-safe. Queues the request for the next endpoint in turn; `done` is called once, on the
+  // transport thread (it must not block).
+  virtual void send(HttpRequest request, std::function<void(HttpResult)> done) = 0;
+  // Cancels everything in flight (each `done` runs with `cancelled`), then joins the thread.
+  // Idempotent; also done by the destructor.
+  virtual void stop() = 0;
+  // Endpoints not currently paused after a failure.
+  [[nodiscard]] virtual size_t healthy_endpoints() const = 0;
+};
+
+}  // namespace sluice::es
