@@ -46,6 +46,7 @@ bench: build
 	./bench/e2e.sh $(BUILD)/sluice
 	./bench/tail.sh $(BUILD)/sluice
 	./bench/kafka.sh $(BUILD)/sluice
+	./bench/kafka_source.sh $(BUILD)/sluice
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

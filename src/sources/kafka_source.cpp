@@ -37,25 +37,14 @@ constexpr int64_t kRevokeCommitTimeoutNs = 5'000'000'000;
 constexpr std::pair<const char*, const char*> kDefaults[] = {
     // An idle partition answers a fetch within 100 ms instead of 500 ms.
     {"fetch.wait.max.ms", "100"},
-    // Prefetched messages are capped at 32 MiB (librdkafka: 64 MiB): plenty to keep the
-    // pipeline busy, and a bound on memory.
+    // Prefetched messages are bounded by bytes, 32 MiB (librdkafka: 64 MiB), not by count: once
+    // a limit is reached librdkafka 2.0 looks again only about once a second, so the queue must
+    // hold a good part of a second's events (the count limit, 100000, is ~20 MB of small log
+    // lines and halves the throughput). Raising the byte limit buys throughput for memory.
+    {"queued.min.messages", "1000000"},
     {"queued.max.messages.kbytes", "32768"},
     // Fewer log lines for a broker that is down: librdkafka retries it anyway.
     {"log.connection.close", "false"},
-};
-
-struct Reserved {
-  const char* property;
-  const char* option;
-};
-constexpr Reserved kReserved[] = {
-    {"bootstrap.servers", "brokers"},
-    {"metadata.broker.list", "brokers"},
-    {"group.id", "group_id"},
-    {"auto.offset.reset", "auto_offset_reset"},
-    {"enable.auto.commit", "(sluice commits acknowledged offsets itself)"},
-    {"auto.commit.enable", "(sluice commits acknowledged offsets itself)"},
-    {"enable.auto.offset.store", "(sluice commits acknowledged offsets itself)"},
 };
 
 // Moves `cut` back over UTF-8 continuation bytes so a piece does not end inside a character.
@@ -85,76 +74,6 @@ log::RateLimit& error_limit() {
 
 }  // namespace
 
-// --- KafkaOffsets -------------------------------------------------------------------------------
-
-KafkaOffsets::Partition* KafkaOffsets::find(std::string_view topic, int32_t id) {
-  auto it = index_.find(Key{topic, id});
-  return it == index_.end() ? nullptr : it->second;
-}
-
-KafkaOffsets::Partition& KafkaOffsets::get(std::string_view topic, int32_t id) {
-  if (Partition* p = find(topic, id)) return *p;
-  Partition& p = partitions_.emplace_back();
-  p.topic = std::string(topic);
-  p.id = id;
-  p.id_text = std::to_string(id);
-  index_.emplace(Key{p.topic, id}, &p);
-  return p;
-}
-
-void KafkaOffsets::assign(Partition& p) {
-  ++p.epoch;
-  p.assigned = true;
-  p.acked_next = -1;
-  p.committed_next = -1;
-}
-
-void KafkaOffsets::revoke(Partition& p) {
-  ++p.epoch;
-  p.assigned = false;
-}
-
-void KafkaOffsets::add(Partition& p, int64_t offset) {
-  for (auto it = building_.rbegin(); it != building_.rend(); ++it) {
-    if (it->first == &p) {
-      it->second = std::max(it->second, offset + 1);
-      return;
-    }
-  }
-  building_.emplace_back(&p, offset + 1);
-}
-
-uint64_t KafkaOffsets::seal() {
-  if (building_.empty()) return 0;
-  const uint64_t checkpoint = next_checkpoint_++;
-  for (auto [p, next] : building_) {
-    records_.push_back(Record{checkpoint, p, p->epoch, next});
-    p->last_checkpoint = checkpoint;
-  }
-  building_.clear();
-  return checkpoint;
-}
-
-bool KafkaOffsets::apply(uint64_t acknowledged) {
-  bool moved = false;
-  while (!records_.empty() && records_.front().checkpoint <= acknowledged) {
-    const Record& r = records_.front();
-    Partition& p = *r.partition;
-    if (p.assigned && r.epoch == p.epoch && r.next_offset > p.acked_next) {
-      p.acked_next = r.next_offset;
-      moved = true;
-    }
-    records_.pop_front();
-  }
-  return moved;
-}
-
-bool KafkaOffsets::has_uncommitted() const {
-  return std::any_of(partitions_.begin(), partitions_.end(), [](const Partition& p) {
-    return p.assigned && p.acked_next > p.committed_next;
-  });
-}
-
 // --- KafkaSource --------------------------------------------------------------------------------
 
 KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
@@ -169,24 +88,6 @@ KafkaSource::~KafkaSource() {
       rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
   }
-}
-
-const char* KafkaSource::reserved_property(std::string_view key) {
-  for (const Reserved& r : kReserved) {
-    if (key == r.property) return r.option;
-  }
-  return nullptr;
-}
-
-bool KafkaSource::check_property(const std::string& key, const std::string& value,
-                                 std::string* error) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  bool ok = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) ==
-            RD_KAFKA_CONF_OK;
-  if (!ok) *error = errstr;
-  rd_kafka_conf_destroy(conf);
-  return ok;
 }
 
 bool KafkaSource::start(std::string* error) {
@@ -693,61 +594,6 @@ void KafkaSource::log_cb(const rd_kafka_t* rk, int level, const char* facility,
   } else {
     log::debug("librdkafka", "client", name, "facility", facility, "message", message);
   }
-}
-
-}  // namespace sluice
-
-// --- config -------------------------------------------------------------------------------------
-
-#include "config/components.hpp"
-
-namespace sluice {
-
-std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildContext& context) {
-  KafkaSourceOptions o;
-  o.name = context.name;
-  o.framer = context.framer;
-  if (context.framer.multiline) {
-    config.fail("multiline", "`multiline` does not apply to `kafka`: each message is one event");
-  }
-  o.brokers = config.required_string("brokers");
-  o.group_id = config.required_string("group_id");
-  o.topics = config.string_list("topics");
-  if (o.topics.empty()) {
-    config.fail_here("`topics` is required: topic names, or `^regex` patterns");
-  }
-  for (const std::string& t : o.topics) {
-    if (t.empty() || t == "^") config.fail("topics", "`topics` has an empty entry");
-  }
-  o.from_earliest =
-      config.choice<bool>("auto_offset_reset", false, {{"latest", false}, {"earliest", true}});
-  o.commit_interval_ns = config.duration_ns("commit_interval", o.commit_interval_ns);
-  if (o.commit_interval_ns < 10'000'000) {
-    config.fail("commit_interval", "`commit_interval` must be at least 10ms");
-  }
-  o.revoke_timeout_ns = config.duration_ns("revoke_timeout", o.revoke_timeout_ns);
-  if (o.revoke_timeout_ns < 0) config.fail("revoke_timeout", "`revoke_timeout` must be >= 0");
-  if (config.has("librdkafka")) {
-    MapReader lib = config.sub("librdkafka");
-    std::vector<std::string> keys;
-    for (auto it = lib.node().begin(); it != lib.node().end(); ++it) {
-      keys.push_back(it->first.Scalar());
-    }
-    for (const std::string& key : keys) {
-      std::string value = lib.string(key, "");
-      if (const char* owner = KafkaSource::reserved_property(key)) {
-        lib.fail(key, "`" + key + "` is set by sluice: use " +
-                          (owner[0] == '(' ? std::string(owner) : "`" + std::string(owner) + "`"));
-      }
-      std::string error;
-      if (!KafkaSource::check_property(key, value, &error)) lib.fail(key, error);
-      o.librdkafka.emplace_back(key, value);
-    }
-    lib.finish();
-  } else {
-    config.sub("librdkafka");
-  }
-  return std::make_unique<KafkaSource>(std::move(o));
 }
 
 }  // namespace sluice

@@ -3,9 +3,11 @@
 //
 //   sluice_kafka_tool produce --brokers B --topic T [--count N] [--keys K] [--size BYTES]
 //                             [--header name=value]... [--timestamp MS] [--compression C]
+//                             [--spread]
 //     Without --count: one message per stdin line (without the '\n'). With --count: N JSON
 //     lines {"seq":i,"msg":"..."} (padded to about BYTES, default 100). --keys K: key `k<i % K>`
-//     (without it: no key). Waits for every delivery report; prints `produced=N failed=F` on
+//     (without it: no key). --spread: keyless messages go to the partitions in turn, 500 at a
+//     time (even and batched). Waits for every delivery report; prints `produced=N failed=F` on
 //     stderr and exits 1 when any failed.
 //
 //   sluice_kafka_tool consume --brokers B --topic T --expect N [--timeout S] [--group G]
@@ -16,9 +18,11 @@
 //     Exits 0 once at least N messages were read and every partition is at its end (so extra
 //     messages are printed too and a caller can count them), 1 on timeout (default 30 s).
 //
-//   sluice_kafka_tool count --brokers B --topic T [--timeout S]
-//     Prints the number of messages in the topic (the sum of the partitions' high watermarks,
-//     from a topic that was never truncated): a cheap exact check after millions of messages.
+//   sluice_kafka_tool count --brokers B --topic T [--timeout S] [--held]
+//     Prints the number of messages written to the topic (the sum of the partitions' high
+//     watermarks): a cheap exact check after millions of messages. With --held: the messages
+//     it still holds (high minus low watermark; the mock cluster keeps a few MiB per partition
+//     and drops older messages).
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -48,6 +52,8 @@ struct Options {
   std::string compression = "none";
   long long timestamp_ms = 0;
   std::vector<std::pair<std::string, std::string>> headers;
+  bool held = false;    // count: messages held, not written
+  bool spread = false;  // produce: keyless runs over every partition in turn
 };
 
 [[noreturn]] void usage(const std::string& message) {
@@ -55,10 +61,10 @@ struct Options {
                "sluice_kafka_tool: %s\n"
                "usage: sluice_kafka_tool produce --brokers B --topic T [--count N] [--keys K]\n"
                "                         [--size BYTES] [--header name=value]... [--timestamp MS]\n"
-               "                         [--compression C]\n"
+               "                         [--compression C] [--spread]\n"
                "       sluice_kafka_tool consume --brokers B --topic T --expect N [--timeout S]\n"
                "                         [--group G]\n"
-               "       sluice_kafka_tool count --brokers B --topic T [--timeout S]\n",
+               "       sluice_kafka_tool count --brokers B --topic T [--timeout S] [--held]\n",
                message.c_str());
   std::exit(2);
 }
@@ -79,6 +85,10 @@ Options parse(int argc, char** argv) {
   }
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--held" || flag == "--spread") {
+      (flag == "--held" ? o.held : o.spread) = true;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value after " + flag);
     std::string v = argv[++i];
     if (flag == "--brokers") {
@@ -159,6 +169,22 @@ int produce(const Options& o) {
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (rk == nullptr) usage(std::string("rd_kafka_new: ") + errstr);
+  // --spread: runs of kSpreadRun messages go to each partition in turn, so every partition
+  // gets its share (the mock cluster keeps only a few MiB per partition and drops the start of
+  // a long sticky run) and is still written in batches, as a real producer would.
+  constexpr long kSpreadRun = 500;
+  int32_t partitions = 0;
+  if (o.spread) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1) {
+      partitions = md->topics[0].partition_cnt;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (partitions <= 0) usage("--spread: the topic's partition count is unknown");
+  }
 
   long produced = 0;
   std::string value;
@@ -170,6 +196,10 @@ int produce(const Options& o) {
     v.u.mem = {value.data(), value.size()};
     vu.push_back(v);
     vu.push_back({RD_KAFKA_VTYPE_MSGFLAGS, {.i = RD_KAFKA_MSG_F_COPY}});
+    if (partitions > 0) {
+      vu.push_back(
+          {RD_KAFKA_VTYPE_PARTITION, {.i32 = static_cast<int32_t>((i / kSpreadRun) % partitions)}});
+    }
     if (o.keys > 0) {
       key = "k" + std::to_string(i % o.keys);
       rd_kafka_vu_t k{RD_KAFKA_VTYPE_KEY, {}};
@@ -361,7 +391,7 @@ int count(const Options& o) {
     int64_t high = 0;
     err = rd_kafka_query_watermark_offsets(rk, o.topic.c_str(), md->topics[0].partitions[p].id,
                                            &low, &high, timeout_ms);
-    total += high;
+    total += o.held ? high - low : high;
   }
   if (md) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
