@@ -6,6 +6,7 @@ find_package(yaml-cpp REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)
 find_package(fmt REQUIRED CONFIG)
 find_package(ZLIB REQUIRED)
+find_package(OpenSSL REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
@@ -16,4 +17,4 @@ add_library(sluice_deps INTERFACE)
 target_include_directories(sluice_deps SYSTEM INTERFACE ${CONCURRENTQUEUE_INCLUDE_DIR})
 target_link_libraries(sluice_deps INTERFACE
   Threads::Threads Boost::headers simdjson::simdjson yaml-cpp CLI11::CLI11 fmt::fmt
-  PkgConfig::RE2 PkgConfig::ZSTD PkgConfig::RDKAFKA ZLIB::ZLIB)
+  PkgConfig::RE2 PkgConfig::ZSTD PkgConfig::RDKAFKA ZLIB::ZLIB OpenSSL::SSL OpenSSL::Crypto)

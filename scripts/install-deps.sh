@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-iostreams1.81-dev
   libsimdjson-dev libconcurrentqueue-dev libyaml-cpp-dev libcli11-dev libre2-dev libfmt-dev
-  zlib1g-dev libzstd-dev librdkafka-dev tzdata
+  zlib1g-dev libzstd-dev librdkafka-dev libssl-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   clang lld libclang-rt-14-dev clang-format clang-tidy
   python3 time

@@ -36,5 +36,7 @@ std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& nam
                                        const BuildContext& context);
 std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name,
                                       const BuildContext& context);
+std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::string& name,
+                                              const BuildContext& context);
 
 }  // namespace sluice

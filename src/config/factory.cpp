@@ -37,6 +37,7 @@ constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
     {"file", &make_file_sink},
     {"stdout", &make_stdout_sink},
     {"kafka", &make_kafka_sink},
+    {"elasticsearch", &make_elasticsearch_sink},
 };
 
 template <typename Maker, size_t N>

@@ -189,9 +189,37 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       }
       node["brokers"] = percent_decode(rest.substr(0, slash));
       node["topic"] = percent_decode(rest.substr(slash + 1));
+    } else if (scheme == "elasticsearch+http" || scheme == "elasticsearch+https") {
+      // elasticsearch+http://host:9200[,host2:9200][/prefix]/index: one endpoint per host, the
+      // last path segment is the index (the default one when absent).
+      node["type"] = "elasticsearch";
+      std::string web = scheme.substr(scheme.find('+') + 1);
+      size_t slash = rest.find('/');
+      std::string hosts = rest.substr(0, slash);
+      std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+      if (hosts.empty() || hosts.front() == ',' || hosts.back() == ',' ||
+          hosts.find(",,") != std::string::npos) {
+        throw ConfigError(std::string(kUrlVar) +
+                          ": Elasticsearch URLs name hosts and an index: "
+                          "elasticsearch+http://host:9200/index");
+      }
+      size_t last = path.rfind('/');
+      std::string prefix = last == std::string::npos ? "" : path.substr(0, last);
+      std::string index = last == std::string::npos ? "" : path.substr(last + 1);
+      YAML::Node endpoints(YAML::NodeType::Sequence);
+      for (size_t begin = 0; begin <= hosts.size();) {
+        size_t end = std::min(hosts.find(',', begin), hosts.size());
+        std::string endpoint = web;
+        endpoint.append("://").append(hosts, begin, end - begin).append(prefix);
+        endpoints.push_back(endpoint);
+        begin = end + 1;
+      }
+      node["endpoints"] = endpoints;
+      if (!index.empty()) node["index"] = percent_decode(index);
     } else {
       throw ConfigError(std::string(kUrlVar) + ": unsupported sink scheme `" + scheme +
-                        "` (this build supports file://, stdout:// and kafka://)");
+                        "` (this build supports file://, stdout://, kafka://, "
+                        "elasticsearch+http:// and elasticsearch+https://)");
     }
     while (!query.empty()) {
       size_t amp = query.find('&');
@@ -205,11 +233,14 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       }
       std::string key = percent_decode(pair.substr(0, eq));
       std::string value = percent_decode(pair.substr(eq + 1));
-      // `librdkafka.security.protocol=ssl` and `headers.app=service` set one entry of a map.
+      // `librdkafka.security.protocol=ssl`, `headers.app=service` (kafka) and `tls.verify=false`
+      // (elasticsearch) set one entry of a map.
       size_t dot = key.find('.');
       std::string head = key.substr(0, dot);
-      if (scheme == "kafka" && dot != std::string::npos &&
-          (head == "librdkafka" || head == "headers")) {
+      bool nested = scheme == "kafka" ? head == "librdkafka" || head == "headers"
+                                      : node["type"].Scalar() == "elasticsearch" &&
+                                            (head == "auth" || head == "tls");
+      if (dot != std::string::npos && nested) {
         node[head][key.substr(dot + 1)] = value;
       } else {
         node[key] = value;
@@ -222,8 +253,10 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       decl.inputs.push_back(s.name);
     }
     node["inputs"] = inputs;
-    int n = ++used[scheme];
-    decl.name = n == 1 ? scheme : scheme + "_" + std::to_string(n);
+    // Named by type: `elasticsearch`, not `elasticsearch+http`.
+    std::string kind = node["type"].Scalar();
+    int n = ++used[kind];
+    decl.name = n == 1 ? kind : kind + "_" + std::to_string(n);
     decl.type = node["type"].Scalar();
     decl.node = node;
     decl.file = kUrlVar;

@@ -82,10 +82,13 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
 
   // Thread-safe. Queues the request for the next endpoint in turn; `done` is called once, on the
-  // transport thread (it must not block).
+  // transport thread (it must not block). After stop(), `done` runs at once on the caller's
+  // thread, with `cancelled`.
   virtual void send(HttpRequest request, std::function<void(HttpResult)> done) = 0;
   // Cancels everything in flight (each `done` runs with `cancelled`), then joins the thread.
-  // Idempotent; also done by the destructor.
+  // Idempotent; also done by the destructor. May be called from `done` (it then returns without
+  // joining; a later stop() or the destructor joins), but the transport must not be destroyed
+  // from `done`.
   virtual void stop() = 0;
   // Endpoints not currently paused after a failure.
   [[nodiscard]] virtual size_t healthy_endpoints() const = 0;

@@ -1,0 +1,227 @@
+#pragma once
+// `elasticsearch`: writes events to Elasticsearch (or OpenSearch) through the `_bulk` API, over
+// HTTP/1.1 keep-alive connections (Boost.Beast, sinks/elasticsearch/http_transport.hpp).
+//
+// Options (unknown keys are errors):
+//   endpoints: [url, ...]     one or more `http(s)://host[:port][/prefix]`, used round-robin;
+//                             endpoints that fail are skipped for a while. `endpoint: url` for one.
+//                             Required. Credentials in the URL are refused: use `auth`.
+//   index: "logs-%Y.%m.%d"    template: strftime fields from @timestamp (UTC), `{{ field }}` from
+//                             the event. Default "sluice-%Y.%m.%d". Rendered names are made valid
+//                             (lowercase; `\ / * ? " < > | , # :`, spaces → `_`; no leading `-_+`;
+//                             at most 255 bytes). Its fixed text must already be valid.
+//   default_index: name       where an event goes when a field of `index` is missing (or renders
+//                             to nothing). Default: the template with "unknown" for the field.
+//   mode: index|data_stream   `index` (default) writes with the `index` action (an event with
+//                             the same `_id` overwrites); `data_stream` with `create`, which data
+//                             streams require (the encoder always writes @timestamp). A data
+//                             stream's name must not start with `.ds-`.
+//   id: auto|none|"{{ f }}"   the `_id` of each document. `auto` (default): a deterministic id
+//                             from the event's origin (source, file identity and offset, or Kafka
+//                             partition and offset), so that events read again after a crash, and
+//                             requests sent again after a lost answer, overwrite (or, with
+//                             `create`, are answered 409 and counted as already stored) instead of
+//                             being stored twice. It costs Elasticsearch a lookup per document;
+//                             `none` lets Elasticsearch generate ids (faster indexing, duplicates
+//                             possible after a retry or replay). A template takes the id from a
+//                             field; an event without the field gets a generated one.
+//   pipeline: name            ingest pipeline (`/_bulk?pipeline=name`). Optional.
+//   compression: none|gzip    gzip (zlib level 1) the request bodies. Default none.
+//   auth: {user: u, password: p} or {api_key: k}
+//                             the `Authorization` header (Basic, or ApiKey). Use ${VAR}.
+//   tls: {ca_file: pem, verify: true, cert_file: pem, key_file: pem}
+//                             for https endpoints: CA bundle (default: the system's), certificate
+//                             and host name verification (on by default), client certificate.
+//   timeout: 60s              one request: connect, TLS handshake, send and answer, together.
+//   max_batch_bytes: 5MiB     one bulk body (uncompressed) at most this; a single larger event
+//                             is sent alone.
+//   max_batch_events: 10000   events per bulk request at most.
+//   flush_interval: 1s        a partial request goes out after this (or as soon as the sink's
+//                             queue is idle and a request slot is free).
+//   concurrency: 2            bulk requests outstanding (in flight or waiting to be retried).
+//   retry_backoff_min: 100ms  first retry delay; doubles per failed attempt of a request, up to
+//   retry_backoff_max: 30s    this; each delay is jittered (half to all of it).
+//
+// Delivery: events of several batches go into one bulk request, and a batch may straddle two
+// requests. A batch is acknowledged once each of its events is stored (2xx), already present
+// (409 on `create` with an id) or dead-lettered. Per item of an answer with `errors: true`:
+// 429 and 5xx are sent again, alone (a new request with only those items), after a backoff;
+// any other failure (e.g. 400 mapper_parsing_exception) goes to the dead-letter file
+// `<data_dir>/dead-letter/<sink>.jsonl` with the item's `error.type: error.reason`, and is
+// counted. A whole request that fails (no answer, 429, 5xx, an answer that is not a bulk answer)
+// is sent again after a backoff, for as long as it takes: a cluster that is down holds the sink,
+// and the pipeline's `when_full` applies. 413 splits the request in halves; a single event still
+// too large is dead-lettered. Other 4xx for the whole request (401, 403, 404, ...) are logged as
+// errors and retried too: a misconfiguration must not lose data; /health turns failing.
+//
+// Memory: at most `concurrency` requests are outstanding, plus the one being filled; consume()
+// waits for answers when a full request cannot go out, so memory stays near concurrency ×
+// max_batch_bytes (twice with gzip) plus the batches held.
+//
+// Threads: the sink thread builds and sends requests and handles answers; the transport's
+// thread only hands each answer over (mutex + condition variable).
+//
+// Shutdown: what is pending is sent and answers are awaited until most of
+// SLUICE_SHUTDOWN_TIMEOUT_SECONDS has passed; events still unconfirmed then are logged and left
+// unacknowledged, so that the pipeline reports them and sources do not checkpoint past them.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "core/template.hpp"
+#include "sinks/dead_letter.hpp"
+#include "sinks/elasticsearch/bulk_request.hpp"
+#include "sinks/elasticsearch/bulk_response.hpp"
+#include "sinks/elasticsearch/http_transport.hpp"
+#include "sluice/sink.hpp"
+
+namespace sluice {
+
+struct ElasticsearchSinkOptions {
+  std::string name;
+  std::string data_dir;  // the dead-letter file goes below it
+  es::TransportOptions transport;
+  Template index;                       // rendered per event unless static
+  std::optional<Template> id_template;  // `id: "{{ field }}"`
+  es::ActionSpec action;                // slots are set by the sink's constructor
+  std::string pipeline;
+  bool gzip = false;
+  size_t max_batch_bytes = 5 << 20;
+  size_t max_batch_events = 10'000;
+  int64_t flush_interval_ns = 1'000'000'000;
+  size_t concurrency = 2;
+  int64_t retry_backoff_min_ns = 100'000'000;
+  int64_t retry_backoff_max_ns = 30'000'000'000;
+  int64_t flush_timeout_ns = 8'000'000'000;  // shutdown: how long to wait for answers
+};
+
+class ElasticsearchSink final : public Sink {
+ public:
+  explicit ElasticsearchSink(ElasticsearchSinkOptions options);
+  ~ElasticsearchSink() override;
+  ElasticsearchSink(const ElasticsearchSink&) = delete;
+  ElasticsearchSink& operator=(const ElasticsearchSink&) = delete;
+
+  [[nodiscard]] EncodingSpec encoding() const override { return {EncodingSpec::Kind::Json}; }
+  [[nodiscard]] std::vector<const Template*> templates() const override;
+  [[nodiscard]] bool wants_event_ids() const override {
+    return options_.action.id == es::IdMode::Auto;
+  }
+  void consume(Delivery delivery) override;
+  void tick(int64_t now_ns) override;
+  void shutdown() override;
+
+  struct Totals {
+    uint64_t stored = 0;
+    uint64_t already_present = 0;  // 409 on `create` with an id
+    uint64_t dead_lettered = 0;
+    uint64_t retried_items = 0;    // items sent again (alone, or with their whole request)
+    uint64_t requests = 0;         // bulk requests sent, retries included
+    uint64_t failed_requests = 0;  // whole requests that failed and were retried
+  };
+  [[nodiscard]] Totals totals() const {
+    Totals t = totals_;
+    t.stored = stored_.load(std::memory_order_relaxed);
+    return t;
+  }
+  [[nodiscard]] const ElasticsearchSinkOptions& options() const { return options_; }
+  [[nodiscard]] const std::string& target() const { return target_; }
+
+ private:
+  // One consumed delivery: done() once each of its events is done.
+  struct Held {
+    Delivery delivery;
+    std::atomic<uint32_t> unfinished{0};  // the transport thread finishes events too
+  };
+  struct Item {
+    Held* held;
+    uint32_t index;
+  };
+  struct Request {
+    std::vector<Item> items;
+    ByteBuffer body;        // NDJSON
+    ByteBuffer compressed;  // gzip of body, when configured
+    uint32_t attempt = 0;   // failures so far
+    int64_t opened_ns = 0;  // monotonic: the first event went in
+    int64_t not_before_ns = 0;
+  };
+  struct Completion {
+    Request* request;
+    es::HttpResult result;
+  };
+
+  // Sink thread.
+  bool ensure_transport(bool wait);
+  void add(Held* held, uint32_t index);
+  // Queues the open request for sending; waits while `concurrency` are outstanding if `wait`.
+  void close_open(bool wait);
+  void seal(Request* request);  // compresses, when configured
+  void send_due();
+  void send(Request* request);
+  // Waits for an answer (at most until `deadline_ns`, or the next retry), then handles answers.
+  void wait_for_answers(int64_t deadline_ns);
+  void handle_answers();
+  // Transport thread: an `errors: false` answer finishes its request there, so that batches
+  // are acknowledged (and the pipeline's buffer freed) without waiting for the sink thread,
+  // which may sit in its queue for a while. False: hand the answer over.
+  bool finish_on_transport(Request* request, es::HttpResult& result);
+  void handle(Request* request, es::HttpResult& result);
+  void read_items(Request* request, const es::HttpResult& result);
+  void retry_whole(Request* request, std::string_view why, int status, size_t endpoint);
+  void schedule(Request* request, uint32_t attempt);  // into waiting_, after the backoff
+  Request* rebuild(const Item* begin, const Item* end, uint32_t attempt);
+  [[nodiscard]] size_t outstanding() const {
+    return waiting_.size() + in_flight_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] bool has_id(const Item& item) const;
+  void finish(const Item& item);
+  void dead_letter(const Item& item, std::string_view reason);
+  Request* acquire_request();
+  void release_request(Request* request);
+  Held* acquire_held();
+  [[nodiscard]] uint64_t unconfirmed_events() const;
+
+  ElasticsearchSinkOptions options_;
+  std::string target_;
+  es::BulkBodyBuilder builder_;
+  es::BulkResponseParser parser_;
+  es::GzipCompressor gzip_;
+  DeadLetterWriter dead_letters_;
+  std::minstd_rand jitter_;
+
+  Request* open_ = nullptr;        // being filled
+  std::vector<Request*> waiting_;  // sealed, to be sent once their not_before_ns has come
+  std::atomic<size_t> in_flight_{0};
+  bool consumed_since_tick_ = false;
+  bool transport_failed_logged_ = false;
+
+  mutable std::mutex pool_mutex_;  // guards the pools: both threads finish and release
+  std::vector<std::unique_ptr<Request>> requests_;  // pooled
+  std::vector<Request*> free_requests_;
+  std::vector<std::unique_ptr<Held>> helds_;  // pooled
+  std::vector<Held*> free_helds_;
+
+  std::mutex answers_mutex_;  // guards answers_ and answers_epoch_ (the transport thread adds)
+  std::condition_variable answers_cv_;
+  std::vector<Completion> answers_;
+  uint64_t answers_epoch_ = 0;               // counts answers, also those finished there
+  es::BulkResponseParser transport_parser_;  // used on the transport thread only
+  std::vector<Completion> handling_;         // swapped with answers_, reused
+
+  Totals totals_;  // sink thread, except `stored`:
+  std::atomic<uint64_t> stored_{0};
+  log::RateLimit request_log_;
+  log::RateLimit item_log_;
+  log::RateLimit dead_letter_log_;
+
+  std::unique_ptr<es::HttpTransport> transport_;  // last: stopped before the rest goes
+};
+
+}  // namespace sluice

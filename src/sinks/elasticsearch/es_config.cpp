@@ -1,0 +1,259 @@
+// The `elasticsearch` sink's configuration: YAML options (and SLUICE_SINKS URLs, which become
+// the same options) → ElasticsearchSinkOptions. Every check that can be made before running is
+// made here, so that a mistake is a config error with its line (exit 78).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "config/components.hpp"
+#include "config/factory.hpp"
+#include "sinks/elasticsearch/elasticsearch_sink.hpp"
+
+namespace sluice {
+
+namespace {
+
+// The default shutdown flush: most of SLUICE_SHUTDOWN_TIMEOUT_SECONDS, so that the sink can
+// still report what it could not deliver before the pipeline's own deadline ends the process.
+int64_t default_flush_timeout_ns(const BuildContext& context) {
+  double seconds = 10;
+  if (context.env) {
+    if (std::optional<std::string> v = context.env("SLUICE_SHUTDOWN_TIMEOUT_SECONDS")) {
+      char* end = nullptr;
+      double parsed = std::strtod(v->c_str(), &end);
+      if (end != v->c_str() && *end == '\0' && parsed > 0) seconds = parsed;
+    }
+  }
+  return static_cast<int64_t>(std::max(0.1, std::min(seconds * 0.8, seconds - 0.5)) * 1e9);
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t k = 0;
+  for (; k + 2 < in.size(); k += 3) {
+    uint32_t v = (uint32_t{static_cast<unsigned char>(in[k])} << 16) |
+                 (uint32_t{static_cast<unsigned char>(in[k + 1])} << 8) |
+                 static_cast<unsigned char>(in[k + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(v >> shift) & 63]);
+  }
+  if (k < in.size()) {
+    uint32_t v = uint32_t{static_cast<unsigned char>(in[k])} << 16;
+    if (k + 1 < in.size()) v |= uint32_t{static_cast<unsigned char>(in[k + 1])} << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(k + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+// The fixed text of an index template (placeholders and time fields left out), and whether the
+// name starts with it.
+struct FixedText {
+  std::vector<std::string> parts;
+  bool leading = false;
+};
+
+FixedText fixed_text(std::string_view text) {
+  FixedText out;
+  std::string part;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "{{") == 0) {
+      size_t close = text.find("}}", i + 2);
+      if (!part.empty()) out.parts.push_back(std::move(part));
+      part.clear();
+      i = close == std::string_view::npos ? text.size() : close + 1;
+    } else if (text[i] == '%' && i + 1 < text.size() && text[i + 1] != '%') {
+      if (!part.empty()) out.parts.push_back(std::move(part));
+      part.clear();
+      ++i;
+    } else {
+      if (i == 0) out.leading = true;
+      part.push_back(text[i]);
+      if (text[i] == '%') ++i;  // %% is one '%'
+    }
+  }
+  if (!part.empty()) out.parts.push_back(std::move(part));
+  return out;
+}
+
+// Checks the index template's fixed text against Elasticsearch's naming rules. Empty when fine.
+std::string check_index_template(const Template& index, bool data_stream) {
+  std::string what = data_stream ? "a data stream name" : "an index name";
+  if (index.is_static()) {
+    if (!es::is_valid_index_name(index.text())) {
+      return "`" + index.text() + "` is not valid as " + what +
+             ": lowercase, no \\ / * ? \" < > | , # : or spaces, not starting with - _ +, "
+             "at most 255 bytes";
+    }
+  } else {
+    FixedText fixed = fixed_text(index.text());
+    for (const std::string& part : fixed.parts) {
+      for (char c : part) {
+        if ((c >= 'A' && c <= 'Z') || es::forbidden_in_index(static_cast<unsigned char>(c))) {
+          return "`" + index.text() + "`: the character `" + std::string(1, c) +
+                 "` is not allowed in " + what +
+                 " (lowercase, no \\ / * ? \" < > | , # : or spaces)";
+        }
+      }
+    }
+    if (fixed.leading && !fixed.parts.empty() &&
+        std::string_view("-_+").find(fixed.parts[0][0]) != std::string_view::npos) {
+      return "`" + index.text() + "`: " + what + " cannot start with - _ +";
+    }
+  }
+  if (data_stream && index.text().rfind(".ds-", 0) == 0) {
+    return "`" + index.text() + "`: a data stream name cannot start with `.ds-`";
+  }
+  return "";
+}
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string::npos; }
+
+void read_endpoints(MapReader& config, es::TransportOptions& transport) {
+  std::vector<std::string> urls;
+  std::string key = "endpoints";
+  if (config.has("endpoint")) {
+    if (config.has("endpoints")) config.fail("endpoint", "use `endpoint` or `endpoints`, not both");
+    key = "endpoint";
+    urls.push_back(config.required_string("endpoint"));
+  } else if (config.has("endpoints")) {
+    urls = config.string_list("endpoints");
+  }
+  if (urls.empty()) {
+    config.fail_here("`endpoints` is required: one or more URLs such as http://localhost:9200");
+  }
+  for (const std::string& url : urls) {
+    es::Endpoint endpoint;
+    std::string error;
+    if (!es::parse_endpoint(url, &endpoint, &error)) config.fail(key, error);
+    transport.endpoints.push_back(std::move(endpoint));
+  }
+}
+
+void read_auth(MapReader& config, es::TransportOptions& transport) {
+  MapReader auth = config.sub("auth");
+  std::optional<std::string> user = auth.string("user");
+  std::optional<std::string> password = auth.string("password");
+  std::optional<std::string> api_key = auth.string("api_key");
+  auth.finish();
+  if (!user && !password && !api_key) return;
+  std::string value;
+  if (api_key) {
+    if (user || password) auth.fail("api_key", "use `api_key` or `user`/`password`, not both");
+    if (api_key->empty()) auth.fail("api_key", "`api_key` is empty (is the variable set?)");
+    if (has_line_break(*api_key)) auth.fail("api_key", "`api_key` contains a line break");
+    value = "ApiKey " + *api_key;
+  } else {
+    if (!user || user->empty()) auth.fail_here("`auth` needs `user` with `password`");
+    if (!password) auth.fail_here("`auth` needs `password` with `user`");
+    if (user->find(':') != std::string::npos) auth.fail("user", "`user` cannot contain `:`");
+    value = "Basic " + base64(*user + ":" + *password);
+  }
+  transport.headers.emplace_back("Authorization", std::move(value));
+}
+
+void read_tls(MapReader& config, es::TransportOptions& transport) {
+  MapReader tls = config.sub("tls");
+  es::TlsOptions& o = transport.tls;
+  o.ca_file = tls.string("ca_file", "");
+  o.verify = tls.boolean("verify", true);
+  o.cert_file = tls.string("cert_file", "");
+  o.key_file = tls.string("key_file", "");
+  tls.finish();
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    tls.fail(o.cert_file.empty() ? "key_file" : "cert_file",
+             "`cert_file` and `key_file` go together (a client certificate and its key)");
+  }
+  for (const auto& [key, path] : {std::pair<const char*, const std::string&>{"ca_file", o.ca_file},
+                                  {"cert_file", o.cert_file},
+                                  {"key_file", o.key_file}}) {
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+      tls.fail(key, "cannot read `" + path + "`");
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::string& name,
+                                              const BuildContext& context) {
+  ElasticsearchSinkOptions o;
+  o.name = name;
+  o.data_dir = context.data_dir;
+  read_endpoints(config, o.transport);
+
+  bool data_stream = config.choice<bool>("mode", false, {{"index", false}, {"data_stream", true}});
+  o.action.action = data_stream ? es::Action::Create : es::Action::Index;
+  std::string index_text = config.string("index", "sluice-%Y.%m.%d");
+  std::string error;
+  std::optional<Template> index = Template::parse(index_text, &error);
+  if (!index) config.fail("index", error);
+  o.index = std::move(*index);
+  if (std::string problem = check_index_template(o.index, data_stream); !problem.empty()) {
+    config.fail("index", problem);
+  }
+  o.action.default_index = config.string("default_index", "");
+  if (!o.action.default_index.empty() && !es::is_valid_index_name(o.action.default_index)) {
+    config.fail("default_index", "`default_index`: `" + o.action.default_index +
+                                     "` is not a valid index name: lowercase, no \\ / * ? \" < > "
+                                     "| , # : or spaces, not starting with - _ +");
+  }
+  // Without `default_index`, a missing field renders as "unknown" in place; a name that
+  // sanitises to nothing still needs somewhere to go.
+  o.index.set_sink_rendering(false, o.action.default_index.empty()
+                                        ? std::string("unknown")
+                                        : std::string(es::kMissingField));
+  if (o.action.default_index.empty()) o.action.default_index = "unknown";
+
+  std::string id = config.string("id", "auto");
+  if (id == "none") {
+    o.action.id = es::IdMode::None;
+  } else if (id == "auto") {
+    o.action.id = es::IdMode::Auto;
+  } else {
+    std::optional<Template> id_template = Template::parse(id, &error);
+    if (!id_template) config.fail("id", error);
+    if (id_template->is_static()) {
+      config.fail("id",
+                  "`id` must be none, auto or a template such as \"{{ request_id }}\" "
+                  "(a fixed id would make every event overwrite the previous one)");
+    }
+    // The value as it is; a missing field is marked so that Elasticsearch generates the id.
+    id_template->set_sink_rendering(false, std::string(es::kMissingField));
+    o.action.id = es::IdMode::Template;
+    o.id_template = std::move(*id_template);
+  }
+
+  o.pipeline = config.string("pipeline", "");
+  o.gzip = config.choice<bool>("compression", false, {{"none", false}, {"gzip", true}});
+  read_auth(config, o.transport);
+  read_tls(config, o.transport);
+  o.transport.timeout_ns = config.duration_ns("timeout", 60'000'000'000);
+  if (o.transport.timeout_ns <= 0) config.fail("timeout", "`timeout` must be positive");
+  o.max_batch_bytes = config.size("max_batch_bytes", o.max_batch_bytes);
+  if (o.max_batch_bytes < 1024 || o.max_batch_bytes > (1ULL << 30)) {
+    config.fail("max_batch_bytes", "`max_batch_bytes` must be between 1KiB and 1GiB");
+  }
+  o.max_batch_events = static_cast<size_t>(
+      config.integer("max_batch_events", static_cast<int64_t>(o.max_batch_events), 1, 1'000'000));
+  o.flush_interval_ns = config.duration_ns("flush_interval", o.flush_interval_ns);
+  if (o.flush_interval_ns <= 0) config.fail("flush_interval", "`flush_interval` must be positive");
+  o.concurrency = static_cast<size_t>(config.integer("concurrency", 2, 1, 64));
+  o.transport.max_idle_connections = o.concurrency;
+  o.retry_backoff_min_ns = config.duration_ns("retry_backoff_min", o.retry_backoff_min_ns);
+  o.retry_backoff_max_ns = config.duration_ns("retry_backoff_max", o.retry_backoff_max_ns);
+  if (o.retry_backoff_min_ns <= 0) {
+    config.fail("retry_backoff_min", "`retry_backoff_min` must be positive");
+  }
+  if (o.retry_backoff_max_ns < o.retry_backoff_min_ns) {
+    config.fail("retry_backoff_max", "`retry_backoff_max` must be at least `retry_backoff_min`");
+  }
+  o.flush_timeout_ns = default_flush_timeout_ns(context);
+  return std::make_unique<ElasticsearchSink>(std::move(o));
+}
+
+}  // namespace sluice
