@@ -53,6 +53,16 @@ def peak_rss_mib(pid):
     raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
+def health_status(port):
+    """The HTTP status of sluice's /health."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 class ElasticsearchSinkTest(SluiceTestCase):
     @classmethod
     def setUpClass(cls):
@@ -71,12 +81,13 @@ class ElasticsearchSinkTest(SluiceTestCase):
         values.update(extra)
         return base_env(values)
 
-    def sink_config(self, es, source=None, name="sluice.yaml", **options):
+    def sink_config(self, es, source=None, name="sluice.yaml", health_grace="60s", **options):
         """A source (default stdin, JSON) -> elasticsearch sink `es`; `options` are more sink
         options (JSON is YAML). Short backoffs keep the tests fast."""
         options = {"endpoints": [es.url], "retry_backoff_min": "20ms",
                    "retry_backoff_max": "1s", "flush_interval": "200ms", **options}
         lines = [f"data_dir: {yaml_str(self.path('data'))}",
+                 f"health_sink_grace: {health_grace}",
                  "sources:",
                  f"  in: {json.dumps(source or {'type': 'stdin', 'parser': 'json'})}",
                  "sinks:",
@@ -180,7 +191,7 @@ class ElasticsearchSinkTest(SluiceTestCase):
 
     def test_outage_of_10s_loses_nothing_and_memory_stays_bounded(self):
         es = self.emulator()
-        cfg = self.sink_config(es, id="auto", max_batch_events=1000)
+        cfg = self.sink_config(es, id="auto", max_batch_events=1000, health_grace="2s")
         p, port = self.start_streaming(cfg)
         total = 30_000
         errors = []
@@ -202,10 +213,12 @@ class ElasticsearchSinkTest(SluiceTestCase):
         time.sleep(10)
         retries = metric(port, "sluice_sink_retries_total", component="es") or 0
         self.assertEqual(es.stats_command()["stored_docs"], down_at)
+        self.assertEqual(health_status(port), 503, "/health reports the failing sink")
         es.up()
         writer.join(timeout=60)
         self.assertEqual(errors, [])
         self.wait_stored(es, total, timeout=60)
+        wait_until(lambda: health_status(port) == 200, timeout=10, what="/health back to 200")
         rss = peak_rss_mib(p.pid)
         r = p.wait(timeout=60)
         self.assertEqual(r.rc, 0, r.describe())
