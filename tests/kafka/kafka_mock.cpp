@@ -14,8 +14,9 @@
 //                                           7 REQUEST_TIMED_OUT)
 //   rtt <broker_id> <ms>                    add latency to a broker's responses
 //   quit                                    (end of input too)
-// Broker ids are 1..N. Leadership does not move when a broker is down: the partitions it leads
-// are unavailable until it is up again (what the tests want: an outage, not a fail-over).
+// Broker ids are 1..N; partition p of a topic is led by broker p % N + 1 (with full replication).
+// Leadership does not move when a broker is down: the partitions it leads are unavailable until
+// it is up again (what the tests want: an outage, not a fail-over).
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -56,6 +57,20 @@ std::string err_text(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
 }
 
+// Creates a topic whose partition p is led by broker p % brokers + 1. The mock would pick leaders
+// at random, and then `down 1` could leave every partition of a topic available (a test that
+// takes a broker down must know which partitions it stops).
+rd_kafka_resp_err_t create_topic(rd_kafka_mock_cluster_t* cluster, const std::string& name,
+                                 int partitions, int replication, int brokers) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(cluster, name.c_str(), partitions, replication);
+  if (err || replication != brokers) return err;  // leaders must be replicas
+  for (int p = 0; p < partitions && !err; ++p) {
+    err = rd_kafka_mock_partition_set_leader(cluster, name.c_str(), p, p % brokers + 1);
+  }
+  return err;
+}
+
 // One command line → the answer line (without the newline). Sets `quit` on `quit`.
 std::string run_command(rd_kafka_mock_cluster_t* cluster, int brokers, const std::string& line,
                         bool* quit) {
@@ -86,8 +101,8 @@ std::string run_command(rd_kafka_mock_cluster_t* cluster, int brokers, const std
         (args.size() == 3 && !parse_int(args[2], 1, brokers, &replication))) {
       return "error usage: create <topic> <partitions> [replication]";
     }
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-        cluster, args[0].c_str(), static_cast<int>(n), static_cast<int>(replication));
+    rd_kafka_resp_err_t err =
+        create_topic(cluster, args[0], static_cast<int>(n), static_cast<int>(replication), brokers);
     return err ? "error " + err_text(err) : "ok";
   }
   if (cmd == "topic-error") {
@@ -163,7 +178,7 @@ int main(int argc, char** argv) {
   int replication = static_cast<int>(std::min(3L, brokers));
   for (const auto& t : topics) {
     rd_kafka_resp_err_t err =
-        rd_kafka_mock_topic_create(cluster, t.name.c_str(), t.partitions, replication);
+        create_topic(cluster, t.name, t.partitions, replication, static_cast<int>(brokers));
     if (err) {
       std::fprintf(stderr, "sluice_kafka_mock: create %s: %s\n", t.name.c_str(),
                    err_text(err).c_str());
