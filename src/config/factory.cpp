@@ -6,6 +6,7 @@
 #include "config/map_reader.hpp"
 #include "parse/multiline.hpp"
 #include "parse/timezone.hpp"
+#include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 namespace sluice {
 
@@ -14,14 +15,18 @@ namespace {
 using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const SourceBuildContext&);
 using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
 using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
+// A sink's `buffer.max_bytes` when the config sets none (nullptr: the pipeline's default).
+using SinkBufferDefault = int64_t (*)(const Sink&);
 
 template <typename Maker>
 struct TypeEntry {
   const char* type;
   Maker make;
+  SinkBufferDefault buffer_default = nullptr;
 };
 
-// The component table.
+// The component table, one entry per line.
+// clang-format off
 constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
     {"stdin", &make_stdin_source},
     {"exec", &make_exec_source},
@@ -29,6 +34,7 @@ constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
     {"container", &make_container_source},
     {"kafka", &make_kafka_source},
 };
+// clang-format on
 constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
     {"filter", &make_filter_transform},
     {"remap", &make_remap_transform},
@@ -37,20 +43,31 @@ constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
     {"file", &make_file_sink},
     {"stdout", &make_stdout_sink},
     {"kafka", &make_kafka_sink},
-    {"elasticsearch", &make_elasticsearch_sink},
+    // Its batches count against the buffer until their requests are answered: it needs room
+    // for `concurrency` requests in flight plus one filling.
+    {"elasticsearch", &make_elasticsearch_sink,
+     [](const Sink& sink) {
+       return static_cast<const ElasticsearchSink&>(sink).buffer_bytes_needed();
+     }},
 };
 
 template <typename Maker, size_t N>
-Maker find_type(const TypeEntry<Maker> (&table)[N], MapReader& reader, const ComponentDecl& decl) {
+const TypeEntry<Maker>& find_entry(const TypeEntry<Maker> (&table)[N], MapReader& reader,
+                                   const ComponentDecl& decl) {
   std::vector<std::string> names;
   for (const auto& entry : table) {
-    if (decl.type == entry.type) return entry.make;
+    if (decl.type == entry.type) return entry;
     names.emplace_back(entry.type);
   }
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   reader.fail("type", "unknown type `" + decl.type + "`" + suggestion(decl.type, names) +
                           "; known types: " + list);
+}
+
+template <typename Maker, size_t N>
+Maker find_type(const TypeEntry<Maker> (&table)[N], MapReader& reader, const ComponentDecl& decl) {
+  return find_entry(table, reader, decl).make;
 }
 
 ParserOptions read_parser(MapReader& r) {
@@ -127,7 +144,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     MapReader r(decl.node, "sink `" + decl.name + "`", decl.file, context.env);
     r.string("type");
     r.string_list("inputs");
-    SinkMaker make = find_type(kSinkTypes, r, decl);
+    const TypeEntry<SinkMaker>& type = find_entry(kSinkTypes, r, decl);
     SinkSpec spec;
     spec.name = decl.name;
     spec.inputs = decl.inputs;
@@ -136,12 +153,16 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     if (buffer_type != "memory") {
       buffer.fail("type", "buffer `type` must be `memory` (the disk buffer is not available yet)");
     }
+    bool buffer_set = buffer.has("max_bytes");
     spec.buffer_max_bytes = static_cast<int64_t>(buffer.size("max_bytes", 8 << 20));
     spec.when_full = buffer.choice<WhenFull>(
         "when_full", WhenFull::Block,
         {{"block", WhenFull::Block}, {"drop_newest", WhenFull::DropNewest}});
     buffer.finish();
-    spec.sink = make(r, decl.name, sink_context);
+    spec.sink = type.make(r, decl.name, sink_context);
+    if (!buffer_set && type.buffer_default != nullptr) {
+      spec.buffer_max_bytes = std::max(spec.buffer_max_bytes, type.buffer_default(*spec.sink));
+    }
     r.finish();
     built.sinks.push_back(std::move(spec));
   }

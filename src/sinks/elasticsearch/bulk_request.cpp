@@ -201,4 +201,44 @@ bool GzipCompressor::compress(std::string_view in, ByteBuffer& out, std::string*
   return true;
 }
 
+GzipPool::GzipPool(size_t threads) {
+  for (size_t k = 0; k < std::max<size_t>(threads, 1); ++k)
+    threads_.emplace_back([this] { run(); });
+}
+
+GzipPool::~GzipPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void GzipPool::submit(std::string_view in, ByteBuffer* out, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(Job{in, out, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void GzipPool::run() {
+  GzipCompressor gzip;
+  std::string error;
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    error.clear();
+    bool ok = gzip.compress(job.in, *job.out, &error);
+    job.done(ok, error);
+  }
+}
+
 }  // namespace sluice::es

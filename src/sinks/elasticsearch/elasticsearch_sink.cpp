@@ -5,9 +5,6 @@
 #include <thread>
 
 #include "core/clock.hpp"
-#include "core/sink_runtime.hpp"
-#include <cstdio>
-namespace { int64_t dbg_wait_ns=0, dbg_idle=0, dbg_interval=0, dbg_consume=0, dbg_cost=0, dbg_events=0; }
 
 namespace sluice {
 
@@ -33,12 +30,27 @@ ElasticsearchSink::ElasticsearchSink(ElasticsearchSinkOptions options)
   }
   options_.action.id_slot = options_.id_template ? slot++ : -1;
   builder_ = es::BulkBodyBuilder(options_.action);
+  if (options_.gzip) {
+    // More threads than requests outstanding would have nothing to do.
+    size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+    gzip_ = std::make_unique<es::GzipPool>(std::min(options_.concurrency, cores));
+  }
 }
 
 ElasticsearchSink::~ElasticsearchSink() {
-  // Answers of requests still in flight run (cancelled) on the transport thread, which touches
-  // answers_: stop it before anything else goes.
+  // The gzip threads hand requests to the transport; answers of requests still in flight run
+  // (cancelled) on the transport thread, which touches answers_: stop both before the rest goes.
+  gzip_.reset();
   if (transport_) transport_->stop();
+}
+
+int64_t ElasticsearchSink::buffer_bytes_needed() const {
+  // A batch costs the buffer its memory: its encoded events (less than their bulk body, which
+  // adds an action line per event) in buffers grown in steps, plus rendered templates and
+  // offsets; 1.5 × the body covers it (measured: ~1.2 for 200-byte events with `id: auto`).
+  constexpr int64_t kQueueBytes = 8 << 20;  // the pipeline's default buffer
+  auto requests = static_cast<int64_t>(options_.concurrency + 1);
+  return kQueueBytes + requests * static_cast<int64_t>(options_.max_batch_bytes) * 3 / 2;
 }
 
 std::vector<const Template*> ElasticsearchSink::templates() const {
@@ -65,6 +77,7 @@ ElasticsearchSink::Request* ElasticsearchSink::acquire_request() {
   request->items.clear();
   request->body.clear();
   request->compressed.clear();
+  request->sealed = false;
   request->attempt = 0;
   request->opened_ns = monotonic_ns();
   request->not_before_ns = 0;
@@ -153,20 +166,6 @@ void ElasticsearchSink::add(Held* held, uint32_t index) {
   }
 }
 
-void ElasticsearchSink::seal(Request* request) {
-  if (!options_.gzip) return;
-  std::string error;
-  if (!gzip_.compress(request->body.view(), request->compressed, &error)) {
-    // Sent uncompressed instead (compressed stays empty): nothing is lost.
-    request->compressed.clear();
-    uint64_t suppressed = 0;
-    if (request_log_.allow(&suppressed)) {
-      log::error("elasticsearch: gzip failed, sending uncompressed", "sink", options_.name, "error",
-                 error, "suppressed_logs", suppressed);
-    }
-  }
-}
-
 void ElasticsearchSink::close_open(bool wait) {
   if (open_ == nullptr) return;
   if (open_->items.empty()) {
@@ -176,12 +175,9 @@ void ElasticsearchSink::close_open(bool wait) {
   }
   // Backpressure: while `concurrency` requests are outstanding, the next one waits here, and
   // the pipeline's queue fills up behind this thread.
-  int64_t t0 = monotonic_ns();
   while (wait && outstanding() >= options_.concurrency) wait_for_answers(INT64_MAX);
-  dbg_wait_ns += monotonic_ns() - t0;
   Request* request = open_;
   open_ = nullptr;
-  seal(request);
   waiting_.push_back(request);
   send_due();
 }
@@ -201,6 +197,30 @@ void ElasticsearchSink::send_due() {
 }
 
 void ElasticsearchSink::send(Request* request) {
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  ++totals_.requests;
+  if (!gzip_ || request->sealed) {
+    transmit(request);
+    return;
+  }
+  // Compressed once: a request retried whole is sent again as it is.
+  gzip_->submit(request->body.view(), &request->compressed,
+                [this, request](bool ok, const std::string& error) {
+                  request->sealed = true;
+                  if (!ok) {
+                    // Sent uncompressed instead (compressed left empty): nothing is lost.
+                    request->compressed.clear();
+                    uint64_t suppressed = 0;
+                    if (request_log_.allow(&suppressed)) {
+                      log::error("elasticsearch: gzip failed, sending uncompressed", "sink",
+                                 options_.name, "error", error, "suppressed_logs", suppressed);
+                    }
+                  }
+                  transmit(request);
+                });
+}
+
+void ElasticsearchSink::transmit(Request* request) {
   es::HttpRequest http;
   http.target = target_;
   http.content_type = kContentType;
@@ -210,8 +230,6 @@ void ElasticsearchSink::send(Request* request) {
   } else {
     http.body = request->body.view();
   }
-  in_flight_.fetch_add(1, std::memory_order_relaxed);
-  ++totals_.requests;
   transport_->send(std::move(http), [this, request](es::HttpResult result) {
     bool finished = finish_on_transport(request, result);
     {
@@ -416,7 +434,6 @@ ElasticsearchSink::Request* ElasticsearchSink::rebuild(const Item* begin, const 
     builder_.append(request->body, item->held->delivery.batch(), item->index);
     request->items.push_back(*item);
   }
-  seal(request);
   return request;
 }
 
@@ -453,7 +470,6 @@ void ElasticsearchSink::dead_letter(const Item& item, std::string_view reason) {
 
 void ElasticsearchSink::consume(Delivery delivery) {
   consumed_since_tick_ = true;
-  ++dbg_consume; dbg_cost += memory_cost(delivery.batch()); dbg_events += delivery.batch().count();
   ensure_transport(true);
   handle_answers();
   send_due();
@@ -482,13 +498,11 @@ void ElasticsearchSink::tick(int64_t /*now_ns*/) {
   // waiting here: with every slot taken it goes once an answer frees one.
   if (open_ != nullptr && outstanding() < options_.concurrency &&
       (idle || monotonic_ns() - open_->opened_ns >= options_.flush_interval_ns)) {
-    if (idle) ++dbg_idle; else ++dbg_interval;
     close_open(false);
   }
 }
 
 void ElasticsearchSink::shutdown() {
-  fprintf(stderr, "DBG consume=%ld avgcost=%ld avgevents=%ld wait_ms=%ld idle=%ld interval=%ld\n", (long)dbg_consume, (long)(dbg_cost/std::max<int64_t>(1,dbg_consume)), (long)(dbg_events/std::max<int64_t>(1,dbg_consume)), (long)(dbg_wait_ns/1000000), (long)dbg_idle, (long)dbg_interval);
   int64_t deadline = monotonic_ns() + options_.flush_timeout_ns;
   if (open_ != nullptr) {
     // Everything pending is queued at once; send_due() still keeps `concurrency` in flight.
@@ -497,7 +511,6 @@ void ElasticsearchSink::shutdown() {
     if (request->items.empty()) {
       release_request(request);
     } else {
-      seal(request);
       waiting_.push_back(request);
     }
   }

@@ -26,7 +26,8 @@
 //                             possible after a retry or replay). A template takes the id from a
 //                             field; an event without the field gets a generated one.
 //   pipeline: name            ingest pipeline (`/_bulk?pipeline=name`). Optional.
-//   compression: none|gzip    gzip (zlib level 1) the request bodies. Default none.
+//   compression: none|gzip    gzip (zlib level 1) the request bodies, on threads of their own
+//                             (min(concurrency, cores)). Default none.
 //   auth: {user: u, password: p} or {api_key: k}
 //                             the `Authorization` header (Basic, or ApiKey). Use ${VAR}.
 //   tls: {ca_file: pem, verify: true, cert_file: pem, key_file: pem}
@@ -56,10 +57,14 @@
 //
 // Memory: at most `concurrency` requests are outstanding, plus the one being filled; consume()
 // waits for answers when a full request cannot go out, so memory stays near concurrency ×
-// max_batch_bytes (twice with gzip) plus the batches held.
+// max_batch_bytes (twice with gzip) plus the batches held. The batches held count against the
+// sink's `buffer.max_bytes` until their requests are answered; without one set, the buffer is
+// sized for `concurrency` full requests in flight plus one filling (buffer_bytes_needed()):
+// with the pipeline's usual 8 MiB, two requests of 5 MiB could never be in flight together.
 //
 // Threads: the sink thread builds and sends requests and handles answers; the transport's
-// thread only hands each answer over (mutex + condition variable).
+// thread only hands each answer over (mutex + condition variable); with gzip, a GzipPool
+// compresses each request and hands it to the transport.
 //
 // Shutdown: what is pending is sent and answers are awaited until most of
 // SLUICE_SHUTDOWN_TIMEOUT_SECONDS has passed; events still unconfirmed then are logged and left
@@ -133,6 +138,9 @@ class ElasticsearchSink final : public Sink {
   }
   [[nodiscard]] const ElasticsearchSinkOptions& options() const { return options_; }
   [[nodiscard]] const std::string& target() const { return target_; }
+  // The pipeline buffer (`buffer.max_bytes`) this sink needs by default: the batches held by
+  // `concurrency` full requests plus the one filling, plus the usual 8 MiB of queue in front.
+  [[nodiscard]] int64_t buffer_bytes_needed() const;
 
  private:
   // One consumed delivery: done() once each of its events is done.
@@ -148,6 +156,7 @@ class ElasticsearchSink final : public Sink {
     std::vector<Item> items;
     ByteBuffer body;        // NDJSON
     ByteBuffer compressed;  // gzip of body, when configured
+    bool sealed = false;    // compressed when configured (or gzip failed): ready to go out
     uint32_t attempt = 0;   // failures so far
     int64_t opened_ns = 0;  // monotonic: the first event went in
     int64_t not_before_ns = 0;
@@ -162,9 +171,11 @@ class ElasticsearchSink final : public Sink {
   void add(Held* held, uint32_t index);
   // Queues the open request for sending; waits while `concurrency` are outstanding if `wait`.
   void close_open(bool wait);
-  void seal(Request* request);  // compresses, when configured
   void send_due();
+  // Counts the request in flight, then compresses it (GzipPool) when configured and not yet
+  // sealed, else transmits it.
   void send(Request* request);
+  void transmit(Request* request);  // sink or gzip thread: hands it to the transport
   // Waits for an answer (at most until `deadline_ns`, or the next retry), then handles answers.
   void wait_for_answers(int64_t deadline_ns);
   void handle_answers();
@@ -192,7 +203,7 @@ class ElasticsearchSink final : public Sink {
   std::string target_;
   es::BulkBodyBuilder builder_;
   es::BulkResponseParser parser_;
-  es::GzipCompressor gzip_;
+  std::unique_ptr<es::GzipPool> gzip_;  // with `compression: gzip`
   DeadLetterWriter dead_letters_;
   std::minstd_rand jitter_;
 
@@ -221,7 +232,8 @@ class ElasticsearchSink final : public Sink {
   log::RateLimit item_log_;
   log::RateLimit dead_letter_log_;
 
-  std::unique_ptr<es::HttpTransport> transport_;  // last: stopped before the rest goes
+  // Last: stopped before the rest goes (the gzip threads first, they hand requests to it).
+  std::unique_ptr<es::HttpTransport> transport_;
 };
 
 }  // namespace sluice
