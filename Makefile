@@ -47,6 +47,7 @@ bench: build
 	./bench/tail.sh $(BUILD)/sluice
 	./bench/kafka.sh $(BUILD)/sluice
 	./bench/kafka_source.sh $(BUILD)/sluice
+	./bench/elasticsearch.sh $(BUILD)/sluice
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
