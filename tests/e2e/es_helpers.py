@@ -19,11 +19,12 @@ import gzip as gziplib
 import http.client
 import json
 import os
-import selectors
 import shutil
 import ssl
 import subprocess
 import time
+
+from tool_process import StdinDrivenTool
 
 _BUILD_TESTS = os.path.join(
     os.path.dirname(os.environ.get("SLUICE_BIN", "/work/main/build/sluice")), "tests")
@@ -62,11 +63,14 @@ def make_self_signed(directory, name="localhost"):
     return cert, key
 
 
-class Emulator:
+class Emulator(StdinDrivenTool):
     """sluice_es_emulator in the background, driven over its stdin; a context manager."""
+
+    name = "sluice_es_emulator"
 
     def __init__(self, reject_429=None, fail_503=None, seed=None, data_streams=None, null=False,
                  tls=None, basic=None, api_key=None, port=0, start_timeout=10.0):
+        super().__init__(start_timeout)
         self.args = [EMULATOR, "--port", str(port)]
         if reject_429 is not None:
             self.args += ["--reject-429", str(reject_429)]
@@ -87,20 +91,8 @@ class Emulator:
         self.tls = tls
         self.basic = basic
         self.api_key = api_key
-        self.start_timeout = start_timeout
-        self.proc = None
-        self._buf = b""
-        self._sel = None
         self.host = "127.0.0.1"
         self.port = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     @property
     def url(self):
@@ -109,40 +101,9 @@ class Emulator:
     def start(self):
         if not emulator_available():
             raise AssertionError(f"Elasticsearch emulator not found ({EMULATOR}): build the tests")
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self._read_line(self.start_timeout)
-        if not line.startswith("address="):
-            self.stop()
-            raise AssertionError(f"sluice_es_emulator: unexpected first line {line!r}")
-        self.host, port = line[len("address="):].rsplit(":", 1)
+        address = self.start_process(self.args, "address=")
+        self.host, port = address.rsplit(":", 1)
         self.port = int(port)
-
-    def _read_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._sel.select(left):
-                raise AssertionError(f"sluice_es_emulator did not answer within {timeout}s")
-            chunk = self.proc.stdout.read(1 << 20)
-            if not chunk:
-                err = self.proc.stderr.read().decode(errors="replace")
-                raise AssertionError(f"sluice_es_emulator exited (rc={self.proc.poll()}): {err}")
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def command(self, line, timeout=10.0):
-        """Sends one command; returns the text after `ok`, raises AssertionError otherwise."""
-        self.proc.stdin.write((line + "\n").encode())
-        self.proc.stdin.flush()
-        answer = self._read_line(timeout)
-        if answer != "ok" and not answer.startswith("ok "):
-            raise AssertionError(f"sluice_es_emulator `{line}`: {answer}")
-        return answer[3:]
 
     def down(self):
         self.command("down")
@@ -156,24 +117,6 @@ class Emulator:
     def stats_command(self):
         return json.loads(self.command("stats"))
 
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            if self.proc.poll() is None:
-                self.proc.stdin.write(b"quit\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (BrokenPipeError, subprocess.TimeoutExpired, OSError):
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        finally:
-            if self._sel:
-                self._sel.close()
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-            self.proc = None
 
     # --- HTTP ----------------------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ Every call has a bounded timeout: a hung tool fails the test instead of hanging 
 
 import json
 import os
-import selectors
 import subprocess
 import time
+
+from tool_process import StdinDrivenTool
 
 _BUILD_TESTS = os.path.join(os.path.dirname(os.environ.get("SLUICE_BIN", "/work/main/build/sluice")),
                             "tests")
@@ -37,25 +38,16 @@ def tools_available():
     return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (MOCK, TOOL))
 
 
-class MockCluster:
+class MockCluster(StdinDrivenTool):
     """sluice_kafka_mock in the background, driven over its stdin; a context manager."""
 
+    name = "sluice_kafka_mock"
+
     def __init__(self, brokers=3, topics=None, start_timeout=10.0):
+        super().__init__(start_timeout)
         self.brokers = brokers
         self.topics = dict(topics or {})
-        self.start_timeout = start_timeout
-        self.proc = None
         self.bootstrap = None
-        self._buf = b""
-        self._sel = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     def start(self):
         if not tools_available():
@@ -63,38 +55,7 @@ class MockCluster:
         args = [MOCK, "--brokers", str(self.brokers)]
         for name, partitions in self.topics.items():
             args += ["--topic", f"{name}:{partitions}"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self._read_line(self.start_timeout)
-        if not line.startswith("bootstrap="):
-            self.stop()
-            raise AssertionError(f"sluice_kafka_mock: unexpected first line {line!r}")
-        self.bootstrap = line[len("bootstrap="):]
-
-    def _read_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._sel.select(left):
-                raise AssertionError(f"sluice_kafka_mock did not answer within {timeout}s")
-            chunk = self.proc.stdout.read(65536)
-            if not chunk:
-                raise AssertionError("sluice_kafka_mock exited unexpectedly "
-                                     f"(rc={self.proc.poll()})")
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def command(self, line, timeout=10.0):
-        """Sends one command; returns on `ok`, raises AssertionError on `error ...`."""
-        self.proc.stdin.write((line + "\n").encode())
-        self.proc.stdin.flush()
-        answer = self._read_line(timeout)
-        if answer != "ok":
-            raise AssertionError(f"sluice_kafka_mock `{line}`: {answer}")
+        self.bootstrap = self.start_process(args, "bootstrap=", keep_stderr=False)
 
     def down(self, broker_id):
         self.command(f"down {broker_id}")
@@ -116,23 +77,6 @@ class MockCluster:
     def rtt(self, broker_id, ms):
         self.command(f"rtt {broker_id} {ms}")
 
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            if self.proc.poll() is None:
-                self.proc.stdin.write(b"quit\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (BrokenPipeError, subprocess.TimeoutExpired, OSError):
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        finally:
-            if self._sel:
-                self._sel.close()
-            self.proc.stdout.close()
-            self.proc = None
 
 
 def produce(brokers, topic, lines=None, count=None, keys=None, size=None, headers=None,

@@ -8,6 +8,7 @@ Everything that starts a process has a hard timeout, so a hung sluice fails a te
 hanging the suite.
 """
 
+import http.client
 import json
 import os
 import re
@@ -29,6 +30,24 @@ ANSI = b"\x1b["
 
 
 # --- environment -------------------------------------------------------------------------------
+
+def metric(port, name, **labels):
+    """The value of a sample of sluice's /metrics on `port` whose labels include `labels`, or
+    None when there is none."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line.split("}")[0]))
+        if all(got.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
 
 def base_env(extra=None):
     """The caller's environment without anything that would change sluice's behaviour."""

@@ -11,7 +11,7 @@ import threading
 import time
 
 from es_helpers import Emulator, emulator_available, make_self_signed
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
 
 RSS_BOUND_MIB = 200
 SERVICES = ("web", "db", "auth")
@@ -28,21 +28,6 @@ def event_line(n, size=200, **extra):
 def events(count, start=0, **extra):
     return "".join(event_line(n, **extra) + "\n" for n in range(start, start + count)).encode()
 
-
-def metric(port, name, **labels):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line.split("}")[0]))
-        if all(got.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def peak_rss_mib(pid):

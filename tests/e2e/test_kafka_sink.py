@@ -1,7 +1,6 @@
 """End-to-end: the `kafka` sink against librdkafka's mock cluster (real Kafka protocol over
 loopback TCP, 3 brokers), read back with a plain librdkafka consumer (sluice_kafka_tool)."""
 
-import http.client
 import json
 import os
 import re
@@ -11,7 +10,7 @@ import time
 
 from kafka_helpers import (UNKNOWN_TOPIC_OR_PART, MockCluster, by_partition, consume,
                            tools_available)
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
 
 EX_CONFIG = 78
 USERS = 37
@@ -26,21 +25,6 @@ def events(n, start=0, size=200):
         out.append(line)
     return ("\n".join(out) + "\n").encode()
 
-
-def metric(port, name, **labels):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line.split("}")[0]))
-        if all(got.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 class KafkaSinkTest(SluiceTestCase):
