@@ -36,8 +36,8 @@ struct FileSourceOptions {
       5'000'000'000;  // a rotated-away file is read this long after its last byte
   bool checkpoints = true;
   int64_t checkpoint_interval_ns = 1'000'000'000;
-  bool stop_at_eof = false;
-  bool inotify = true;  // false: poll every file each poll_interval (network filesystems)  // read every file to its end once, then finish (`tail --no-follow`)
+  bool stop_at_eof = false;  // read every file to its end once, then finish (`tail --no-follow`)
+  bool inotify = true;       // false: poll every file each poll_interval (network filesystems)
   std::string data_dir;
   TailOptions tail;
 };
