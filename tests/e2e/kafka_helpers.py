@@ -123,10 +123,12 @@ def consume(brokers, topic, expect, timeout=30, group=None, allow_short=False):
     return msgs
 
 
-def count(brokers, topic, timeout=30):
-    """The number of messages in `topic` (sum of the partitions' high watermarks)."""
+def count(brokers, topic, timeout=30, held=False):
+    """The number of messages written to `topic` (sum of the partitions' high watermarks); with
+    `held`, those it still holds (the mock drops old messages past a few MiB per partition)."""
     proc = subprocess.run([TOOL, "count", "--brokers", brokers, "--topic", topic, "--timeout",
-                           str(timeout)], capture_output=True, timeout=timeout + 30)
+                           str(timeout)] + (["--held"] if held else []), capture_output=True,
+                          timeout=timeout + 30)
     if proc.returncode != 0:
         raise AssertionError(f"sluice_kafka_tool count: {proc.stderr.decode(errors='replace')}")
     return int(proc.stdout)

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 
-from kafka_helpers import MockCluster, consume, produce, tools_available
+from kafka_helpers import MockCluster, consume, count, produce, tools_available
 from sluice_e2e import SluiceTestCase, base_env, main, parse_json_line, wait_until, yaml_str
 
 TIMESTAMP_MS = 1_700_000_000_123  # 2023-11-14T22:13:20.123Z
@@ -195,8 +195,15 @@ class KafkaSourceTest(SluiceTestCase):
         producer.join(timeout=120)
         self.assertFalse(producer.is_alive())
         self.assertEqual(errors, [])
-        wait_until(lambda: count_lines(out1, out2) >= n, timeout=60, interval=0.2,
-                   what="every message after the restart")
+        try:
+            wait_until(lambda: count_lines(out1, out2) >= n, timeout=90, interval=0.2,
+                       what="every message after the restart")
+        except AssertionError as e:
+            # What the test needs to tell a slow rebalance from a lost message.
+            held = count(kafka.bootstrap, "logs", held=True)
+            raise AssertionError(f"{e}: {count_lines(out1)} + {count_lines(out2)} lines of {n}, "
+                                 f"the topic holds {held}; the second run's log:\n"
+                                 + "\n".join(second.stderr_text().splitlines()[-30:])) from None
         time.sleep(0.5)
         result = self.stop(second)
         s1, s2 = seqs(read_events(out1)), seqs(read_events(out2))
