@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2154,SC2034  # inputs and outputs are the caller's variables
-# The benchmark corpus, shared by bench/e2e.sh and bench/tail.sh (sourced, not run).
+# The benchmark corpus, shared by the bench/*.sh scripts (sourced by bench/lib.sh, not run).
 #
 # ensure_corpus PREFIX
 #   Generates the corpus once (cached in $bench_dir; the name changes with the generator's

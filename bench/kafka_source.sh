@@ -33,66 +33,35 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sluice=${1:-build/sluice}
-bench_dir=${SLUICE_BENCH_DIR:-/tmp/sluice-bench}
-gb=${SLUICE_BENCH_GB:-1}
-seed=${SLUICE_BENCH_SEED:-1}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+bench_init kafka_source "${1:-build/sluice}"
 lines=${SLUICE_BENCH_KAFKA_SOURCE_LINES:-1000000}
 partitions=${SLUICE_BENCH_KAFKA_SOURCE_PARTITIONS:-128}
-runs=${SLUICE_BENCH_RUNS:-3}
-strict=${SLUICE_BENCH_STRICT:-0}
-
-die() {
-  echo "kafka_source: $*" >&2
-  exit 1
-}
-
-[[ -x $sluice ]] || die "no sluice binary at '$sluice' (build it first: make build)"
-sluice=$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")
-build_dir=$(dirname "$sluice")
 mock=$build_dir/tests/sluice_kafka_mock
 tool=$build_dir/tests/sluice_kafka_tool
 [[ -x $mock && -x $tool ]] || die "Kafka test tools missing in $build_dir/tests (build the tests)"
-[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian package 'time')"
 command -v curl >/dev/null || die "curl is missing (it reads sluice's /metrics)"
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_RUNS must be a positive integer"
-[[ $lines =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_KAFKA_SOURCE_LINES must be a positive integer"
-[[ $partitions =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_KAFKA_SOURCE_PARTITIONS must be positive"
-bytes=$(awk -v g="$gb" 'BEGIN { if (g + 0 <= 0) exit 1; printf "%d", g * 1073741824 }') ||
-  die "SLUICE_BENCH_GB must be a positive number, not '$gb'"
-mkdir -p "$bench_dir"
+positive_int SLUICE_BENCH_KAFKA_SOURCE_LINES "$lines"
+positive_int SLUICE_BENCH_KAFKA_SOURCE_PARTITIONS "$partitions"
 
-# shellcheck source-path=SCRIPTDIR source=corpus.sh
-source "$here/corpus.sh"
 ensure_corpus kafka_source
-((lines <= in_lines)) || die "the corpus has only $in_lines lines (raise SLUICE_BENCH_GB)"
-slice=$bench_dir/ksrc-slice.$$.jsonl
-head -n "$lines" "$corpus" >"$slice"
-slice_bytes=$(stat -c %s "$slice")
+make_slice ksrc-
 
-out=$bench_dir/ksrc-out.$$
-tfile=$bench_dir/ksrc-time.$$
-log=$bench_dir/ksrc-sluice.$$.log
-mock_pid=
+scratch_files ksrc-
 sluice_pid=
+# shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
   if [[ -n $sluice_pid ]]; then pkill -KILL -P "$sluice_pid" 2>/dev/null || true; fi
-  if [[ -n $mock_pid ]]; then
-    echo quit >&"${MOCK[1]}" 2>/dev/null || true
-    wait "$mock_pid" 2>/dev/null || true
-  fi
+  stop_helper
   rm -f "$slice" "$out" "$tfile" "$log" "$bench_dir"/ksrc-*.$$.yaml
 }
 trap cleanup EXIT
 
-coproc MOCK { exec "$mock" --brokers 3 --topic "bench:$partitions"; }
-mock_pid=$MOCK_PID
-read -r -t 10 first <&"${MOCK[0]}" || die "the mock cluster did not start"
-[[ $first == bootstrap=* ]] || die "unexpected first line from the mock cluster: $first"
-bootstrap=${first#bootstrap=}
-mock_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$mock_pid/stat"; }
+start_helper "the mock cluster" bootstrap "$mock" --brokers 3 --topic "bench:$partitions"
+bootstrap=$helper_value
 
-echo "kafka_source: producing $lines events to $partitions partitions..." >&2
+note "producing $lines events to $partitions partitions..."
 "$tool" produce --brokers "$bootstrap" --topic bench --spread <"$slice" 2>/dev/null ||
   die "producing the events failed"
 in_topic=$("$tool" count --brokers "$bootstrap" --topic bench --held)
@@ -139,20 +108,19 @@ wait_for_log() {
 }
 
 cat "$slice" >/dev/null  # page cache
-timefmt='%e %U %S %M'
 run_n=0
-# run_case NAME: one run, verified; sets wall_ns user sys rss_kib mock_cpu.
+# run_case NAME: one run, verified (for best_of_runs); sets mock_cpu too.
 run_case() {
   local start end rc=0 ticks_before ticks_after got addr
   rm -f "$out"
   case $1 in
     json-file)
-      ticks_before=$(mock_cpu_ticks)
+      ticks_before=$(cpu_ticks "$helper_pid")
       start=$(date +%s%N)
       /usr/bin/time -f "$timefmt" -o "$tfile" "$sluice" run -c "$bench_dir/ksrc-file.$$.yaml" \
         <"$slice" 2>"$log" || rc=$?
       end=$(date +%s%N)
-      ticks_after=$(mock_cpu_ticks)
+      ticks_after=$(cpu_ticks "$helper_pid")
       ;;
     kafka-file)
       run_n=$((run_n + 1))
@@ -164,7 +132,7 @@ run_case() {
       wait_for_log 30 'msg="http server listening"'
       addr=$(grep -m1 'msg="http server listening"' "$log" | sed -E 's/.*address=([^ ]+).*/\1/')
       wait_for_log 60 'msg="kafka partitions assigned"'
-      ticks_before=$(mock_cpu_ticks)
+      ticks_before=$(cpu_ticks "$helper_pid")
       start=$(date +%s%N)
       local until=$(($(date +%s) + 300))
       while (($(sent_events "$addr") < lines)); do
@@ -175,68 +143,38 @@ run_case() {
         sleep 0.02
       done
       end=$(date +%s%N)
-      ticks_after=$(mock_cpu_ticks)
+      ticks_after=$(cpu_ticks "$helper_pid")
       # $sluice_pid is /usr/bin/time, which would die of SIGTERM itself: signal sluice, its child.
       pkill -TERM -P "$sluice_pid"
       wait "$sluice_pid" || rc=$?
       sluice_pid=
       ;;
   esac
-  if ((rc != 0)); then
-    tail -n 20 "$log" >&2
-    die "case $1 failed with exit status $rc"
-  fi
+  end_run "$1" "$rc" "$start" "$end"
   got=$(wc -l <"$out")
   [[ $got == "$lines" ]] || die "$1: $got events out, expected $lines"
   rm -f "$out"
-  wall_ns=$((end - start))
-  read -r _ user sys rss_kib < <(tail -n 1 "$tfile")
-  mock_cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.2f", t / hz }')
+  mock_cpu=$(ticks_to_s $((ticks_after - ticks_before)))
 }
 
-declare -A best_wall best_cpu best_rss best_mock
 cases=(json-file kafka-file)
-for ((r = 1; r <= runs; r++)); do
-  for c in "${cases[@]}"; do
-    run_case "$c"
-    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    if [[ -z ${best_wall[$c]:-} ]] || ((wall_ns < best_wall[$c])); then
-      best_wall[$c]=$wall_ns
-      best_cpu[$c]=$cpu
-      best_rss[$c]=$rss_kib
-      best_mock[$c]=$mock_cpu
-    fi
-  done
-done
+declare -A best_mock
+keep_best() { best_mock[$1]=$mock_cpu; }
+best_of_runs "${cases[@]}"
 
-echo
-echo "sluice kafka source: $lines events, $(awk -v b="$slice_bytes" 'BEGIN{printf "%.0f", b/1e6}') MB" \
-  "($(awk -v b="$slice_bytes" -v l="$lines" 'BEGIN{printf "%.0f", b/l}') B/event), $(nproc) cores," \
-  "best of $runs run(s); mock cluster: 3 brokers, $partitions partitions"
-echo
-missed=0
+print_slice_header "kafka source" "mock cluster: 3 brokers, $partitions partitions"
 printf '%-11s %10s %8s %7s %10s %8s  %s\n' case events/s MB/s 'CPU s' 'mock CPU s' 'RSS MiB' \
   target
 for c in "${cases[@]}"; do
-  read -r eps mbs rss_mib < <(awk -v b="$slice_bytes" -v l="$lines" -v w="${best_wall[$c]}" \
-    -v rss="${best_rss[$c]}" 'BEGIN { s = w / 1e9; printf "%.0f %.0f %.1f\n", l / s, b / s / 1e6,
-                                      rss / 1024 }')
+  slice_rates "$c"
   target=""
   if [[ $c == kafka-file ]]; then
-    if ((eps >= 200000)); then
-      target=">=200k/s PASS"
-    else
-      target=">=200k/s MISS"
-      missed=1
-    fi
+    target=">=200k/s PASS"
+    target_met "$eps >= 200000" || target=">=200k/s MISS"
   fi
   printf '%-11s %10s %8s %7s %10s %8s  %s\n' "$c" "$eps" "$mbs" "${best_cpu[$c]}" \
     "${best_mock[$c]}" "$rss_mib" "$target"
 done
 echo
 echo "Outputs verified: one line per event in the file, for every run."
-if ((missed)) && [[ $strict == 1 ]]; then
-  exit 1
-fi
-exit 0
+finish

@@ -37,29 +37,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sluice=${1:-build/sluice}
-bench_dir=${SLUICE_BENCH_DIR:-/tmp/sluice-bench}
-gb=${SLUICE_BENCH_GB:-1}
-seed=${SLUICE_BENCH_SEED:-1}
-runs=${SLUICE_BENCH_RUNS:-3}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+bench_init tail "${1:-build/sluice}"
 idle_s=${SLUICE_BENCH_IDLE_SECONDS:-10}
-strict=${SLUICE_BENCH_STRICT:-0}
-
-die() {
-  echo "tail: $*" >&2
-  exit 1
-}
-note() { echo "tail: $*" >&2; }
-
-[[ -x $sluice ]] || die "no sluice binary at '$sluice' (build it first: make build)"
-sluice=$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")
-build_dir=$(dirname "$sluice")
-[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian package 'time')"
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_RUNS must be a positive integer"
-[[ $idle_s =~ ^[1-9][0-9]*$ ]] || die "SLUICE_BENCH_IDLE_SECONDS must be a positive integer"
-bytes=$(awk -v g="$gb" 'BEGIN { if (g + 0 <= 0) exit 1; printf "%d", g * 1073741824 }') ||
-  die "SLUICE_BENCH_GB must be a positive number, not '$gb'"
-mkdir -p "$bench_dir"
+positive_int SLUICE_BENCH_IDLE_SECONDS "$idle_s"
 
 # 1000 followed files (plus the sink, inotify, eventfds...) need well over 1024 descriptors.
 nofile=$(ulimit -Sn)
@@ -71,8 +53,6 @@ if [[ $nofile != unlimited ]] && ((nofile < 4096)); then
   ((want >= 1100)) || die "open-files limit too low for 1000 files: ulimit -Hn is $hard"
 fi
 
-# shellcheck source-path=SCRIPTDIR source=corpus.sh
-source "$here/corpus.sh"
 ensure_corpus tail
 
 # --- scratch: everything this script makes lives in $scratch and goes at exit -----------------
@@ -169,13 +149,6 @@ file_config idle1000 "$scratch/files1000" end false true
 file_config follow1000 "$scratch/files1000" beginning false true
 
 # --- helpers ----------------------------------------------------------------------------------
-clk_tck=$(getconf CLK_TCK)
-# cpu_ticks PID: utime + stime of the whole process, in clock ticks.
-cpu_ticks() {
-  local f
-  read -r -a f < <(sed 's/^.*) //' "/proc/$1/stat")
-  echo $((f[11] + f[12]))  # fields 14 and 15 of stat(5); f[0] is field 3
-}
 vmhwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # Counting output lines while it grows: only the bytes added since the last look are read.
@@ -243,10 +216,9 @@ declare -A wall cpu rss files lines mbytes
 
 # --- case 1: 20 files vs stdin, JSON -----------------------------------------------------------
 cat "$corpus" "$scratch/files20"/*.log >/dev/null  # page cache: everything is read from memory
-timefmt='%e %U %S %M'
 run_case() {  # NAME
   rm -f "$out"
-  local start end rc=0 user sys rss_kib
+  local start end rc=0
   start=$(date +%s%N)
   case $1 in
     json-stdin) /usr/bin/time -f "$timefmt" -o "$tfile" "$sluice" run -c "$scratch/stdin.yaml" \
@@ -255,18 +227,14 @@ run_case() {  # NAME
       </dev/null 2>"$log" || rc=$? ;;
   esac
   end=$(date +%s%N)
-  if ((rc != 0)); then
-    tail -n 20 "$log" >&2
-    die "case $1 failed with exit status $rc"
-  fi
-  read -r _ user sys rss_kib < <(tail -n 1 "$tfile")
+  end_run "$1" "$rc" "$start" "$end"
   local n
   n=$(wc -l <"$out")
   [[ $n == "$in_lines" ]] || die "$1: $n output lines, expected $in_lines"
   rm -f "$out"
-  if [[ -z ${wall[$1]:-} ]] || ((end - start < wall[$1])); then
-    wall[$1]=$((end - start))
-    cpu[$1]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  if [[ -z ${wall[$1]:-} ]] || ((wall_ns < wall[$1])); then
+    wall[$1]=$wall_ns
+    cpu[$1]=$cpu_s
     rss[$1]=$rss_kib
   fi
 }
@@ -298,7 +266,7 @@ idle_case() {  # NAME CONFIG NFILES
   count_update
   ((counted_lines == 0)) || die "$1: $counted_lines output lines from files that did not grow"
   wall[$1]=$((t1 - t0))
-  cpu[$1]=$(awk -v t=$((c1 - c0)) -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
+  cpu[$1]=$(ticks_to_s $((c1 - c0)))
   files[$1]=$3
   lines[$1]=0
   mbytes[$1]=0
@@ -332,8 +300,8 @@ count_update
   die "files1000: $counted_lines output lines after the shutdown, expected $((n_read + n_append))"
 wall[files1000-read]=$((t1 - t0))
 wall[files1000-append]=$((t2 - t1))
-cpu[files1000-read]=$(awk -v t="$c1" -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
-cpu[files1000-append]=$(awk -v t=$((c2 - c1)) -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
+cpu[files1000-read]=$(ticks_to_s "$c1")
+cpu[files1000-append]=$(ticks_to_s $((c2 - c1)))
 files[files1000-read]=$small_files
 files[files1000-append]=$small_files
 lines[files1000-read]=$n_read
@@ -342,12 +310,7 @@ mbytes[files1000-read]=$small_bytes
 mbytes[files1000-append]=$(stat -c %s "$scratch/append")
 
 # --- report -----------------------------------------------------------------------------------
-echo
-echo "sluice tail: $(awk -v b="$in_bytes" 'BEGIN{printf "%.2f", b/1e9}') GB, $in_lines lines" \
-  "($(awk -v b="$in_bytes" -v l="$in_lines" 'BEGIN{printf "%.0f", b/l}') B/line), $(nproc) cores," \
-  "json-* best of $runs run(s); corpus $corpus"
-echo "sluice: $("$sluice" version 2>/dev/null | head -n 1 || echo '?')"
-echo
+print_corpus_header tail "json-* best of $runs run(s)"
 cases=(json-stdin json-files20 idle-files20 idle-files1000 files1000-read files1000-append)
 printf '%-17s %5s %9s %8s %8s %7s %7s %8s\n' case files lines 'wall s' MB/s 'CPU s' 'CPU %' 'RSS MiB'
 for c in "${cases[@]}"; do
@@ -365,14 +328,10 @@ echo "files1000-read = from start until all ${n_read} lines are out; files1000-a
 echo "lines appended to each file until they are out (RSS: VmHWM, the peak of the whole run)."
 echo
 
-missed=0
 # target LABEL CONDITION(awk) FIGURE
 target() {
   local verdict=PASS
-  if ! awk "BEGIN { exit !($2) }"; then
-    verdict=MISS
-    missed=1
-  fi
+  target_met "$2" || verdict=MISS
   printf 'target: %-52s %s (%s)\n' "$1" "$verdict" "$3"
 }
 ratio=$(awk -v a="${wall[json-stdin]}" -v b="${wall[json-files20]}" 'BEGIN { printf "%.3f", a / b }')
@@ -386,7 +345,4 @@ done
 rss_mib=$(awk -v r="${rss[files1000-append]}" 'BEGIN { printf "%.1f", r / 1024 }')
 target "files1000 peak RSS <= 64 MiB" "$rss_mib <= 64" "$rss_mib MiB"
 
-if ((missed)) && [[ $strict == 1 ]]; then
-  exit 1
-fi
-exit 0
+finish
