@@ -1,5 +1,8 @@
 #include "config/factory.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "config/components.hpp"
@@ -167,6 +170,18 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     built.sinks.push_back(std::move(spec));
   }
   return built;
+}
+
+int64_t default_sink_flush_timeout_ns(const BuildContext& context) {
+  double seconds = 10;
+  if (context.env) {
+    if (std::optional<std::string> v = context.env("SLUICE_SHUTDOWN_TIMEOUT_SECONDS")) {
+      char* end = nullptr;
+      double parsed = std::strtod(v->c_str(), &end);
+      if (end != v->c_str() && *end == '\0' && parsed > 0) seconds = parsed;
+    }
+  }
+  return static_cast<int64_t>(std::max(0.1, std::min(seconds * 0.8, seconds - 0.5)) * 1e9);
 }
 
 }  // namespace sluice

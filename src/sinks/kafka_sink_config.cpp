@@ -22,20 +22,6 @@ bool valid_topic_name(std::string_view name) {
   });
 }
 
-// The default shutdown flush: most of SLUICE_SHUTDOWN_TIMEOUT_SECONDS, so that the sink can
-// still report what it could not deliver before the pipeline's own deadline ends the process.
-int64_t default_flush_timeout_ns(const BuildContext& context) {
-  double seconds = 10;
-  if (context.env) {
-    if (std::optional<std::string> v = context.env("SLUICE_SHUTDOWN_TIMEOUT_SECONDS")) {
-      char* end = nullptr;
-      double parsed = std::strtod(v->c_str(), &end);
-      if (end != v->c_str() && *end == '\0' && parsed > 0) seconds = parsed;
-    }
-  }
-  return static_cast<int64_t>(std::max(0.1, std::min(seconds * 0.8, seconds - 0.5)) * 1e9);
-}
-
 }  // namespace
 
 std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name,
@@ -102,7 +88,7 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
       "message_too_large", KafkaSinkOptions::TooLarge::DeadLetter,
       {{"dead_letter", KafkaSinkOptions::TooLarge::DeadLetter},
        {"truncate", KafkaSinkOptions::TooLarge::Truncate}});
-  o.flush_timeout_ns = config.duration_ns("flush_timeout", default_flush_timeout_ns(context));
+  o.flush_timeout_ns = config.duration_ns("flush_timeout", default_sink_flush_timeout_ns(context));
 
   // Defaults chosen for throughput with safety; every one can be overridden in `librdkafka:`.
   set("bootstrap.servers", brokers, "brokers");

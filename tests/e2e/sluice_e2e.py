@@ -31,15 +31,9 @@ ANSI = b"\x1b["
 
 # --- environment -------------------------------------------------------------------------------
 
-def metric(port, name, **labels):
-    """The value of a sample of sluice's /metrics on `port` whose labels include `labels`, or
-    None when there is none."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
+def prometheus_sample(text, name, **labels):
+    """The value of the first sample of metric `name` in a Prometheus page whose labels include
+    `labels`, or None."""
     for line in text.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
@@ -48,6 +42,16 @@ def metric(port, name, **labels):
             return float(line.rsplit(" ", 1)[1])
     return None
 
+
+def metric(port, name, **labels):
+    """prometheus_sample() of sluice's /metrics on `port`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    return prometheus_sample(text, name, **labels)
 
 def base_env(extra=None):
     """The caller's environment without anything that would change sluice's behaviour."""

@@ -12,6 +12,7 @@ import signal
 from es_helpers import Emulator, emulator_available
 from kafka_helpers import MockCluster, count, tools_available
 from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from tool_process import started
 
 CID = "5e1f" + "0" * 56 + "beef"  # a container id: 64 hex digits
 AGGREGATOR = os.path.join(os.environ.get("SLUICE_SOURCE_DIR", os.path.join(
@@ -25,12 +26,9 @@ class AggregatorTest(SluiceTestCase):
         super().setUp()
         if not tools_available() or not emulator_available():
             self.skipTest("the Kafka test tools or the Elasticsearch emulator are not built")
-        self.kafka = MockCluster(topics={"logs.shop": 3, "logs.web": 3, "logs.host": 1})
-        self.kafka.start()
-        self.addCleanup(self.kafka.stop)
-        self.es = Emulator()
-        self.es.start()
-        self.addCleanup(self.es.stop)
+        self.kafka = started(self, MockCluster(topics={"logs.shop": 3, "logs.web": 3,
+                                                       "logs.host": 1}))
+        self.es = started(self, Emulator())
 
     def write_pod_logs(self):
         """CRI logs as the kubelet writes them: the app's JSON lines, one file per pod."""

@@ -12,6 +12,7 @@ import time
 
 from es_helpers import Emulator, emulator_available, make_self_signed
 from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
+from tool_process import started
 
 RSS_BOUND_MIB = 200
 SERVICES = ("web", "db", "auth")
@@ -56,10 +57,7 @@ class ElasticsearchSinkTest(SluiceTestCase):
             raise AssertionError("sluice_es_emulator missing: build the tests")
 
     def emulator(self, **kwargs):
-        es = Emulator(**kwargs)
-        es.start()
-        self.addCleanup(es.stop)
-        return es
+        return started(self, Emulator(**kwargs))
 
     def env(self, **extra):
         values = {"SLUICE_DATA_DIR": self.path("data")}

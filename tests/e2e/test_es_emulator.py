@@ -14,6 +14,7 @@ import unittest
 
 from es_helpers import NDJSON, Emulator, emulator_available, item_result, make_self_signed, ndjson
 from sluice_e2e import main
+from tool_process import started
 
 
 class EmulatorTest(unittest.TestCase):
@@ -25,10 +26,7 @@ class EmulatorTest(unittest.TestCase):
             raise AssertionError("sluice_es_emulator missing: build the tests")
 
     def emulator(self, **kwargs):
-        es = Emulator(**kwargs)
-        es.start()
-        self.addCleanup(es.stop)
-        return es
+        return started(self, Emulator(**kwargs))
 
     def assertError(self, status, answer, expected_status, error_type, reason_part=""):
         self.assertEqual(status, expected_status, answer)

@@ -11,6 +11,7 @@ import time
 from kafka_helpers import (UNKNOWN_TOPIC_OR_PART, MockCluster, by_partition, consume,
                            tools_available)
 from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
+from tool_process import started
 
 EX_CONFIG = 78
 USERS = 37
@@ -35,10 +36,7 @@ class KafkaSinkTest(SluiceTestCase):
             raise AssertionError("Kafka test tools missing: build the tests (sluice_kafka_mock)")
 
     def kafka(self, **kwargs):
-        cluster = MockCluster(**kwargs)
-        cluster.start()
-        self.addCleanup(cluster.stop)
-        return cluster
+        return started(self, MockCluster(**kwargs))
 
     def env(self, **extra):
         values = {"SLUICE_DATA_DIR": self.path("data")}

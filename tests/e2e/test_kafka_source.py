@@ -14,6 +14,7 @@ import time
 
 from kafka_helpers import MockCluster, consume, count, produce, tools_available
 from sluice_e2e import SluiceTestCase, base_env, main, parse_json_line, wait_until, yaml_str
+from tool_process import started
 
 TIMESTAMP_MS = 1_700_000_000_123  # 2023-11-14T22:13:20.123Z
 
@@ -51,10 +52,7 @@ class KafkaSourceTest(SluiceTestCase):
             raise AssertionError("Kafka test tools missing: build the tests (sluice_kafka_mock)")
 
     def kafka(self, **kwargs):
-        cluster = MockCluster(**kwargs)
-        cluster.start()
-        self.addCleanup(cluster.stop)
-        return cluster
+        return started(self, MockCluster(**kwargs))
 
     def env(self):
         return base_env({"SLUICE_DATA_DIR": self.path("data")})

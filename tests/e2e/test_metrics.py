@@ -4,7 +4,7 @@ import http.client
 import re
 import signal
 
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, prometheus_sample, wait_until, yaml_str
 
 
 def get(port, path, method="GET"):
@@ -15,17 +15,6 @@ def get(port, path, method="GET"):
         return resp.status, resp.getheader("Content-Type"), resp.read().decode()
     finally:
         conn.close()
-
-
-def sample(text, name, **labels):
-    """The value of one sample of the Prometheus page, or None."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line.split("}")[0]))
-        if all(got.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 class MetricsTest(SluiceTestCase):
@@ -51,24 +40,24 @@ class MetricsTest(SluiceTestCase):
 
         def scraped_all():
             status, ctype, text = get(port, "/metrics")
-            value = sample(text, "sluice_component_sent_events_total", component="out")
+            value = prometheus_sample(text, "sluice_component_sent_events_total", component="out")
             return (status, ctype, text) if value == 100 else None
 
         status, ctype, text = wait_until(scraped_all, what="100 events delivered in /metrics")
         self.assertEqual(status, 200)
         self.assertTrue(ctype.startswith("text/plain; version=0.0.4"))
-        self.assertEqual(sample(text, "sluice_component_received_events_total", component="out"),
+        self.assertEqual(prometheus_sample(text, "sluice_component_received_events_total", component="out"),
                          100)
-        self.assertEqual(sample(text, "sluice_component_parse_errors_total", component="logs"), 0)
+        self.assertEqual(prometheus_sample(text, "sluice_component_parse_errors_total", component="logs"), 0)
         size = len("".join(f"line {i}\n" for i in range(100)))
-        self.assertEqual(sample(text, "sluice_component_received_bytes_total", component="logs"),
+        self.assertEqual(prometheus_sample(text, "sluice_component_received_bytes_total", component="logs"),
                          size)
-        wait_until(lambda: sample(get(port, "/metrics")[2], "sluice_file_acknowledged_offset_bytes",
+        wait_until(lambda: prometheus_sample(get(port, "/metrics")[2], "sluice_file_acknowledged_offset_bytes",
                                   path=log) == size, what="the file's acknowledged offset")
         text = get(port, "/metrics")[2]
-        self.assertEqual(sample(text, "sluice_file_size_bytes", path=log), size)
-        self.assertEqual(sample(text, "sluice_source_unacknowledged_events", component="logs"), 0)
-        self.assertIsNotNone(sample(text, "sluice_sink_queue_bytes", component="out"))
+        self.assertEqual(prometheus_sample(text, "sluice_file_size_bytes", path=log), size)
+        self.assertEqual(prometheus_sample(text, "sluice_source_unacknowledged_events", component="logs"), 0)
+        self.assertIsNotNone(prometheus_sample(text, "sluice_sink_queue_bytes", component="out"))
         self.assertIn("# TYPE sluice_component_sent_events_total counter", text)
 
         status, ctype, body = get(port, "/health")
@@ -91,7 +80,7 @@ class MetricsTest(SluiceTestCase):
         status, _, body = wait_until(lambda: (r := get(port, "/health"))[0] == 503 and r,
                                      what="health 503")
         self.assertIn('"full":{"state":"failing"}', body)
-        retries = sample(get(port, "/metrics")[2], "sluice_sink_retries_total", component="full")
+        retries = prometheus_sample(get(port, "/metrics")[2], "sluice_sink_retries_total", component="full")
         self.assertGreater(retries, 0)
         p.kill()
 

@@ -83,3 +83,10 @@ class StdinDrivenTool:
             if self.proc.stderr:
                 self.proc.stderr.close()
             self.proc = None
+
+
+def started(test, tool):
+    """Starts `tool` for the unittest `test`, which stops it at cleanup; returns it."""
+    tool.start()
+    test.addCleanup(tool.stop)
+    return tool

@@ -26,6 +26,7 @@
 #include "config/topology.hpp"
 #include "core/clock.hpp"
 #include "es_test_server.hpp"
+#include "sink_config_test_util.hpp"
 
 namespace sluice {
 namespace {
@@ -40,30 +41,16 @@ using testing::Received;
 
 // --- the sink under test -------------------------------------------------------------------------
 
-EnvLookup no_env() {
-  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-}
+using testing::no_env;
 
 std::unique_ptr<ElasticsearchSink> make_sink(const std::string& yaml,
                                              const std::string& data_dir = "data",
                                              const EnvLookup& env = no_env()) {
-  YAML::Node node = YAML::Load(yaml);
-  MapReader reader(node, "sink `es`", "test.yaml", env);
-  BuildContext context;
-  context.data_dir = data_dir;
-  context.env = env;
-  std::unique_ptr<Sink> sink = make_elasticsearch_sink(reader, "es", context);
-  reader.finish();
-  return std::unique_ptr<ElasticsearchSink>(static_cast<ElasticsearchSink*>(sink.release()));
+  return testing::build_sink<ElasticsearchSink>(make_elasticsearch_sink, "es", yaml, data_dir, env);
 }
 
 std::string config_error(const std::string& yaml) {
-  try {
-    make_sink(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error_of([&] { make_sink(yaml); });
 }
 
 struct FakeOwner final : DeliveryOwner {

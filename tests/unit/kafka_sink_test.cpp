@@ -18,33 +18,20 @@
 #include "config/factory.hpp"
 #include "config/topology.hpp"
 #include "core/clock.hpp"
+#include "sink_config_test_util.hpp"
 
 namespace sluice {
 namespace {
 
-EnvLookup no_env() {
-  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-}
+using testing::no_env;
 
 std::unique_ptr<KafkaSink> make_sink(const std::string& yaml, const std::string& data_dir = "data",
                                      EnvLookup env = no_env()) {
-  YAML::Node node = YAML::Load(yaml);
-  MapReader reader(node, "sink `k`", "test.yaml", env);
-  BuildContext context;
-  context.data_dir = data_dir;
-  context.env = env;
-  std::unique_ptr<Sink> sink = make_kafka_sink(reader, "k", context);
-  reader.finish();
-  return std::unique_ptr<KafkaSink>(static_cast<KafkaSink*>(sink.release()));
+  return testing::build_sink<KafkaSink>(make_kafka_sink, "k", yaml, data_dir, env);
 }
 
 std::string config_error(const std::string& yaml) {
-  try {
-    make_sink(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error_of([&] { make_sink(yaml); });
 }
 
 std::string setting(const KafkaSink& sink, const std::string& property) {

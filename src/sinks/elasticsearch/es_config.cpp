@@ -14,20 +14,6 @@ namespace sluice {
 
 namespace {
 
-// The default shutdown flush: most of SLUICE_SHUTDOWN_TIMEOUT_SECONDS, so that the sink can
-// still report what it could not deliver before the pipeline's own deadline ends the process.
-int64_t default_flush_timeout_ns(const BuildContext& context) {
-  double seconds = 10;
-  if (context.env) {
-    if (std::optional<std::string> v = context.env("SLUICE_SHUTDOWN_TIMEOUT_SECONDS")) {
-      char* end = nullptr;
-      double parsed = std::strtod(v->c_str(), &end);
-      if (end != v->c_str() && *end == '\0' && parsed > 0) seconds = parsed;
-    }
-  }
-  return static_cast<int64_t>(std::max(0.1, std::min(seconds * 0.8, seconds - 0.5)) * 1e9);
-}
-
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -252,7 +238,7 @@ std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::stri
   if (o.retry_backoff_max_ns < o.retry_backoff_min_ns) {
     config.fail("retry_backoff_max", "`retry_backoff_max` must be at least `retry_backoff_min`");
   }
-  o.flush_timeout_ns = default_flush_timeout_ns(context);
+  o.flush_timeout_ns = default_sink_flush_timeout_ns(context);
   return std::make_unique<ElasticsearchSink>(std::move(o));
 }
 
