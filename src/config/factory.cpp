@@ -7,6 +7,7 @@
 
 #include "config/components.hpp"
 #include "config/map_reader.hpp"
+#include "core/durable_file.hpp"
 #include "parse/multiline.hpp"
 #include "parse/timezone.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
@@ -98,6 +99,61 @@ ParserOptions read_parser(MapReader& r) {
 
 }  // namespace
 
+namespace {
+
+constexpr int64_t kMemoryBufferDefault = int64_t{8} << 20;
+constexpr int64_t kDiskBufferDefault = int64_t{256} << 20;
+constexpr int64_t kSegmentDefault = int64_t{32} << 20;
+constexpr int64_t kSegmentMin = int64_t{64} << 10;
+
+// A sink's `buffer:` mapping. Returns true for `type: disk`.
+bool read_buffer_options(MapReader& buffer, const std::string& sink_name,
+                         const std::string& data_dir, SinkSpec& spec) {
+  enum class Type { Memory, Disk };
+  Type type =
+      buffer.choice<Type>("type", Type::Memory, {{"memory", Type::Memory}, {"disk", Type::Disk}});
+  spec.when_full =
+      buffer.choice<WhenFull>("when_full", WhenFull::Block,
+                              {{"block", WhenFull::Block}, {"drop_newest", WhenFull::DropNewest}});
+  if (type == Type::Memory) {
+    for (const char* key : {"fsync", "fsync_interval", "segment_bytes"}) {
+      if (buffer.has(key)) buffer.fail(key, std::string("`") + key + "` needs `type: disk`");
+    }
+    spec.buffer_max_bytes = static_cast<int64_t>(buffer.size("max_bytes", kMemoryBufferDefault));
+    buffer.finish();
+    return false;
+  }
+  DiskBufferOptions disk;
+  disk.max_bytes = static_cast<int64_t>(buffer.size("max_bytes", kDiskBufferDefault));
+  disk.fsync = buffer.choice<FsyncPolicy>("fsync", FsyncPolicy::Interval,
+                                          {{"always", FsyncPolicy::Always},
+                                           {"interval", FsyncPolicy::Interval},
+                                           {"never", FsyncPolicy::Never}});
+  disk.fsync_interval_ns = buffer.duration_ns("fsync_interval", disk.fsync_interval_ns);
+  if (disk.fsync_interval_ns <= 0) buffer.fail("fsync_interval", "`fsync_interval` must be > 0");
+  // Segments are deleted whole: several of them must fit, or the buffer frees space in steps
+  // too coarse to be useful.
+  int64_t segment_default = std::clamp(disk.max_bytes / 8, kSegmentMin, kSegmentDefault);
+  disk.segment_bytes = static_cast<int64_t>(buffer.size("segment_bytes", segment_default));
+  if (disk.segment_bytes < kSegmentMin) {
+    buffer.fail("segment_bytes", "`segment_bytes` must be at least 64KiB");
+  }
+  if (disk.max_bytes < 2 * disk.segment_bytes) {
+    buffer.fail(buffer.has("segment_bytes") ? "segment_bytes" : "max_bytes",
+                "a disk buffer's `max_bytes` must be at least twice its `segment_bytes` (" +
+                    std::to_string(disk.segment_bytes) + " bytes)");
+  }
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  disk.dir = dir + "/buffers/" + component_file_name(sink_name);
+  spec.disk = disk;
+  spec.buffer_max_bytes = kMemoryBufferDefault;
+  buffer.finish();
+  return true;
+}
+
+}  // namespace
+
 BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& context) {
   BuiltPipeline built;
   MapReader globals(topology.root, "config", topology.file, context.env);
@@ -152,18 +208,10 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     spec.name = decl.name;
     spec.inputs = decl.inputs;
     MapReader buffer = r.sub("buffer");
-    std::string buffer_type = buffer.string("type", "memory");
-    if (buffer_type != "memory") {
-      buffer.fail("type", "buffer `type` must be `memory` (the disk buffer is not available yet)");
-    }
-    bool buffer_set = buffer.has("max_bytes");
-    spec.buffer_max_bytes = static_cast<int64_t>(buffer.size("max_bytes", 8 << 20));
-    spec.when_full = buffer.choice<WhenFull>(
-        "when_full", WhenFull::Block,
-        {{"block", WhenFull::Block}, {"drop_newest", WhenFull::DropNewest}});
-    buffer.finish();
+    bool disk = read_buffer_options(buffer, decl.name, data_dir, spec);
     spec.sink = type.make(r, decl.name, sink_context);
-    if (!buffer_set && type.buffer_default != nullptr) {
+    // Memory buffers, and the read-back of disk buffers, must hold what the sink keeps in flight.
+    if ((disk || !buffer.has("max_bytes")) && type.buffer_default != nullptr) {
       spec.buffer_max_bytes = std::max(spec.buffer_max_bytes, type.buffer_default(*spec.sink));
     }
     r.finish();

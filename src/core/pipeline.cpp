@@ -134,6 +134,7 @@ struct Pipeline::Impl {
   std::atomic<int> workers_running{0};
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a source finished
   std::atomic<int64_t> shutdown_deadline{0};             // monotonic ns; 0 = not shutting down
+  std::string disk_error;  // a disk buffer that could not be opened: run() fails
 
   explicit Impl(PipelineOptions o) : options(o), work_queue(o.worker_queue_bytes) {}
   ~Impl() { ::close(wake_fd); }
@@ -275,25 +276,7 @@ void Pipeline::Impl::commit(SourceRuntime& source, uint64_t seq, WorkerScratch& 
     turn = source.next_commit.load(std::memory_order_acquire);
   }
   for (auto [sink, encoded] : scratch.deliveries) {
-    if (encoded->count() == 0) {
-      sink->skipped(encoded);
-      continue;
-    }
-    int64_t cost = memory_cost(*encoded);
-    Delivery delivery(encoded, sink, cost);
-    auto& token = *sink->source_tokens[source.index];
-    if (sink->spec.when_full == WhenFull::Block) {
-      sink->queue.push(delivery, cost, token);
-    } else if (!sink->queue.try_push(delivery, cost, token)) {
-      sink->metrics->add(sink->metrics->dropped, encoded->count());
-      uint64_t suppressed = 0;
-      if (sink->drop_log.allow(&suppressed)) {
-        log::warn("sink buffer full, dropping newest events", "sink", sink->spec.name, "events",
-                  encoded->count(), "policy", "drop_newest", "dropped_total",
-                  sink->metrics->dropped.load(), "suppressed_logs", suppressed);
-      }
-      sink->skipped(encoded);
-    }
+    sink->accept(encoded, *sink->source_tokens[source.index]);
   }
   source.next_commit.store(seq + 1, std::memory_order_release);
   source.next_commit.notify_all();
@@ -311,6 +294,19 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
   for (auto& sink : sinks) {
     ComponentMetrics* m = add_metrics(sink.name, "sink");
     impl_->sinks.push_back(std::make_unique<SinkRuntime>(std::move(sink), m, &impl_->encoded_pool));
+  }
+  for (auto& sink : impl_->sinks) {
+    if (!sink->spec.disk || !impl_->disk_error.empty()) continue;
+    std::string error;
+    auto buffer = DiskBuffer::open(*sink->spec.disk, &error);
+    if (!buffer) {
+      impl_->disk_error = "sink `" + sink->spec.name + "`: " + error;
+      continue;
+    }
+    sink->disk = std::make_unique<SinkDiskBuffer>(std::move(buffer), sink->spec.name, sink->metrics,
+                                                  sink->spec.buffer_max_bytes);
+    sink->shutdown_deadline = &impl_->shutdown_deadline;
+    sink->shutdown_timeout_ns = options.shutdown_timeout_ns;
   }
   std::vector<ComponentMetrics*> transform_metrics;
   transform_metrics.reserve(transforms.size());
@@ -378,6 +374,10 @@ bool wait_until(std::atomic<int>& counter, int64_t deadline_ns) {
 
 int Pipeline::run() {
   Impl& impl = *impl_;
+  if (!impl.disk_error.empty()) {
+    log::error("disk buffer cannot be opened", "error", impl.disk_error);
+    return 1;
+  }
   for (auto& sink : impl.sinks) {
     sink->thread = std::thread([s = sink.get()] { s->loop(); });
   }
@@ -480,7 +480,9 @@ int Pipeline::run() {
   }
 
   if (deadline == 0) deadline = monotonic_ns() + impl.options.shutdown_timeout_ns;
+  impl.shutdown_deadline.store(deadline, std::memory_order_release);
   bool drained = impl.sources_running.load() == 0;
+  bool abandoned_sinks = false;  // disk-buffered sinks still busy at the deadline
   if (drained) {
     for (auto& source : impl.sources) {
       if (source->thread.joinable()) source->thread.join();
@@ -497,7 +499,19 @@ int Pipeline::run() {
       while (!sink->done.load() && monotonic_ns() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      if (!sink->done.load()) drained = false;
+      if (sink->done.load()) continue;
+      if (sink->disk) {
+        // Its sources were acknowledged when the records reached the disk: nothing is lost,
+        // the next start delivers what the sink did not confirm.
+        log::warn(
+            "sink did not finish before the shutdown deadline; what it did not deliver "
+            "stays in its disk buffer",
+            "sink", sink->spec.name);
+        sink->disk->close();
+        abandoned_sinks = true;
+      } else {
+        drained = false;
+      }
     }
   }
 
@@ -529,8 +543,10 @@ int Pipeline::run() {
     // Threads may still be blocked on a sink that cannot make progress: leave without joining.
     std::_Exit(exit_code != 0 ? exit_code : 1);
   }
-  for (auto& sink : impl.sinks) sink->thread.join();
   log::info("stopped", "exit_code", exit_code);
+  // A sink thread still blocked on its destination cannot be joined.
+  if (abandoned_sinks) std::_Exit(exit_code);
+  for (auto& sink : impl.sinks) sink->thread.join();
   return exit_code;
 }
 
@@ -555,6 +571,12 @@ PipelineSnapshot Pipeline::snapshot() const {
     state.failing_since_ns =
         sink->spec.sink->status().failing_since_ns.load(std::memory_order_relaxed);
     state.done = sink->done.load(std::memory_order_relaxed);
+    if (sink->disk) {
+      state.disk = sink->disk->stats();
+      state.disk_capacity = sink->disk->options().max_bytes;
+      state.queue_bytes = sink->disk->in_flight_bytes();
+      state.queue_capacity = sink->disk->read_ahead_bytes();
+    }
     snap.sinks.push_back(std::move(state));
   }
   return snap;

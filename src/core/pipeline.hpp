@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/disk_buffer.hpp"
 #include "core/metrics.hpp"
 #include "core/source_meta.hpp"
 #include "parse/event_parser.hpp"
@@ -39,8 +41,11 @@ struct SinkSpec {
   std::string name;
   std::unique_ptr<Sink> sink;
   std::vector<std::string> inputs;
+  // Memory: the buffer's bound. With a disk buffer: the bound on batches read back from disk
+  // and not yet acknowledged by the sink.
   int64_t buffer_max_bytes = 8 << 20;
   WhenFull when_full = WhenFull::Block;
+  std::optional<DiskBufferOptions> disk;  // buffer `type: disk`, opened when the pipeline runs
 };
 
 struct PipelineOptions {
@@ -68,6 +73,8 @@ struct PipelineSnapshot {
     uint64_t dead_lettered = 0;
     int64_t failing_since_ns = 0;  // monotonic; 0 = healthy
     bool done = false;
+    std::optional<DiskBufferStats> disk;  // buffer `type: disk`
+    int64_t disk_capacity = 0;            // its max_bytes
   };
   std::vector<SourceState> sources;
   std::vector<SinkState> sinks;

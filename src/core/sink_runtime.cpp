@@ -1,5 +1,6 @@
 #include "core/sink_runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/clock.hpp"
@@ -20,7 +21,8 @@ void release_shared(EncodedBatch* batch, Pool<EncodedBatch>* pool) {
 int64_t memory_cost(const EncodedBatch& batch) {
   return static_cast<int64_t>(batch.data.capacity() + batch.rendered.capacity() +
                               (batch.ends.capacity() + batch.rendered_ends.capacity()) *
-                                  sizeof(uint32_t)) +
+                                  sizeof(uint32_t) +
+                              batch.ids.capacity() * sizeof(EventId)) +
          1;
 }
 
@@ -39,7 +41,47 @@ void SinkRuntime::skipped(EncodedBatch* batch) {
   ack->done();
 }
 
+void SinkRuntime::count_drop(const EncodedBatch& batch) {
+  metrics->add(metrics->dropped, batch.count());
+  uint64_t suppressed = 0;
+  if (drop_log.allow(&suppressed)) {
+    log::warn("sink buffer full, dropping newest events", "sink", spec.name, "events",
+              batch.count(), "policy", "drop_newest", "dropped_total", metrics->dropped.load(),
+              "suppressed_logs", suppressed);
+  }
+}
+
+void SinkRuntime::accept(EncodedBatch* batch, BoundedQueue<Delivery>::Token& token) {
+  if (batch->count() == 0) {
+    skipped(batch);
+    return;
+  }
+  if (disk) {
+    AckToken* ack = batch->ack;
+    if (disk->store(*batch, spec.when_full, ack)) {
+      // The disk buffer completes the acknowledgement once the record is durable.
+      release_shared(batch, pool);
+    } else {
+      count_drop(*batch);
+      skipped(batch);
+    }
+    return;
+  }
+  int64_t cost = memory_cost(*batch);
+  Delivery delivery(batch, this, cost);
+  if (spec.when_full == WhenFull::Block) {
+    queue.push(delivery, cost, token);
+  } else if (!queue.try_push(delivery, cost, token)) {
+    count_drop(*batch);
+    skipped(batch);
+  }
+}
+
 void SinkRuntime::loop() {
+  if (disk) {
+    disk_loop();
+    return;
+  }
   bool closing = false;
   while (true) {
     Delivery delivery;
@@ -60,6 +102,43 @@ void SinkRuntime::loop() {
     spec.sink->tick(wall_clock_ns());
   }
   spec.sink->shutdown();
+  done.store(true);
+  done.notify_all();
+}
+
+void SinkRuntime::disk_loop() {
+  bool closing = false;
+  int64_t drain_until = 0;
+  while (true) {
+    Delivery marker;
+    if (!closing && queue.try_pop(marker) && !marker.valid()) {
+      closing = true;
+      // Drain until shortly before the deadline: the sink's own shutdown (flushing what it
+      // holds) needs the rest. What is not delivered by then stays on disk for the next start.
+      int64_t now = monotonic_ns();
+      int64_t deadline = shutdown_deadline ? shutdown_deadline->load() : 0;
+      if (deadline <= now) deadline = now + shutdown_timeout_ns;
+      drain_until = deadline - std::min<int64_t>(shutdown_timeout_ns / 4, 2'000'000'000);
+    }
+    Delivery delivery;
+    if (disk->next(&delivery)) {
+      metrics->add(metrics->events_in, delivery.batch().count());
+      metrics->add(metrics->bytes_in, delivery.batch().data.size());
+      spec.sink->consume(delivery);
+    } else {
+      if (closing && disk->caught_up()) break;
+      disk->wait(closing ? std::chrono::milliseconds(10) : kSinkTick);
+    }
+    if (closing) {
+      // A destination that is down will not take the backlog now; the next start sends it.
+      bool failing = spec.sink->status().failing_since_ns.load(std::memory_order_relaxed) != 0;
+      if (failing || monotonic_ns() >= drain_until) break;
+    }
+    if (reopen_requested.exchange(false)) spec.sink->reopen();
+    spec.sink->tick(wall_clock_ns());
+  }
+  spec.sink->shutdown();
+  disk->close();
   done.store(true);
   done.notify_all();
 }

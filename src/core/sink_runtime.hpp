@@ -11,6 +11,7 @@
 #include "core/metrics.hpp"
 #include "core/pipeline.hpp"
 #include "core/pool.hpp"
+#include "core/sink_disk_buffer.hpp"
 #include "sluice/sink.hpp"
 
 namespace sluice {
@@ -28,6 +29,10 @@ struct SinkRuntime final : DeliveryOwner {
 
   void finished(EncodedBatch* batch, int64_t cost) override;
 
+  // A worker hands over one encoded batch for this sink, in the source's order: into the memory
+  // queue, or onto the disk buffer. Applies when_full.
+  void accept(EncodedBatch* batch, BoundedQueue<Delivery>::Token& token);
+
   // A delivery that never reaches the sink (dropped by policy, or nothing left after
   // transforms) still completes the acknowledgement.
   void skipped(EncodedBatch* batch);
@@ -35,9 +40,17 @@ struct SinkRuntime final : DeliveryOwner {
   // The sink thread: consume deliveries, tick timers, reopen on request, shut down at the end
   // marker once everything queued is written.
   void loop();
+  // The sink thread with a disk buffer: feeds the sink from disk; at the end, drains what it can
+  // within the shutdown deadline and leaves the rest on disk for the next start.
+  void disk_loop();
+
+  void count_drop(const EncodedBatch& batch);
 
   SinkSpec spec;
-  BoundedQueue<Delivery> queue;
+  BoundedQueue<Delivery> queue;  // with a disk buffer: only the end marker
+  std::unique_ptr<SinkDiskBuffer> disk;
+  const std::atomic<int64_t>* shutdown_deadline = nullptr;  // the pipeline's (monotonic ns)
+  int64_t shutdown_timeout_ns = 0;
   ComponentMetrics* metrics;
   Pool<EncodedBatch>* pool;
   std::vector<const Template*> templates;

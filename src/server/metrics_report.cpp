@@ -72,7 +72,9 @@ std::string render_metrics(const Pipeline& pipeline) {
     w.sample("sluice_source_unacknowledged_events", {{"component", s.name}},
              s.pushed_events - s.acked_events);
   }
-  w.family("sluice_sink_queue_bytes", "gauge", "Memory held by batches queued for the sink.");
+  w.family("sluice_sink_queue_bytes", "gauge",
+           "Memory held by batches queued for the sink (with a disk buffer: read back from "
+           "disk and not yet acknowledged).");
   w.family("sluice_sink_queue_capacity_bytes", "gauge", "The sink buffer's max_bytes.");
   w.family("sluice_sink_retries_total", "counter",
            "Delivery attempts that failed and were retried.");
@@ -88,6 +90,28 @@ std::string render_metrics(const Pipeline& pipeline) {
     w.sample("sluice_sink_dead_lettered_events_total", {{"component", s.name}}, s.dead_lettered);
     double failing = s.failing_since_ns ? static_cast<double>(now - s.failing_since_ns) / 1e9 : 0;
     w.sample("sluice_sink_failing_seconds", {{"component", s.name}}, failing);
+  }
+  w.family("sluice_sink_disk_buffer_bytes", "gauge", "Size of the sink's disk buffer segments.");
+  w.family("sluice_sink_disk_buffer_capacity_bytes", "gauge", "The disk buffer's max_bytes.");
+  w.family("sluice_sink_disk_buffer_records", "gauge",
+           "Records (batches) in the disk buffer not yet acknowledged by the sink.");
+  w.family("sluice_sink_disk_buffer_corrupt_records_total", "counter",
+           "Torn or corrupt disk-buffer records skipped (at start or while reading).");
+  w.family("sluice_sink_disk_buffer_skipped_bytes_total", "counter",
+           "Bytes skipped with corrupt disk-buffer records.");
+  w.family("sluice_sink_disk_buffer_write_errors_total", "counter",
+           "Disk-buffer appends that failed (no space, I/O error) and were undone.");
+  for (const auto& s : snap.sinks) {
+    if (!s.disk) continue;
+    w.sample("sluice_sink_disk_buffer_bytes", {{"component", s.name}}, s.disk->disk_bytes);
+    w.sample("sluice_sink_disk_buffer_capacity_bytes", {{"component", s.name}}, s.disk_capacity);
+    w.sample("sluice_sink_disk_buffer_records", {{"component", s.name}}, s.disk->records);
+    w.sample("sluice_sink_disk_buffer_corrupt_records_total", {{"component", s.name}},
+             s.disk->corrupt_records);
+    w.sample("sluice_sink_disk_buffer_skipped_bytes_total", {{"component", s.name}},
+             s.disk->skipped_bytes);
+    w.sample("sluice_sink_disk_buffer_write_errors_total", {{"component", s.name}},
+             s.disk->write_errors);
   }
   w.family("sluice_file_read_offset_bytes", "gauge", "Bytes of the file read so far.");
   w.family("sluice_file_acknowledged_offset_bytes", "gauge",

@@ -6,28 +6,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/durable_file.hpp"
 #include "core/io.hpp"
 #include "core/json_writer.hpp"
 #include "parse/timestamp.hpp"
 
 namespace sluice {
-
-namespace {
-
-// mkdir -p; an existing directory is fine.
-bool make_dirs(const std::string& dir, std::string* error) {
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string prefix = dir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      *error = "cannot create directory " + prefix + ": " + std::strerror(errno);
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 DeadLetterWriter::DeadLetterWriter(std::string data_dir, std::string sink_name)
     : data_dir_(std::move(data_dir)),

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -227,5 +228,122 @@ TEST(Pipeline, TransformsBranchWithoutAffectingSiblings) {
   EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_out), 50u);
 }
 
+// Holds every delivery (a destination that does not answer) until release(); at shutdown it
+// gives up on what it holds without acknowledging it, as a sink with a down destination does.
+class GatedSink final : public Sink {
+ public:
+  EncodingSpec encoding() const override { return {EncodingSpec::Kind::Raw, false}; }
+  void consume(Delivery d) override {
+    std::lock_guard lock(mu);
+    received += d.batch().count();
+    if (open) {
+      d.done();
+    } else {
+      held.push_back(d);
+    }
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    open = true;
+    for (Delivery& d : held) d.done();
+    held.clear();
+  }
+  void shutdown() override {
+    std::lock_guard lock(mu);
+    held.clear();
+  }
+  std::mutex mu;
+  std::vector<Delivery> held;
+  size_t received = 0;
+  bool open = false;
+};
+
+TEST(Pipeline, AStuckSinkWithAMemoryBufferHoldsTheSourceButNotTheOtherSinks) {
+  RecordingSink* fast = nullptr;
+  auto gated_owner = std::make_unique<GatedSink>();
+  GatedSink* gated = gated_owner.get();
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 40, 10));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("fast", fast, {"s"}));
+  SinkSpec stuck;
+  stuck.name = "stuck";
+  stuck.sink = std::move(gated_owner);
+  stuck.inputs = {"s"};
+  sinks.push_back(std::move(stuck));
+  Pipeline pipeline(PipelineOptions{}, std::move(sources), {}, std::move(sinks));
+  std::thread runner([&] { EXPECT_EQ(pipeline.run(), 0); });
+  auto fast_lines = [&] {
+    std::lock_guard lock(fast->mu);
+    return fast->lines.size();
+  };
+  for (int i = 0; i < 5000 && fast_lines() < 400; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(fast_lines(), 400u);  // within the stuck sink's buffer, the others go on
+  PipelineSnapshot snap = pipeline.snapshot();
+  EXPECT_EQ(snap.sources[0].pushed_events, 400u);
+  EXPECT_EQ(snap.sources[0].acked_events, 0u);  // but nothing is acknowledged to the source
+  gated->release();
+  runner.join();
+  EXPECT_EQ(pipeline.snapshot().sources[0].acked_events, 400u);
+}
+
+TEST(Pipeline, ADiskBufferedStuckSinkHoldsBackNothingAndGetsEverythingAfterARestart) {
+  char tmpl[] = "/tmp/sluice-pipeline-disk-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  DiskBufferOptions disk;
+  disk.dir = std::string(tmpl) + "/buffers/stuck";
+  disk.fsync_interval_ns = 20'000'000;
+  PipelineOptions options;
+  options.shutdown_timeout_ns = 1'000'000'000;
+  {
+    RecordingSink* fast = nullptr;
+    auto gated_owner = std::make_unique<GatedSink>();
+    std::vector<SourceSpec> sources;
+    sources.push_back(source("s", 40, 10));
+    auto* counting = static_cast<CountingSource*>(sources[0].source.get());
+    std::vector<SinkSpec> sinks;
+    sinks.push_back(sink("fast", fast, {"s"}));
+    SinkSpec stuck;
+    stuck.name = "stuck";
+    stuck.sink = std::move(gated_owner);
+    stuck.inputs = {"s"};
+    stuck.buffer_max_bytes = 1;  // read back one batch at a time
+    stuck.disk = disk;
+    sinks.push_back(std::move(stuck));
+    Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+    EXPECT_EQ(pipeline.run(), 0);
+    // The source was acknowledged as soon as the batches were on disk.
+    EXPECT_TRUE(counting->all_acked);
+    EXPECT_EQ(counting->final_checkpoint, 40u);
+    EXPECT_EQ(fast->lines.size(), 400u);
+  }
+  // The next start delivers the whole backlog, in order.
+  RecordingSink* replay = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 0, 10));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("stuck", replay, {"s"}));
+  sinks.back().disk = disk;
+  Pipeline pipeline(options, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  ASSERT_EQ(replay->lines.size(), 400u);
+  for (size_t i = 0; i < 400; ++i) EXPECT_EQ(replay->lines[i], "s " + std::to_string(i));
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(Pipeline, ADiskBufferThatCannotBeOpenedFailsTheRun) {
+  RecordingSink* out = nullptr;
+  std::vector<SourceSpec> sources;
+  sources.push_back(source("s", 1, 1));
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("out", out, {"s"}));
+  DiskBufferOptions disk;
+  disk.dir = "/proc/sluice-cannot-create-this";
+  sinks.back().disk = disk;
+  Pipeline pipeline(PipelineOptions{}, std::move(sources), {}, std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 1);
+}
 }  // namespace
 }  // namespace sluice

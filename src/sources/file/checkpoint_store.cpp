@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include "core/durable_file.hpp"
 #include "core/io.hpp"
 #include "core/json_writer.hpp"
 
@@ -82,56 +83,6 @@ bool parse_hex_bytes(std::string_view s, std::string& out) {
     int lo = hex_digit(s[i + 1]);
     if (hi < 0 || lo < 0) return false;
     out.push_back(static_cast<char>((hi << 4) | lo));
-  }
-  return true;
-}
-
-std::string file_name_for(std::string_view source) {
-  std::string name;
-  for (size_t i = 0; i < source.size(); ++i) {
-    auto c = static_cast<unsigned char>(source[i]);
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '-' || (c == '.' && i > 0);
-    if (plain) {
-      name.push_back(static_cast<char>(c));
-    } else {
-      name.push_back('%');
-      name.push_back(kHex[c >> 4]);
-      name.push_back(kHex[c & 0xF]);
-    }
-  }
-  if (name.empty()) name = "_";
-  return name + ".json";
-}
-
-// mkdir -p. Each directory created is made durable by syncing its parent, so the checkpoint's
-// own directory entry cannot vanish in a crash together with the directory.
-bool make_dirs(const std::string& dir, std::string* error) {
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string part = dir.substr(0, pos);
-    if (::mkdir(part.c_str(), 0755) == 0) {
-      const size_t slash = part.rfind('/');
-      const std::string parent =
-          slash == std::string::npos ? "." : part.substr(0, std::max<size_t>(slash, 1));
-      int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-      }
-    } else if (errno != EEXIST) {
-      *error = "cannot create directory " + part + ": " + errno_text(errno);
-      return false;
-    }
-  }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    *error = "cannot create directory " + dir + ": " + errno_text(errno);
-    return false;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    *error = "cannot create directory " + dir + ": " + errno_text(ENOTDIR);
-    return false;
   }
   return true;
 }
@@ -329,13 +280,15 @@ CheckpointStore::CheckpointStore(std::string data_dir, const std::string& source
     : dir_(std::move(data_dir)) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   dir_ += dir_ == "/" ? "checkpoints" : "/checkpoints";
-  path_ = dir_ + "/" + file_name_for(source_name);
-  tmp_path_ = path_ + ".tmp";
+  path_ = dir_ + "/" + component_file_name(source_name) + ".json";
 }
 
 bool CheckpointStore::load(std::vector<CheckpointEntry>* entries, std::string* error) {
   entries->clear();
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or a device) at the checkpoint's path would otherwise block the open
+  // until some writer appeared, and sluice would hang at start; read_file() refuses anything
+  // but a regular file, and for those the flag changes nothing.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0 && errno == ENOENT) return true;
   std::string why;
   std::string text;
@@ -373,50 +326,9 @@ bool CheckpointStore::save(const std::vector<CheckpointEntry>& entries, std::str
   buffer_.clear();
   encode_checkpoints(entries, buffer_);
 
-  // A .tmp left by a crash is stale by definition: remove it, then create exclusively (so a
-  // symlink planted at the .tmp path is never followed).
-  if (::unlink(tmp_path_.c_str()) != 0 && errno != ENOENT) {
-    *error = "cannot remove stale " + tmp_path_ + ": " + errno_text(errno);
-    return false;
-  }
-  const int fd =
-      ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) {
-    *error = "cannot create " + tmp_path_ + ": " + errno_text(errno);
-    return false;
-  }
-  const char* step = nullptr;
-  if (!write_all(fd, buffer_.view())) {
-    step = "write";
-  } else if (::fsync(fd) != 0) {
-    step = "fsync";
-  }
-  int err = errno;
-  if (::close(fd) != 0 && !step) {
-    step = "close";
-    err = errno;
-  }
-  if (!step && ::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
-    step = "rename to checkpoint file";
-    err = errno;
-  }
-  if (step) {
-    ::unlink(tmp_path_.c_str());
-    *error = std::string("cannot ") + step + " " + tmp_path_ + ": " + errno_text(err) +
-             " (previous checkpoint kept)";
-    return false;
-  }
-  // The rename is durable only once the directory is synced.
-  const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    err = errno;
-    if (dfd >= 0) ::close(dfd);
-    *error =
-        "checkpoint " + path_ + " written, but syncing its directory failed: " + errno_text(err);
-    return false;
-  }
-  ::close(dfd);
-  return true;
+  if (replace_file(dir_, path_, buffer_.view(), error)) return true;
+  *error = "checkpoint not saved: " + *error;
+  return false;
 }
 
 }  // namespace sluice

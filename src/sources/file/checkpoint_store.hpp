@@ -67,7 +67,6 @@ class CheckpointStore {
  private:
   std::string dir_;
   std::string path_;
-  std::string tmp_path_;
   ByteBuffer buffer_;  // reused across saves
 };
 
