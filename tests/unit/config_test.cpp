@@ -148,6 +148,31 @@ TEST_F(ConfigTest, OptionValuesAreChecked) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, SinkBuffersAreMemoryOrDisk) {
+  auto with_buffer = [](const std::string& buffer) {
+    return "sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], "
+           "path: /tmp/x, buffer: " +
+           buffer + " }\n";
+  };
+  EXPECT_EQ(check(with_buffer("{ type: memory, max_bytes: 1MiB, when_full: drop_newest }")), "");
+  EXPECT_EQ(check(with_buffer("{ type: disk, max_bytes: 1GiB, fsync: always, "
+                              "fsync_interval: 200ms, segment_bytes: 64MiB }")),
+            "");
+  EXPECT_EQ(check(with_buffer("{ type: disk }")), "");
+  EXPECT_NE(check(with_buffer("{ type: tape }")).find("`type` must be one of"), std::string::npos);
+  EXPECT_NE(check(with_buffer("{ type: memory, fsync: always }")).find("needs `type: disk`"),
+            std::string::npos);
+  EXPECT_NE(check(with_buffer("{ type: disk, fsync: sometimes }")).find("`fsync` must be one of"),
+            std::string::npos);
+  EXPECT_NE(check(with_buffer("{ type: disk, max_bytes: 1MiB, segment_bytes: 1MiB }"))
+                .find("at least twice its `segment_bytes`"),
+            std::string::npos);
+  EXPECT_NE(check(with_buffer("{ type: disk, segment_bytes: 1KiB }")).find("at least 64KiB"),
+            std::string::npos);
+  EXPECT_NE(check(with_buffer("{ type: disk, fsync_interval: 0s }")).find("must be > 0"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, EnvInterpolationInValues) {
   const std::string yaml =
       "sources:\n  in: { type: stdin }\nsinks:\n  out: { type: file, inputs: [in], path: "
