@@ -197,6 +197,65 @@ class DiskBufferTest(SluiceTestCase):
         print(f"\n  30 s outage: {len(msgs) - total} Kafka duplicates, {on_disk / 1e6:.1f} MB on "
               f"disk at the end of the outage, peak RSS {rss:.1f} MiB", flush=True)
 
+    # --- fan-out: a stopped sink and the source's checkpoint -----------------------------------
+
+    def fan_out_run(self, es_buffer):
+        """A file tailed into a file sink and a stopped Elasticsearch: returns (file sink lines,
+        acknowledged offset of the log file) once the file sink has everything, then brings
+        Elasticsearch back and checks that everything arrives there too."""
+        es = started(self, Emulator())
+        es.down()
+        log_path = self.path("app.log")
+        out = self.path("out.jsonl")
+        total = 5000
+        with open(log_path, "wb") as f:
+            f.write(events(total))
+        cfg = self.config(f"""
+            data_dir: {yaml_str(self.path('data'))}
+            sources:
+              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
+                      parser: json, checkpoint_interval: 200ms}}
+            sinks:
+              fast: {{type: file, inputs: [logs], path: {yaml_str(out)}}}
+              es:
+                type: elasticsearch
+                inputs: [logs]
+                endpoints: [{es.url}]
+                retry_backoff_max: 500ms
+                buffer: {json.dumps(es_buffer)}
+            """)
+        p = self.start(["run", "-c", cfg], env=self.env())
+        port = int(wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
+                                                p.stderr_text()), what="metrics").group(1))
+
+        def lines_out():
+            try:
+                with open(out, "rb") as f:
+                    return f.read().count(b"\n")
+            except FileNotFoundError:
+                return 0
+        wait_until(lambda: lines_out() == total, timeout=30, what="the file sink has everything")
+        time.sleep(1.5)  # a few checkpoint intervals
+        acked = metric(port, "sluice_file_acknowledged_offset_bytes", component="logs",
+                       path=log_path)
+        es.up()
+        self.wait_stored(es, total, timeout=60)
+        wait_until(lambda: metric(port, "sluice_file_acknowledged_offset_bytes",
+                                  component="logs", path=log_path) == os.path.getsize(log_path),
+                   timeout=30, what="the checkpoint at the end of the file")
+        p.signal(signal.SIGTERM)
+        r = p.wait(timeout=30)
+        self.assertEqual(r.rc, 0, r.describe())
+        return acked, os.path.getsize(log_path)
+
+    def test_a_stopped_sink_with_a_memory_buffer_holds_the_checkpoint_not_the_other_sink(self):
+        acked, size = self.fan_out_run({"type": "memory", "max_bytes": "64MiB"})
+        self.assertEqual(acked, 0, "nothing acknowledged while one sink has not delivered")
+
+    def test_a_stopped_sink_with_a_disk_buffer_holds_nothing_back(self):
+        acked, size = self.fan_out_run({"type": "disk", "fsync_interval": "100ms"})
+        self.assertEqual(acked, size, "acknowledged once on disk")
+
     # --- when_full ----------------------------------------------------------------------------
 
     def test_a_full_disk_buffer_drops_newest_and_counts_them(self):
