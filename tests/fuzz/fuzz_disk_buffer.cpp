@@ -24,11 +24,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// On tmpfs where there is one: the buffer fsyncs its directory and ledger, which on a disk
+// would make each input cost milliseconds.
 const std::string& buffer_dir() {
   static const std::string* dir = [] {
-    char tmpl[] = "/tmp/sluice-fuzz-disk-buffer-XXXXXX";
-    FUZZ_CHECK(::mkdtemp(tmpl) != nullptr);
-    return new std::string(std::string(tmpl) + "/buffer");
+    char shm[] = "/dev/shm/sluice-fuzz-disk-buffer-XXXXXX";
+    char tmp[] = "/tmp/sluice-fuzz-disk-buffer-XXXXXX";
+    char* tmpl = ::mkdtemp(shm) != nullptr ? shm : tmp;
+    FUZZ_CHECK(tmpl == shm || ::mkdtemp(tmp) != nullptr);
+    static std::string root = tmpl;
+    std::atexit([] { fs::remove_all(root); });
+    return new std::string(root + "/buffer");
   }();
   return *dir;
 }
