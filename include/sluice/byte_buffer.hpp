@@ -43,6 +43,7 @@ class ByteBuffer {
   void commit(size_t n) { size_ += n; }
 
   void append(std::string_view s) {
+    if (s.empty()) return;  // a default string_view's data() is null: memcpy must not see it
     std::memcpy(prepare(s.size()), s.data(), s.size());
     size_ += s.size();
   }

@@ -33,6 +33,22 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
+// The number made of the first `length` characters of `s` (digits and dots), or -1 when they
+// are not one number: "1.2.3" is a typo, not 1.2.
+double leading_number(const std::string& s, size_t length) {
+  if (length == 0) return -1;
+  size_t used = 0;
+  double number = -1;
+  try {
+    number = std::stod(s.substr(0, length), &used);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  return used == length ? number : -1;
+}
+
+constexpr double kTwoTo63 = 9223372036854775808.0;
+
 }  // namespace
 
 std::string suggestion(const std::string& word, const std::vector<std::string>& known) {
@@ -156,12 +172,7 @@ uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
   size_t i = 0;
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
   std::string unit = trim(s.substr(i));
-  double number = 0;
-  try {
-    number = i ? std::stod(s.substr(0, i)) : -1;
-  } catch (const std::exception&) {
-    number = -1;
-  }
+  double number = leading_number(s, i);
   static const std::pair<const char*, double> kUnits[] = {{"", 1},
                                                           {"B", 1},
                                                           {"KiB", 1024.0},
@@ -175,7 +186,10 @@ uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
                                                           {"Mi", 1048576.0},
                                                           {"Gi", 1073741824.0}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name && number >= 0) return static_cast<uint64_t>(std::llround(number * factor));
+    if (unit != name || number < 0) continue;
+    // Sizes end up in int64 counters too; llround of what does not fit is no number at all.
+    if (number * factor >= kTwoTo63) fail(key, "`" + key + "` is too large: `" + *v + "`");
+    return static_cast<uint64_t>(std::llround(number * factor));
   }
   fail(key,
        "`" + key + "` must be a size such as 1048576, 512KiB, 64MiB or 1GiB, not `" + *v + "`");
@@ -188,16 +202,14 @@ int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
   size_t i = 0;
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
   std::string unit = s.substr(i);
-  double number = -1;
-  try {
-    if (i) number = std::stod(s.substr(0, i));
-  } catch (const std::exception&) {
-    number = -1;
-  }
+  double number = leading_number(s, i);
   static const std::pair<const char*, double> kUnits[] = {
       {"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name && number >= 0) return static_cast<int64_t>(std::llround(number * factor));
+    if (unit != name || number < 0) continue;
+    // 2^63 ns is 292 years; llround of more is no number at all (LLONG_MIN in practice).
+    if (number * factor >= kTwoTo63) fail(key, "`" + key + "` is too long: `" + *v + "`");
+    return static_cast<int64_t>(std::llround(number * factor));
   }
   fail(key, "`" + key + "` must be a duration such as 500ms, 10s, 5m or 1h, not `" + *v + "`");
 }

@@ -240,9 +240,25 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       bool nested = scheme == "kafka" ? head == "librdkafka" || head == "headers"
                                       : node["type"].Scalar() == "elasticsearch" &&
                                             (head == "auth" || head == "tls");
+      // Read through a const node: a non-const operator[] would add the key it looks up.
+      const YAML::Node& set = node;
       if (dot != std::string::npos && nested) {
-        node[head][key.substr(dot + 1)] = value;
+        // `auth=x&auth.user=u` cannot make `auth` both a value and a map (yaml-cpp throws its
+        // own exception when indexing a scalar).
+        std::string sub = key.substr(dot + 1);
+        if (set[head] && (!set[head].IsMap() || set[head][sub])) {
+          // Not the URL in the message: it may hold a password.
+          throw ConfigError(std::string(kUrlVar) + ": `" + key + "` in a " + scheme +
+                            ":// URL is set twice, or together with `" + head + "`");
+        }
+        node[head][sub] = value;
       } else {
+        // A key given twice, or one the URL itself sets (`path` of a file URL), would silently
+        // lose one of the two values.
+        if (set[key]) {
+          throw ConfigError(std::string(kUrlVar) + ": `" + key + "` in a " + scheme +
+                            ":// URL is set twice, or also by the URL itself");
+        }
         node[key] = value;
       }
     }

@@ -2,6 +2,9 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "core/json_writer.hpp"
 #include "parse/json_parser.hpp"
 #include "parse/logfmt_parser.hpp"
@@ -26,6 +29,7 @@ std::unique_ptr<EventParser> EventParser::create(ParserOptions options, std::str
     }
     for (const auto& [name, index] : parser->regex_->NamedCapturingGroups()) {
       parser->regex_groups_.emplace_back(index, name);
+      parser->regex_captures_ = std::max(parser->regex_captures_, index + 1);
     }
     if (parser->regex_groups_.empty()) {
       *error = "regex pattern has no named capture group such as (?P<level>\\w+)";
@@ -71,15 +75,17 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event) const {
                  ? Outcome::Parsed
                  : Outcome::Failed;
     case ParserKind::Regex: {
-      constexpr int kMaxGroups = 32;
-      re2::StringPiece groups[kMaxGroups];
-      int n = std::min(regex_->NumberOfCapturingGroups() + 1, kMaxGroups);
+      // Captures up to the last named group, wherever it is: a fixed-size array would drop
+      // the fields of named groups that come after many unnamed ones. Per thread, as the
+      // parser is shared by the workers.
+      thread_local std::vector<re2::StringPiece> groups;
+      groups.assign(static_cast<size_t>(regex_captures_), re2::StringPiece());
       if (!regex_->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(),
-                         re2::RE2::UNANCHORED, groups, n)) {
+                         re2::RE2::UNANCHORED, groups.data(), regex_captures_)) {
         return Outcome::Failed;
       }
       for (const auto& [index, name] : regex_groups_) {
-        if (index >= n || groups[index].data() == nullptr) continue;
+        if (groups[index].data() == nullptr) continue;
         batch.fields.push_back(
             Field{name, Value{ValueKind::String, false,
                               std::string_view(groups[index].data(), groups[index].size())}});

@@ -54,6 +54,7 @@ class EventParser {
   ParserOptions options_;
   std::unique_ptr<re2::RE2> regex_;
   std::vector<std::pair<int, std::string>> regex_groups_;  // capture index → field name
+  int regex_captures_ = 0;  // captures a match fills: up to the last named group
 };
 
 }  // namespace sluice

@@ -1,5 +1,7 @@
 #include "sinks/elasticsearch/bulk_response.hpp"
 
+#include <string>
+
 namespace sluice::es {
 
 namespace {
@@ -59,6 +61,11 @@ bool BulkResponseParser::read_items(simdjson::ondemand::array items, std::string
             *error = "an item status is not a number";
             return false;
           }
+          // Not narrowed blindly: 4294967497 would become 201, an item wrongly taken as stored.
+          if (status < 100 || status > 599) {
+            *error = "an item status is not an HTTP status: " + std::to_string(status);
+            return false;
+          }
           out.status = static_cast<int>(status);
         } else if (key == "error") {
           out.error = describe_error(field.value());
@@ -78,8 +85,16 @@ bool BulkResponseParser::read_items(simdjson::ondemand::array items, std::string
 }
 
 BulkParse BulkResponseParser::parse(std::string& body, size_t expected_items) {
-  BulkParse out;
   items_.clear();
+  BulkParse out = read_answer(body, expected_items);
+  // Whatever was read before the answer turned out malformed (or `errors: false` came after
+  // the items) is not a result: items() holds something only for Items.
+  if (out.kind != BulkParse::Kind::Items) items_.clear();
+  return out;
+}
+
+BulkParse BulkResponseParser::read_answer(std::string& body, size_t expected_items) {
+  BulkParse out;
   body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   simdjson::padded_string_view view(body.data(), body.size(), body.capacity());
   simdjson::ondemand::document doc;
@@ -94,6 +109,12 @@ BulkParse BulkResponseParser::parse(std::string& body, size_t expected_items) {
     std::string_view key;
     if (field.unescaped_key().get(key)) {
       out.error = "the answer is not valid JSON";
+      return out;
+    }
+    // A second `errors` or `items` would make the answer say two things (and all_stored()
+    // reads only the first `errors`): not a bulk answer.
+    if ((key == "errors" && has_errors) || (key == "items" && has_items)) {
+      out.error = "`" + std::string(key) + "` appears twice";
       return out;
     }
     if (key == "errors") {
@@ -112,7 +133,6 @@ BulkParse BulkResponseParser::parse(std::string& body, size_t expected_items) {
       simdjson::ondemand::array items;
       if (field.value().get_array().get(items) || !read_items(items, &out.error)) {
         if (out.error.empty()) out.error = "`items` is not an array";
-        items_.clear();
         return out;
       }
       has_items = true;
@@ -120,13 +140,11 @@ BulkParse BulkResponseParser::parse(std::string& body, size_t expected_items) {
   }
   if (!has_errors || !has_items) {
     out.error = "not a bulk answer (no `errors` or `items`)";
-    items_.clear();
     return out;
   }
   if (items_.size() != expected_items) {
     out.error = std::to_string(items_.size()) + " items in the answer to " +
                 std::to_string(expected_items) + " actions";
-    items_.clear();
     return out;
   }
   out.kind = BulkParse::Kind::Items;

@@ -13,7 +13,7 @@ namespace sluice::es {
 
 // One item of the answer.
 struct ItemResult {
-  int status = 0;
+  int status = 0;     // an HTTP status, 100-599 (anything else makes the answer Malformed)
   std::string error;  // "type: reason" when the item failed, else empty
 };
 
@@ -21,7 +21,8 @@ struct BulkParse {
   enum class Kind {
     AllStored,  // `errors: false`: every item stored (items not read: the fast path)
     Items,      // per-item results in BulkResponseParser::items()
-    Malformed,  // not a bulk answer, or the item count differs: retry the whole request
+    Malformed,  // not a bulk answer (an item without an HTTP status, `errors` or `items`
+                // twice, ...), or the item count differs: retry the whole request
   };
   Kind kind = Kind::Malformed;
   std::string error;  // why Malformed
@@ -38,6 +39,7 @@ class BulkResponseParser {
   [[nodiscard]] const std::vector<ItemResult>& items() const { return items_; }
 
  private:
+  BulkParse read_answer(std::string& body, size_t expected_items);
   bool read_items(simdjson::ondemand::array items, std::string* error);
 
   simdjson::ondemand::parser parser_;
