@@ -48,6 +48,7 @@ bench: build
 	./bench/kafka.sh $(BUILD)/sluice
 	./bench/kafka_source.sh $(BUILD)/sluice
 	./bench/elasticsearch.sh $(BUILD)/sluice
+	./bench/soak.sh $(BUILD)/sluice
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

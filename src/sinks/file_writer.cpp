@@ -164,6 +164,35 @@ struct FileWriter::Impl {
       set_error(error, describe("stat", opt.path, err));
       return false;
     }
+    // A file that does not end in a newline holds a line cut short by a crash (kill -9 in the
+    // middle of a write, power loss) of this or another writer: appending to it would glue the
+    // next event to the fragment, and a reader would lose both. End the fragment first, so it
+    // stays a line of its own. Not for compressed files (a cut gzip member or zstd frame is not
+    // mended by a byte), nor while a failed write is being resumed (its prefix is in the file
+    // on purpose and the rest must follow it).
+    // The descriptor is write-only: the last byte is read through a second, read-only one of
+    // the same file (/proc/self/fd, so a rename in between cannot make it another file); a file
+    // we may not read is left as it is.
+    if (!compressed() && !retry.active && S_ISREG(st.st_mode) && st.st_size > 0) {
+      const std::string self = "/proc/self/fd/" + std::to_string(f);
+      char last = '\n';
+      if (int rfd = ::open(self.c_str(), O_RDONLY | O_CLOEXEC); rfd >= 0) {
+        ssize_t got = 0;
+        do {
+          got = ::pread(rfd, &last, 1, st.st_size - 1);
+        } while (got < 0 && errno == EINTR);
+        if (got != 1) last = '\n';
+        ::close(rfd);
+      }
+      size_t written = 0;
+      int err = last != '\n' ? write_all(f, "\n", 1, written) : 0;
+      if (err != 0) {
+        ::close(f);
+        set_error(error, describe("end the cut last line of", opt.path, err));
+        return false;
+      }
+      st.st_size += static_cast<off_t>(written);
+    }
     fd = f;
     bytes = static_cast<uint64_t>(st.st_size);
     // An empty file was most likely just created: its directory entry needs an fsync too.

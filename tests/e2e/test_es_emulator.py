@@ -10,6 +10,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import unittest
 
 from es_helpers import NDJSON, Emulator, emulator_available, item_result, make_self_signed, ndjson
@@ -363,6 +364,73 @@ class EmulatorTest(unittest.TestCase):
         status, answer = es.bulk([{"index": {"_index": "d", "_id": "2"}}, {"n": 2}])
         self.assertEqual(status, 200)
         self.assertEqual([d["_id"] for d in es.docs()], ["1", "2"])
+
+    def test_max_bytes_per_second_holds_answers_to_the_rate(self):
+        rate = 200_000
+        es = Emulator()
+        es.args += ["--max-bytes-per-second", str(rate)]
+        started(self, es)
+        pad = "r" * 10_000
+        bodies = [ndjson([x for i in range(5) for x in
+                          ({"index": {"_index": "rl", "_id": f"{k}-{j}-{i}"}}, {"pad": pad})])
+                  for k in range(2) for j in range(5)]
+        total = sum(len(b) for b in bodies)
+        errors = []
+
+        def client(mine):
+            try:
+                conn = es.connection()
+                for body in mine:
+                    conn.request("POST", "/_bulk", body=body, headers={"Content-Type": NDJSON})
+                    resp = conn.getresponse()
+                    if resp.status != 200 or json.loads(resp.read())["errors"]:
+                        errors.append(resp.status)
+                conn.close()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        # Two connections share one budget: the last answer comes once every byte has drained.
+        start = time.monotonic()
+        threads = [threading.Thread(target=client, args=(bodies[k::2],)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        elapsed = time.monotonic() - start
+        self.assertEqual(errors, [])
+        self.assertGreaterEqual(elapsed, 0.95 * total / rate, f"{total} B in {elapsed:.2f}s")
+        self.assertLess(elapsed, total / rate + 10, f"{total} B in {elapsed:.2f}s")
+        stats = es.stats()
+        self.assertEqual((stats["max_bytes_per_second"], stats["throttled_requests"],
+                          stats["stored_docs"]), (rate, 10, 50))
+        # GETs are not limited.
+        t0 = time.monotonic()
+        es.stats()
+        self.assertLess(time.monotonic() - t0, 1.0)
+
+        # A crawl (500 B/s: ~100 s for this body); lifting the limit sends the held answer now.
+        self.assertEqual(es.command("set max-bytes-per-second 500"), "max-bytes-per-second=500")
+        held = {}
+
+        def slow():
+            held["answer"] = es.bulk(body=bodies[0])
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(1.0)
+        self.assertTrue(t.is_alive(), "answered although the limit holds it for ~100 s")
+        es.set("max-bytes-per-second", 0)
+        t.join(timeout=5)
+        self.assertFalse(t.is_alive(), "the held answer was not released")
+        self.assertEqual(held["answer"][0], 200)
+        t0 = time.monotonic()
+        for body in bodies:
+            self.assertEqual(es.bulk(body=body)[0], 200)
+        self.assertLess(time.monotonic() - t0, 5.0, "unlimited again")
+        self.assertEqual(es.stats()["throttled_requests"], 11)
+        for bad in ("-1", "x", "1.5", "1 2"):
+            with self.assertRaises(AssertionError):
+                es.command(f"set max-bytes-per-second {bad}")
 
     # --- connections, auth, TLS, --null --------------------------------------------------------
 

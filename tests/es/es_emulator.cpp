@@ -3,7 +3,7 @@
 //
 //   sluice_es_emulator [--port N] [--reject-429 FRACTION] [--fail-503 FRACTION] [--seed N]
 //                      [--data-streams PATTERN,...] [--null] [--tls-cert F --tls-key F]
-//                      [--basic USER:PASS] [--api-key KEY]
+//                      [--basic USER:PASS] [--api-key KEY] [--max-bytes-per-second N]
 //
 // The first line on stdout is `address=127.0.0.1:PORT`. Then one command per stdin line, each
 // answered by one line (`ok ...`, or `error ...`):
@@ -11,6 +11,8 @@
 //   up                    listen again on the same port
 //   set reject-429 F      share of bulk items answered 429 es_rejected_execution_exception
 //   set fail-503 F        share of bulk requests answered 503 as a whole (nothing stored)
+//   set max-bytes-per-second N
+//                         cap bulk body throughput at N bytes/s (0 = unlimited, the default)
 //   stats                 `ok {…}`: the counters of GET /_emulator/stats
 //   quit                  (end of input too)
 //
@@ -20,6 +22,14 @@
 // "_source"} per stored document, in store order) for the tests; neither needs credentials.
 // --null answers every POST with {"took":0,"errors":false,"items":[]} without parsing the body
 // (the benchmark's endpoint: the figure must measure sluice, not the emulator).
+// --max-bytes-per-second N (and `set max-bytes-per-second N`) emulates a cluster that indexes
+// only N bytes of bulk bodies (as received, gzip or not) per second, to test a slow consumer:
+// every bulk request is applied at once, but its answer is held back until the bodies received
+// so far would have drained at N bytes/s (one clock shared by every connection). A client that
+// waits for answers before sending more, as a bulk client with bounded concurrency does, is
+// held to N bytes/s on average. Setting 0 lifts the limit and sends every held answer at once;
+// a new non-zero rate applies to the requests that arrive after it. /_emulator/stats reports
+// `max_bytes_per_second` and `throttled_requests` (bulk requests that arrived while limited).
 //
 // Written from Elastic's documentation and source (wording of errors kept):
 //  - Bulk API: https://www.elastic.co/guide/en/elasticsearch/reference/8.14/docs-bulk.html
@@ -32,6 +42,7 @@
 //    [@timestamp] is missing"), RestMultiSearchAction/BulkRequestParser ("must be terminated by
 //    a newline [\n]", "Malformed action/metadata line"), MetadataCreateIndexService (index name
 //    rules), es_rejected_execution_exception for write-queue rejections (429).
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -60,7 +71,7 @@ using es_emu::Server;
                "sluice_es_emulator: %s\n"
                "usage: sluice_es_emulator [--port N] [--reject-429 F] [--fail-503 F] [--seed N]\n"
                "       [--data-streams PATTERN,...] [--null] [--tls-cert F --tls-key F]\n"
-               "       [--basic USER:PASS] [--api-key KEY]\n",
+               "       [--basic USER:PASS] [--api-key KEY] [--max-bytes-per-second N]\n",
                message.c_str());
   std::exit(2);
 }
@@ -69,6 +80,16 @@ bool parse_fraction(const std::string& text, double* out) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(v >= 0 && v <= 1)) return false;
+  *out = v;
+  return true;
+}
+
+bool parse_u64(const std::string& text, uint64_t* out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno == ERANGE) return false;
   *out = v;
   return true;
 }
@@ -92,6 +113,8 @@ Config parse_args(int argc, char** argv) {
       if (!parse_fraction(value, &c.reject_429)) usage("--reject-429 takes 0..1");
     } else if (arg == "--fail-503") {
       if (!parse_fraction(value, &c.fail_503)) usage("--fail-503 takes 0..1");
+    } else if (arg == "--max-bytes-per-second") {
+      if (!parse_u64(value, &c.max_bytes_per_second)) usage("bad --max-bytes-per-second");
     } else if (arg == "--seed") {
       c.seed = std::strtoull(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0') usage("bad --seed");
@@ -148,6 +171,17 @@ std::string run_command(asio::io_context& ioc, Server& server, const std::string
       return error.empty() ? "ok up port=" + std::to_string(server.port()) : "error " + error;
     });
   }
+  if (cmd == "set" && what == "max-bytes-per-second") {
+    uint64_t rate = 0;
+    std::string extra;
+    if (!parse_u64(value, &rate) || (in >> extra)) {
+      return "error usage: set max-bytes-per-second <bytes per second, 0 = unlimited>";
+    }
+    return on_io(ioc, [&] {
+      server.set_max_bytes_per_second(rate);
+      return "ok max-bytes-per-second=" + std::to_string(rate);
+    });
+  }
   if (cmd == "stats") return on_io(ioc, [&] { return "ok " + server.stats_json(); });
   if (cmd == "set" && (what == "reject-429" || what == "fail-503")) {
     double p = 0;
@@ -161,7 +195,9 @@ std::string run_command(asio::io_context& ioc, Server& server, const std::string
       return "ok " + what + "=" + value;
     });
   }
-  return "error unknown command `" + line + "` (down, up, set reject-429|fail-503 F, stats, quit)";
+  return "error unknown command `" + line +
+         "` (down, up, set reject-429|fail-503 F, "
+         "set max-bytes-per-second N, stats, quit)";
 }
 
 }  // namespace

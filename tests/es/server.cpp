@@ -8,6 +8,7 @@
 #include <sstream>
 #include <utility>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -92,7 +93,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  public:
   template <class... Args>
   Session(Server& server, uint64_t id, Args&&... args)
-      : stream_(std::forward<Args>(args)...), server_(server), id_(id) {
+      : stream_(std::forward<Args>(args)...),
+        server_(server),
+        id_(id),
+        delay_(beast::get_lowest_layer(stream_).get_executor()) {
     // Beast reads at most the buffer's free capacity (at least 512 bytes): without room, a
     // multi-megabyte bulk body would take one recv per 512 bytes.
     buffer_.reserve(kReadBuffer);
@@ -113,9 +117,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void close() override {
+    closed_ = true;
+    delay_.cancel();  // a held answer is not sent on a closed connection
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().close(ec);
   }
+
+  // The wait handler runs at once (operation_aborted) and sends the held answer.
+  void release() override { delay_.cancel(); }
 
  private:
   void read() {
@@ -135,10 +144,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return;  // closed by the peer or by `down`: the session ends
     Request req = parser_->release();
     bool keep_alive = req.keep_alive();
-    server_.handle(req, res_);
+    auto hold = server_.handle(req, res_);
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
-    write(!keep_alive);
+    if (hold <= std::chrono::steady_clock::duration::zero()) {
+      write(!keep_alive);
+      return;
+    }
+    // Rate limit: the answer goes out once the request's bytes have drained at the configured
+    // rate. The request is already applied; a client that waits for answers (as sluice does,
+    // `concurrency` requests at a time) is held to the rate.
+    delay_.expires_after(hold);
+    delay_.async_wait(
+        [self = this->shared_from_this(), close_after = !keep_alive](beast::error_code) {
+          if (self->closed_) return;
+          self->write(close_after);
+        });
   }
 
   void write(bool close_after) {
@@ -163,6 +184,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response res_;
+  boost::asio::steady_timer delay_;
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -172,7 +195,8 @@ Server::Server(asio::io_context& ioc, Config config)
       config_(std::move(config)),
       store_(config_.data_streams, config_.seed),
       reject_429_(config_.reject_429),
-      fail_503_(config_.fail_503) {
+      fail_503_(config_.fail_503),
+      max_bytes_per_second_(config_.max_bytes_per_second) {
   if (!config_.basic.empty()) {
     basic_header_ = "Basic " + base64(config_.basic);
     basic_user_ = config_.basic.substr(0, config_.basic.find(':'));
@@ -216,6 +240,25 @@ void Server::down() {
   }
 }
 
+void Server::set_max_bytes_per_second(uint64_t rate) {
+  max_bytes_per_second_ = rate;
+  if (rate != 0) return;
+  drained_at_ = {};
+  for (auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock()) s->release();
+  }
+}
+
+std::chrono::steady_clock::duration Server::throttle(uint64_t bytes) {
+  if (max_bytes_per_second_ == 0) return {};
+  ++throttled_requests_;
+  const auto now = std::chrono::steady_clock::now();
+  const auto start = std::max(now, drained_at_);
+  const auto ns = static_cast<double>(bytes) * 1e9 / static_cast<double>(max_bytes_per_second_);
+  drained_at_ = start + std::chrono::nanoseconds(static_cast<int64_t>(ns));
+  return drained_at_ - now;
+}
+
 std::string Server::stats_json() const {
   const auto& c = counters_;
   std::ostringstream o;
@@ -231,7 +274,8 @@ std::string Server::stats_json() const {
     << R"(,"decoded_bytes":)" << c.decoded_bytes << R"(,"actions":{"index":)" << c.action_index
     << R"(,"create":)" << c.action_create << R"(,"delete":)" << c.action_delete << R"(,"update":)"
     << c.action_update << R"(},"reject_429":)" << reject_429_ << R"(,"fail_503":)" << fail_503_
-    << R"(,"listening":)" << (acceptor_ ? "true" : "false") << "}";
+    << R"(,"max_bytes_per_second":)" << max_bytes_per_second_ << R"(,"throttled_requests":)"
+    << throttled_requests_ << R"(,"listening":)" << (acceptor_ ? "true" : "false") << "}";
   return o.str();
 }
 
@@ -299,8 +343,9 @@ bool Server::authorised(const Request& req, Response& res) {
   return false;
 }
 
-void Server::handle(Request& req, Response& res) {
+std::chrono::steady_clock::duration Server::handle(Request& req, Response& res) {
   ++counters_.http_requests;
+  std::chrono::steady_clock::duration hold{};
   res = Response(http::status::ok, 11);
   std::string_view target = req.target();
   size_t qmark = target.find('?');
@@ -315,13 +360,14 @@ void Server::handle(Request& req, Response& res) {
     res.body() = store_.docs_ndjson();
     res.set(http::field::content_type, "application/x-ndjson");
     res.set("X-elastic-product", "Elasticsearch");
-    return;
+    return hold;
   } else if (config_.null_mode && post) {
     // The benchmark's endpoint: count, never parse.
     ++counters_.requests;
     counters_.body_bytes += req.body().size();
     if (beast::iequals(req[http::field::content_encoding], "gzip")) ++counters_.gzip_requests;
     res.body() = kNullAnswer;
+    hold = throttle(req.body().size());
   } else if (!authorised(req, res)) {
     // res holds the 401
   } else if (path == "/" && (get || req.method() == http::verb::head)) {
@@ -335,6 +381,7 @@ void Server::handle(Request& req, Response& res) {
   } else if (path == "/_bulk" || (path.ends_with("/_bulk") && path.size() > 7 &&
                                   path.find('/', 1) == path.size() - 6)) {
     if (post) {
+      hold = throttle(req.body().size());
       bulk(req, path, query, res);
     } else {
       res.result(http::status::method_not_allowed);
@@ -348,6 +395,7 @@ void Server::handle(Request& req, Response& res) {
                  "] and method [" + std::string(req.method_string()) + R"(]","status":400})";
   }
   finish(res);
+  return hold;
 }
 
 void Server::bulk(Request& req, std::string_view path, std::string_view query, Response& res) {

@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <fstream>
 
 #include <csignal>
 #include <cstdlib>
@@ -202,6 +204,18 @@ TEST_F(FileWriterTest, PlainAppendAndReopenAppend) {
   EXPECT_EQ(w.bytes_written(), 9u);  // includes what the file held before
   ASSERT_TRUE(w.close(&err)) << err;
   EXPECT_EQ(read_all(at("out.jsonl")), "a\nbb\nccc\n");
+}
+
+TEST_F(FileWriterTest, ALineCutByACrashIsEndedBeforeAppending) {
+  {
+    std::ofstream(at("out.jsonl")) << "{\"whole\":1}\n{\"message\":\"half";  // kill -9 mid-write
+  }
+  std::string err;
+  FileWriter w({.path = at("out.jsonl")});
+  ASSERT_TRUE(w.write("{\"next\":2}\n", &err)) << err;
+  ASSERT_TRUE(w.close(&err)) << err;
+  // The next event is a line of its own, not glued to the fragment.
+  EXPECT_EQ(read_all(at("out.jsonl")), "{\"whole\":1}\n{\"message\":\"half\n{\"next\":2}\n");
 }
 
 TEST_F(FileWriterTest, CreatesMissingParentDirectories) {
