@@ -23,7 +23,10 @@ SinkDiskBuffer::SinkDiskBuffer(std::unique_ptr<DiskBuffer> buffer, std::string s
   flusher_ = std::thread([this] { flush_loop(); });
 }
 
-SinkDiskBuffer::~SinkDiskBuffer() { close(); }
+SinkDiskBuffer::~SinkDiskBuffer() {
+  close();
+  for (EncodedBatch* batch : outstanding_) delete batch;
+}
 
 bool SinkDiskBuffer::store(const EncodedBatch& batch, WhenFull when_full, AckToken* ack) {
   BatchRecord record(batch);
@@ -87,6 +90,10 @@ bool SinkDiskBuffer::next(Delivery* out) {
     }
     batch->seq = id;
     batch->refs.store(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(outstanding_mu_);
+      outstanding_.insert(batch);
+    }
     const int64_t cost = memory_cost(*batch);
     in_flight_.fetch_add(cost, std::memory_order_acq_rel);
     *out = Delivery(batch, this, cost);
@@ -112,6 +119,10 @@ void SinkDiskBuffer::finished(EncodedBatch* batch, int64_t cost) {
   metrics_->add(metrics_->events_out, batch->count());
   metrics_->add(metrics_->bytes_out, batch->data.size());
   buffer_->ack(batch->seq);
+  {
+    std::lock_guard lock(outstanding_mu_);
+    outstanding_.erase(batch);
+  }
   batch->reset();
   pool_.release(batch);
   in_flight_.fetch_sub(cost, std::memory_order_acq_rel);

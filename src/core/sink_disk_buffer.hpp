@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "core/disk_buffer.hpp"
 #include "core/log.hpp"
@@ -73,6 +74,11 @@ class SinkDiskBuffer final : public DeliveryOwner {
   const int64_t read_ahead_bytes_;
   std::atomic<int64_t> in_flight_{0};
   Pool<EncodedBatch> pool_{16};
+  // Batches handed to the sink and not yet finished. A sink may give up on deliveries at
+  // shutdown (its destination is down): their records stay on disk, and the batches are freed
+  // here rather than leaked.
+  std::mutex outstanding_mu_;
+  std::unordered_set<EncodedBatch*> outstanding_;
   ByteBuffer payload_;  // sink thread
 
   std::mutex pending_mu_;

@@ -46,9 +46,10 @@ struct SinkRuntime final : DeliveryOwner {
 
   void count_drop(const EncodedBatch& batch);
 
+  // Declared before `spec`, so that it outlives the sink, which may still hold its batches.
+  std::unique_ptr<SinkDiskBuffer> disk;
   SinkSpec spec;
   BoundedQueue<Delivery> queue;  // with a disk buffer: only the end marker
-  std::unique_ptr<SinkDiskBuffer> disk;
   const std::atomic<int64_t>* shutdown_deadline = nullptr;  // the pipeline's (monotonic ns)
   int64_t shutdown_timeout_ns = 0;
   ComponentMetrics* metrics;

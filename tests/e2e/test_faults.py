@@ -257,8 +257,8 @@ class SlowConsumerTest(SluiceTestCase):
     """An exec source whose child writes as fast as it can, into an `elasticsearch` sink whose
     cluster indexes 1 MB/s of bulk bodies. With `when_full: block`, memory stays bounded by the
     configured buffer and the child is held back by its pipe; once the limit is lifted every
-    line is stored. Parametrised by the sink's `buffer` (slow_consumer()): the disk buffer
-    (issue 6) gets its variant next to test_memory_buffer, with its own bounds."""
+    line is stored. Parametrised by the sink's `buffer` (slow_consumer()): a memory buffer, and
+    a disk buffer that spills up to its max_bytes before the child is held back."""
 
     LIMIT = 1_000_000  # bulk body bytes per second the emulator takes
     THROTTLED_SECONDS = 8
@@ -376,6 +376,25 @@ class SlowConsumerTest(SluiceTestCase):
              f"bodies; peak RSS {f['peak_rss_mib']:.1f} MiB throttled, {f['peak_rss_all_mib']:.1f} "
              f"MiB over the run (bound {bound:.0f}); then all "
              f"{f['lines']} lines stored")
+
+
+    def test_disk_buffer(self):
+        max_bytes = 8 << 20
+        # The input the pipeline may hold besides what the cluster took: what the disk buffer
+        # holds (encoded, so fewer input bytes), the exec pipe, the work queue and 8 MiB of slack.
+        buffered = max_bytes + (4 << 20) + (8 << 20)
+        # Memory: the batches read back from disk and not yet indexed (the sink's memory-buffer
+        # size, 30.5 MiB for these options) plus the same margins as the memory buffer.
+        bound = 31 + (450 if SANITIZED else 48)
+        f = self.slow_consumer({"type": "disk", "max_bytes": "8MiB", "segment_bytes": "1MiB",
+                                "when_full": "block", "fsync_interval": "200ms"},
+                               buffered, bound)
+        self.assertTrue(os.path.exists(self.path("data", "buffers", "es", "ledger")),
+                        "the data went through the disk buffer")
+        note(f"slow consumer, disk buffer 8 MiB: the child wrote {f['written'] / 1e6:.1f} MB in "
+             f"{f['elapsed']:.1f}s ({f['late_rate'] / 1e6:.2f} MB/s in the second half); peak "
+             f"RSS {f['peak_rss_mib']:.1f} MiB throttled, {f['peak_rss_all_mib']:.1f} MiB over "
+             f"the run (bound {bound:.0f}); then all {f['lines']} lines stored")
 
 
 # --- (c) damaged checkpoint at start -----------------------------------------------------------
