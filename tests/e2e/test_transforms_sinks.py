@@ -388,7 +388,7 @@ class FileSink(e2e.SluiceTestCase):
     def test_bad_buffer_options(self):
         for opt, pattern in [("when_full: drop_oldest", r"when_full"),
                              ("max_bytes: huge", r"max_bytes"),
-                             ("type: tape", r"`type` must be one of: memory, disk"),
+                             ("type: tape", r"`type` must be one of memory, disk"),
                              ("type: memory, fsync: always", r"needs `type: disk`"),
                              ("type: disk, max_bytes: 1MiB, segment_bytes: 1MiB",
                               r"at least twice its `segment_bytes`")]:
