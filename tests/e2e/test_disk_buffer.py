@@ -147,6 +147,50 @@ class DiskBufferTest(SluiceTestCase):
         self.assertLess(sum(os.path.getsize(s) for s in self.segments()), 1_000_000,
                         "delivered segments are deleted")
 
+    # --- kill -9 with a backlog on disk -------------------------------------------------------
+
+    def test_kill_9_with_a_backlog_on_disk_loses_nothing(self):
+        es = started(self, Emulator())
+        es.down()
+        log_path = self.path("app.log")
+        total = 40_000
+        cfg = self.config(f"""
+            data_dir: {yaml_str(self.path('data'))}
+            sources:
+              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
+                      parser: json, checkpoint_interval: 200ms}}
+            sinks:
+              es:
+                type: elasticsearch
+                inputs: [logs]
+                endpoints: [{es.url}]
+                id: auto
+                retry_backoff_min: 20ms
+                retry_backoff_max: 500ms
+                buffer: {{type: disk, segment_bytes: 256KiB, fsync_interval: 100ms}}
+            """)
+        with open(log_path, "wb") as f:
+            f.write(events(total // 2))
+        p, port = self.start_run_config(cfg, self.path("data"))
+        # Everything read and acknowledged into the buffer while Elasticsearch is down...
+        wait_until(lambda: metric(port, "sluice_file_acknowledged_offset_bytes", component="logs",
+                                  path=log_path) == os.path.getsize(log_path),
+                   timeout=30, what="the file acknowledged into the buffer")
+        with open(log_path, "ab") as f:
+            f.write(events(total // 2, start=total // 2))
+        time.sleep(0.3)  # ...and the second half in the middle of being written to it
+        p.proc.send_signal(signal.SIGKILL)
+        p.proc.wait(timeout=10)
+        es.up()
+        p2 = self.start(["run", "-c", cfg], env=self.env())
+        self.wait_stored(es, total, timeout=60)
+        time.sleep(1)  # anything sent twice would show up now
+        p2.signal(signal.SIGTERM)
+        r = p2.wait(timeout=30)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertAllOnce(es, total)  # replays overwrite themselves (id: auto)
+        self.assertEqual(es.stats()["stored_docs"], total)
+
     # --- Kafka brokers and Elasticsearch down for 30 s while input continues -----------------
 
     def test_kafka_and_elasticsearch_down_30s_nothing_lost_memory_bounded(self):
