@@ -248,16 +248,21 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
         std::string sub = key.substr(dot + 1);
         if (set[head] && (!set[head].IsMap() || set[head][sub])) {
           // Not the URL in the message: it may hold a password.
-          throw ConfigError(std::string(kUrlVar) + ": `" + key + "` in a " + scheme +
-                            ":// URL is set twice, or together with `" + head + "`");
+          std::string message(kUrlVar);
+          message += ": `" + key + "` in a ";
+          message += scheme + ":// URL is set twice, or together with `";
+          message += head + "`";
+          throw ConfigError(message);
         }
         node[head][sub] = value;
       } else {
         // A key given twice, or one the URL itself sets (`path` of a file URL), would silently
         // lose one of the two values.
         if (set[key]) {
-          throw ConfigError(std::string(kUrlVar) + ": `" + key + "` in a " + scheme +
-                            ":// URL is set twice, or also by the URL itself");
+          std::string message(kUrlVar);
+          message += ": `" + key + "` in a ";
+          message += scheme + ":// URL is set twice, or also by the URL itself";
+          throw ConfigError(message);
         }
         node[key] = value;
       }
