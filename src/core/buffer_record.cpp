@@ -38,13 +38,12 @@ BatchRecord::BatchRecord(const EncodedBatch& batch) {
              batch.ids.empty() ? 0U : 1U,
              static_cast<uint32_t>(batch.data.size()),
              static_cast<uint32_t>(batch.rendered.size())};
-  pieces_.reserve(6);
-  add_piece(pieces_, size_, header_.data(), header_.size());
-  add_piece(pieces_, size_, batch.ends.data(), batch.ends.size());
-  add_piece(pieces_, size_, batch.rendered_ends.data(), batch.rendered_ends.size());
-  add_piece(pieces_, size_, batch.ids.data(), batch.ids.size());
-  add_piece(pieces_, size_, batch.data.data(), batch.data.size());
-  add_piece(pieces_, size_, batch.rendered.data(), batch.rendered.size());
+  add_piece(header_.data(), header_.size());
+  add_piece(batch.ends.data(), batch.ends.size());
+  add_piece(batch.rendered_ends.data(), batch.rendered_ends.size());
+  add_piece(batch.ids.data(), batch.ids.size());
+  add_piece(batch.data.data(), batch.data.size());
+  add_piece(batch.rendered.data(), batch.rendered.size());
 }
 
 bool decode_batch_record(std::string_view payload, EncodedBatch& batch, std::string* error) {

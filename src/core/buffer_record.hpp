@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,12 +24,26 @@ namespace sluice {
 class BatchRecord {
  public:
   explicit BatchRecord(const EncodedBatch& batch);
-  [[nodiscard]] const std::vector<iovec>& pieces() const { return pieces_; }
+  // The first piece points at header_: a copy would point into the original.
+  BatchRecord(const BatchRecord&) = delete;
+  BatchRecord& operator=(const BatchRecord&) = delete;
+  [[nodiscard]] std::span<const iovec> pieces() const { return {pieces_.data(), count_}; }
   [[nodiscard]] size_t size() const { return size_; }
 
  private:
+  // Adds an array's bytes as one piece (none for an empty array).
+  template <typename T>
+  void add_piece(const T* data, size_t count) {
+    if (count == 0) return;
+    // iovec's base is non-const for writev's sake; the record is only ever read from.
+    pieces_[count_++] = {const_cast<T*>(data),
+                         count * sizeof(T)};  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    size_ += count * sizeof(T);
+  }
+
   std::array<uint32_t, 6> header_{};
-  std::vector<iovec> pieces_;
+  std::array<iovec, 6> pieces_{};  // header, ends, rendered_ends, ids, data, rendered
+  size_t count_ = 0;
   size_t size_ = 0;
 };
 

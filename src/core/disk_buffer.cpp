@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -51,7 +52,7 @@ bool pread_all(int fd, void* out, size_t size, int64_t offset) {
 }
 
 // Writes every piece at `offset`, continuing after short writes. False with errno set.
-bool pwritev_all(int fd, std::vector<iovec>& iov, int64_t offset) {
+bool pwritev_all(int fd, std::span<iovec> iov, int64_t offset) {
   size_t first = 0;
   while (first < iov.size()) {
     int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
@@ -302,10 +303,19 @@ DiskBuffer::AppendResult DiskBuffer::append(std::span<const iovec> pieces) {
   uint32_t header[2] = {static_cast<uint32_t>(payload), 0};
   header[1] = record_crc(header[0], pieces);
   const auto record = static_cast<int64_t>(payload) + kHeaderBytes;
-  std::vector<iovec> iov;
-  iov.reserve(pieces.size() + 1);
-  iov.push_back({header, sizeof header});
-  iov.insert(iov.end(), pieces.begin(), pieces.end());
+  // The header in front of the pieces, on the stack for the usual handful of pieces (a batch
+  // record has at most six): no allocation per record.
+  std::array<iovec, 8> local{};
+  std::vector<iovec> spilled;
+  std::span<iovec> iov;
+  if (pieces.size() < local.size()) {
+    iov = std::span<iovec>(local.data(), pieces.size() + 1);
+  } else {
+    spilled.resize(pieces.size() + 1);
+    iov = spilled;
+  }
+  iov[0] = {header, sizeof header};
+  std::copy(pieces.begin(), pieces.end(), iov.begin() + 1);
 
   std::unique_lock lock(mu_);
   if (stats_.disk_bytes > 0 && stats_.disk_bytes + record > options_.max_bytes) {

@@ -81,8 +81,8 @@ class DiskBuffer {
   // Waits until a record of `payload_bytes` would fit, or the timeout. True when it fits.
   bool wait_for_room(int64_t payload_bytes, std::chrono::milliseconds timeout);
   // Makes every append so far durable (fdatasync of the segments written since the last sync,
-  // fsync of the directory after new segments). Returns the last append sequence covered, or
-  // nullopt-like 0 with `error` set when a sync failed.
+  // fsync of the directory after new segments). Returns the last append sequence covered; when
+  // a sync fails, `error` is set and the return value means nothing.
   uint64_t sync(std::string* error);
 
   // Reader, one thread: the next record's payload, or false when everything written has been

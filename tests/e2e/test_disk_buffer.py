@@ -101,8 +101,29 @@ class DiskBufferTest(SluiceTestCase):
             """ + extra_sinks
         return self.config(text, name)
 
-    def start_run(self, cfg, command, env=None):
-        p = self.start(["run", "-c", cfg, "--"] + command, env=env or self.env())
+    def file_es_config(self, es, log_path, buffer, data_dir=None, extra_sinks=""):
+        """A file source tailing `log_path` from its beginning into Elasticsearch (`id: auto`)
+        through `buffer`, plus `extra_sinks` (YAML lines of more sinks)."""
+        return self.config(f"""
+            data_dir: {yaml_str(data_dir or self.path('data'))}
+            sources:
+              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
+                      parser: json, checkpoint_interval: 200ms}}
+            sinks:
+              es:
+                type: elasticsearch
+                inputs: [logs]
+                endpoints: [{es.url}]
+                id: auto
+                retry_backoff_min: 20ms
+                retry_backoff_max: 500ms
+                buffer: {json.dumps(buffer)}
+            """ + extra_sinks)
+
+    def start_run(self, cfg, command=None, env=None):
+        """Starts sluice (wrapping `command` when given); returns it and its metrics port."""
+        args = ["run", "-c", cfg] + (["--"] + command if command else [])
+        p = self.start(args, env=env or self.env())
         m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
                                          p.stderr_text()), what="the metrics server")
         return p, int(m.group(1))
@@ -154,24 +175,11 @@ class DiskBufferTest(SluiceTestCase):
         es.down()
         log_path = self.path("app.log")
         total = 40_000
-        cfg = self.config(f"""
-            data_dir: {yaml_str(self.path('data'))}
-            sources:
-              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
-                      parser: json, checkpoint_interval: 200ms}}
-            sinks:
-              es:
-                type: elasticsearch
-                inputs: [logs]
-                endpoints: [{es.url}]
-                id: auto
-                retry_backoff_min: 20ms
-                retry_backoff_max: 500ms
-                buffer: {{type: disk, segment_bytes: 256KiB, fsync_interval: 100ms}}
-            """)
+        cfg = self.file_es_config(es, log_path, {"type": "disk", "segment_bytes": "256KiB",
+                                                 "fsync_interval": "100ms"})
         with open(log_path, "wb") as f:
             f.write(events(total // 2))
-        p, port = self.start_run_config(cfg, self.path("data"))
+        p, port = self.start_run(cfg)
         # Everything read and acknowledged into the buffer while Elasticsearch is down...
         wait_until(lambda: metric(port, "sluice_file_acknowledged_offset_bytes", component="logs",
                                   path=log_path) == os.path.getsize(log_path),
@@ -251,23 +259,10 @@ class DiskBufferTest(SluiceTestCase):
         total = 5000
         with open(log_path, "wb") as f:
             f.write(events(total))
-        cfg = self.config(f"""
-            data_dir: {yaml_str(self.path('data'))}
-            sources:
-              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
-                      parser: json, checkpoint_interval: 200ms}}
-            sinks:
+        cfg = self.file_es_config(es, log_path, es_buffer, extra_sinks=f"""
               fast: {{type: file, inputs: [logs], path: {yaml_str(out)}}}
-              es:
-                type: elasticsearch
-                inputs: [logs]
-                endpoints: [{es.url}]
-                retry_backoff_max: 500ms
-                buffer: {json.dumps(es_buffer)}
             """)
-        p = self.start(["run", "-c", cfg], env=self.env())
-        port = int(wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                                p.stderr_text()), what="metrics").group(1))
+        p, port = self.start_run(cfg)
 
         def lines_out():
             try:
@@ -405,23 +400,10 @@ class DiskBufferTest(SluiceTestCase):
         total = 40_000  # ~9 MB: more than the free space
         with open(log_path, "wb") as f:
             f.write(events(total))
-        cfg = self.config(f"""
-            data_dir: {yaml_str(data_dir)}
-            sources:
-              logs: {{type: file, include: [{yaml_str(log_path)}], read_from: beginning,
-                      parser: json, checkpoint_interval: 200ms}}
-            sinks:
-              es:
-                type: elasticsearch
-                inputs: [logs]
-                endpoints: [{es.url}]
-                id: auto
-                retry_backoff_min: 20ms
-                retry_backoff_max: 500ms
-                buffer: {{type: disk, max_bytes: 64MiB, segment_bytes: 256KiB,
-                          when_full: {when_full}}}
-            """)
-        p, port = self.start_run_config(cfg, data_dir)
+        cfg = self.file_es_config(es, log_path, {"type": "disk", "max_bytes": "64MiB",
+                                                 "segment_bytes": "256KiB",
+                                                 "when_full": when_full}, data_dir=data_dir)
+        p, port = self.start_run(cfg, env=self.env(data_dir))
         wait_until(lambda: "no space left on device" in p.stderr_text(), timeout=30,
                    what="ENOSPC reported")
         errors = wait_until(lambda: metric(port, "sluice_sink_disk_buffer_write_errors_total",
@@ -456,12 +438,6 @@ class DiskBufferTest(SluiceTestCase):
         self.assertNotIn("unusable", r2.stderr_text)
         self.assertEqual(es.stats()["stored_docs"], before["stored_docs"])
         return es, before["stored_docs"], int(dropped or 0), total
-
-    def start_run_config(self, cfg, data_dir):
-        p = self.start(["run", "-c", cfg], env=self.env(data_dir))
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
 
     def test_disk_full_with_block_is_waited_out_and_loses_nothing(self):
         es, stored, dropped, total = self.disk_full("block")

@@ -89,16 +89,22 @@ SourceSpec source(const std::string& name, int batches, int per_batch) {
                     EventParser::create(options, &error), SourceMeta{name, "h", false}};
 }
 
+SinkSpec sink_spec(const std::string& name, std::unique_ptr<Sink> sink,
+                   std::vector<std::string> inputs) {
+  SinkSpec spec;
+  spec.name = name;
+  spec.sink = std::move(sink);
+  spec.inputs = std::move(inputs);
+  return spec;
+}
+
 SinkSpec sink(const std::string& name, RecordingSink*& out, std::vector<std::string> inputs,
               WhenFull when_full = WhenFull::Block, int64_t buffer = 8 << 20, int delay_us = 0,
               bool wants_ids = false) {
   auto s = std::make_unique<RecordingSink>(EncodingSpec{EncodingSpec::Kind::Raw, false}, delay_us,
                                            wants_ids);
   out = s.get();
-  SinkSpec spec;
-  spec.name = name;
-  spec.sink = std::move(s);
-  spec.inputs = std::move(inputs);
+  SinkSpec spec = sink_spec(name, std::move(s), std::move(inputs));
   spec.buffer_max_bytes = buffer;
   spec.when_full = when_full;
   return spec;
@@ -266,11 +272,7 @@ TEST(Pipeline, AStuckSinkWithAMemoryBufferHoldsTheSourceButNotTheOtherSinks) {
   sources.push_back(source("s", 40, 10));
   std::vector<SinkSpec> sinks;
   sinks.push_back(sink("fast", fast, {"s"}));
-  SinkSpec stuck;
-  stuck.name = "stuck";
-  stuck.sink = std::move(gated_owner);
-  stuck.inputs = {"s"};
-  sinks.push_back(std::move(stuck));
+  sinks.push_back(sink_spec("stuck", std::move(gated_owner), {"s"}));
   Pipeline pipeline(PipelineOptions{}, std::move(sources), {}, std::move(sinks));
   std::thread runner([&] { EXPECT_EQ(pipeline.run(), 0); });
   auto fast_lines = [&] {
@@ -305,10 +307,7 @@ TEST(Pipeline, ADiskBufferedStuckSinkHoldsBackNothingAndGetsEverythingAfterARest
     auto* counting = static_cast<CountingSource*>(sources[0].source.get());
     std::vector<SinkSpec> sinks;
     sinks.push_back(sink("fast", fast, {"s"}));
-    SinkSpec stuck;
-    stuck.name = "stuck";
-    stuck.sink = std::move(gated_owner);
-    stuck.inputs = {"s"};
+    SinkSpec stuck = sink_spec("stuck", std::move(gated_owner), {"s"});
     stuck.buffer_max_bytes = 1;  // read back one batch at a time
     stuck.disk = disk;
     sinks.push_back(std::move(stuck));
