@@ -23,6 +23,7 @@ enum Taken : uint16_t {
   kTakenKubernetes = 64,
   kTakenContainer = 128,
   kTakenKafka = 256,
+  kTakenTimestamp = 512,
 };
 
 // The source metadata groups a parsed field of the same top-level name replaces.
@@ -53,7 +54,8 @@ uint16_t taken_bit(std::string_view key) {
     case 9:
       return key == "container" ? kTakenContainer : 0;
     case 10:
-      return key == "kubernetes" ? kTakenKubernetes : 0;
+      if (key == "kubernetes") return kTakenKubernetes;
+      return key == "@timestamp" ? kTakenTimestamp : 0;
     default:
       return 0;
   }
@@ -161,14 +163,19 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     out.commit(15 + kRfc3339Length);
     first = false;
   }
+  const bool wrote_timestamp = !first;
   uint16_t taken = 0;
   const uint32_t end = event.first_field + event.field_count;
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& field = batch.fields[i];
     if (field.key.data() == nullptr) continue;  // removed
+    const uint16_t bit = taken_bit(field.key);
+    // The parser turns a line's @timestamp into the event's time and a remap that sets one
+    // hides the event's: a field still named so here would be the same key twice.
+    if (bit == kTakenTimestamp && wrote_timestamp) continue;
     if (!first) out.push_back(',');
     first = false;
-    taken |= taken_bit(field.key);
+    taken |= bit;
     append_json_string(out, field.key, false);
     out.push_back(':');
     append_value(out, field.value);

@@ -158,6 +158,26 @@ bool is_valid_utf8(std::string_view text) {
   return simdjson::validate_utf8(text.data(), text.size());
 }
 
+std::string_view repair_utf8(std::string_view text, Arena& arena) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  char* out = arena.allocate(text.size() * kReplacement.size());
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t len = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence_length(s, i, text.size());
+    if (n == 0) {
+      std::copy_n(kReplacement.data(), kReplacement.size(), out + len);
+      len += kReplacement.size();
+      ++i;
+    } else {
+      std::memcpy(out + len, text.data() + i, n);
+      len += n;
+      i += n;
+    }
+  }
+  return {out, len};
+}
+
 void append_json_string(ByteBuffer& out, std::string_view text, bool utf8_valid) {
   char* start = out.prepare(text.size() * 6 + 2);
   char* p = start;

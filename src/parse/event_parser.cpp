@@ -36,6 +36,11 @@ std::unique_ptr<EventParser> EventParser::create(ParserOptions options, std::str
       return nullptr;
     }
   }
+  if (parser->options_.target == "@timestamp") {
+    // The event's own @timestamp is always written: an object under that name would repeat it.
+    *error = "`target` cannot be `@timestamp`, which holds the event's time";
+    return nullptr;
+  }
   if (parser->options_.timestamp_fields.empty()) {
     parser->options_.timestamp_fields = default_timestamp_fields();
   }
@@ -114,10 +119,20 @@ void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) 
   TimestampContext ctx{options_.zone.get(), now_ns};
   const uint32_t end = event.first_field + event.field_count;
   // An @timestamp that did not parse is kept under another name: the output has one @timestamp.
+  // That name then replaces a `@timestamp_raw` of the line's own, which would be a second key
+  // of the same name (the renamed one is the later write, as in "the last value wins").
   auto keep_unparsed = [&] {
+    uint32_t unparsed = end;
     for (uint32_t i = event.first_field; i < end; ++i) {
-      if (batch.fields[i].key == "@timestamp") batch.fields[i].key = "@timestamp_raw";
+      if (batch.fields[i].key.data() != nullptr && batch.fields[i].key == "@timestamp") {
+        unparsed = i;
+      }
     }
+    if (unparsed == end) return;
+    for (uint32_t i = event.first_field; i < end; ++i) {
+      if (batch.fields[i].key == "@timestamp_raw") batch.fields[i].key = std::string_view();
+    }
+    batch.fields[unparsed].key = "@timestamp_raw";
   };
   for (const std::string& name : options_.timestamp_fields) {
     for (uint32_t i = event.first_field; i < end; ++i) {

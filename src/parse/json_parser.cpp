@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include "core/json_writer.hpp"
+#include "parse/duplicate_keys.hpp"
 #include "sluice/byte_buffer.hpp"
 
 namespace sluice {
@@ -33,7 +34,82 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
+// RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?  Only asked about numbers simdjson
+// could not convert, so kept out of line (cold).
+[[gnu::cold, gnu::noinline]] bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < n && s[i] == '-') ++i;
+  if (i < n && s[i] == '0') {
+    ++i;
+  } else if (digits() == 0) {
+    return false;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == n;
+}
+
+// Whether `value`, a number whose text is `token`, is valid. A number simdjson cannot represent
+// (`1e999999`, `-1e400`, an integer of 400 digits) is still a valid JSON number: it is kept as
+// that same token rather than failing the whole line, being turned into a string, or being
+// rounded to infinity or 0. Copied verbatim, the output stays valid JSON and loses nothing;
+// what the destination makes of it is its mapping's business (Elasticsearch stores it in a
+// keyword or text field, and refuses it for a numeric one, which sends that document to the
+// dead-letter file with the reason).
+inline bool valid_number(od::value& value, std::string_view token) {
+  double ignored;
+  return !value.get_double().get(ignored) || is_json_number(token);
+}
+
 bool serialize(od::value value, ByteBuffer& out, int depth);
+
+// Where a member of the object being written lies in the output buffer (offsets, as the buffer
+// may grow): its key with quotes, then up to the end of its value.
+struct MemberSpan {
+  size_t key_begin;
+  size_t key_end;
+  size_t end;
+  bool dropped;
+};
+thread_local std::vector<MemberSpan> tls_members;
+
+// Drops the members of the object written from `object_begin` (its '{') whose key a later
+// member repeats, moving the rest down in place. Keys are compared as written (between their
+// quotes): the writer escapes unescaped keys one canonical way, so equal keys are equal bytes.
+void drop_duplicate_members(ByteBuffer& out, size_t object_begin, std::span<MemberSpan> members) {
+  const char* data = out.data();
+  const size_t dropped = drop_earlier_duplicates(
+      members.size(),
+      [&](size_t i) {
+        return std::string_view(data + members[i].key_begin + 1,
+                                members[i].key_end - members[i].key_begin - 2);
+      },
+      [&](size_t i) { members[i].dropped = true; });
+  if (dropped == 0) return;
+  char* p = out.data();
+  size_t at = object_begin + 1;
+  for (const MemberSpan& m : members) {
+    if (m.dropped) continue;
+    if (at != object_begin + 1) p[at++] = ',';
+    std::memmove(p + at, p + m.key_begin, m.end - m.key_begin);
+    at += m.end - m.key_begin;
+  }
+  p[at++] = '}';
+  out.resize(at);
+}
 
 bool serialize_string(std::string_view s, ByteBuffer& out) {
   append_json_string(out, s, true);
@@ -41,21 +117,36 @@ bool serialize_string(std::string_view s, ByteBuffer& out) {
 }
 
 bool serialize_object(od::object object, ByteBuffer& out, int depth) {
+  std::vector<MemberSpan>& members = tls_members;
+  const size_t object_begin = out.size();
+  const size_t first_member = members.size();
+  // Members of nested objects are pushed above ours and popped when those objects end.
+  auto done = [&](bool ok) {
+    members.resize(first_member);
+    return ok;
+  };
   out.push_back('{');
   bool first = true;
   for (auto field : object) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (field.unescaped_key().get(key)) return done(false);
     if (!first) out.push_back(',');
     first = false;
+    MemberSpan member{out.size(), 0, 0, false};
     serialize_string(key, out);
+    member.key_end = out.size();
     out.push_back(':');
     od::value v;
-    if (field.value().get(v)) return false;
-    if (!serialize(v, out, depth + 1)) return false;
+    if (field.value().get(v)) return done(false);
+    if (!serialize(v, out, depth + 1)) return done(false);
+    member.end = out.size();
+    members.push_back(member);
   }
   out.push_back('}');
-  return true;
+  if (members.size() - first_member > 1) {
+    drop_duplicate_members(out, object_begin, std::span(members).subspan(first_member));
+  }
+  return done(true);
 }
 
 bool serialize_array(od::array array, ByteBuffer& out, int depth) {
@@ -93,13 +184,8 @@ bool serialize(od::value value, ByteBuffer& out, int depth) {
       return serialize_string(s, out);
     }
     case od::json_type::number: {
-      std::string_view token = trim_right(value.raw_json_token());
-      double ignored;
-      if (value.get_double().get(ignored)) {
-        // Integers beyond double range are still valid JSON numbers.
-        od::number n;
-        if (value.get_number().get(n)) return false;
-      }
+      const std::string_view token = trim_right(value.raw_json_token());
+      if (!valid_number(value, token)) return false;
       out.append(token);
       return true;
     }
@@ -175,10 +261,8 @@ bool parse_json_object(std::string_view line, size_t capacity, Arena& arena,
         field.value.kind = ValueKind::Number;
         field.value.text = trim_right(value.raw_json_token());
         double ignored;
-        if (value.get_double().get(ignored)) {
-          od::number n;
-          if (value.get_number().get(n)) return fail();
-        }
+        // See valid_number(): beyond double range, the token is kept as written.
+        if (value.get_double().get(ignored) && !is_json_number(field.value.text)) return fail();
         break;
       }
       case od::json_type::boolean: {
@@ -209,6 +293,7 @@ bool parse_json_object(std::string_view line, size_t capacity, Arena& arena,
   // Anything after the object (`{"a":1} trailing`) makes the line not a JSON object.
   const char* trailing = nullptr;
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) return fail();
+  drop_duplicate_fields(std::span(fields).subspan(first));
   return true;
 }
 

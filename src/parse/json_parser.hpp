@@ -1,7 +1,9 @@
 #pragma once
 // JSON object lines → fields, with simdjson On Demand. Top-level members become fields; strings
 // without escapes point straight into the line (no copy); nested objects and arrays are
-// re-serialised compactly into the arena, which also validates them completely.
+// re-serialised compactly into the arena, which also validates them completely. A key given
+// twice, at the top or inside a nested object, keeps its last value only (duplicate_keys.hpp);
+// a number beyond double range is kept as written.
 #include <string_view>
 #include <vector>
 

@@ -1,5 +1,8 @@
 #include "parse/logfmt_parser.hpp"
 
+#include "core/json_writer.hpp"
+#include "parse/duplicate_keys.hpp"
+
 namespace sluice {
 
 namespace {
@@ -36,10 +39,14 @@ bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& are
     while (i < n && is_space(line[i])) ++i;
     if (i >= n) break;
     size_t key_begin = i;
-    while (i < n && is_key_char(line[i])) ++i;
+    unsigned high_bits = 0;
+    while (i < n && is_key_char(line[i])) high_bits |= static_cast<unsigned char>(line[i++]);
     if (i == key_begin) return fail();  // a stray '=' or '"'
     std::string_view key = line.substr(key_begin, i - key_begin);
     if (strictness == LogfmtStrictness::RequireLeadingPair && !is_identifier(key)) return fail();
+    // Keys are written with invalid UTF-8 replaced: replace it here, so that two keys that would
+    // be written alike are found to be the same key.
+    if ((high_bits & 0x80) != 0 && !is_valid_utf8(key)) key = repair_utf8(key, arena);
     if (i >= n || line[i] != '=') {
       if (i < n && !is_space(line[i])) return fail();
       if (strictness == LogfmtStrictness::RequireLeadingPair && pairs == 0) return fail();
@@ -90,6 +97,7 @@ bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& are
     ++pairs;
   }
   if (pairs == 0) return fail();
+  drop_duplicate_fields(std::span(fields).subspan(first));
   return true;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // logfmt (`level=info msg="started server" port=8080 ready`) → fields. Values stay strings, as
 // logfmt has no types; a bare key is a boolean true. Quoted values may use \" \\ \n \t \r.
+// A key given twice keeps its last value only.
 #include <string_view>
 #include <vector>
 

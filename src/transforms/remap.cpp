@@ -93,6 +93,8 @@ void RemapTransform::apply(Batch& batch, const SourceMeta& meta, std::span<const
         continue;
       }
       remove_key(batch, event, to);
+      // A field named like metadata replaces it: the output must not carry the name twice.
+      event.hidden_meta |= meta_bit(to);
       batch.fields.push_back(Field{to, value});
       ++event.field_count;
     }
@@ -102,6 +104,7 @@ void RemapTransform::apply(Batch& batch, const SourceMeta& meta, std::span<const
     }
     for (const auto& [key, value] : options_.add) {
       remove_key(batch, event, key);
+      event.hidden_meta |= meta_bit(key);
       batch.fields.push_back(Field{key, value});
       ++event.field_count;
     }

@@ -47,7 +47,14 @@ std::string corpus() {
         text += "plain text line number " + std::to_string(i) + " with caf\xC3\xA9 and \xFF bad";
         break;
       default:
-        text += R"({"broken": )" + std::to_string(i);
+        if (i % 8 == 3) {
+          // Repeated keys (top level, nested, many) and numbers beyond double range.
+          text += R"({"level":"info","n":1e999999,"o":{"k":1,"k":[{"a":1,"a":2}]},"level":"warn")";
+          for (int k = 0; k < 40; ++k) text += ",\"k" + std::to_string(k % 30) + "\":-1e400";
+          text += "}";
+        } else {
+          text += R"({"broken": )" + std::to_string(i);
+        }
     }
     text += '\n';
   }

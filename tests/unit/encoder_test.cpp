@@ -177,6 +177,68 @@ TEST_F(EncoderTest, TextNeutralisesTerminalEscapes) {
 namespace sluice {
 namespace {
 
+// How often `key` (with its quotes) appears in `text`.
+size_t count_key(const std::string& text, const std::string& key) {
+  size_t n = 0;
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(EncoderTest, DuplicateKeysAreWrittenOnceWithTheLastValue) {
+  std::vector<std::string> lines = {R"({"a":1,"b":0,"a":2})", R"({"a":1,"\u0061":2})",
+                                    "a=1 b=0 a=2", R"({"o":{"a":1,"a":2}})"};
+  auto json = encode(lines, {});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(count_key(json[i], R"("a":)"), 1u) << json[i];
+    EXPECT_TRUE(json[i].find(R"("a":2)") != std::string::npos ||
+                json[i].find(R"("a":"2")") != std::string::npos)
+        << json[i];
+  }
+  EXPECT_NE(json[3].find(R"("o":{"a":2})"), std::string::npos) << json[3];
+  auto text = encode(lines, {EncodingSpec::Kind::Text, false});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(count_key(text[i], " a="), 1u) << text[i];
+    EXPECT_NE(text[i].find(" a=2"), std::string::npos) << text[i];
+  }
+}
+
+TEST_F(EncoderTest, UnparsableAtTimestampReplacesALineOwnRawOne) {
+  auto out = encode({R"({"@timestamp_raw":"mine","@timestamp":"yesterday"})"}, {});
+  EXPECT_EQ(count_key(out[0], R"("@timestamp_raw":)"), 1u) << out[0];
+  EXPECT_NE(out[0].find(R"("@timestamp_raw":"yesterday")"), std::string::npos) << out[0];
+}
+
+TEST_F(EncoderTest, NumbersBeyondDoubleRangeAreWrittenAsTheyCame) {
+  auto out = encode({R"({"n":1e999999,"m":-1e400,"t":1e-999999,"ts":1e999999,"a":[1E400]})"}, {});
+  EXPECT_NE(out[0].find(R"("n":1e999999,"m":-1e400,"t":1e-999999,"ts":1e999999,"a":[1E400])"),
+            std::string::npos)
+      << out[0];
+  EXPECT_EQ(out[0].find("parse_error"), std::string::npos) << out[0];
+}
+
+TEST(EncoderMetadataKeys, AFieldNamedAtTimestampIsNotWrittenBesideTheEventTime) {
+  Batch batch;
+  frame_text(batch, "x\n");
+  batch.fields.push_back(Field{"@timestamp", Value{ValueKind::String, true, "later"}});
+  Event& event = batch.events[0];
+  event.first_field = 0;
+  event.field_count = 1;
+  event.timestamp_ns = 1;
+  SourceMeta meta{"src", "host", false};
+  ByteBuffer out;
+  encode_event(batch, event, meta, EncodingSpec{}, out);
+  std::string json(out.view());
+  EXPECT_EQ(count_key(json, R"("@timestamp":)"), 1u) << json;
+  EXPECT_EQ(json.find("later"), std::string::npos) << json;
+  // Hidden (a remap replaced it), the field is the one written.
+  event.hidden_meta = kMetaTimestamp;
+  out.clear();
+  encode_event(batch, event, meta, EncodingSpec{}, out);
+  json = std::string(out.view());
+  EXPECT_EQ(count_key(json, R"("@timestamp":)"), 1u) << json;
+  EXPECT_NE(json.find(R"("@timestamp":"later")"), std::string::npos) << json;
+}
+
 TEST(EncoderSourceMetadata, OriginAndEventMetadataNestUnderTheirGroups) {
   Batch batch;
   frame_text(batch, "hello\n");

@@ -107,6 +107,14 @@ TEST(EventParser, ConfiguredTimestampFieldAndZone) {
   EXPECT_EQ(r.timestamps[0], 1719849600'000'000'000);
 }
 
+TEST(EventParser, TargetCannotBeAtTimestamp) {
+  ParserOptions o;
+  o.target = "@timestamp";
+  std::string error;
+  EXPECT_FALSE(EventParser::create(o, &error));
+  EXPECT_NE(error.find("target"), std::string::npos) << error;
+}
+
 TEST(EventParser, TargetNestsParsedFields) {
   ParserOptions o = with(ParserKind::Auto);
   o.target = "parsed";

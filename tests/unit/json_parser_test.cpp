@@ -70,6 +70,106 @@ TEST_F(JsonParserTest, RejectsWhatIsNotOneObject) {
   }
 }
 
+// The fields that are left (a duplicate key's earlier fields are removed: null key).
+std::vector<Field> live(const std::vector<Field>& fields) {
+  std::vector<Field> out;
+  for (const Field& f : fields) {
+    if (f.key.data() != nullptr) out.push_back(f);
+  }
+  return out;
+}
+
+TEST_F(JsonParserTest, DuplicateKeysKeepTheLastValue) {
+  Parsed p = parse(R"({"a":1,"b":"x","a":2})");
+  ASSERT_TRUE(p.ok);
+  auto fields = live(p.fields);
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].key, "b");
+  EXPECT_EQ(fields[1].key, "a");
+  EXPECT_EQ(fields[1].value.text, "2");
+}
+
+TEST_F(JsonParserTest, KeysEqualAfterUnescapingAreDuplicates) {
+  Parsed p = parse(R"({"a":1,"\u0061":2,"k\"":3,"k\u0022":4,"":5,"":6})");
+  ASSERT_TRUE(p.ok);
+  auto fields = live(p.fields);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0].key, "a");
+  EXPECT_EQ(fields[0].value.text, "2");
+  EXPECT_EQ(fields[1].key, "k\"");
+  EXPECT_EQ(fields[1].value.text, "4");
+  EXPECT_EQ(fields[2].key, "");
+  EXPECT_EQ(fields[2].value.text, "6");
+}
+
+TEST_F(JsonParserTest, NestedDuplicateKeysKeepTheLastValue) {
+  Parsed p = parse(
+      R"({"o":{"b":1,"c":[{"e":1,"e":{"f":1,"f":2}},{"e":3}],"b":{"d":1,"\u0064":2},"g":0}})");
+  ASSERT_TRUE(p.ok);
+  ASSERT_EQ(p.fields.size(), 1u);
+  EXPECT_EQ(p.fields[0].value.text, R"({"c":[{"e":{"f":2}},{"e":3}],"b":{"d":2},"g":0})");
+}
+
+TEST_F(JsonParserTest, ManyKeysAreDeduplicatedByHashing) {
+  // More keys than the small-object filter takes: every key twice, then once more.
+  std::string line = "{";
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < 500; ++k) {
+      line += "\"k" + std::to_string(k) + "\":" + std::to_string(round) + ",";
+    }
+  }
+  line += "\"nested\":{";
+  for (int k = 0; k < 100; ++k) line += "\"n\":" + std::to_string(k) + ",";
+  line += "\"n\":\"last\"}}";
+  Parsed p = parse(line);
+  ASSERT_TRUE(p.ok);
+  auto fields = live(p.fields);
+  ASSERT_EQ(fields.size(), 501u);
+  for (int k = 0; k < 500; ++k) {
+    EXPECT_EQ(fields[k].key, "k" + std::to_string(k));
+    EXPECT_EQ(fields[k].value.text, "2");
+  }
+  EXPECT_EQ(fields[500].value.text, R"({"n":"last"})");
+}
+
+TEST_F(JsonParserTest, NumbersBeyondDoubleRangeAreKeptAsWritten) {
+  Parsed p =
+      parse(R"({"inf":1e999999,"neg":-1e400,"tiny":1e-999999,"big":123456789012345678901234567890,)"
+            R"("u":18446744073709551616,"i":-9223372036854775809,"E":2E+9999 ,)"
+            R"("o":{"x":[1e999999, -1E400]}})");
+  ASSERT_TRUE(p.ok);
+  ASSERT_EQ(p.fields.size(), 8u);
+  const char* expected[] = {"1e999999",
+                            "-1e400",
+                            "1e-999999",
+                            "123456789012345678901234567890",
+                            "18446744073709551616",
+                            "-9223372036854775809",
+                            "2E+9999",
+                            R"({"x":[1e999999,-1E400]})"};
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(p.fields[i].value.kind, ValueKind::Number) << i;
+    EXPECT_EQ(p.fields[i].value.text, expected[i]);
+  }
+  EXPECT_EQ(p.fields[7].value.text, expected[7]);
+}
+
+TEST_F(JsonParserTest, IntegersOfHundredsOfDigitsAreKeptAsWritten) {
+  const std::string digits(400, '9');
+  Parsed p = parse(R"({"n":)" + digits + R"(,"o":[-)" + digits + "]}");
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.fields[0].value.text, digits);
+  EXPECT_EQ(p.fields[1].value.text, "[-" + digits + "]");
+}
+
+TEST_F(JsonParserTest, MalformedNumbersStillFail) {
+  for (const char* bad : {R"({"a":1e999999x})", R"({"a":1e})", R"({"a":-})", R"({"a":1.e5})",
+                          R"({"a":01e999})", R"({"a":+1e999})", R"({"o":[1e999.5]})"}) {
+    Parsed p = parse(bad);
+    EXPECT_FALSE(p.ok) << bad;
+  }
+}
+
 TEST_F(JsonParserTest, FindsNestedPath) {
   Value v;
   Arena arena;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sluice {
 namespace {
 
@@ -67,6 +69,64 @@ TEST(Logfmt, RejectsMalformedLines) {
     EXPECT_FALSE(ok) << bad;
     EXPECT_TRUE(f.empty()) << bad;
   }
+}
+
+TEST(Logfmt, DuplicateKeysKeepTheLastValue) {
+  for (auto strictness : {LogfmtStrictness::Lenient, LogfmtStrictness::RequireLeadingPair}) {
+    bool ok = false;
+    auto fields = parse(R"(a=1 b=x a=2 flag c="q" flag=no)", strictness, &ok);
+    ASSERT_TRUE(ok);
+    std::vector<Field> kept;
+    for (const Field& f : fields) {
+      if (f.key.data() != nullptr) kept.push_back(f);
+    }
+    ASSERT_EQ(kept.size(), 4u);
+    EXPECT_EQ(kept[0].key, "b");
+    EXPECT_EQ(kept[1].key, "a");
+    EXPECT_EQ(kept[1].value.text, "2");
+    EXPECT_EQ(kept[2].key, "c");
+    EXPECT_EQ(kept[3].key, "flag");
+    EXPECT_EQ(kept[3].value.kind, ValueKind::String);
+    EXPECT_EQ(kept[3].value.text, "no");
+  }
+}
+
+TEST(Logfmt, KeysWrittenAlikeAfterUtf8RepairAreDuplicates) {
+  // Both keys are written as "k\uFFFD": they are one key.
+  bool ok = false;
+  auto fields = parse("k\xff=1 k\xfe=2", LogfmtStrictness::Lenient, &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].key.data(), nullptr);
+  EXPECT_EQ(fields[1].key, "k\xEF\xBF\xBD");
+  EXPECT_EQ(fields[1].value.text, "2");
+}
+
+TEST(Logfmt, ManyRepeatedKeys) {
+  std::string line;
+  for (int i = 0; i < 2000; ++i)
+    line += "k" + std::to_string(i % 100) + "=" + std::to_string(i) + " ";
+  bool ok = false;
+  auto fields = parse(line, LogfmtStrictness::Lenient, &ok);
+  ASSERT_TRUE(ok);
+  size_t kept = 0;
+  for (const Field& f : fields) {
+    if (f.key.data() == nullptr) continue;
+    ++kept;
+    EXPECT_GE(std::stoi(std::string(f.value.text)), 1900) << f.key;
+  }
+  EXPECT_EQ(kept, 100u);
+}
+
+TEST(Logfmt, NumbersStayStringsWhateverTheirSize) {
+  bool ok = false;
+  auto fields = parse("n=1e999999 m=-1e400 big=123456789012345678901234567890",
+                      LogfmtStrictness::RequireLeadingPair, &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0].value.kind, ValueKind::String);
+  EXPECT_EQ(fields[0].value.text, "1e999999");
+  EXPECT_EQ(fields[2].value.text, "123456789012345678901234567890");
 }
 
 }  // namespace

@@ -56,6 +56,27 @@ TEST(Remap, AddReplacesExistingField) {
   EXPECT_NE(out.find(R"("level":"warn")"), std::string::npos);
 }
 
+TEST(Remap, AddingOrRenamingOntoMetadataReplacesIt) {
+  auto count = [](const std::string& text, const std::string& key) {
+    size_t n = 0;
+    for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) ++n;
+    return n;
+  };
+  RemapOptions o;
+  o.rename.emplace_back("when", "@timestamp");
+  o.add.emplace_back("source", typed_scalar("other", false));
+  o.add.emplace_back("host.name", typed_scalar("h2", false));
+  o.add.emplace_back("stream", typed_scalar("s2", false));
+  std::string original;
+  std::string out = apply_remap(R"({"when":"noon","msg":"m"})", std::move(o), &original);
+  EXPECT_EQ(count(out, R"("@timestamp":)"), 1u) << out;
+  EXPECT_NE(out.find(R"("@timestamp":"noon")"), std::string::npos) << out;
+  EXPECT_EQ(count(out, R"("source":)"), 1u) << out;
+  EXPECT_EQ(count(out, R"("stream":)"), 1u) << out;
+  EXPECT_NE(out.find(R"("host.name":"h2")"), std::string::npos) << out;
+  EXPECT_EQ(out.find(R"("host":)"), std::string::npos) << out;
+}
+
 TEST(Remap, TypedScalars) {
   EXPECT_EQ(typed_scalar("-1.5e3", false).kind, ValueKind::Number);
   EXPECT_EQ(typed_scalar("007", false).kind, ValueKind::String);
