@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 namespace es_emu {
@@ -45,6 +47,26 @@ std::string base64url(const uint8_t* data, size_t n) {
   }
   if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
   return out;
+}
+
+// The first key that an object of `el` (at any depth) repeats, or empty. Elasticsearch parses
+// sources with Jackson's strict duplicate detection and refuses such a document with
+// "Duplicate field 'a'". Keys compare unescaped, as Jackson compares them.
+std::optional<std::string> duplicate_field(const simdjson::dom::element& el) {
+  simdjson::dom::object object;
+  simdjson::dom::array array;
+  if (el.get_object().get(object) == simdjson::SUCCESS) {
+    std::unordered_set<std::string_view> keys;
+    for (auto field : object) {
+      if (!keys.insert(field.key).second) return std::string(field.key);
+      if (auto inner = duplicate_field(field.value)) return inner;
+    }
+  } else if (el.get_array().get(array) == simdjson::SUCCESS) {
+    for (auto item : array) {
+      if (auto inner = duplicate_field(item)) return inner;
+    }
+  }
+  return std::nullopt;
 }
 
 // The token kind simdjson saw, named as Elasticsearch's parser names it in its messages.
@@ -470,6 +492,10 @@ bool BulkStore::execute(const Action& a, std::string_view source, double reject_
     return fail(400, "document_parsing_exception",
                 "[1:1] failed to parse: Root object must be an object, found [" +
                     std::string(token_name(doc)) + "]");
+  }
+  if (auto key = duplicate_field(doc)) {
+    return fail(400, "document_parsing_exception",
+                "[1:1] failed to parse: Duplicate field '" + *key + "'");
   }
   if (stream && doc["@timestamp"].error() != simdjson::SUCCESS) {
     return fail(400, "document_parsing_exception",
