@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -52,6 +53,32 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
       w.sample(c.name, {{"component", m->name}, {"kind", m->kind}},
                (*m.*c.field).load(std::memory_order_relaxed));
     }
+  }
+}
+
+// Every file a source follows, summed: what the capped per-file series cannot show.
+void file_totals(const PipelineSnapshot& snap, PrometheusWriter& w) {
+  w.family("sluice_source_files", "gauge",
+           "Files the source follows (open, or closed and watched for changes).");
+  w.family("sluice_source_files_size_bytes", "gauge",
+           "Sum over the source's files of their size when last looked at.");
+  w.family("sluice_source_files_read_offset_bytes", "gauge",
+           "Sum over the source's files of the bytes read so far.");
+  w.family("sluice_source_files_acknowledged_offset_bytes", "gauge",
+           "Sum over the source's files of the bytes delivered to every sink.");
+  for (const auto& s : snap.sources) {
+    uint64_t size = 0;
+    uint64_t read = 0;
+    uint64_t acked = 0;
+    for (const FileStatus& f : s.files) {
+      size += f.size;
+      read += f.read_offset;
+      acked += f.acked_offset;
+    }
+    w.sample("sluice_source_files", {{"component", s.name}}, s.files.size());
+    w.sample("sluice_source_files_size_bytes", {{"component", s.name}}, size);
+    w.sample("sluice_source_files_read_offset_bytes", {{"component", s.name}}, read);
+    w.sample("sluice_source_files_acknowledged_offset_bytes", {{"component", s.name}}, acked);
   }
 }
 
@@ -113,20 +140,47 @@ std::string render_metrics(const Pipeline& pipeline) {
     w.sample("sluice_sink_disk_buffer_write_errors_total", {{"component", s.name}},
              s.disk->write_errors);
   }
-  w.family("sluice_file_read_offset_bytes", "gauge", "Bytes of the file read so far.");
+  file_totals(snap, w);
+  w.family("sluice_file_read_offset_bytes", "gauge",
+           "Bytes of the file read so far (the files furthest behind, at most 500 per source).");
   w.family("sluice_file_acknowledged_offset_bytes", "gauge",
-           "Bytes of the file delivered to every sink (its checkpoint).");
-  w.family("sluice_file_size_bytes", "gauge", "Size of the file when last looked at.");
+           "Bytes of the file delivered to every sink (its checkpoint; the files furthest behind, "
+           "at most 500 per source).");
+  w.family("sluice_file_size_bytes", "gauge",
+           "Size of the file when last looked at (the files furthest behind, at most 500 per "
+           "source).");
   for (const auto& s : snap.sources) {
-    for (const FileStatus& f : s.files) {
-      w.sample("sluice_file_read_offset_bytes", {{"component", s.name}, {"path", f.path}},
-               f.read_offset);
-      w.sample("sluice_file_acknowledged_offset_bytes", {{"component", s.name}, {"path", f.path}},
-               f.acked_offset);
-      w.sample("sluice_file_size_bytes", {{"component", s.name}, {"path", f.path}}, f.size);
+    for (const FileStatus* f : files_furthest_behind(s.files, kMaxFileSeries)) {
+      w.sample("sluice_file_read_offset_bytes", {{"component", s.name}, {"path", f->path}},
+               f->read_offset);
+      w.sample("sluice_file_acknowledged_offset_bytes", {{"component", s.name}, {"path", f->path}},
+               f->acked_offset);
+      w.sample("sluice_file_size_bytes", {{"component", s.name}, {"path", f->path}}, f->size);
     }
   }
   return w.text();
+}
+
+std::vector<const FileStatus*> files_furthest_behind(const std::vector<FileStatus>& files,
+                                                     size_t limit) {
+  std::vector<const FileStatus*> chosen;
+  chosen.reserve(files.size());
+  for (const FileStatus& f : files) chosen.push_back(&f);
+  auto behind = [](const FileStatus* f) {
+    return f->size > f->acked_offset ? f->size - f->acked_offset : 0;
+  };
+  auto before = [&](const FileStatus* a, const FileStatus* b) {
+    uint64_t lag_a = behind(a);
+    uint64_t lag_b = behind(b);
+    return lag_a != lag_b ? lag_a > lag_b : a->path < b->path;
+  };
+  if (chosen.size() > limit) {
+    std::nth_element(chosen.begin(), chosen.begin() + static_cast<std::ptrdiff_t>(limit),
+                     chosen.end(), before);
+    chosen.resize(limit);
+  }
+  std::sort(chosen.begin(), chosen.end(), before);
+  return chosen;
 }
 
 HealthReport health_report(const Pipeline& pipeline, int64_t sink_grace_ns, int64_t now_ns) {
