@@ -61,6 +61,9 @@ class Source {
 
   // Sources that tail files: a snapshot of each file's progress. Any thread.
   [[nodiscard]] virtual std::vector<FileStatus> file_status() const { return {}; }
+  // False once run() has returned without saving its final state (a file source's last
+  // checkpoint): a restart would read again what was delivered, so sluice must not exit 0.
+  [[nodiscard]] virtual bool saved_final_state() const { return true; }
 };
 
 }  // namespace sluice

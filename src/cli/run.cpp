@@ -13,6 +13,7 @@
 #include "config/factory.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/open_file_limit.hpp"
 #include "server/metrics_report.hpp"
 
 namespace sluice::cli {
@@ -52,6 +53,8 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
 }  // namespace
 
 int run_command(const RunArgs& args) {
+  // Before any thread or child exists; the file sources size themselves from the result.
+  raise_open_file_limit();
   try {
     Topology topology = load_topology(topology_inputs(args.config_path, args.command));
     BuiltPipeline built = build_pipeline(topology, build_context());

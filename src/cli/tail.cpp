@@ -40,6 +40,7 @@
 #include "core/event_view.hpp"
 #include "core/level.hpp"
 #include "core/log.hpp"
+#include "core/open_file_limit.hpp"
 #include "parse/timestamp.hpp"
 #include "sluice/transform.hpp"
 #include "transforms/condition.hpp"
@@ -478,6 +479,7 @@ colours off.)");
 int tail_command(const TailArgs& args) {
   // A person reads stdout and stderr interleaved: sluice's info logs would be noise there.
   if (!std::getenv("SLUICE_LOG")) log::set_threshold(log::Severity::Warn);
+  raise_open_file_limit();  // `sluice tail '**/*.log'` may follow thousands of files
   try {
     TailTopology plan = tail_topology(args);
     BuiltPipeline built = build_pipeline(plan.topology, build_context());

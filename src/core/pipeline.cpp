@@ -519,6 +519,15 @@ int Pipeline::run() {
   for (auto& source : impl.sources) {
     if (source->spec.source->child_pid() > 0) exit_code = source->spec.source->child_exit_code();
   }
+  for (auto& source : impl.sources) {
+    // It said why (a final checkpoint not written); a run that leaves a restart to read
+    // delivered data again is not a success.
+    if (drained && !source->spec.source->saved_final_state() && exit_code == 0) {
+      log::error("exiting with status 1: a source could not save its final state", "source",
+                 source->spec.name);
+      exit_code = 1;
+    }
+  }
   uint64_t pending = 0;
   for (auto& source : impl.sources) pending += source->pushed.load() - source->acked.load();
   if (!drained || pending > 0) {

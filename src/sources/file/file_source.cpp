@@ -13,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/open_file_limit.hpp"
 #include "sources/container/kubernetes_path.hpp"
 #include "sources/file/checkpoint_store.hpp"
 #include "sources/file/glob.hpp"
@@ -26,19 +27,36 @@ namespace {
 constexpr int64_t kForgetAfterSeconds = 24 * 3600;
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// File sources of this process: they share the descriptors the open-files limit leaves.
+std::atomic<size_t> g_file_sources{0};
 }  // namespace
 
 FileSource::FileSource(FileSourceOptions options)
-    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  g_file_sources.fetch_add(1);
+}
 
 FileSource::~FileSource() {
   tailers_.clear();
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  g_file_sources.fetch_sub(1);
 }
 
 bool FileSource::start(std::string* error) {
   matcher_ = PathMatcher::create(options_.include, options_.exclude, error);
   if (!matcher_) return false;
+  // More open files than the process may have would starve the sinks and the checkpoint of
+  // descriptors (EMFILE): stay within this source's share of the limit.
+  const size_t limit = open_file_limit();
+  const size_t sources = g_file_sources.load();
+  const size_t share = file_source_descriptor_share(limit, sources);
+  if (options_.max_open_files > share) {
+    log::warn("max_open_files lowered to fit the open-files limit", "source", options_.name,
+              "max_open_files", share, "configured", options_.max_open_files, "open_files_limit",
+              limit, "reserved", reserved_descriptors(limit), "file_sources", sources);
+    options_.max_open_files = share;
+  }
   if (options_.checkpoints) {
     store_ = std::make_unique<CheckpointStore>(options_.data_dir, options_.name);
     std::vector<CheckpointEntry> entries;
@@ -71,32 +89,35 @@ void FileSource::stop() {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-size_t FileSource::open_count() const {
-  size_t n = 0;
-  for (const auto& [key, tailer] : tailers_) n += tailer->is_open() ? 1 : 0;
-  return n;
-}
-
-void FileSource::start_tailing(const std::string& path, bool initial) {
-  if (open_count() >= options_.max_open_files) {
-    if (waiting_.insert(path).second) {
-      log::warn("max_open_files reached; file waits for a free slot", "source", options_.name,
-                "path", path, "max_open_files", options_.max_open_files);
-    }
-    return;
+FileSource::Start FileSource::start_tailing(const std::string& path, bool initial) {
+  if (free_slots() == 0) {
+    wait_for_slot(path, initial);
+    return Start::Waiting;
   }
   auto origin = std::make_shared<Origin>();
   origin->file_path = path;
   if (options_.tail.container) {
     if (auto meta = kubernetes_from_path(path)) origin->fields = kubernetes_fields(*meta);
   }
-  auto tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr);
+  auto tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr, &open_files_);
   std::string error;
   if (!tailer->open(&error)) {
+    if (tailer->open_errno() == EMFILE || tailer->open_errno() == ENFILE) {
+      // Out of descriptors all the same (something else holds more than the reserve): the
+      // file waits like one over max_open_files, instead of being given up.
+      static log::RateLimit limit;
+      uint64_t suppressed = 0;
+      if (limit.allow(&suppressed)) {
+        log::warn("out of file descriptors; files wait for one", "source", options_.name, "path",
+                  path, "error", error, "suppressed", suppressed);
+      }
+      wait_for_slot(path, initial);
+      return Start::Waiting;
+    }
     if (failed_.insert(path).second) {
       log::warn("cannot open file", "source", options_.name, "path", path, "error", error);
     }
-    return;
+    return Start::Failed;
   }
   failed_.erase(path);
   waiting_.erase(path);
@@ -140,6 +161,7 @@ void FileSource::start_tailing(const std::string& path, bool initial) {
   tailer->last_data_ns = monotonic_ns();
   if (watcher_) tailer->watch = watcher_->watch_file(path);
   tailers_[key] = std::move(tailer);
+  return Start::Tailing;
 }
 
 void FileSource::scan(SourceContext& ctx, bool initial) {
@@ -151,6 +173,9 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
   if (watcher_) watcher_->watch_dirs(matcher_->watch_dirs());
   std::set<Key> seen;
   const int64_t now_unix = unix_now();
+  // Waiting paths are matched again below; those no longer matched stop waiting.
+  std::map<std::string, bool> was_waiting;
+  was_waiting.swap(waiting_);
   for (const std::string& path : paths) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -158,23 +183,31 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
     if (!seen.insert(key).second) continue;  // the same file through another path (symlink)
     auto it = tailers_.find(key);
     if (it == tailers_.end()) {
-      start_tailing(path, initial);
+      auto waited = was_waiting.find(path);
+      start_tailing(path, initial || (waited != was_waiting.end() && waited->second));
       continue;
     }
     FileTailer& tailer = *it->second;
     tailer.progress()->seen_unix = now_unix;
     if (!tailer.is_open()) {
       auto size = static_cast<uint64_t>(st.st_size);
-      if (size != tailer.seen_offset() && open_count() < options_.max_open_files) {
-        if (tailer.reopen()) {
-          tailer.maybe_readable = true;
-          tailer.last_data_ns = monotonic_ns();
-        } else {
-          // Same inode, other content: a new file took the old one's inode.
-          tailer.progress()->tailed = false;
-          tailers_.erase(it);
-          start_tailing(path, initial);
-        }
+      tailer.stat_size = size;
+      if (size == tailer.seen_offset() || tailer.wants_slot) continue;
+      if (free_slots() == 0) {
+        want_reopen(key, tailer, path);
+        continue;
+      }
+      // Through the path it was found at: a closed file renamed to another matched name.
+      FileTailer::Reopen reopened = tailer.reopen(path);
+      if (reopened == FileTailer::Reopen::Open) {
+        tailer.maybe_readable = true;
+        tailer.last_data_ns = monotonic_ns();
+      } else if (reopened == FileTailer::Reopen::OtherFile) {
+        // Same inode, other content: a new file took the old one's inode.
+        if (watcher_) watcher_->unwatch(tailer.watch);
+        tailer.progress()->tailed = false;
+        tailers_.erase(it);
+        start_tailing(path, initial);
       }
     } else {
       tailer.maybe_readable = true;  // cheap safety net for missed notifications
@@ -188,7 +221,15 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
       continue;
     }
     if (!tailer.is_open()) {
-      // Idle and gone: nothing more can be read.
+      // Closed and gone: nothing more can be read. Only a file that grew while it waited for a
+      // descriptor (more files than max_open_files) had bytes left: say how many were lost.
+      if (tailer.stat_size > tailer.seen_offset()) {
+        log::warn(
+            "file renamed or deleted while it waited for a descriptor; its unread bytes "
+            "are lost",
+            "source", options_.name, "path", tailer.path(), "bytes",
+            tailer.stat_size - tailer.seen_offset(), "max_open_files", options_.max_open_files);
+      }
       if (watcher_) watcher_->unwatch(tailer.watch);
       tailer.progress()->tailed = false;
       it = tailers_.erase(it);
@@ -201,15 +242,6 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
     tailer.released_ns = now;
     tailer.maybe_readable = true;
     ++it;
-  }
-  // Files waiting for a slot get one as soon as one is free.
-  if (!waiting_.empty() && open_count() < options_.max_open_files) {
-    std::vector<std::string> retry(waiting_.begin(), waiting_.end());
-    for (const auto& path : retry) {
-      if (open_count() >= options_.max_open_files) break;
-      waiting_.erase(path);
-      start_tailing(path, initial);
-    }
   }
   (void)ctx;
 }
@@ -257,6 +289,7 @@ void FileSource::close_idle(int64_t now) {
         now - tailer->last_data_ns >= options_.close_after_ns &&
         tailer->next_deadline_ns() == INT64_MAX) {
       log::debug("closing idle file", "path", tailer->path());
+      tailer->stat_size = tailer->size();
       tailer->close();  // its watch stays: a change reopens it
     }
   }
@@ -266,10 +299,10 @@ void FileSource::apply_acks(SourceContext& ctx) {
   if (log_.apply(ctx.acknowledged_checkpoint())) dirty_ = true;
 }
 
-void FileSource::save_checkpoints(bool force) {
-  if (!store_ || !dirty_) return;
+bool FileSource::save_checkpoints(bool force) {
+  if (!store_ || !dirty_) return true;
   const int64_t now = monotonic_ns();
-  if (!force && now - last_save_ns_ < options_.checkpoint_interval_ns) return;
+  if (!force && now - last_save_ns_ < options_.checkpoint_interval_ns) return true;
   last_save_ns_ = now;
   const int64_t now_unix = unix_now();
   std::vector<CheckpointEntry> entries;
@@ -286,14 +319,23 @@ void FileSource::save_checkpoints(bool force) {
   std::string error;
   if (store_->save(entries, &error)) {
     dirty_ = false;
-  } else {
-    static log::RateLimit limit;
-    uint64_t suppressed = 0;
-    if (limit.allow(&suppressed)) {
-      log::error("cannot write checkpoints; will retry", "source", options_.name, "error", error,
-                 "suppressed", suppressed);
-    }
+    return true;
   }
+  if (force) {
+    // The last save, at shutdown: no retry follows, so always say so.
+    log::error(
+        "final checkpoint not saved; a restart reads again what was delivered since the "
+        "last saved checkpoint",
+        "source", options_.name, "path", store_->path(), "error", error);
+    return false;
+  }
+  static log::RateLimit limit;
+  uint64_t suppressed = 0;
+  if (limit.allow(&suppressed)) {
+    log::error("cannot write checkpoints; will retry", "source", options_.name, "error", error,
+               "suppressed", suppressed);
+  }
+  return false;
 }
 
 void FileSource::publish_status() {
@@ -337,20 +379,7 @@ void FileSource::run(SourceContext& ctx) {
   publish_status();
 
   if (options_.stop_at_eof) {
-    // Read every file to its end, hand on the last unfinished lines, and finish.
-    bool more = true;
-    while (more && !stopping_.load()) {
-      more = false;
-      for (auto& [key, tailer] : tailers_) {
-        if (tailer->read_some(ctx, log_, scratch_, monotonic_ns()) ==
-            FileTailer::ReadResult::Budget)
-          more = true;
-      }
-      apply_acks(ctx);
-    }
-    if (!stopping_.load()) {
-      for (auto& [key, tailer] : tailers_) tailer->finish(ctx, log_, scratch_);
-    }
+    read_once_then_finish(ctx);
   } else {
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
     const nfds_t nfds = watcher_ && watcher_->available() ? 2 : 1;
@@ -372,10 +401,12 @@ void FileSource::run(SourceContext& ctx) {
           for (auto& [key, tailer] : tailers_) {
             if (tailer->watch >= 0 &&
                 std::binary_search(changes.files.begin(), changes.files.end(), tailer->watch)) {
-              if (!tailer->is_open() && open_count() < options_.max_open_files &&
-                  tailer->reopen()) {
+              if (!tailer->is_open() && free_slots() > 0 &&
+                  tailer->reopen() == FileTailer::Reopen::Open) {
                 tailer->last_data_ns = now;
               }
+              // No descriptor free (or not at its path: the rescan looks for it).
+              if (!tailer->is_open()) want_reopen(key, *tailer, tailer->path());
               tailer->maybe_readable = true;
             }
           }
@@ -389,6 +420,7 @@ void FileSource::run(SourceContext& ctx) {
       }
       read_round(ctx, now);
       retire_released(ctx, monotonic_ns(), false);
+      share_slots(monotonic_ns());
       apply_acks(ctx);
       save_checkpoints(false);
     }
@@ -399,7 +431,7 @@ void FileSource::run(SourceContext& ctx) {
   if (store_) {
     bool all = ctx.wait_for_acks(ctx.shutdown_deadline_ns() - 200'000'000);
     apply_acks(ctx);
-    save_checkpoints(true);
+    if (!save_checkpoints(true)) final_save_failed_ = true;
     if (!all) {
       log::warn("stopping before every line was acknowledged; a restart reads those again",
                 "source", options_.name);

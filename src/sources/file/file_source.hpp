@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.hpp"
 #include "sluice/source.hpp"
 #include "sources/file/file_tailer.hpp"
 #include "sources/file/progress.hpp"
@@ -52,19 +54,28 @@ class FileSource final : public Source {
   void stop() override;
 
   [[nodiscard]] std::vector<FileStatus> file_status() const override;
+  [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
 
  private:
   using Key = std::pair<dev_t, ino_t>;
 
   void scan(SourceContext& ctx, bool initial);
-  void start_tailing(const std::string& path, bool initial);
+  enum class Start { Tailing, Waiting, Failed };
+  Start start_tailing(const std::string& path, bool initial);
+  void wait_for_slot(const std::string& path, bool initial);
+  void want_reopen(const Key& key, FileTailer& tailer, const std::string& path);
+  // More files want a descriptor than max_open_files allows: files read to their end give theirs
+  // to waiting files now rather than after close_after (see file_source_slots.cpp).
+  void share_slots(int64_t now);
+  size_t close_read_files(size_t wanted);
+  [[nodiscard]] size_t free_slots() const;
+  void read_once_then_finish(SourceContext& ctx);
   void read_round(SourceContext& ctx, int64_t now);
   void retire_released(SourceContext& ctx, int64_t now, bool force);
   void close_idle(int64_t now);
   void apply_acks(SourceContext& ctx);
-  void save_checkpoints(bool force);
+  bool save_checkpoints(bool force);  // false: the checkpoint could not be written
   void publish_status();
-  [[nodiscard]] size_t open_count() const;
   [[nodiscard]] int poll_timeout_ms(int64_t now) const;
 
   FileSourceOptions options_;
@@ -76,8 +87,14 @@ class FileSource final : public Source {
 
   std::map<Key, std::unique_ptr<FileTailer>> tailers_;
   std::map<Key, std::shared_ptr<FileProgress>> known_;  // everything the checkpoint file holds
-  std::set<std::string> waiting_;                       // matched, but no descriptor free
-  std::set<std::string> failed_;                        // could not be opened: warned once
+  size_t open_files_ = 0;  // descriptors the tailers hold (each FileTailer counts its own)
+  // Matched, but no descriptor free: path -> found at the first scan (read_from applies).
+  std::map<std::string, bool> waiting_;
+  // Closed files that changed and wait for a descriptor, with the path to reopen them through.
+  std::deque<std::pair<Key, std::string>> reopen_queue_;
+  log::RateLimit waiting_log_{60'000'000'000};
+  std::atomic<bool> final_save_failed_{false};
+  std::set<std::string> failed_;  // could not be opened: warned once
   bool had_checkpoints_ = false;  // ran before: files new at start appeared while down
   CheckpointLog log_;
   Batch scratch_;  // raw container records, decoded into pushed batches

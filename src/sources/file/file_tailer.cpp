@@ -18,11 +18,13 @@
 namespace sluice {
 
 FileTailer::FileTailer(std::string path, const TailOptions& options,
-                       std::shared_ptr<const Origin> origin, std::shared_ptr<FileProgress> progress)
+                       std::shared_ptr<const Origin> origin, std::shared_ptr<FileProgress> progress,
+                       size_t* open_files)
     : path_(std::move(path)),
       options_(options),
       origin_(std::move(origin)),
       progress_(std::move(progress)),
+      open_files_(open_files),
       framer_(options.framer) {
   if (options_.container) {
     decoder_ = std::make_unique<RuntimeDecoder>(options_.framer.max_line_bytes);
@@ -38,16 +40,20 @@ FileTailer::~FileTailer() { close(); }
 bool FileTailer::open(std::string* error) {
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = std::strerror(errno);
+    open_errno_ = errno;
+    *error = std::strerror(open_errno_);
     return false;
   }
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *error = S_ISREG(st.st_mode) ? std::strerror(errno) : "not a regular file";
+    open_errno_ = S_ISREG(st.st_mode) ? errno : EINVAL;
+    *error = S_ISREG(st.st_mode) ? std::strerror(open_errno_) : "not a regular file";
     ::close(fd);
     return false;
   }
+  open_errno_ = 0;
   fd_ = fd;
+  if (open_files_) ++*open_files_;
   identity_.dev = st.st_dev;
   identity_.ino = st.st_ino;
   read_fingerprint(fd_, identity_);
@@ -55,24 +61,39 @@ bool FileTailer::open(std::string* error) {
   return true;
 }
 
-bool FileTailer::reopen() {
-  if (fd_ >= 0) return true;
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+FileTailer::Reopen FileTailer::reopen(const std::string& path) {
+  if (fd_ >= 0) return Reopen::Open;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    // Renamed or deleted (a rescan finds it elsewhere or lets it go), or out of descriptors.
+    open_errno_ = errno;
+    return Reopen::Failed;
+  }
   struct stat st {};
-  bool same = fstat(fd, &st) == 0 && st.st_dev == identity_.dev && st.st_ino == identity_.ino &&
+  if (fstat(fd, &st) != 0) {
+    open_errno_ = errno;
+    ::close(fd);
+    return Reopen::Failed;
+  }
+  // Same inode with other first bytes: the inode was reused by another file, or the file was
+  // truncated and rewritten while closed. Either way its content is to be read afresh.
+  bool same = st.st_dev == identity_.dev && st.st_ino == identity_.ino &&
               (identity_.fp_len == 0 || same_file(fd, identity_));
   if (!same) {
     ::close(fd);
-    return false;
+    return Reopen::OtherFile;
   }
+  open_errno_ = 0;
   fd_ = fd;
-  return true;
+  if (open_files_) ++*open_files_;
+  return Reopen::Open;
 }
 
 void FileTailer::close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  ::close(fd_);
   fd_ = -1;
+  if (open_files_) --*open_files_;
 }
 
 void FileTailer::seek(uint64_t offset) {

@@ -9,6 +9,8 @@
 // never past a line that is still kept back (a partial runtime record, a multiline record that
 // may continue).
 #include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,18 +34,24 @@ struct TailOptions {
 
 class FileTailer {
  public:
+  // `open_files`, when given, counts the descriptors of every tailer sharing it (the source's
+  // max_open_files budget): incremented on each open, decremented on each close.
   FileTailer(std::string path, const TailOptions& options, std::shared_ptr<const Origin> origin,
-             std::shared_ptr<FileProgress> progress);
+             std::shared_ptr<FileProgress> progress, size_t* open_files = nullptr);
   ~FileTailer();
   FileTailer(const FileTailer&) = delete;
   FileTailer& operator=(const FileTailer&) = delete;
 
   // The delivery progress record this file reports to (decided once the file is identified).
   void attach(std::shared_ptr<FileProgress> progress) { progress_ = std::move(progress); }
-  // Opens the file; fills the identity (device, inode, fingerprint).
+  // Opens the file; fills the identity (device, inode, fingerprint). On failure `error` says
+  // why and open_errno() is the errno (EMFILE: no descriptor free, try again later).
   bool open(std::string* error);
-  // Reopens a file closed while idle; false when the path is no longer the same file.
-  bool reopen();
+  [[nodiscard]] int open_errno() const { return open_errno_; }
+  // Reopens a closed file through `path` (its own path, or where a rescan found its inode now).
+  enum class Reopen { Open, OtherFile, Failed };  // Failed: could not open; try again later
+  Reopen reopen(const std::string& path);
+  Reopen reopen() { return reopen(path_); }
   void close();
   [[nodiscard]] bool is_open() const { return fd_ >= 0; }
 
@@ -78,6 +86,8 @@ class FileTailer {
   int64_t released_ns = 0;     // rotated away or deleted at: drained and closed rotate_wait later
   bool released = false;       // not at its path any more (renamed, deleted, out of the globs)
   bool maybe_readable = true;  // a change was notified or a read hit the budget
+  bool wants_slot = false;     // closed, changed, and queued for a free descriptor
+  uint64_t stat_size = 0;      // size at the last rescan while closed
 
  private:
   void push(SourceContext& ctx, CheckpointLog& log, Batch* batch);
@@ -92,6 +102,8 @@ class FileTailer {
   std::shared_ptr<const Origin> origin_;
   std::shared_ptr<FileProgress> progress_;
   int fd_ = -1;
+  int open_errno_ = 0;
+  size_t* open_files_ = nullptr;
   FileIdentity identity_;
   uint64_t read_offset_ = 0;   // start of the unfinished line; the next read starts here
   uint64_t tail_scanned_ = 0;  // bytes after read_offset_ already searched for a newline

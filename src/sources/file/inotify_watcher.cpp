@@ -31,8 +31,13 @@ int InotifyWatcher::watch_file(const std::string& path) {
   int wd = inotify_add_watch(fd_, path.c_str(), kFileMask);
   if (wd < 0) {
     if (errno == ENOSPC) {
-      log::warn("inotify watch limit reached; polling this file instead", "path", path, "hint",
-                "raise fs.inotify.max_user_watches");
+      // Thousands of files past the limit would each say so: once a minute is enough.
+      static log::RateLimit limit(60'000'000'000);
+      uint64_t suppressed = 0;
+      if (limit.allow(&suppressed)) {
+        log::warn("inotify watch limit reached; polling files instead", "path", path, "suppressed",
+                  suppressed, "hint", "raise fs.inotify.max_user_watches");
+      }
     }
     return -1;
   }
