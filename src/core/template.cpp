@@ -1,7 +1,9 @@
 #include "core/template.hpp"
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/safe_names.hpp"
 #include "parse/timestamp.hpp"
 
 namespace sluice {
@@ -86,22 +88,14 @@ void append_time(ByteBuffer& out, char conversion, int64_t ns) {
   }
 }
 
-void append_sanitized(ByteBuffer& out, std::string_view value) {
-  if (value.empty()) {
-    out.push_back('_');
-    return;
-  }
+// Control characters of a value become `_` (IndexName).
+void append_without_controls(ByteBuffer& out, std::string_view value) {
+  char* p = out.prepare(value.size());
   for (size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
-    if (c == '.' && i + 1 < value.size() && value[i + 1] == '.') {
-      out.append("__");
-      ++i;
-    } else if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-      out.push_back('_');
-    } else {
-      out.push_back(c);
-    }
+    auto c = static_cast<unsigned char>(value[i]);
+    p[i] = c < 0x20 || c == 0x7F ? '_' : static_cast<char>(c);
   }
+  out.commit(value.size());
 }
 
 }  // namespace
@@ -111,7 +105,14 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
   t.text_ = std::string(text);
   std::string literal;
   auto flush_literal = [&] {
-    if (!literal.empty()) t.parts_.push_back({PartKind::Literal, std::move(literal)});
+    std::string_view rest = literal;
+    while (!rest.empty()) {
+      size_t slash = rest.find('/');
+      if (slash != 0) t.parts_.push_back({PartKind::Literal, std::string(rest.substr(0, slash))});
+      if (slash == std::string_view::npos) break;
+      t.parts_.push_back({PartKind::Separator, "/"});
+      rest.remove_prefix(slash + 1);
+    }
     literal.clear();
   };
   for (size_t i = 0; i < text.size(); ++i) {
@@ -159,15 +160,28 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
     }
   }
   flush_literal();
+  // The fixed prefix: literal parts before the first placeholder, up to the last separator.
+  size_t fixed_end = 0;
+  std::string prefix;
+  for (const Part& part : t.parts_) {
+    if (part.kind == PartKind::Field || part.kind == PartKind::Time) break;
+    prefix += part.text;
+    if (part.kind == PartKind::Separator) fixed_end = prefix.size();
+  }
+  t.fixed_prefix_ = t.is_static_ ? t.text_ : prefix.substr(0, fixed_end);
   return t;
 }
 
 bool Template::render(const FieldLookup& event, int64_t timestamp_ns, const RenderOptions& options,
                       ByteBuffer& out) const {
+  if (options.mode == RenderMode::Path)
+    return render_path(event, timestamp_ns, options.missing, out);
+  const size_t start = out.size();
   bool complete = true;
   for (const Part& part : parts_) {
     switch (part.kind) {
       case PartKind::Literal:
+      case PartKind::Separator:
         out.append(part.text);
         break;
       case PartKind::Time:
@@ -175,17 +189,66 @@ bool Template::render(const FieldLookup& event, int64_t timestamp_ns, const Rend
         break;
       case PartKind::Field: {
         std::optional<Value> value = event.get(part.text);
-        std::string_view text = value ? value->text : options.missing;
-        if (!value) complete = false;
-        if (options.sanitize_path) {
-          append_sanitized(out, text);
+        if (!value) {
+          complete = false;
+          out.append(options.missing);
+        } else if (options.mode == RenderMode::IndexName) {
+          append_without_controls(out, value->text);
         } else {
-          out.append(text);
+          out.append(value->text);
         }
         break;
       }
     }
   }
+  if (options.mode == RenderMode::KafkaTopic) {
+    // A marker for a missing field that is not a legal topic name makes the sink use its
+    // default topic: it must survive. Values cannot produce it (they are cleaned below).
+    bool marker =
+        !complete && std::any_of(options.missing.begin(), options.missing.end(), [](char c) {
+          return !names::topic_char(static_cast<unsigned char>(c));
+        });
+    if (!marker) names::finish_topic_name(out, start);
+  }
+  return complete;
+}
+
+bool Template::render_path(const FieldLookup& event, int64_t timestamp_ns, std::string_view missing,
+                           ByteBuffer& out) const {
+  bool complete = true;
+  size_t component = out.size();  // where the current path component starts
+  size_t tail = out.size();       // where the template text after its last placeholder starts
+  bool dynamic = false;           // the current component holds event data
+  auto finish = [&] {
+    if (dynamic) names::finish_path_component(out, component, out.size() - tail);
+  };
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case PartKind::Literal:
+        out.append(part.text);
+        break;
+      case PartKind::Separator:
+        finish();
+        out.push_back('/');
+        component = tail = out.size();
+        dynamic = false;
+        break;
+      case PartKind::Time:
+        append_time(out, part.text[0], timestamp_ns);
+        dynamic = true;
+        tail = out.size();
+        break;
+      case PartKind::Field: {
+        std::optional<Value> value = event.get(part.text);
+        if (!value) complete = false;
+        names::append_path_value(out, value ? value->text : missing);
+        dynamic = true;
+        tail = out.size();
+        break;
+      }
+    }
+  }
+  finish();
   return complete;
 }
 

@@ -6,20 +6,39 @@
 #include "config/components.hpp"
 #include "config/factory.hpp"
 #include "core/clock.hpp"
+#include "core/safe_names.hpp"
 #include "sinks/kafka_sink.hpp"
 
 namespace sluice {
 
 namespace {
 
-// Kafka's rule for topic names (checked for fixed names; a rendered one is checked by the broker
-// and dead-lettered).
+// Kafka's rule for topic names (checked for fixed names; a rendered one is made legal by the
+// renderer, Template::RenderMode::KafkaTopic).
 bool valid_topic_name(std::string_view name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
   });
+}
+
+// The first character of a topic template's own text (outside `{{ }}` and `%` fields) that
+// Kafka does not allow in topic names, or 0. Rendered values are cleaned per event; the text the
+// user wrote is checked here instead of being changed silently.
+char bad_topic_template_char(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "{{") == 0) {
+      size_t close = text.find("}}", i + 2);
+      if (close == std::string_view::npos) return 0;  // Template::parse reports it
+      i = close + 1;
+    } else if (text[i] == '%' && i + 1 < text.size() && text[i + 1] != '%') {
+      ++i;
+    } else if (!names::topic_char(static_cast<unsigned char>(text[i]))) {
+      return text[i];
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -53,6 +72,10 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
     config.fail("topic", "`topic` must be 1-249 characters of a-z A-Z 0-9 . _ -, not `" +
                              o.topic.text() + "`");
   }
+  if (char bad = bad_topic_template_char(o.topic.text()); !o.topic.is_static() && bad != 0) {
+    config.fail("topic", "`topic`: the character `" + std::string(1, bad) +
+                             "` is not allowed in a Kafka topic name (a-z A-Z 0-9 . _ -)");
+  }
   o.default_topic = config.string("default_topic", "");
   if (!o.default_topic.empty() && !valid_topic_name(o.default_topic)) {
     config.fail("default_topic", "`default_topic` must be 1-249 characters of a-z A-Z 0-9 . _ -");
@@ -73,9 +96,12 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
   // Keys and headers carry the field's value as it is; a missing field is marked, so that the
   // sink leaves the key or header out, or uses `default_topic`.
   std::string marker(kKafkaMissingField);
-  o.topic.set_sink_rendering(false, o.default_topic.empty() ? "unknown" : marker);
-  if (o.key) o.key->set_sink_rendering(false, marker);
-  for (auto& header : o.headers) header.second.set_sink_rendering(false, marker);
+  // A rendered topic is made a legal topic name (core/safe_names.hpp): a value can neither cut
+  // it (NUL) nor send a name the broker refuses.
+  using Mode = Template::RenderMode;
+  o.topic.set_sink_rendering(Mode::KafkaTopic, o.default_topic.empty() ? "unknown" : marker);
+  if (o.key) o.key->set_sink_rendering(Mode::Raw, marker);
+  for (auto& header : o.headers) header.second.set_sink_rendering(Mode::Raw, marker);
   o.encoding.kind = config.choice<EncodingSpec::Kind>(
       "encoding", EncodingSpec::Kind::Json,
       {{"json", EncodingSpec::Kind::Json}, {"raw", EncodingSpec::Kind::Raw}});

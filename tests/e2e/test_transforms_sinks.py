@@ -185,8 +185,10 @@ class FileSink(e2e.SluiceTestCase):
                                                       ("time", "2024-03-10T12:00:00Z"))
                                     if v is not None}).encode() + b"\n" for s, n in rows)
         self.run_ok(["run", "-c", cfg], input=data, timeout=10)
+        # include_hidden: a value may make a name that starts with a dot (`.._evil`).
         files = sorted(os.path.relpath(p, root)
-                       for p in glob.glob(os.path.join(root, "**"), recursive=True)
+                       for p in glob.glob(os.path.join(root, "**"), recursive=True,
+                                          include_hidden=True)
                        if os.path.isfile(p))
         for f in files:
             self.assertTrue(f.startswith("out" + os.sep), f"file written outside out/: {f}")

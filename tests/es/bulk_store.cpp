@@ -1,7 +1,11 @@
 #include "bulk_store.hpp"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -156,6 +160,32 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+// Elasticsearch checks `index.toLowerCase(Locale.ROOT).equals(index)`: every character, not only
+// ASCII. Unicode's lowercase mapping here is glibc's (the C.UTF-8 locale); bytes that are not
+// UTF-8 are left to the JSON parser, which refused them already.
+bool unchanged_by_lowercase(std::string_view name) {
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  for (size_t i = 0; i < name.size();) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x80) {
+      if (c >= 'A' && c <= 'Z') return false;
+      ++i;
+      continue;
+    }
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (i + len > name.size()) return true;
+    uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    for (size_t k = 1; k < len; ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(name[i + k]) & 0x3F);
+    if (utf8 != locale_t{} &&
+        towlower_l(static_cast<wint_t>(cp), utf8) != static_cast<wint_t>(cp)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::string invalid_index_reason(std::string_view name) {
   // The rules and wording of MetadataCreateIndexService.validateIndexOrAliasName.
   auto invalid = [&](std::string_view why) {
@@ -175,9 +205,7 @@ std::string invalid_index_reason(std::string_view name) {
   if (name.size() > kMaxIndexNameBytes) {
     return invalid("index name is too long, (" + std::to_string(name.size()) + " > 255)");
   }
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') return invalid("must be lowercase");
-  }
+  if (!unchanged_by_lowercase(name)) return invalid("must be lowercase");
   return {};
 }
 

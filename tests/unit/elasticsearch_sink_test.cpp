@@ -182,7 +182,8 @@ TEST(ElasticsearchSinkConfig, DefaultsAndOptions) {
   EXPECT_EQ(templates[0]->text(), "logs-{{ app }}");
   EXPECT_EQ(templates[1]->text(), "{{ request_id }}");
   EXPECT_EQ(templates[0]->sink_render_options().missing, es::kMissingField);
-  EXPECT_FALSE(templates[0]->sink_render_options().sanitize_path);
+  EXPECT_EQ(templates[0]->sink_render_options().mode, Template::RenderMode::IndexName);
+  EXPECT_EQ(templates[1]->sink_render_options().mode, Template::RenderMode::Raw);
 
   sink = make_sink("{endpoint: 'http://a', index: logs, id: none, auth: {api_key: abc}}");
   EXPECT_TRUE(sink->templates().empty());

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/json_writer.hpp"
+
 namespace sluice::es {
 namespace {
 
@@ -131,11 +133,28 @@ TEST(EsBulkRequest, IndexNamesAreSanitised) {
             "x:a_b");
   EXPECT_EQ(sanitise("journal-\xc3\xa9t\xc3\xa9"), "x:journal-\xc3\xa9t\xc3\xa9");  // UTF-8 kept
   EXPECT_EQ(sanitise("bad-\xc3("), "x:bad-_(");                                     // invalid: _
-  std::string longest(300, 'a');
-  EXPECT_EQ(sanitise(longest), "x:" + std::string(255, 'a'));
-  // Cut at 255 bytes, but not inside the two-byte character that straddles the limit.
-  std::string straddling = std::string(254, 'a') + "\xc3\xa9" + "b";
-  EXPECT_EQ(sanitise(straddling), "x:" + std::string(254, 'a'));
+  EXPECT_EQ(sanitise("ok-\xc3\xa9-\xff-\xe6\x97"), "x:ok-\xc3\xa9-_-__");  // only bad bytes
+  // Elasticsearch wants names that lowercasing does not change, in all of Unicode.
+  EXPECT_EQ(sanitise("LOGS-\xc3\x84\xc3\x96-\xd0\x94"),
+            "x:logs-\xc3\xa4\xc3\xb6-\xd0\xb4");      // ÄÖ Д
+  EXPECT_EQ(sanitise("\xc8\xba"), "x:\xe2\xb1\xa5");  // Ⱥ -> ⱥ grows from 2 to 3 bytes
+  EXPECT_EQ(sanitise("\xc4\xb0x"), "x:ix");           // İ
+  EXPECT_FALSE(is_valid_index_name("logs-\xc3\x84"));
+  EXPECT_TRUE(is_valid_index_name("logs-\xc3\xa4"));
+  // 255 bytes is a name; longer ones keep 240 bytes (not half a character), `-`, a hash.
+  EXPECT_EQ(sanitise(std::string(255, 'a')), "x:" + std::string(255, 'a'));
+  std::string longest = sanitise(std::string(300, 'a'));
+  EXPECT_EQ(longest.size(), 2 + 249u);
+  EXPECT_EQ(longest.substr(0, 2 + 241), "x:" + std::string(240, 'a') + "-");
+  EXPECT_NE(sanitise(std::string(300, 'a')), sanitise(std::string(301, 'a')));
+  std::string straddling = std::string(239, 'a') + "\xc3\xa9" + std::string(100, 'b');
+  EXPECT_EQ(sanitise(straddling).substr(0, 2 + 240), "x:" + std::string(239, 'a') + "-");
+  // A name that lowercasing makes longer is measured after lowercasing.
+  std::string growing;
+  for (int k = 0; k < 100; ++k) growing += "\xc8\xba";  // 200 bytes, 300 once lowercased
+  std::string grown = sanitise(growing);
+  EXPECT_EQ(grown.size(), 2 + 249u);
+  EXPECT_TRUE(is_valid_utf8(grown));
   EXPECT_TRUE(is_valid_index_name("logs-2024.01.02"));
   EXPECT_FALSE(is_valid_index_name("Logs"));
   EXPECT_FALSE(is_valid_index_name("_logs"));

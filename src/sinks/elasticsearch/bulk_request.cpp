@@ -1,9 +1,15 @@
 #include "sinks/elasticsearch/bulk_request.hpp"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "core/json_writer.hpp"
+#include "core/safe_names.hpp"
 
 namespace sluice::es {
 
@@ -13,14 +19,29 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 bool leading_forbidden(char c) { return c == '-' || c == '_' || c == '+'; }
 
-// The length of `text` without a multi-byte character cut off at its end.
-size_t complete_prefix(std::string_view text) {
-  size_t lead = text.size();
-  while (lead > 0 && (static_cast<unsigned char>(text[lead - 1]) & 0xC0) == 0x80) --lead;
-  if (lead == 0) return text.size();
-  auto c = static_cast<unsigned char>(text[lead - 1]);
-  size_t length = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  return lead - 1 + length <= text.size() ? text.size() : lead - 1;
+constexpr uint32_t kNoCase = UINT32_MAX;
+
+// The code point of one valid UTF-8 sequence.
+uint32_t decode_utf8(std::string_view s) {
+  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[k])); };
+  switch (s.size()) {
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+  }
+}
+
+// Unicode lowercase of a code point (glibc's tables of the C.UTF-8 locale, made once; thread-safe
+// through towlower_l). kNoCase when that locale is missing: the character is then replaced
+// rather than risk a name Elasticsearch refuses.
+uint32_t lowercase(uint32_t cp) {
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  if (utf8 == locale_t{}) return kNoCase;
+  auto lower = static_cast<uint32_t>(towlower_l(static_cast<wint_t>(cp), utf8));
+  return lower <= 0x10FFFF && (lower < 0xD800 || lower > 0xDFFF) ? lower : kNoCase;
 }
 
 }  // namespace
@@ -66,35 +87,38 @@ void format_event_id(const EventId& id, char out[kEventIdChars]) {
 }
 
 bool append_index_name(ByteBuffer& out, std::string_view name) {
-  size_t start = out.size();
-  bool ascii = std::all_of(name.begin(), name.end(),
-                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  // Multi-byte UTF-8 is allowed in index names; bytes of an invalid sequence are not.
-  bool keep_high = !ascii && is_valid_utf8(name);
-  char* p = out.prepare(std::min(name.size(), kMaxIndexBytes));
-  size_t n = 0;
-  bool cut = false;
-  for (char ch : name) {
-    if (n == kMaxIndexBytes) {
-      cut = true;
-      break;
+  const size_t start = out.size();
+  out.reserve(start + name.size() + 16);
+  for (size_t i = 0; i < name.size();) {
+    auto c = static_cast<unsigned char>(name[i]);
+    size_t len = names::utf8_length(name, i);
+    if (len > 1) {
+      // Elasticsearch accepts a name only if lowercasing it (Java, Locale.ROOT) changes nothing.
+      uint32_t cp = decode_utf8(name.substr(i, len));
+      uint32_t lower = lowercase(cp);
+      if (lower == kNoCase) {
+        out.push_back('_');
+      } else {
+        names::append_utf8(out, lower);
+      }
+      i += len;
+      continue;
     }
-    auto c = static_cast<unsigned char>(ch);
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<unsigned char>(c - 'A' + 'a');
-    } else if (forbidden_in_index(c) || (c >= 0x80 && !keep_high)) {
-      c = '_';
+    } else if (len == 0 || forbidden_in_index(c)) {
+      c = '_';  // an invalid UTF-8 byte, or a character Elasticsearch refuses
     }
-    if (n == 0 && leading_forbidden(static_cast<char>(c))) continue;
-    p[n++] = static_cast<char>(c);
+    ++i;
+    if (out.size() == start && leading_forbidden(static_cast<char>(c))) continue;
+    out.push_back(static_cast<char>(c));
   }
-  if (cut) n = complete_prefix(std::string_view(p, n));
-  std::string_view result(p, n);
+  names::shorten_name(out, start, kMaxIndexBytes, '-');
+  std::string_view result(out.data() + start, out.size() - start);
   if (result.empty() || result == "." || result == "..") {
     out.resize(start);
     return false;
   }
-  out.commit(n);
   return true;
 }
 

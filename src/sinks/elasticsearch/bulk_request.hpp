@@ -48,10 +48,11 @@ void format_event_id(const EventId& id, char out[kEventIdChars]);
 // control characters included.
 bool forbidden_in_index(unsigned char c);
 
-// Appends `name` made valid per Elasticsearch's index name rules: lowercase, `\ / * ? " < > | ,
-// # :`, spaces and control characters replaced by `_`, leading `-`, `_` and `+` left out, at
-// most 255 bytes (cut at a character boundary), invalid UTF-8 bytes replaced by `_`. Returns
-// false (appending nothing) when nothing usable remains (empty, `.` or `..`).
+// Appends `name` made valid per Elasticsearch's index name rules: lowercase (Unicode, as
+// Elasticsearch checks), `\ / * ? " < > | , # :`, spaces and control characters replaced by
+// `_`, leading `-`, `_` and `+` left out, invalid UTF-8 bytes replaced by `_`; over 255 bytes,
+// the first 240 (not half a character), `-` and 8 hex digits of a hash of the whole name.
+// Returns false (appending nothing) when nothing usable remains (empty, `.` or `..`).
 bool append_index_name(ByteBuffer& out, std::string_view name);
 // The same for config validation: true when `name` is already valid as it is.
 bool is_valid_index_name(std::string_view name);

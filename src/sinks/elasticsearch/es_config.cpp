@@ -190,9 +190,9 @@ std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::stri
   }
   // Without `default_index`, a missing field renders as "unknown" in place; a name that
   // sanitises to nothing still needs somewhere to go.
-  o.index.set_sink_rendering(false, o.action.default_index.empty()
-                                        ? std::string("unknown")
-                                        : std::string(es::kMissingField));
+  o.index.set_sink_rendering(Template::RenderMode::IndexName, o.action.default_index.empty()
+                                                                  ? std::string("unknown")
+                                                                  : std::string(es::kMissingField));
   if (o.action.default_index.empty()) o.action.default_index = "unknown";
 
   std::string id = config.string("id", "auto");
@@ -209,7 +209,7 @@ std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::stri
                   "(a fixed id would make every event overwrite the previous one)");
     }
     // The value as it is; a missing field is marked so that Elasticsearch generates the id.
-    id_template->set_sink_rendering(false, std::string(es::kMissingField));
+    id_template->set_sink_rendering(Template::RenderMode::Raw, std::string(es::kMissingField));
     o.action.id = es::IdMode::Template;
     o.id_template = std::move(*id_template);
   }
