@@ -1,13 +1,16 @@
 #include "sinks/file_sink.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/safe_names.hpp"
 
 namespace sluice {
 
-FileSink::FileSink(FileSinkOptions options) : options_(std::move(options)) {}
+FileSink::FileSink(FileSinkOptions options)
+    : options_(std::move(options)), dead_letters_(options_.data_dir, options_.name) {}
 FileSink::~FileSink() = default;
 
 std::vector<const Template*> FileSink::templates() const {
@@ -37,14 +40,19 @@ FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) 
   return it->second;
 }
 
-void FileSink::write_with_retry(OpenFile& file, std::string_view data) {
+bool FileSink::write_with_retry(OpenFile& file, std::string_view data, std::string* reason) {
   int64_t backoff_ms = 50;
   while (true) {
     std::string error;
     if (file.writer->write(data, &error)) {
       file.dirty = true;
       note_success();
-      return;
+      return true;
+    }
+    const OpenFailure& failure = file.writer->open_failure();
+    if (failure.err != 0 && failure_is_events(failure, options_.path.fixed_prefix())) {
+      *reason = std::move(error);
+      return false;
     }
     note_retry(monotonic_ns());
     uint64_t suppressed = 0;
@@ -54,6 +62,36 @@ void FileSink::write_with_retry(OpenFile& file, std::string_view data) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+  }
+}
+
+void FileSink::dead_letter(const EncodedBatch& batch, size_t begin, size_t end,
+                           std::string_view path, std::string_view reason) {
+  for (size_t k = begin; k < end; ++k) {
+    int64_t backoff_ms = 100;
+    std::string error;
+    // An event is acknowledged only once it is safe somewhere: a failing dead-letter file (disk
+    // full) holds the sink back like a failing output file does.
+    while (!dead_letters_.write("path", path, reason, batch.event(k), wall_clock_ns(), &error)) {
+      note_retry(monotonic_ns());
+      uint64_t suppressed = 0;
+      if (error_log_.allow(&suppressed)) {
+        log::error("dead-letter write failed, retrying", "sink", options_.name, "error", error,
+                   "suppressed_logs", suppressed);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+      error.clear();
+    }
+    ++dead_lettered_;
+    note_dead_lettered();
+  }
+  uint64_t suppressed = 0;
+  if (dead_letter_log_.allow(&suppressed)) {
+    log::error("event cannot be written to its file, written to the dead-letter file", "sink",
+               options_.name, "path", path, "error", reason, "dead_letter_path",
+               dead_letters_.path(), "dead_lettered", dead_lettered_, "suppressed_logs",
+               suppressed);
   }
 }
 
@@ -74,7 +112,8 @@ void FileSink::consume(Delivery delivery) {
   if (options_.path.is_static()) {
     OpenFile& file = file_for(options_.path.text(), now);
     rotate_if_due(file, now);
-    write_with_retry(file, batch.data.view());
+    // A fixed path is the configuration's: nothing about it is an event's fault.
+    write_with_retry(file, batch.data.view(), &reason_scratch_);
   } else {
     // Consecutive events bound for the same file go out in one write.
     size_t i = 0;
@@ -85,9 +124,20 @@ void FileSink::consume(Delivery delivery) {
       uint32_t begin = i == 0 ? 0 : batch.ends[i - 1];
       uint32_t end = batch.ends[j - 1];
       path_scratch_.assign(path);
+      // The renderer keeps every value-made component a plain name; this checks the result as a
+      // whole, so that nothing can ever be written outside the template's directory.
+      if (!names::path_stays_under(path_scratch_, options_.path.fixed_prefix())) {
+        dead_letter(batch, i, j, path_scratch_, "the rendered path leaves the sink's directory");
+        i = j;
+        continue;
+      }
       OpenFile& file = file_for(path_scratch_, now);
       rotate_if_due(file, now);
-      write_with_retry(file, std::string_view(batch.data.data() + begin, end - begin));
+      if (!write_with_retry(file, std::string_view(batch.data.data() + begin, end - begin),
+                            &reason_scratch_)) {
+        files_.erase(path_scratch_);  // nothing was written to it
+        dead_letter(batch, i, j, path_scratch_, reason_scratch_);
+      }
       i = j;
     }
   }
@@ -181,6 +231,7 @@ void FileSink::shutdown() {
 }  // namespace sluice
 
 #include "config/components.hpp"
+#include "config/factory.hpp"
 
 namespace sluice {
 
@@ -190,7 +241,25 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
   std::string error;
   std::optional<Template> path = Template::parse(path_text, &error);
   if (!path) config.fail("path", error);
-  FileSinkOptions options{name, std::move(*path), EncodingSpec{}, FileWriterOptions{}};
+  // `..` after a placeholder could climb out of the directory a value was put in.
+  bool after_placeholder = false;
+  for (size_t begin = 0; begin <= path_text.size();) {
+    size_t end = std::min(path_text.find('/', begin), path_text.size());
+    std::string_view component = std::string_view(path_text).substr(begin, end - begin);
+    if (after_placeholder && component == "..") {
+      config.fail("path", "`..` after a `{{ field }}` or `%` field is not allowed in `path`");
+    }
+    for (size_t k = 0; k < component.size(); ++k) {
+      if (component.compare(k, 2, "%%") == 0) {
+        ++k;  // a literal percent sign
+      } else if (component[k] == '%' || component.compare(k, 2, "{{") == 0) {
+        after_placeholder = true;
+      }
+    }
+    begin = end + 1;
+  }
+  FileSinkOptions options{name, context.data_dir, std::move(*path), EncodingSpec{},
+                          FileWriterOptions{}};
   options.encoding.kind = config.choice<EncodingSpec::Kind>("encoding", EncodingSpec::Kind::Json,
                                                             {{"json", EncodingSpec::Kind::Json},
                                                              {"raw", EncodingSpec::Kind::Raw},
@@ -204,10 +273,10 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
   options.writer.max_bytes = rotate.size("max_bytes", 0);
   options.writer.rotate_interval_ns = rotate.duration_ns("interval", 0);
   rotate.finish();
-  options.writer.fsync = config.choice<FsyncPolicy>("fsync", FsyncPolicy::Never,
-                                                    {{"never", FsyncPolicy::Never},
-                                                     {"always", FsyncPolicy::Always},
-                                                     {"interval", FsyncPolicy::Interval}});
+  options.writer.fsync = config.choice<FileFsync>("fsync", FileFsync::Never,
+                                                  {{"never", FileFsync::Never},
+                                                   {"always", FileFsync::Always},
+                                                   {"interval", FileFsync::Interval}});
   options.writer.fsync_interval_ns = config.duration_ns("fsync_interval", 1'000'000'000);
   options.max_open_files = static_cast<size_t>(config.integer("max_open_files", 64, 1, 100000));
   options.idle_close_ns = config.duration_ns("close_idle_after", 60'000'000'000);

@@ -11,7 +11,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 namespace sluice {
 
@@ -53,32 +52,17 @@ int write_all(int fd, const char* data, size_t size, size_t& written) {
   return 0;
 }
 
-std::string parent_dir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// mkdir -p. An existing non-directory component is left for open() to report (ENOTDIR), which
-// names the file the user configured rather than some prefix of it.
-int make_dirs(const std::string& dir, std::string& failed) {
-  for (size_t end = 1; end <= dir.size(); ++end) {
-    if (end < dir.size() && dir[end] != '/') continue;
-    std::string prefix = dir.substr(0, end);
-    if (::mkdir(prefix.c_str(), 0755) == 0) continue;
-    int err = errno;
-    if (err == EEXIST) continue;
-    failed = prefix;
-    return err;
-  }
-  return 0;
-}
-
+// O_NONBLOCK for the open only: a FIFO without a reader under the name fails (ENXIO) instead of
+// blocking the sink forever; writes then block as usual.
 int open_append(const std::string& path) {
   for (;;) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0 || errno != EINTR) return fd;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd >= 0) {
+      int flags = ::fcntl(fd, F_GETFL);
+      if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      return fd;
+    }
+    if (errno != EINTR) return fd;
   }
 }
 
@@ -107,6 +91,7 @@ struct FileWriter::Impl {
 
   const FileWriterOptions& opt;
   int fd = -1;
+  OpenFailure open_failure;  // of the last write(), if creating or opening the file failed
   uint64_t bytes = 0;
   // Age is measured on the caller's clock (the now_ns it passes), so it starts at the first
   // flush/maybe_rotate after the lazy open in write(), which has no timestamp.
@@ -146,7 +131,8 @@ struct FileWriter::Impl {
     int f = open_append(opt.path);
     if (f < 0 && errno == ENOENT && opt.create_dirs) {
       std::string failed;
-      if (int err = make_dirs(parent_dir(opt.path), failed)) {
+      if (int err = make_parent_dirs(parent_dir(opt.path), failed)) {
+        open_failure = {err, failed};
         set_error(error,
                   "create directory " + failed + " for " + opt.path + ": " + errno_text(err));
         return false;
@@ -154,7 +140,9 @@ struct FileWriter::Impl {
       f = open_append(opt.path);
     }
     if (f < 0) {
-      set_error(error, describe("open", opt.path, errno));
+      int err = errno;
+      open_failure = {err, opt.path};
+      set_error(error, describe("open", opt.path, err));
       return false;
     }
     struct stat st {};
@@ -402,7 +390,7 @@ struct FileWriter::Impl {
       return false;
     }
     if (!drain(error)) return false;
-    if (opt.fsync != FsyncPolicy::Never) {
+    if (opt.fsync != FileFsync::Never) {
       if (unsynced && ::fdatasync(fd) != 0) {
         set_error(error, describe("fdatasync", opt.path, errno));
         return false;
@@ -439,6 +427,7 @@ struct FileWriter::Impl {
   }
 
   bool write(std::string_view data, std::string* error) {
+    open_failure.err = 0;
     if (data.empty()) return true;
     const size_t skip = retry_skip(data);
     std::string_view rest = data.substr(skip);
@@ -486,11 +475,11 @@ struct FileWriter::Impl {
       if (!drain(error)) return false;
     }
     switch (opt.fsync) {
-      case FsyncPolicy::Never:
+      case FileFsync::Never:
         return true;
-      case FsyncPolicy::Always:
+      case FileFsync::Always:
         return sync(now, error);
-      case FsyncPolicy::Interval:
+      case FileFsync::Interval:
         if (!unsynced) return true;  // nothing new since the last fsync: already durable
         if (last_fsync != kUnset && now - last_fsync < opt.fsync_interval_ns) return false;
         return sync(now, error);
@@ -514,7 +503,7 @@ struct FileWriter::Impl {
       return false;
     }
     bytes = 0;
-    if (opt.fsync != FsyncPolicy::Never) {
+    if (opt.fsync != FileFsync::Never) {
       dir_sync_pending = true;
       return sync_dir(error);
     }
@@ -574,28 +563,10 @@ bool FileWriter::close(std::string* error) {
   return ok;
 }
 
-std::string FileWriter::rotated_name(const std::string& path, int64_t now_ns) {
-  int64_t secs = now_ns / 1'000'000'000;
-  if (now_ns % 1'000'000'000 < 0) --secs;  // floor, so pre-1970 instants name the right second
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  char ts[32] = "00000000T000000Z";
-  if (gmtime_r(&t, &tm)) std::strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+const OpenFailure& FileWriter::open_failure() const { return impl_->open_failure; }
 
-  size_t base = path.rfind('/');
-  base = base == std::string::npos ? 0 : base + 1;
-  // Searching from base + 1: the leading dot of a hidden file is not an extension.
-  size_t dot = path.find('.', base + 1);
-  std::string stem = path.substr(0, dot);
-  std::string ext = dot == std::string::npos ? std::string() : path.substr(dot);
-  for (unsigned n = 0;; ++n) {
-    std::string name = stem + '.' + ts;
-    if (n > 0) name += '-' + std::to_string(n);
-    name += ext;
-    struct stat st {};
-    // Any lstat failure means the name is usable or that the rename will report the real problem.
-    if (::lstat(name.c_str(), &st) != 0) return name;
-  }
+std::string FileWriter::rotated_name(const std::string& path, int64_t now_ns) {
+  return rotated_file_name(path, now_ns);
 }
 
 }  // namespace sluice

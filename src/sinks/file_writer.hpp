@@ -7,10 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "sinks/output_path.hpp"
+
 namespace sluice {
 
 enum class Compression { None, Gzip, Zstd };
-enum class FsyncPolicy { Never, Always, Interval };
+// (Not FsyncPolicy: core/disk_buffer.hpp has one of that name, and both meet in the file sink's
+// config code.)
+enum class FileFsync { Never, Always, Interval };
 
 struct FileWriterOptions {
   std::string path;
@@ -18,7 +22,7 @@ struct FileWriterOptions {
   int compression_level = 0;  // 0 = library default
   uint64_t max_bytes = 0;     // rotate when the file (bytes written to disk) reaches this; 0 = off
   int64_t rotate_interval_ns = 0;  // rotate when the file is this old; 0 = off
-  FsyncPolicy fsync = FsyncPolicy::Never;
+  FileFsync fsync = FileFsync::Never;
   int64_t fsync_interval_ns = 1'000'000'000;
   bool create_dirs = true;  // create missing parent directories
 };
@@ -50,11 +54,12 @@ class FileWriter {
   bool close(std::string* error);
 
   [[nodiscard]] const std::string& path() const { return options_.path; }
+  // Set (err != 0) when the last write() failed because the file or one of its directories could
+  // not be created or opened; the caller decides whose fault that is (sinks/output_path.hpp).
+  [[nodiscard]] const OpenFailure& open_failure() const;
   [[nodiscard]] uint64_t bytes_written() const { return bytes_on_disk_; }
 
-  // Name the current file gets when rotated at `now_ns`: `out.jsonl.gz` becomes
-  // `out.20261125T033000Z.jsonl.gz` (timestamp in UTC inserted before the first extension of the
-  // base name; `-1`, `-2`, ... appended to the timestamp if that name exists).
+  // Name the current file gets when rotated at `now_ns`: rotated_file_name().
   static std::string rotated_name(const std::string& path, int64_t now_ns);
 
  private:

@@ -343,18 +343,18 @@ TEST_F(FileWriterTest, ReopenAfterRenameCreatesNewFile) {
 
 TEST_F(FileWriterTest, FsyncPolicies) {
   std::string err;
-  FileWriter never({.path = at("never.log"), .fsync = FsyncPolicy::Never});
+  FileWriter never({.path = at("never.log"), .fsync = FileFsync::Never});
   ASSERT_TRUE(never.write("x\n", &err)) << err;
   EXPECT_TRUE(never.flush(kNow, &err)) << err;
 
-  FileWriter always({.path = at("always.log"), .fsync = FsyncPolicy::Always});
+  FileWriter always({.path = at("always.log"), .fsync = FileFsync::Always});
   ASSERT_TRUE(always.write("x\n", &err)) << err;
   EXPECT_TRUE(always.flush(kNow, &err)) << err;
   ASSERT_TRUE(always.write("y\n", &err)) << err;
   EXPECT_TRUE(always.flush(kNow + 1, &err)) << err;
 
   FileWriter interval(
-      {.path = at("interval.log"), .fsync = FsyncPolicy::Interval, .fsync_interval_ns = kSecond});
+      {.path = at("interval.log"), .fsync = FileFsync::Interval, .fsync_interval_ns = kSecond});
   EXPECT_TRUE(interval.flush(kNow, &err)) << err;  // nothing written: trivially durable
   ASSERT_TRUE(interval.write("a\n", &err)) << err;
   EXPECT_TRUE(interval.flush(kNow, &err)) << err;  // first fsync is not held back
