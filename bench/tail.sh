@@ -18,6 +18,11 @@
 #                    (`max_open_files: 2048`): the time until the output holds every line;
 #   files1000-append then 10 lines appended to each file: the time until they are all out.
 #                    Peak RSS = VmHWM from /proc/<pid>/status, before SIGTERM. Target: <= 64 MiB.
+#   files10000-read  10,000 one-line files through `max_open_files: 64` (files read to their end
+#                    give their descriptor to waiting ones): the time until every line is out.
+#                    Target: < 30 s.
+#   idle-files10000  then those 10,000 files, closed and watched, not growing: CPU over the
+#                    idle measurement (the rescan stats every file each glob_interval).
 # Cases 1 (json-*) run SLUICE_BENCH_RUNS times, alternating, and the fastest run of each is
 # reported; the others run once. Every output's line count is checked against the input (for the
 # follow cases, also after the shutdown: nothing read twice).
@@ -147,6 +152,16 @@ file_config files20 "$scratch/files20" beginning true false
 file_config idle20 "$scratch/idle20" end false true
 file_config idle1000 "$scratch/files1000" end false true
 file_config follow1000 "$scratch/files1000" beginning false true
+
+# Case 4: 10,000 one-line files, 64 descriptors.
+many_files=10000
+mkdir -p "$scratch/files10000"
+awk -v dir="$scratch/files10000" -v n="$many_files" 'BEGIN {
+  for (i = 0; i < n; i++) { f = sprintf("%s/f%05d.log", dir, i)
+                            printf "{\"level\":\"info\",\"msg\":\"file %d\"}\n", i > f; close(f) } }'
+many_bytes=$(cat "$scratch/files10000"/*.log | wc -c)
+file_config files10000 "$scratch/files10000" beginning false true
+sed -i 's/max_open_files: 2048/max_open_files: 64/' "$scratch/files10000.yaml"
 
 # --- helpers ----------------------------------------------------------------------------------
 vmhwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
@@ -309,9 +324,38 @@ lines[files1000-append]=$n_append
 mbytes[files1000-read]=$small_bytes
 mbytes[files1000-append]=$(stat -c %s "$scratch/append")
 
+# --- case 4: 10,000 files through 64 descriptors ----------------------------------------------
+note "files10000: $many_files one-line files, max_open_files: 64..."
+t0=$(date +%s%N)
+start_follow files10000
+wait_lines "$many_files" 60 files10000-read
+t1=$(date +%s%N)
+c1=$(cpu_ticks "$sluice_pid")
+rss[files10000-read]=$(vmhwm_kib "$sluice_pid")
+sleep "$idle_s"
+c2=$(cpu_ticks "$sluice_pid")
+t2=$(date +%s%N)
+rss[idle-files10000]=$(vmhwm_kib "$sluice_pid")
+stop_follow files10000
+count_reset
+count_update
+((counted_lines == many_files)) ||
+  die "files10000: $counted_lines output lines after the shutdown, expected $many_files"
+wall[files10000-read]=$((t1 - t0))
+wall[idle-files10000]=$((t2 - t1))
+cpu[files10000-read]=$(ticks_to_s "$c1")
+cpu[idle-files10000]=$(ticks_to_s $((c2 - c1)))
+files[files10000-read]=$many_files
+files[idle-files10000]=$many_files
+lines[files10000-read]=$many_files
+lines[idle-files10000]=0
+mbytes[files10000-read]=$many_bytes
+mbytes[idle-files10000]=0
+
 # --- report -----------------------------------------------------------------------------------
 print_corpus_header tail "json-* best of $runs run(s)"
-cases=(json-stdin json-files20 idle-files20 idle-files1000 files1000-read files1000-append)
+cases=(json-stdin json-files20 idle-files20 idle-files1000 files1000-read files1000-append
+  files10000-read idle-files10000)
 printf '%-17s %5s %9s %8s %8s %7s %7s %8s\n' case files lines 'wall s' MB/s 'CPU s' 'CPU %' 'RSS MiB'
 for c in "${cases[@]}"; do
   read -r w mbs pct rss_mib < <(awk -v w="${wall[$c]}" -v b="${mbytes[$c]}" -v cpu="${cpu[$c]}" \
@@ -325,7 +369,9 @@ echo
 echo "json-stdin = stdin source (< corpus); json-files20 = the corpus in 20 files, file source,"
 echo "stop_at_eof; idle-* = followed files that do not grow (CPU over ${idle_s} s after startup);"
 echo "files1000-read = from start until all ${n_read} lines are out; files1000-append = ${append_lines}"
-echo "lines appended to each file until they are out (RSS: VmHWM, the peak of the whole run)."
+echo "lines appended to each file until they are out (RSS: VmHWM, the peak of the whole run);"
+echo "files10000-read = ${many_files} one-line files through max_open_files: 64 until all are out;"
+echo "idle-files10000 = the same files, not growing, over the next ${idle_s} s."
 echo
 
 # target LABEL CONDITION(awk) FIGURE
@@ -344,5 +390,7 @@ for c in idle-files20 idle-files1000; do
 done
 rss_mib=$(awk -v r="${rss[files1000-append]}" 'BEGIN { printf "%.1f", r / 1024 }')
 target "files1000 peak RSS <= 64 MiB" "$rss_mib <= 64" "$rss_mib MiB"
+many_s=$(awk -v w="${wall[files10000-read]}" 'BEGIN { printf "%.2f", w / 1e9 }')
+target "files10000 through 64 descriptors < 30 s" "$many_s < 30" "$many_s s"
 
 finish
