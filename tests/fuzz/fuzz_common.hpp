@@ -3,8 +3,10 @@
 // disable it), and a validator for the JSON that sluice writes.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string_view>
+#include <vector>
 
 // A violated invariant is a crash libFuzzer reports (and saves the input of).
 #define FUZZ_CHECK(cond)                                                                \
@@ -28,6 +30,16 @@ class StrictJson {
     if (!j.value(0)) return false;
     j.ws();
     return j.p_ == j.end_;
+  }
+
+  // Valid, and no object in it repeats a key. Keys are compared as written, which is exact for
+  // sluice's output: it escapes every (unescaped) key the same way.
+  static bool valid_with_unique_keys(std::string_view text) {
+    StrictJson j(text);
+    j.ws();
+    if (!j.value(0)) return false;
+    j.ws();
+    return j.p_ == j.end_ && !j.duplicate_key_;
   }
 
  private:
@@ -98,9 +110,14 @@ class StrictJson {
         ++p_;
         ws();
         if (p_ < end_ && *p_ == '}') return ++p_, true;
+        std::vector<std::string_view> keys;
         while (true) {
           ws();
+          const char* key_begin = p_;
           if (!string()) return false;
+          const std::string_view key(key_begin, static_cast<size_t>(p_ - key_begin));
+          if (std::find(keys.begin(), keys.end(), key) != keys.end()) duplicate_key_ = true;
+          keys.push_back(key);
           ws();
           if (p_ == end_ || *p_++ != ':') return false;
           ws();
@@ -141,6 +158,7 @@ class StrictJson {
 
   const char* p_;
   const char* end_;
+  bool duplicate_key_ = false;
 };
 
 // True when `text` is exactly one valid JSON value (valid UTF-8 included); with `object_only`, a
@@ -157,13 +175,19 @@ inline bool is_json(std::string_view text, bool object_only = true) {
   return error == simdjson::SUCCESS && (!object_only || doc.is_object());
 }
 
-// One JSON-encoded event: a single line holding one JSON object.
+// One JSON-encoded event: a single line holding one JSON object that repeats no key at any
+// level (Elasticsearch refuses a document that does).
 inline void check_encoded_json(std::string_view encoded) {
   FUZZ_CHECK(!encoded.empty() && encoded.back() == '\n');
   std::string_view object = encoded.substr(0, encoded.size() - 1);
   FUZZ_CHECK(object.find('\n') == std::string_view::npos);
   if (!is_json(object)) {
     std::fprintf(stderr, "invalid JSON output: %.*s\n", static_cast<int>(object.size()),
+                 object.data());
+    __builtin_trap();
+  }
+  if (!StrictJson::valid_with_unique_keys(object)) {
+    std::fprintf(stderr, "a key written twice: %.*s\n", static_cast<int>(object.size()),
                  object.data());
     __builtin_trap();
   }
