@@ -121,18 +121,16 @@ void EventParser::extract_timestamp(Batch& batch, Event& event, int64_t now_ns) 
   // An @timestamp that did not parse is kept under another name: the output has one @timestamp.
   // That name then replaces a `@timestamp_raw` of the line's own, which would be a second key
   // of the same name (the renamed one is the later write, as in "the last value wins").
+  // (Keys are unique by now, and a removed field's empty key matches neither name.)
   auto keep_unparsed = [&] {
-    uint32_t unparsed = end;
     for (uint32_t i = event.first_field; i < end; ++i) {
-      if (batch.fields[i].key.data() != nullptr && batch.fields[i].key == "@timestamp") {
-        unparsed = i;
+      if (batch.fields[i].key != "@timestamp") continue;
+      for (uint32_t j = event.first_field; j < end; ++j) {
+        if (batch.fields[j].key == "@timestamp_raw") batch.fields[j].key = std::string_view();
       }
+      batch.fields[i].key = "@timestamp_raw";
+      return;
     }
-    if (unparsed == end) return;
-    for (uint32_t i = event.first_field; i < end; ++i) {
-      if (batch.fields[i].key == "@timestamp_raw") batch.fields[i].key = std::string_view();
-    }
-    batch.fields[unparsed].key = "@timestamp_raw";
   };
   for (const std::string& name : options_.timestamp_fields) {
     for (uint32_t i = event.first_field; i < end; ++i) {
