@@ -60,7 +60,7 @@ def scrape(port):
 
 
 class FilesUnderLimitsTest(SluiceTestCase):
-    def files_config(self, out, source_opts="", top=""):
+    def files_config(self, out, source_opts="", top="", read_from="beginning"):
         return self.config(f"""
             data_dir: {yaml_str(self.path('data'))}
             {top}
@@ -68,7 +68,7 @@ class FilesUnderLimitsTest(SluiceTestCase):
               logs:
                 type: file
                 include: [{yaml_str(self.path('logs', '*.log'))}]
-                read_from: beginning
+                read_from: {read_from}
                 parser: none
                 {source_opts}
             sinks:
@@ -145,6 +145,23 @@ class FilesUnderLimitsTest(SluiceTestCase):
         expected += [line(i, 2) for i in range(25, FILES, 50)]
         p = self.start_limited(["run", "-c", cfg])
         self.assert_delivered_once(out, expected, p, DELIVERY_SECONDS)
+        self.stop_ok(p)
+
+    def test_read_from_end_holds_for_files_that_waited_for_a_descriptor(self):
+        # Files found at the first start begin at their size then, also those that waited for a
+        # descriptor: their old lines are skipped and what was written while they waited is read.
+        count = 2000
+        paths = write_files(self.path("logs"), count)
+        out = self.path("out.log")
+        cfg = self.files_config(out, "max_open_files: 16", read_from="end")
+        p = self.start_limited(["run", "-c", cfg])
+        # The first checkpoint is saved once the first scan is over.
+        wait_until(lambda: os.path.exists(self.path("data", "checkpoints", "logs.json")),
+                   what="the first checkpoint")
+        for i, path in enumerate(paths):
+            with open(path, "ab") as f:
+                f.write(line(i, 1))
+        self.assert_delivered_once(out, [line(i, 1) for i in range(count)], p, DELIVERY_SECONDS)
         self.stop_ok(p)
 
     def test_10000_files_under_a_soft_limit_of_1024_with_the_default_max_open_files(self):

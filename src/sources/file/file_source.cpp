@@ -89,9 +89,10 @@ void FileSource::stop() {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-FileSource::Start FileSource::start_tailing(const std::string& path, bool initial) {
+FileSource::Start FileSource::start_tailing(const std::string& path,
+                                            const std::optional<FirstSeen>& first_seen) {
   if (free_slots() == 0) {
-    wait_for_slot(path, initial);
+    wait_for_slot(path, first_seen);
     return Start::Waiting;
   }
   auto origin = std::make_shared<Origin>();
@@ -111,7 +112,7 @@ FileSource::Start FileSource::start_tailing(const std::string& path, bool initia
         log::warn("out of file descriptors; files wait for one", "source", options_.name, "path",
                   path, "error", error, "suppressed", suppressed);
       }
-      wait_for_slot(path, initial);
+      wait_for_slot(path, first_seen);
       return Start::Waiting;
     }
     if (failed_.insert(path).second) {
@@ -143,8 +144,10 @@ FileSource::Start FileSource::start_tailing(const std::string& path, bool initia
   } else {
     // New to us (or the inode was reused by another file): a checkpoint does not apply.
     progress = std::make_shared<FileProgress>();
-    bool from_end = initial && options_.read_from_end && !had_checkpoints_;
-    offset = from_end ? tailer->size() : 0;
+    bool from_end = first_seen && options_.read_from_end && !had_checkpoints_;
+    // Not the file the first scan saw there (replaced, or truncated since): new content.
+    if (from_end && (first_seen->key != key || first_seen->size > tailer->size())) from_end = false;
+    offset = from_end ? first_seen->size : 0;
     log::info("tailing file", "source", options_.name, "path", path, "from",
               from_end ? "end" : "beginning");
   }
@@ -174,7 +177,7 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
   std::set<Key> seen;
   const int64_t now_unix = unix_now();
   // Waiting paths are matched again below; those no longer matched stop waiting.
-  std::map<std::string, bool> was_waiting;
+  std::map<std::string, std::optional<FirstSeen>> was_waiting;
   was_waiting.swap(waiting_);
   for (const std::string& path : paths) {
     struct stat st {};
@@ -182,9 +185,11 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
     Key key(st.st_dev, st.st_ino);
     if (!seen.insert(key).second) continue;  // the same file through another path (symlink)
     auto it = tailers_.find(key);
+    const std::optional<FirstSeen> first_seen =
+        initial ? std::optional(FirstSeen{key, static_cast<uint64_t>(st.st_size)}) : std::nullopt;
     if (it == tailers_.end()) {
       auto waited = was_waiting.find(path);
-      start_tailing(path, initial || (waited != was_waiting.end() && waited->second));
+      start_tailing(path, waited != was_waiting.end() ? waited->second : first_seen);
       continue;
     }
     FileTailer& tailer = *it->second;
@@ -207,7 +212,7 @@ void FileSource::scan(SourceContext& ctx, bool initial) {
         if (watcher_) watcher_->unwatch(tailer.watch);
         tailer.progress()->tailed = false;
         tailers_.erase(it);
-        start_tailing(path, initial);
+        start_tailing(path, first_seen);
       }
     } else {
       tailer.maybe_readable = true;  // cheap safety net for missed notifications

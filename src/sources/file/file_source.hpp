@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,9 +61,15 @@ class FileSource final : public Source {
   using Key = std::pair<dev_t, ino_t>;
 
   void scan(SourceContext& ctx, bool initial);
+  // A file found by the very first scan: with `read_from: end` it starts at its size then, even
+  // when it waited for a descriptor, so that lines written while it waited are read.
+  struct FirstSeen {
+    Key key;
+    uint64_t size = 0;
+  };
   enum class Start { Tailing, Waiting, Failed };
-  Start start_tailing(const std::string& path, bool initial);
-  void wait_for_slot(const std::string& path, bool initial);
+  Start start_tailing(const std::string& path, const std::optional<FirstSeen>& first_seen);
+  void wait_for_slot(const std::string& path, const std::optional<FirstSeen>& first_seen);
   void want_reopen(const Key& key, FileTailer& tailer, const std::string& path);
   // More files want a descriptor than max_open_files allows: files read to their end give theirs
   // to waiting files now rather than after close_after (see file_source_slots.cpp).
@@ -88,8 +95,8 @@ class FileSource final : public Source {
   std::map<Key, std::unique_ptr<FileTailer>> tailers_;
   std::map<Key, std::shared_ptr<FileProgress>> known_;  // everything the checkpoint file holds
   size_t open_files_ = 0;  // descriptors the tailers hold (each FileTailer counts its own)
-  // Matched, but no descriptor free: path -> found at the first scan (read_from applies).
-  std::map<std::string, bool> waiting_;
+  // Matched, but no descriptor free.
+  std::map<std::string, std::optional<FirstSeen>> waiting_;
   // Closed files that changed and wait for a descriptor, with the path to reopen them through.
   std::deque<std::pair<Key, std::string>> reopen_queue_;
   log::RateLimit waiting_log_{60'000'000'000};

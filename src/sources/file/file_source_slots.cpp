@@ -21,12 +21,10 @@ size_t FileSource::free_slots() const {
   return open_files_ < options_.max_open_files ? options_.max_open_files - open_files_ : 0;
 }
 
-void FileSource::wait_for_slot(const std::string& path, bool initial) {
-  auto [it, added] = waiting_.emplace(path, initial);
-  if (!added) {
-    it->second = it->second || initial;
-    return;
-  }
+void FileSource::wait_for_slot(const std::string& path,
+                               const std::optional<FirstSeen>& first_seen) {
+  auto [it, added] = waiting_.emplace(path, first_seen);
+  if (!added) return;
   uint64_t suppressed = 0;
   if (waiting_log_.allow(&suppressed)) {
     log::info("more files than max_open_files: files read to their end make way for waiting ones",
@@ -91,9 +89,9 @@ void FileSource::share_slots(int64_t now) {
     } else {
       auto first = waiting_.begin();
       std::string path = first->first;
-      bool initial = first->second;
+      std::optional<FirstSeen> first_seen = first->second;
       waiting_.erase(first);
-      if (start_tailing(path, initial) == Start::Waiting) break;  // out of descriptors
+      if (start_tailing(path, first_seen) == Start::Waiting) break;  // out of descriptors
     }
     reopen_turn = !reopen_turn;
   }
