@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/json_writer.hpp"
+
 namespace sluice {
 
 namespace {
@@ -12,9 +14,50 @@ namespace {
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// HELP text escapes only backslash and newline; label values also escape the double quote.
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is invalid (RFC 3629: no
+// overlongs, no surrogates, nothing above U+10FFFF).
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont = [&](size_t k) { return i + k < s.size() && (byte(k) & 0xC0) == 0x80; };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && byte(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && byte(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && byte(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// The format is UTF-8 and escapes backslash and newline (HELP text), and also the double quote
+// (label values). Values come from outside (file names are bytes, not text): each invalid UTF-8
+// byte becomes U+FFFD, so that the page stays valid whatever a value holds.
 void append_escaped(std::string& out, std::string_view text, bool escape_quote) {
-  for (char c : text) {
+  const bool valid = is_valid_utf8(text);
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (!valid && static_cast<unsigned char>(c) >= 0x80) {
+      const size_t len = utf8_sequence_length(text, i);
+      if (len == 0) {
+        out.append(kReplacement);
+        ++i;
+      } else {
+        out.append(text.substr(i, len));
+        i += len;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '\\':
         out.append("\\\\");

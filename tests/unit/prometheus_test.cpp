@@ -74,6 +74,24 @@ TEST(Prometheus, LabelValuesEscaped) {
   EXPECT_EQ(w.text(), "m{path=\"C:\\\\dir\\\\\\\"x\\\"\\nnext\"} 1\n");
 }
 
+// File names are bytes: each invalid UTF-8 byte becomes U+FFFD, valid multi-byte characters
+// stay, and escaping still applies around them.
+TEST(Prometheus, InvalidUtf8InLabelValuesIsReplaced) {
+  PrometheusWriter w;
+  const std::string_view value("/log/\xff\xfe\"d\xC3\xA9j\xC3\\\xE2\x82\n\xED\xA0\x80\xC0\xAF.log");
+  w.sample("m", {{"path", value}}, uint64_t{1});
+  EXPECT_EQ(w.text(),
+            "m{path=\"/log/\xEF\xBF\xBD\xEF\xBF\xBD\\\"d\xC3\xA9j\xEF\xBF\xBD\\\\"
+            "\xEF\xBF\xBD\xEF\xBF\xBD\\n"
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD.log\"} 1\n");
+}
+
+TEST(Prometheus, ValidUtf8LabelValuesAreKept) {
+  PrometheusWriter w;
+  w.sample("m", {{"path", "/日本/délta-\xF0\x9F\x98\x80"}}, uint64_t{1});
+  EXPECT_EQ(w.text(), "m{path=\"/日本/délta-\xF0\x9F\x98\x80\"} 1\n");
+}
+
 TEST(Prometheus, HelpEscapesBackslashAndNewlineButNotQuotes) {
   PrometheusWriter w;
   w.family("m", "gauge", "a \"quoted\" \\ line\nbreak");
