@@ -30,15 +30,15 @@ TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
   return inputs;
 }
 
-// Serves /metrics and /health on SLUICE_METRICS_ADDR. A port already taken is reported and
-// sluice runs on: losing metrics must not stop log delivery.
+// Serves /metrics and /health/ready (alias /health) on SLUICE_METRICS_ADDR. A port
+// already taken is reported and sluice runs on: losing metrics must not stop log delivery.
 std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
                                                  const PipelineOptions& options) {
   std::optional<std::string> address = metrics_address_from_env();
   if (!address) return nullptr;
   HttpServer::Handlers handlers;
   handlers.metrics = [&pipeline] { return render_metrics(pipeline); };
-  handlers.health = [&pipeline, grace = options.health_sink_grace_ns] {
+  handlers.ready = [&pipeline, grace = options.health_sink_grace_ns] {
     return health_report(pipeline, grace, monotonic_ns());
   };
   std::string error;

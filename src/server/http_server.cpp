@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <list>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -32,6 +33,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -49,14 +51,19 @@ constexpr std::chrono::milliseconds kAcceptRetry{100};
 // requests of connections already open.
 constexpr int kAcceptBatch = 16;
 
+class Session;
+
 // State shared by the acceptor and the sessions; touched on the server thread only.
 struct ServerState {
   HttpServer::Handlers handlers;
   HttpServerOptions options;
-  size_t active = 0;  // open sessions
+  // Open sessions, in the order they were opened; a session removes itself when it closes or
+  // is evicted. At most max_connections long, so a scan for the eviction victim is cheap.
+  std::list<Session*> sessions;
   log::RateLimit handler_errors;
   log::RateLimit connection_limit;
   log::RateLimit accept_errors;
+  uint64_t evicted = 0;  // connections closed to make room, for the log line
 };
 
 bool is_http_error(const beast::error_code& ec) {
@@ -70,35 +77,79 @@ class Session : public std::enable_shared_from_this<Session> {
         state_(state),
         // The parser's own limits fire first; this bounds the buffer if they ever do not.
         buffer_(state.options.max_header_bytes + state.options.max_body_bytes + 4096) {
-    ++state_.active;
+    slot_ = state_.sessions.insert(state_.sessions.end(), this);
   }
-  ~Session() { --state_.active; }
+  ~Session() { release_slot(); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   void start() { read_request(); }
 
+  // While answering, a session is protected from eviction; waiting for or reading a request, or
+  // lingering after an error, it is not.
+  bool answering() const { return answering_; }
+  Clock::time_point phase_since() const { return phase_since_; }
+
+  // Closes the connection at once to make room for a new one. Pending operations complete with
+  // operation_aborted and release the session.
+  void evict() {
+    release_slot();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
  private:
   using Request = http::request<http::string_body>;
 
+  void release_slot() {
+    if (slot_ == state_.sessions.end()) return;
+    state_.sessions.erase(slot_);
+    slot_ = state_.sessions.end();
+  }
+  bool evicted() const { return slot_ == state_.sessions.end(); }
+
+  void enter_phase(bool answering) {
+    answering_ = answering;
+    phase_since_ = Clock::now();
+  }
+
   void read_request() {
+    enter_phase(/*answering=*/false);
     // A parser handles one message; keep-alive needs a fresh one per request. The buffer is kept:
     // it may already hold the start of a pipelined request.
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.options.max_header_bytes));
     parser_->body_limit(state_.options.max_body_bytes);
-    // One deadline for the whole request (and the idle time before it), not per read: a client
-    // trickling a byte at a time is cut off all the same.
-    stream_.expires_after(state_.options.read_timeout);
+    if (buffer_.size() != 0) {
+      read_rest();
+      return;
+    }
+    // Idle until the first byte arrives; the request deadline starts with it.
+    stream_.expires_after(state_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec || self->evicted())
+                                return;  // left, idled out, reset or evicted: nothing to answer
+                              self->buffer_.commit(n);
+                              self->read_rest();
+                            });
+  }
+
+  void read_rest() {
+    // One deadline for the whole request, not per read: a client trickling a byte at a time is
+    // cut off all the same.
+    stream_.expires_after(state_.options.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
+    if (evicted()) return;
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
         ec == beast::error::timeout) {
-      return;  // the client left or idled; the socket closes with this session
+      return;  // the client left or was too slow; the socket closes with this session
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       send_error(http::status::request_header_fields_too_large, "request header too large\n");
@@ -116,7 +167,17 @@ class Session : public std::enable_shared_from_this<Session> {
     respond(parser_->get());
   }
 
+  // The handler for a path, or null when no route (or no handler) serves it.
+  const std::function<HealthReport()>* health_handler(std::string_view target) const {
+    const auto* handler = target == "/health/live" ? &state_.handlers.live
+                          : (target == "/health" || target == "/health/ready")
+                              ? &state_.handlers.ready
+                              : nullptr;
+    return handler != nullptr && *handler ? handler : nullptr;
+  }
+
   void respond(const Request& req) {
+    enter_phase(/*answering=*/true);
     std::string_view target(req.target().data(), req.target().size());
     target = target.substr(0, target.find('?'));  // scrapers may add parameters; none are used
     const http::verb method = req.method();
@@ -127,8 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string body;
     bool allow = false;
     const bool is_metrics = target == "/metrics" && state_.handlers.metrics;
-    const bool is_health = target == "/health" && state_.handlers.health;
-    if (!is_metrics && !is_health) {
+    const std::function<HealthReport()>* health = health_handler(target);
+    if (!is_metrics && health == nullptr) {
       status = http::status::not_found;
       body = "not found\n";
     } else if (method != http::verb::get && !head) {
@@ -141,7 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
           type = kMetricsType;
           body = state_.handlers.metrics();
         } else {
-          HealthReport report = state_.handlers.health();
+          HealthReport report = (*health)();
           type = kJsonType;
           status = report.healthy ? http::status::ok : http::status::service_unavailable;
           body = std::move(report.body);
@@ -180,6 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Malformed or oversized requests: answer once, then close, since the rest of the byte stream
   // cannot be trusted to start at a message boundary.
   void send_error(http::status status, std::string_view text) {
+    enter_phase(/*answering=*/true);
     res_ = {};
     res_.version(11);
     res_.result(status);
@@ -207,7 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(beast::error_code ec) {
-    if (ec) return;
+    if (ec || evicted()) return;
     if (close_after_write_) {
       linger_close();
     } else {
@@ -216,29 +278,48 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void linger_close() {
+    enter_phase(/*answering=*/false);
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return;
     stream_.expires_after(
-        std::min<std::chrono::milliseconds>(state_.options.read_timeout, kLingerTime));
+        std::min<std::chrono::milliseconds>(state_.options.request_timeout, kLingerTime));
     drain();
   }
 
   void drain() {
     stream_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (!ec) self->drain();
+                              if (!ec && !self->evicted()) self->drain();
                             });
   }
 
+  // Enough for a whole probe or scrape request in one read.
+  static constexpr size_t kFirstRead = 1024;
+
   beast::tcp_stream stream_;
   ServerState& state_;
+  std::list<Session*>::iterator slot_;  // in state_.sessions; end() once released
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   bool close_after_write_ = false;
+  bool answering_ = false;
+  Clock::time_point phase_since_ = Clock::now();
   std::array<char, 1024> drain_{};
 };
+
+// The session to close for a new connection when all slots are taken: the one that has waited
+// longest for (or in) its request or lingered longest; else the one answered longest.
+Session* eviction_victim(const std::list<Session*>& sessions) {
+  Session* waiting = nullptr;
+  Session* answering = nullptr;
+  for (Session* s : sessions) {
+    Session*& best = s->answering() ? answering : waiting;
+    if (best == nullptr || s->phase_since() < best->phase_since()) best = s;
+  }
+  return waiting != nullptr ? waiting : answering;
+}
 
 struct HostPort {
   std::string host;
@@ -408,14 +489,8 @@ class HttpServer::Impl {
         accept_failed(std::strerror(err));
         return;
       }
-      if (state_.active >= state_.options.max_connections) {
-        // Closing at once tells the client to retry, where queueing it would hang it silently.
-        ::close(fd);
-        uint64_t suppressed = 0;
-        if (state_.connection_limit.allow(&suppressed)) {
-          log::warn("http server: connection limit reached, closing new connection", "limit",
-                    state_.options.max_connections, "suppressed", suppressed);
-        }
+      if (state_.sessions.size() >= state_.options.max_connections && !make_room()) {
+        ::close(fd);  // max_connections is 0
         continue;
       }
       tcp::socket socket(io_context_);
@@ -431,6 +506,22 @@ class HttpServer::Impl {
       std::make_shared<Session>(std::move(socket), state_)->start();
     }
     wait_for_connection();
+  }
+
+  // Evicts one session for a new connection (see HttpServerOptions::max_connections). A client
+  // that is slow or silent loses its connection rather than locking out the next probe.
+  bool make_room() {
+    Session* victim = eviction_victim(state_.sessions);
+    if (victim == nullptr) return false;
+    victim->evict();
+    ++state_.evicted;
+    uint64_t suppressed = 0;
+    if (state_.connection_limit.allow(&suppressed)) {
+      log::warn("http server: connection limit reached, closed the connection waiting longest",
+                "limit", state_.options.max_connections, "evicted_total", state_.evicted,
+                "suppressed", suppressed);
+    }
+    return true;
   }
 
   void accept_failed(std::string_view what) {

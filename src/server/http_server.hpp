@@ -3,10 +3,13 @@
 // a port, 127.0.0.1 by default"). One background thread runs its own Asio io_context; Beast and
 // Asio stay inside http_server.cpp so that the rest of the code base never compiles them.
 //
-// Routes: GET|HEAD /metrics (Prometheus text 0.0.4), GET|HEAD /health (200 healthy, 503 not).
+// Routes: GET|HEAD /metrics (Prometheus text 0.0.4); /health/live (liveness), /health/ready and
+// its alias /health (readiness): 200 healthy, 503 not.
 // The server is hardened for an endpoint that may be reachable from a network: request headers
 // are capped, bodies refused, idle and slow connections time out, concurrent connections are
-// capped, and nothing a client sends can throw out of the server thread.
+// capped, and a full house of idle or slow clients cannot lock a probe out: the connection that
+// has waited longest for its request makes room for a new one. Nothing a client sends can throw
+// out of the server thread.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,12 +26,18 @@ struct HealthReport {
 };
 
 struct HttpServerOptions {
-  // A request (or the idle gap before the next keep-alive request) must arrive completely within
-  // this time, which closes slowloris connections.
-  std::chrono::milliseconds read_timeout{10'000};
+  // How long a connection may wait for the first byte of a request (a new connection, or a
+  // keep-alive one between requests).
+  std::chrono::milliseconds idle_timeout{10'000};
+  // From its first byte, the whole request (line, headers, body) must arrive within this time.
+  // One deadline, not one per read: a client dribbling a byte a second is cut off all the same.
+  std::chrono::milliseconds request_timeout{3'000};
   // Sending a response must finish within this time (a client that never reads).
   std::chrono::milliseconds write_timeout{10'000};
-  // Connections beyond this are closed as soon as they are accepted.
+  // Open connections at most. When full, a new connection closes the one that has waited
+  // longest for (or in) its request; only if every connection is being answered does the one
+  // answered longest give way. The newest client is always served, so idle or dribbling
+  // connections cannot lock a probe out, however many there are.
   size_t max_connections = 64;
   size_t max_header_bytes = 8 * 1024;  // beyond: 431
   size_t max_body_bytes = 1024;        // beyond: 413; no route takes a body
@@ -38,11 +47,13 @@ class HttpServer {
  public:
   using Options = HttpServerOptions;
 
-  // Both are called on the server thread, one request at a time, so they must be fast (read
-  // atomics, render text). An exception they throw becomes a 500 response and a log line.
+  // All are called on the server thread, one request at a time, so they must be fast (read
+  // atomics, render text). An exception they throw becomes a 500 response and a log line. A
+  // missing handler makes its paths 404.
   struct Handlers {
     std::function<std::string()> metrics;  // Prometheus text exposition format 0.0.4
-    std::function<HealthReport()> health;
+    std::function<HealthReport()> ready;   // /health/ready and /health
+    std::function<HealthReport()> live;    // /health/live
   };
 
   // `address` is "host:port": "127.0.0.1:9598", "[::1]:9598", "localhost:9598", or port 0 for any
