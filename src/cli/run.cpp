@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/open_file_limit.hpp"
+#include "server/liveness_report.hpp"
 #include "server/metrics_report.hpp"
 
 namespace sluice::cli {
@@ -30,7 +31,7 @@ TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
   return inputs;
 }
 
-// Serves /metrics and /health/ready (alias /health) on SLUICE_METRICS_ADDR. A port
+// Serves /metrics, /health/live and /health/ready (alias /health) on SLUICE_METRICS_ADDR. A port
 // already taken is reported and sluice runs on: losing metrics must not stop log delivery.
 std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
                                                  const PipelineOptions& options) {
@@ -41,6 +42,7 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
   handlers.ready = [&pipeline, grace = options.health_sink_grace_ns] {
     return health_report(pipeline, grace, monotonic_ns());
   };
+  handlers.live = [&pipeline] { return liveness_report(pipeline.liveness(monotonic_ns())); };
   std::string error;
   auto server = HttpServer::start(*address, std::move(handlers), &error);
   if (!server) {

@@ -135,13 +135,17 @@ struct Pipeline::Impl {
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a source finished
   std::atomic<int64_t> shutdown_deadline{0};             // monotonic ns; 0 = not shutting down
   std::string disk_error;  // a disk buffer that could not be opened: run() fails
+  PipelineHeartbeats heartbeats;
 
-  explicit Impl(PipelineOptions o) : options(o), work_queue(o.worker_queue_bytes) {}
+  explicit Impl(PipelineOptions o)
+      : options(o),
+        work_queue(o.worker_queue_bytes),
+        heartbeats(static_cast<size_t>(o.workers), monotonic_ns()) {}
   ~Impl() { ::close(wake_fd); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void worker_loop();
+  void worker_loop(size_t index);
   void process(Batch* batch, struct WorkerScratch& scratch);
   void route(Batch& batch, SourceRuntime& source, const PlanNode& node,
              std::span<const Event> events, size_t depth, WorkerScratch& scratch);
@@ -149,6 +153,7 @@ struct Pipeline::Impl {
 };
 
 struct WorkerScratch {
+  size_t worker = 0;  // index for the heartbeats
   std::vector<std::vector<Event>> levels;
   std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
 };
@@ -186,8 +191,9 @@ void SourceRuntime::push(Batch* batch) {
   impl->work_queue.push(batch, memory_cost(*batch));
 }
 
-void Pipeline::Impl::worker_loop() {
+void Pipeline::Impl::worker_loop(size_t index) {
   WorkerScratch scratch;
+  scratch.worker = index;
   bool closing = false;
   int others_markers = 0;  // end markers meant for other workers, taken while draining
   while (true) {
@@ -215,6 +221,9 @@ void Pipeline::Impl::worker_loop() {
 
 void Pipeline::Impl::process(Batch* batch, WorkerScratch& scratch) {
   SourceRuntime& source = *sources[batch->source_index];
+  // Busy while parsing, transforming and encoding; idle again before commit(), which may wait
+  // on a full sink queue (backpressure is not a stall).
+  heartbeats.worker_busy(scratch.worker, monotonic_ns());
   source.spec.parser->parse(*batch, wall_clock_ns());
   uint64_t parse_errors = 0, split = 0;
   for (const Event& e : batch->events) {
@@ -226,6 +235,7 @@ void Pipeline::Impl::process(Batch* batch, WorkerScratch& scratch) {
 
   scratch.deliveries.clear();
   route(*batch, source, source.plan, batch->events, 0, scratch);
+  heartbeats.worker_idle(scratch.worker);
   commit(source, batch->seq, scratch);
   batch->reset();
   batch_pool.release(batch);
@@ -392,7 +402,7 @@ int Pipeline::run() {
   }
   impl.workers_running = impl.options.workers;
   for (int i = 0; i < impl.options.workers; ++i) {
-    impl.workers.emplace_back([&impl] { impl.worker_loop(); });
+    impl.workers.emplace_back([&impl, i] { impl.worker_loop(static_cast<size_t>(i)); });
   }
   for (auto& source : impl.sources) {
     if (source->finished) continue;
@@ -422,6 +432,7 @@ int Pipeline::run() {
     for (auto& source : impl.sources) source->spec.source->forward_signal(sig);
   };
   while (impl.sources_running.load() > 0) {
+    impl.heartbeats.supervisor_beat(monotonic_ns());
     pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {impl.wake_fd, POLLIN, 0}};
     (void)::poll(fds, 2, 100);
     if (fds[1].revents & POLLIN) {
@@ -463,6 +474,7 @@ int Pipeline::run() {
     }
     if (deadline != 0 && monotonic_ns() >= deadline) break;
   }
+  impl.heartbeats.stopping();
   reap_children();
   if (children_killed) {
     // SIGKILL takes effect asynchronously: wait (briefly, in case the child is stuck in the
@@ -557,6 +569,10 @@ int Pipeline::run() {
   if (abandoned_sinks) std::_Exit(exit_code);
   for (auto& sink : impl.sinks) sink->thread.join();
   return exit_code;
+}
+
+LivenessStatus Pipeline::liveness(int64_t now_ns) const {
+  return impl_->heartbeats.check(now_ns, impl_->options.liveness_stall_ns);
 }
 
 PipelineSnapshot Pipeline::snapshot() const {

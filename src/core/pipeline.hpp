@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/disk_buffer.hpp"
+#include "core/liveness.hpp"
 #include "core/metrics.hpp"
 #include "core/source_meta.hpp"
 #include "parse/event_parser.hpp"
@@ -52,8 +53,11 @@ struct PipelineOptions {
   int workers = 2;
   int64_t worker_queue_bytes = 4 << 20;
   int64_t shutdown_timeout_ns = 10'000'000'000;
-  // /health turns 503 once a sink has been failing this long.
+  // /health/ready (and /health) turn 503 once a sink has been failing this long.
   int64_t health_sink_grace_ns = 60'000'000'000;
+  // /health/live turns 503 once the supervisor loop has not turned, or a worker has spent this
+  // long on one batch (parsing, transforming, encoding: work that takes milliseconds).
+  int64_t liveness_stall_ns = 15'000'000'000;
 };
 
 // What /metrics and /health read while the pipeline runs (any thread).
@@ -99,6 +103,9 @@ class Pipeline {
     return metrics_;
   }
   [[nodiscard]] PipelineSnapshot snapshot() const;
+  // Whether the pipeline's own threads are responsive (see core/liveness.hpp); reads a few
+  // atomics only, so a probe never waits on a lock a stuck thread may hold.
+  [[nodiscard]] LivenessStatus liveness(int64_t now_ns) const;
 
   struct Impl;
 

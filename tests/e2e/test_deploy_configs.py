@@ -130,8 +130,9 @@ class DeployFiles(e2e.SluiceTestCase):
         self.assertEqual(mounts, {"/etc/sluice": True, "/var/log": True,
                                   "/var/lib/docker/containers": True, "/var/lib/sluice": False})
         self.assertEqual(container["ports"][0]["name"], "metrics")
-        for probe in ("livenessProbe", "readinessProbe"):
-            self.assertEqual(container[probe]["httpGet"]["path"], "/health")
+        # Liveness must not depend on sinks (a destination outage must not restart the pod).
+        self.assertEqual(container["livenessProbe"]["httpGet"]["path"], "/health/live")
+        self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/health/ready")
         self.assertTrue(container["securityContext"]["readOnlyRootFilesystem"])
         self.assertEqual(pod["tolerations"], [{"operator": "Exists"}])
         sidecar = list(yaml.safe_load_all(read(SIDECAR)))
@@ -256,8 +257,9 @@ class NodeDaemonConfig(e2e.SluiceTestCase):
                              env=self.node_env(SLUICE_METRICS_ADDR=f"127.0.0.1:{port}"))
         e2e.wait_until(lambda: b"bad" in running.stdout(), timeout=15,
                        what="the error on the console")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
-            self.assertEqual(resp.status, 200)  # what the DaemonSet's probes ask
+        for path in ("/health/live", "/health/ready"):  # what the DaemonSet's probes ask
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+                self.assertEqual(resp.status, 200, path)
         # Host lines appended while running are read (the file's history is not); the first
         # ones may land before the file is first found, and count as history then.
         for _ in range(10):
