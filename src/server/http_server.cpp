@@ -169,10 +169,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The handler for a path, or null when no route (or no handler) serves it.
   const std::function<HealthReport()>* health_handler(std::string_view target) const {
-    const auto* handler = target == "/health/live" ? &state_.handlers.live
-                          : (target == "/health" || target == "/health/ready")
-                              ? &state_.handlers.ready
-                              : nullptr;
+    const std::function<HealthReport()>* handler = nullptr;
+    if (target == "/health/live") handler = &state_.handlers.live;
+    if (target == "/health/ready" || target == "/health") handler = &state_.handlers.ready;
     return handler != nullptr && *handler ? handler : nullptr;
   }
 
