@@ -1,5 +1,7 @@
 #include "server/http_server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,6 +49,8 @@ constexpr std::chrono::milliseconds kLingerTime{2'000};
 // How long to wait before accepting again after accept() failed for lack of descriptors or
 // memory: the pending connection keeps the listener readable, so retrying at once would spin.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
+// TCP_DEFER_ACCEPT: how long the kernel holds a connection that has sent nothing.
+constexpr int kDeferAcceptSeconds = 1;
 // Connections taken per readiness wake-up, so that a connection flood cannot starve the
 // requests of connections already open.
 constexpr int kAcceptBatch = 16;
@@ -432,6 +436,12 @@ class HttpServer::Impl {
       return false;
     }
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    // The kernel hands over a connection once its first bytes have arrived (or after about
+    // kDeferAcceptSeconds): silent connections wait in the kernel instead of taking a slot, and
+    // a probe arrives with its request, so it is answered before any flood can evict it.
+    // Best effort: without it, eviction alone still keeps probes served.
+    const int defer_seconds = kDeferAcceptSeconds;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     tcp::endpoint bound;
