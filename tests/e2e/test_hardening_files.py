@@ -164,6 +164,19 @@ class FilesUnderLimitsTest(SluiceTestCase):
         self.assert_delivered_once(out, [line(i, 1) for i in range(count)], p, DELIVERY_SECONDS)
         self.stop_ok(p)
 
+    def test_stop_at_eof_reads_every_file_through_few_descriptors(self):
+        # `stop_at_eof` (`sluice tail --no-follow`) read only the first max_open_files files.
+        count = 3000
+        write_files(self.path("logs"), count, lambda i: line(i) + f"last {i:05d}".encode())
+        out = self.path("out.log")
+        cfg = self.files_config(out, "max_open_files: 16\n                stop_at_eof: true")
+        r = self.run_ok(["run", "-c", cfg], timeout=DELIVERY_SECONDS)
+        expected = [line(i) for i in range(count)] + [f"last {i:05d}\n".encode()
+                                                      for i in range(count)]
+        got = output_lines(out)
+        self.assertEqual(sum(got.values()), 2 * count, r.describe())
+        self.assertEqual(set(got), set(expected))
+
     def test_10000_files_under_a_soft_limit_of_1024_with_the_default_max_open_files(self):
         # A common default: soft 1024, a higher hard limit. sluice raises the soft limit.
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
