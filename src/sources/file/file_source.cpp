@@ -363,7 +363,7 @@ int FileSource::poll_timeout_ms(int64_t now) const {
   int64_t next = next_scan_ns_;
   bool polled = !watcher_ || !watcher_->available();
   for (const auto& [key, tailer] : tailers_) {
-    if (tailer->maybe_readable) return 0;
+    if (tailer->maybe_readable && tailer->is_open()) return 0;
     next = std::min(next, tailer->next_deadline_ns());
     if (tailer->released)
       next = std::min(
@@ -410,9 +410,13 @@ void FileSource::run(SourceContext& ctx) {
                   tailer->reopen() == FileTailer::Reopen::Open) {
                 tailer->last_data_ns = now;
               }
-              // No descriptor free (or not at its path: the rescan looks for it).
-              if (!tailer->is_open()) want_reopen(key, *tailer, tailer->path());
-              tailer->maybe_readable = true;
+              if (tailer->is_open()) {
+                tailer->maybe_readable = true;
+              } else {
+                // No descriptor free (or not at its path: the rescan looks for it). Not marked
+                // readable while closed: the poll would spin until it gets a descriptor.
+                want_reopen(key, *tailer, tailer->path());
+              }
             }
           }
         }
