@@ -87,7 +87,20 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  void start() { read_request(); }
+  void start() {
+    // TCP_DEFER_ACCEPT hands most clients over with their request already received: read it now
+    // and answer it within the accept pass, so that connections accepted after it cannot evict
+    // it before its handlers get their turn.
+    beast::error_code ec;
+    const size_t available = stream_.socket().available(ec);
+    if (!ec && available > 0) {
+      const size_t room = std::min(available, buffer_.max_size() - buffer_.size());
+      const size_t n = stream_.socket().read_some(buffer_.prepare(room), ec);  // does not block
+      if (ec) return;  // reset: the socket closes with this session
+      buffer_.commit(n);
+    }
+    read_request();
+  }
 
   // While answering, a session is protected from eviction; waiting for or reading a request, or
   // lingering after an error, it is not.
@@ -125,8 +138,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.options.max_header_bytes));
     parser_->body_limit(state_.options.max_body_bytes);
+    parser_->eager(true);  // answer_buffered() parses the body too
     if (buffer_.size() != 0) {
-      read_rest();
+      if (!answer_buffered()) read_rest();
       return;
     }
     // Idle until the first byte arrives; the request deadline starts with it.
@@ -136,8 +150,18 @@ class Session : public std::enable_shared_from_this<Session> {
                               if (ec || self->evicted())
                                 return;  // left, idled out, reset or evicted: nothing to answer
                               self->buffer_.commit(n);
-                              self->read_rest();
+                              if (!self->answer_buffered()) self->read_rest();
                             });
+  }
+
+  // Parses what the buffer holds, and answers (or refuses) the request if it is all there.
+  // False when more bytes are needed.
+  bool answer_buffered() {
+    beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more || (!ec && !parser_->is_done())) return false;
+    on_read(ec);
+    return true;
   }
 
   void read_rest() {

@@ -145,26 +145,27 @@ bool ask(Client& client, const char* path = "/metrics") {
          client.read_response(&r) && r.status == 200;
 }
 
-// At the cap, a new connection closes the one that has waited longest for its request: a
-// keep-alive connection idle since its last answer, one still sending its request, ...
+// At the cap, a new connection closes the one that has waited longest for its request (still
+// sending it, or idle on keep-alive since its last answer); one being answered goes last.
+// Clients that have sent nothing are left out: TCP_DEFER_ACCEPT keeps them in the kernel.
 TEST_F(HttpConnectionsTest, FullHouseEvictsTheConnectionWaitingLongest) {
   HttpServerOptions options;
   options.max_connections = 2;
   start(options);
-  Client idle(server->port());
-  ASSERT_TRUE(ask(idle));
-  Client partial(server->port());
-  ASSERT_TRUE(partial.send("GET /metrics HTTP/1.1\r\nHost:"));
+  Client first(server->port());
+  ASSERT_TRUE(first.send("G"));
+  Client second(server->port());
+  ASSERT_TRUE(second.send("GET /metrics HTTP/1.1\r\nHost:"));
 
   Client c(server->port());
   ASSERT_TRUE(ask(c));
-  EXPECT_TRUE(idle.closed_by_server());
+  EXPECT_TRUE(first.closed_by_server());
 
   Client d(server->port());
   ASSERT_TRUE(ask(d, "/health/live"));
-  EXPECT_TRUE(partial.closed_by_server());
+  EXPECT_TRUE(second.closed_by_server());
 
-  // `c` waits for its next request since before `d` was answered: it goes first now.
+  // `c`, idle since its answer, has waited longer than `d`: it goes now.
   Client e(server->port());
   ASSERT_TRUE(ask(e));
   EXPECT_TRUE(c.closed_by_server());
@@ -182,10 +183,10 @@ TEST_F(HttpConnectionsTest, AConnectionBeingAnsweredIsEvictedLast) {
   ASSERT_TRUE(reader.send("GET /metrics HTTP/1.1\r\n\r\n"));
   ASSERT_TRUE(reader.fill());  // the answer has started
   metrics_size = 16;
-  Client idle(server->port());
-  ASSERT_TRUE(ask(idle, "/health"));
+  Client waiting(server->port());
+  ASSERT_TRUE(waiting.send("GET /health HTTP/1.1\r\n"));
   EXPECT_TRUE(probe());
-  EXPECT_TRUE(idle.closed_by_server());
+  EXPECT_TRUE(waiting.closed_by_server());
   // The big answer arrives whole.
   Client::Response r;
   ASSERT_TRUE(reader.read_response(&r));
