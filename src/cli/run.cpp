@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/open_file_limit.hpp"
+#include "core/secrets.hpp"
 #include "server/liveness_report.hpp"
 #include "server/metrics_report.hpp"
 
@@ -58,9 +59,12 @@ int run_command(const RunArgs& args) {
   // Before any thread or child exists; the file sources size themselves from the result.
   raise_open_file_limit();
   try {
-    Topology topology = load_topology(topology_inputs(args.config_path, args.command));
-    BuiltPipeline built = build_pipeline(topology, build_context());
-    built.options.shutdown_timeout_ns = shutdown_timeout_ns();
+    BuiltPipeline built = guard_config_errors([&args] {
+      Topology topology = load_topology(topology_inputs(args.config_path, args.command));
+      BuiltPipeline pipeline = build_pipeline(topology, build_context());
+      pipeline.options.shutdown_timeout_ns = shutdown_timeout_ns();
+      return pipeline;
+    });
     log::info("starting", "sources", built.sources.size(), "transforms", built.transforms.size(),
               "sinks", built.sinks.size(), "workers", built.options.workers);
     Pipeline pipeline(built.options, std::move(built.sources), std::move(built.transforms),
@@ -75,12 +79,15 @@ int run_command(const RunArgs& args) {
 
 int validate_command(const RunArgs& args) {
   try {
-    Topology topology = load_topology(topology_inputs(args.config_path, args.command));
-    build_pipeline(topology, build_context());
-    std::cout << topology.file << ": valid\n" << describe(topology);
+    Topology topology = guard_config_errors([&args] {
+      Topology loaded = load_topology(topology_inputs(args.config_path, args.command));
+      build_pipeline(loaded, build_context());
+      return loaded;
+    });
+    std::cout << secrets::redact(topology.file + ": valid\n" + describe(topology));
     return 0;
   } catch (const ConfigError& e) {
-    std::cerr << "sluice: invalid configuration: " << e.what() << "\n";
+    std::cerr << "sluice: invalid configuration: " << secrets::redact(e.what()) << "\n";
     return kExitConfig;
   }
 }

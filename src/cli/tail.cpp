@@ -41,6 +41,7 @@
 #include "core/level.hpp"
 #include "core/log.hpp"
 #include "core/open_file_limit.hpp"
+#include "core/secrets.hpp"
 #include "parse/timestamp.hpp"
 #include "sluice/transform.hpp"
 #include "transforms/condition.hpp"
@@ -352,12 +353,14 @@ TailTopology tail_topology(const TailArgs& args) {
       if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
       throw ConfigError("--to: " + message);
     }
-    if (decls.size() != 1) throw ConfigError("--to `" + args.to[i] + "`: expected one sink URL");
+    if (decls.size() != 1) {
+      throw ConfigError("--to `" + secrets::redact_url(args.to[i]) + "`: expected one sink URL");
+    }
     ComponentDecl decl = std::move(decls.front());
     decl.name = "to_" + std::to_string(i + 1);
     decl.inputs = upstream;
     decl.node["inputs"] = string_sequence(upstream);
-    decl.file = "--to " + args.to[i];
+    decl.file = "--to " + secrets::redact_url(args.to[i]);  // errors name it
     t.sinks.push_back(std::move(decl));
   }
   return out;
@@ -481,8 +484,11 @@ int tail_command(const TailArgs& args) {
   if (!std::getenv("SLUICE_LOG")) log::set_threshold(log::Severity::Warn);
   raise_open_file_limit();  // `sluice tail '**/*.log'` may follow thousands of files
   try {
-    TailTopology plan = tail_topology(args);
-    BuiltPipeline built = build_pipeline(plan.topology, build_context());
+    TailTopology plan;
+    BuiltPipeline built = guard_config_errors<NoInputError>([&] {
+      plan = tail_topology(args);
+      return build_pipeline(plan.topology, build_context());
+    });
     if (plan.grep) {
       built.transforms.push_back(TransformSpec{
           "grep", std::make_unique<GrepTransform>(std::move(plan.grep)), plan.grep_inputs});
@@ -502,7 +508,7 @@ int tail_command(const TailArgs& args) {
     std::cerr << "sluice tail: " << e.what() << "\n";
     return kExitNoInput;
   } catch (const ConfigError& e) {
-    std::cerr << "sluice tail: " << e.what() << "\n";
+    std::cerr << "sluice tail: " << secrets::redact(e.what()) << "\n";
     return kExitConfig;
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
 // A configuration problem, located in the file. sluice reports it and exits with status 78
 // (EX_CONFIG), as `sluice validate` does.
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -22,5 +23,21 @@ class ConfigError : public std::runtime_error {
            message;
   }
 };
+
+// Runs `load` (reading, checking and building the config), turning every other exception into
+// a ConfigError: a config that exhausts memory or trips a library's own checks (yaml-cpp, RE2,
+// librdkafka) ends in a message and exit 78, never in std::terminate. `Passthrough` is an
+// exception type the caller handles itself.
+template <typename Passthrough = ConfigError, typename Load>
+auto guard_config_errors(Load&& load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const std::bad_alloc&) {
+    throw ConfigError("out of memory while loading the configuration");
+  } catch (const std::exception& e) {
+    if (dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const Passthrough*>(&e)) throw;
+    throw ConfigError(std::string("the configuration could not be loaded: ") + e.what());
+  }
+}
 
 }  // namespace sluice

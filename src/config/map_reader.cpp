@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/secrets.hpp"
+
 namespace sluice {
 
 void throw_at(const std::string& file, const YAML::Mark& mark, const std::string& message) {
@@ -101,12 +103,29 @@ void MapReader::fail_here(const std::string& message) const {
   throw_at(file_, node_.Mark(), what_ + ": " + message);
 }
 
-std::string MapReader::interpolated(const YAML::Node& scalar, const std::string& key) const {
+std::string MapReader::interpolated(const YAML::Node& scalar, const std::string& key,
+                                    bool secret) const {
+  secret = secret || secrets::is_secret_name(key);
+  std::string value;
   try {
-    return interpolate(scalar.Scalar(), env_);
+    value = interpolate(scalar.Scalar(), env_);
   } catch (const std::invalid_argument& e) {
+    // The message quotes the text, which is the secret itself when it is written literally.
+    if (secret) {
+      throw_at(file_, scalar.Mark(),
+               what_ + ": `" + key +
+                   "`: invalid `${...}` reference (use ${VAR}, ${VAR:-default} or "
+                   "${VAR:?message}; the value is a secret and not shown)");
+    }
     throw_at(file_, scalar.Mark(), what_ + ": `" + key + "`: " + e.what());
   }
+  if (secret) secrets::remember(value);
+  // From a `\0` escape, `%00` in a URL or a variable: the value would be cut at the NUL by every
+  // C API it reaches (paths, librdkafka), silently.
+  if (value.find('\0') != std::string::npos) {
+    throw_at(file_, scalar.Mark(), what_ + ": `" + key + "` contains a NUL byte");
+  }
+  return value;
 }
 
 std::optional<std::string> MapReader::string(const std::string& key) {
@@ -114,6 +133,13 @@ std::optional<std::string> MapReader::string(const std::string& key) {
   if (v.IsNull()) return std::nullopt;
   if (!v.IsScalar()) fail(key, "`" + key + "` must be a single value");
   return interpolated(v, key);
+}
+
+std::optional<std::string> MapReader::secret(const std::string& key) {
+  YAML::Node v = value(key);
+  if (v.IsNull()) return std::nullopt;
+  if (!v.IsScalar()) fail(key, "`" + key + "` must be a single value");
+  return interpolated(v, key, true);
 }
 
 std::string MapReader::string(const std::string& key, const std::string& fallback) {

@@ -1,7 +1,9 @@
 #pragma once
 // Reads one YAML mapping of the config with type checks, env interpolation of every scalar,
 // and errors that name file, line and column. finish() rejects keys nobody read, suggesting the
-// closest known key: a typo never passes silently.
+// closest known key: a typo never passes silently. Secret options (declared with secret(), or
+// named like one: secrets::is_secret_name) are remembered for redaction and never quoted in an
+// error; a value with a NUL byte is an error (C APIs would cut it short).
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -26,6 +28,9 @@ class MapReader {
   std::optional<std::string> string(const std::string& key);
   std::string string(const std::string& key, const std::string& fallback);
   std::string required_string(const std::string& key);
+  // An option that holds a credential: read like string(), its value remembered so that logs and
+  // messages mask it (core/secrets.hpp). Declare every credential option with this.
+  std::optional<std::string> secret(const std::string& key);
   bool boolean(const std::string& key, bool fallback);
   int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max);
   // Sizes: 1048576, 512KiB, 64MiB, 1GiB, 10MB, 1kB.
@@ -50,7 +55,10 @@ class MapReader {
   [[nodiscard]] const std::string& file() const { return file_; }
   [[nodiscard]] const EnvLookup& env() const { return env_; }
   [[nodiscard]] const YAML::Node& node() const { return node_; }
-  std::string interpolated(const YAML::Node& scalar, const std::string& key) const;
+  // The scalar with `${VAR}` references replaced. `secret`, or a key named like a secret, makes
+  // the value a remembered secret.
+  std::string interpolated(const YAML::Node& scalar, const std::string& key,
+                           bool secret = false) const;
 
  private:
   YAML::Node value(const std::string& key);

@@ -6,7 +6,9 @@
 #include <set>
 
 #include "config/config_error.hpp"
+#include "config/config_file.hpp"
 #include "config/map_reader.hpp"
+#include "core/secrets.hpp"
 
 namespace sluice {
 
@@ -50,12 +52,24 @@ std::string percent_decode(const std::string& s) {
     if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      // A path or name would end at the NUL in every C API it reaches, silently.
+      if (out.back() == '\0') {
+        throw ConfigError(std::string(kUrlVar) + ": `%00` (a NUL byte) is not allowed in a URL");
+      }
       i += 2;
     } else {
       out.push_back(s[i]);
     }
   }
   return out;
+}
+
+// A URL as messages show it: credentials masked, also in what is not a URL at all (a
+// `user:password@host` without its scheme).
+std::string shown_url(const std::string& url) {
+  if (url.find("://") != std::string::npos) return secrets::redact_url(url);
+  size_t at = url.rfind('@', url.find('?'));
+  return at == std::string::npos ? url : std::string(secrets::kMask) + url.substr(at);
 }
 
 // True when `s` at `pos` starts `scheme://` (after optional blanks).
@@ -159,7 +173,7 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
     if (url.empty()) continue;
     size_t sep = url.find("://");
     if (sep == std::string::npos) {
-      throw ConfigError(std::string(kUrlVar) + ": `" + url +
+      throw ConfigError(std::string(kUrlVar) + ": `" + shown_url(url) +
                         "` is not a URL such as file:///var/log/out.jsonl or stdout://");
     }
     std::string scheme = url.substr(0, sep);
@@ -168,6 +182,23 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
     if (size_t q = rest.find('?'); q != std::string::npos) {
       query = rest.substr(q + 1);
       rest = rest.substr(0, q);
+    }
+    // `kafka://user:password@host`: the password would reach librdkafka's logs (as part of a
+    // host name) or an endpoint's error messages. Paths of file URLs may hold a `@`. The last
+    // `@` ends the user-info even when the password holds a `/`.
+    if (size_t at = rest.rfind('@'); at != std::string::npos && scheme != "file") {
+      size_t colon = rest.find(':');
+      std::string userinfo = colon < at ? rest.substr(0, colon + 1) : std::string();
+      userinfo += secrets::kMask;
+      std::string message(kUrlVar);
+      message.append(": `").append(scheme).append("://").append(userinfo).append(rest, at);
+      message +=
+          "`: credentials in a sink URL are not accepted (they would end "
+          "up in logs); set them as query parameters from variables, e.g. ";
+      message += scheme == "kafka" ? "`?librdkafka.sasl.username=${KAFKA_USER}&librdkafka.sasl."
+                                     "password=${KAFKA_PASSWORD}`"
+                                   : "`?auth.user=${ES_USER}&auth.password=${ES_PASSWORD}`";
+      throw ConfigError(message);
     }
     YAML::Node node;
     if (scheme == "file") {
@@ -227,8 +258,14 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       query = amp == std::string::npos ? "" : query.substr(amp + 1);
       size_t eq = pair.find('=');
       if (eq == std::string::npos) {
+        // A password holding a `&` leaves its tail here: not shown after a secret parameter.
+        std::string shown = shown_url(url);
+        bool after_secret = shown.find(secrets::kMask) != std::string::npos;
         std::string message = std::string(kUrlVar) + ": `";
-        message.append(pair).append("` in `").append(url).append("` is not key=value");
+        message.append(after_secret ? std::string(secrets::kMask) : pair)
+            .append("` in `")
+            .append(shown)
+            .append("` is not key=value");
         throw ConfigError(message);
       }
       std::string key = percent_decode(pair.substr(0, eq));
@@ -290,13 +327,7 @@ Topology load_topology(const TopologyInputs& inputs) {
   Topology t;
   t.file = inputs.config_path.value_or("<no config file>");
   if (inputs.config_path) {
-    try {
-      t.root = YAML::LoadFile(*inputs.config_path);
-    } catch (const YAML::BadFile&) {
-      throw ConfigError(*inputs.config_path + ": cannot read the config file");
-    } catch (const YAML::ParserException& e) {
-      throw ConfigError(*inputs.config_path, e.mark.line, e.mark.column, e.msg);
-    }
+    t.root = load_config_file(*inputs.config_path);
     if (t.root && !t.root.IsNull() && !t.root.IsMap()) {
       throw_at(t.file, t.root.Mark(),
                "the config must be a mapping with `sources`, `transforms` and `sinks`");
