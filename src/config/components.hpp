@@ -21,6 +21,16 @@ struct SourceBuildContext {
   std::string data_dir;  // where sources keep their state (checkpoints)
 };
 
+// Kafka `brokers` are `host:port[,host:port]`. librdkafka takes a `user:password@` there for part
+// of a host name and logs it with every failed connection: refused, without quoting the value.
+inline void reject_credentials_in_brokers(MapReader& config, const std::string& brokers) {
+  if (brokers.find('@') != std::string::npos) {
+    config.fail("brokers",
+                "`brokers` must not contain credentials (`user:password@`; the value is not "
+                "shown): set `librdkafka: {sasl.username: ..., sasl.password: ...}`");
+  }
+}
+
 std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context);
 std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context);
 std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/secrets.hpp"
 #include "parse/timestamp.hpp"
 
 namespace sluice::log {
@@ -36,7 +37,7 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
-void append_value(std::string& line, std::string_view v) {
+void append_quoted(std::string& line, std::string_view v) {
   if (!needs_quotes(v)) {
     line.append(v);
     return;
@@ -68,6 +69,15 @@ void append_value(std::string& line, std::string_view v) {
     }
   }
   line.push_back('"');
+}
+
+// Every message and value, librdkafka's forwarded log lines included, loses remembered secrets
+// and URL credentials here, before quoting (which would change how a secret is spelt): no caller
+// has to remember to do it.
+void append_value(std::string& line, std::string_view v) {
+  std::string masked(v);
+  secrets::redact_in_place(masked);
+  append_quoted(line, masked);
 }
 }  // namespace
 

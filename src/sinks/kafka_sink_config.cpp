@@ -67,6 +67,7 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
   };
 
   std::string brokers = config.required_string("brokers");
+  reject_credentials_in_brokers(config, brokers);
   o.topic = parse_template("topic", config.required_string("topic"));
   if (o.topic.is_static() && !valid_topic_name(o.topic.text())) {
     config.fail("topic", "`topic` must be 1-249 characters of a-z A-Z 0-9 . _ -, not `" +

@@ -48,6 +48,7 @@ std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildCo
     config.fail("multiline", "`multiline` does not apply to `kafka`: each message is one event");
   }
   o.brokers = config.required_string("brokers");
+  reject_credentials_in_brokers(config, o.brokers);
   o.group_id = config.required_string("group_id");
   o.topics = config.string_list("topics");
   if (o.topics.empty()) {

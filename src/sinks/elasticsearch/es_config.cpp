@@ -8,6 +8,7 @@
 
 #include "config/components.hpp"
 #include "config/factory.hpp"
+#include "core/secrets.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 namespace sluice {
@@ -123,8 +124,8 @@ void read_endpoints(MapReader& config, es::TransportOptions& transport) {
 void read_auth(MapReader& config, es::TransportOptions& transport) {
   MapReader auth = config.sub("auth");
   std::optional<std::string> user = auth.string("user");
-  std::optional<std::string> password = auth.string("password");
-  std::optional<std::string> api_key = auth.string("api_key");
+  std::optional<std::string> password = auth.secret("password");
+  std::optional<std::string> api_key = auth.secret("api_key");
   auth.finish();
   if (!user && !password && !api_key) return;
   std::string value;
@@ -137,7 +138,10 @@ void read_auth(MapReader& config, es::TransportOptions& transport) {
     if (!user || user->empty()) auth.fail_here("`auth` needs `user` with `password`");
     if (!password) auth.fail_here("`auth` needs `password` with `user`");
     if (user->find(':') != std::string::npos) auth.fail("user", "`user` cannot contain `:`");
-    value = "Basic " + base64(*user + ":" + *password);
+    std::string credentials = base64(*user + ":" + *password);
+    // The header's value is the password, only encoded.
+    secrets::remember(credentials);
+    value = "Basic " + credentials;
   }
   transport.headers.emplace_back("Authorization", std::move(value));
 }
