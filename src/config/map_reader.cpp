@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/secrets.hpp"
 
@@ -110,8 +111,9 @@ std::string MapReader::interpolated(const YAML::Node& scalar, const std::string&
   try {
     value = interpolate(scalar.Scalar(), env_);
   } catch (const std::invalid_argument& e) {
-    // The message quotes the text, which is the secret itself when it is written literally.
-    if (secret) {
+    // A malformed reference is quoted, which shows the secret when it is written literally; a
+    // required variable that is unset is named with the user's message only.
+    if (secret && std::string_view(e.what()).rfind("environment variable ", 0) != 0) {
       throw_at(file_, scalar.Mark(),
                what_ + ": `" + key +
                    "`: invalid `${...}` reference (use ${VAR}, ${VAR:-default} or "

@@ -85,6 +85,19 @@ TEST_F(SecretsTest, ReaderNeverQuotesASecretInItsErrors) {
   }
 }
 
+TEST_F(SecretsTest, ReaderNamesAMissingVariableOfASecret) {
+  MapReader r(yaml("{password: '${ES_PASSWORD:?set it}'}"), "sink `es` `auth`", "test.yaml",
+              [](const std::string&) { return std::nullopt; });
+  try {
+    r.secret("password");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("environment variable ES_PASSWORD is required: set it"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(SecretsTest, ReaderRefusesNulBytes) {
   MapReader r(yaml("{path: \"/tmp/a\\0b\"}"), "sink `out`", "test.yaml",
               [](const std::string&) { return std::nullopt; });
