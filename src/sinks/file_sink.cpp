@@ -34,6 +34,7 @@ FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) 
     }
     FileWriterOptions writer = options_.writer;
     writer.path = path;
+    writer.regular_only = !options_.path.is_static();
     it = files_.emplace(path, OpenFile{std::make_unique<FileWriter>(writer), now_ns, false}).first;
   }
   it->second.last_used_ns = now_ns;

@@ -52,6 +52,14 @@ int write_all(int fd, const char* data, size_t size, size_t& written) {
   return 0;
 }
 
+const char* file_type(mode_t mode) {
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "of another type";
+}
+
 // O_NONBLOCK for the open only: a FIFO without a reader under the name fails (ENXIO) instead of
 // blocking the sink forever; writes then block as usual.
 int open_append(const std::string& path) {
@@ -127,7 +135,22 @@ struct FileWriter::Impl {
 
   [[nodiscard]] bool compressed() const { return opt.compression != Compression::None; }
 
+  // Refuses a name that exists as something other than a regular file (regular_only). Checked
+  // before open (opening a device can have effects of its own) and again on the descriptor. The
+  // failure is reported as EINVAL on the path: the name is unusable, not the sink.
+  bool refuse_irregular(const struct stat& st, std::string* error) {
+    // A directory is left to open(), which reports EISDIR.
+    if (!opt.regular_only || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return false;
+    open_failure = {EINVAL, opt.path};
+    set_error(error, "open " + opt.path + ": not a regular file (" + file_type(st.st_mode) + ")");
+    return true;
+  }
+
   bool open_file(std::string* error) {
+    if (struct stat existing{}; opt.regular_only && ::stat(opt.path.c_str(), &existing) == 0 &&
+                                refuse_irregular(existing, error)) {
+      return false;
+    }
     int f = open_append(opt.path);
     if (f < 0 && errno == ENOENT && opt.create_dirs) {
       std::string failed;
@@ -150,6 +173,10 @@ struct FileWriter::Impl {
       int err = errno;
       ::close(f);
       set_error(error, describe("stat", opt.path, err));
+      return false;
+    }
+    if (refuse_irregular(st, error)) {
+      ::close(f);
       return false;
     }
     // A file that does not end in a newline holds a line cut short by a crash (kill -9 in the

@@ -25,6 +25,9 @@ struct FileWriterOptions {
   FileFsync fsync = FileFsync::Never;
   int64_t fsync_interval_ns = 1'000'000'000;
   bool create_dirs = true;  // create missing parent directories
+  // The name came from event data: anything but a regular file under it (a device node, a FIFO
+  // or a socket a value happens to name) is refused, never opened, written to or rotated.
+  bool regular_only = false;
 };
 
 class FileWriter {

@@ -12,6 +12,7 @@ can do through templates.
 import json
 import os
 import re
+import stat
 import subprocess
 
 from es_helpers import Emulator, emulator_available
@@ -190,6 +191,45 @@ sinks:
                 self.assertIn(reason, rec["error"])
                 self.assertTrue(rec["path"].startswith(os.path.join(root, "out")), rec["path"])
         self.assertIn("written to the dead-letter file", r.stderr_text)
+
+    def test_a_value_naming_a_fifo_or_device_is_dead_lettered_not_written_to(self):
+        # A FIFO with a reader opens fine and a device node takes any write: a value naming one
+        # must not send events there (nor rotate it away), whoever is at the other end.
+        root = self.tmpdir()
+        out = os.path.join(root, "out")
+        os.makedirs(out)
+        os.mkfifo(os.path.join(out, "fifo"))
+        reader = os.open(os.path.join(out, "fifo"), os.O_RDONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, reader)
+        names = ["fifo", "plain"]
+        if os.geteuid() == 0:
+            os.mknod(os.path.join(out, "null"), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+            names.append("null")
+        data_dir = os.path.join(root, "data")
+        cfg = self.config(f"""
+data_dir: {yaml_str(data_dir)}
+sources:
+  in: {{type: stdin, parser: json}}
+sinks:
+  out: {{type: file, inputs: [in], path: {yaml_str(os.path.join(out, "{{ name }}"))},
+         rotate: {{max_bytes: 1}}}}
+""")
+        rows = [{"n": n, "name": name} for n, name in enumerate(names)]
+        r = self.run_ok(["run", "-c", cfg], input=json_lines(rows), timeout=30)
+        try:  # nothing reached the FIFO's reader
+            got = os.read(reader, 4096)
+        except BlockingIOError:
+            got = b""
+        self.assertEqual(got, b"", r.describe())
+        with open(os.path.join(data_dir, "dead-letter", "out.jsonl")) as fh:
+            records = [json.loads(line) for line in fh]
+        self.assertEqual(sorted(json.loads(rec["event"])["name"] for rec in records),
+                         sorted(set(names) - {"plain"}), r.describe())
+        for rec in records:
+            self.assertIn("not a regular file", rec["error"])
+        for special in set(names) - {"plain"}:  # still there, not renamed by rotation
+            self.assertFalse(stat.S_ISREG(os.lstat(os.path.join(out, special)).st_mode))
+        self.assertTrue(any(f.startswith("plain") for f in os.listdir(out)))
 
     def test_an_error_of_the_sink_itself_still_holds_it_back(self):
         root = self.tmpdir()
