@@ -24,10 +24,9 @@ import ssl
 import subprocess
 import time
 
+from sluice_e2e import BUILD_TESTS as _BUILD_TESTS
 from tool_process import StdinDrivenTool
 
-_BUILD_TESTS = os.path.join(
-    os.path.dirname(os.environ.get("SLUICE_BIN", "/work/main/build/sluice")), "tests")
 EMULATOR = os.environ.get("SLUICE_ES_EMULATOR", os.path.join(_BUILD_TESTS, "sluice_es_emulator"))
 NDJSON = "application/x-ndjson"
 

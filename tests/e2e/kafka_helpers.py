@@ -1,7 +1,7 @@
 """Kafka helpers for the end-to-end tests: a librdkafka mock cluster and a plain producer/consumer.
 
 The tools are built with the tests (tests/kafka/): SLUICE_KAFKA_MOCK and SLUICE_KAFKA_TOOL name
-them (ctest sets both); the defaults are the paths in /work/main/build/tests.
+them (ctest sets both); the defaults are beside the binary, in build/tests/.
 
     with MockCluster(topics={"logs": 6}) as kafka:
         kafka.bootstrap                     # "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
@@ -19,10 +19,9 @@ import os
 import subprocess
 import time
 
+from sluice_e2e import BUILD_TESTS as _BUILD_TESTS
 from tool_process import StdinDrivenTool
 
-_BUILD_TESTS = os.path.join(os.path.dirname(os.environ.get("SLUICE_BIN", "/work/main/build/sluice")),
-                            "tests")
 MOCK = os.environ.get("SLUICE_KAFKA_MOCK", os.path.join(_BUILD_TESTS, "sluice_kafka_mock"))
 TOOL = os.environ.get("SLUICE_KAFKA_TOOL", os.path.join(_BUILD_TESTS, "sluice_kafka_tool"))
 

@@ -1,8 +1,10 @@
 """Shared helpers for sluice's end-to-end tests.
 
-Every test runs the real binary (env SLUICE_BIN, default /work/main/build/sluice) against local
-files and processes only. Real log samples come from SLUICE_CORPUS_DIR (default
-/work/main/../shared/corpus; see its README.md for where each file comes from).
+Every test runs the real binary (env SLUICE_BIN, default build/sluice in this repository) against
+local files and processes only. Real log samples come from SLUICE_CORPUS_DIR (default
+../shared/corpus beside this repository, as tests/CMakeLists.txt sets it; see its README.md for
+where each file comes from). Both defaults are found from this file's own place, so a checkout
+anywhere works.
 
 Everything that starts a process has a hard timeout, so a hung sluice fails a test instead of
 hanging the suite.
@@ -19,8 +21,13 @@ import textwrap
 import time
 import unittest
 
-BIN = os.environ.get("SLUICE_BIN", "/work/main/build/sluice")
-CORPUS = os.environ.get("SLUICE_CORPUS_DIR", "/work/main/../shared/corpus")
+# This file is tests/e2e/sluice_e2e.py: the repository root is two folders up.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("SLUICE_BIN", os.path.join(REPO_ROOT, "build", "sluice"))
+CORPUS = os.environ.get("SLUICE_CORPUS_DIR",
+                        os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "corpus")))
+# The test tools (Kafka mock, ES emulator) are built beside the binary, in build/tests/.
+BUILD_TESTS = os.path.join(os.path.dirname(BIN), "tests")
 
 # Default hard limit for one sluice invocation, in seconds.
 DEFAULT_TIMEOUT = 30

@@ -1,4 +1,5 @@
 #include "sources/file/checkpoint_store.hpp"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,8 @@
 #include <vector>
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 namespace fs = std::filesystem;
@@ -68,16 +71,6 @@ void expect_equal(const std::vector<CheckpointEntry>& a, const std::vector<Check
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-ckpt-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    ::chmod((dir_ + "/data/checkpoints").c_str(), 0755);
-    fs::remove_all(dir_);
-  }
-
   std::string data_dir() const { return dir_ + "/data"; }
 
   // Saves, then loads with a fresh store, expecting success.
@@ -112,7 +105,8 @@ class CheckpointTest : public ::testing::Test {
     fs::remove(aside[0]);
   }
 
-  std::string dir_;
+  TempDir tmp_{"sluice-ckpt"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(CheckpointTest, MissingFileIsEmpty) {

@@ -12,8 +12,11 @@
 #include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/yaml_prescan.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 std::string prescan_error(const std::string& text, ConfigLimits limits = {}) {
@@ -96,12 +99,6 @@ TEST(YamlPrescan, NulEscapesAfterParsing) {
 
 class ConfigFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char name[] = "/tmp/sluice-config-file-XXXXXX";
-    ASSERT_NE(mkdtemp(name), nullptr);
-    dir_ = name;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string error(const std::string& path, ConfigLimits limits = {}) {
     try {
       load_config_file(path, limits);
@@ -110,7 +107,8 @@ class ConfigFileTest : public ::testing::Test {
     }
     return "";
   }
-  std::string dir_;
+  TempDir tmp_{"sluice-config-file"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(ConfigFileTest, UnreadableFilesSayWhy) {

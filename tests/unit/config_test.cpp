@@ -8,6 +8,7 @@
 #include "config/factory.hpp"
 #include "config/interpolate.hpp"
 #include "config/topology.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
@@ -48,15 +49,9 @@ TEST(Interpolate, Errors) {
 class ConfigTest : public ::testing::Test {
  protected:
   std::string write(const std::string& yaml) {
-    char name[] = "/tmp/sluice-config-XXXXXX";
-    int fd = mkstemp(name);
-    close(fd);
+    const std::string name = tmp_.at("config-" + std::to_string(++files_) + ".yaml");
     std::ofstream(name) << yaml;
-    files_.push_back(name);
     return name;
-  }
-  void TearDown() override {
-    for (const auto& f : files_) std::remove(f.c_str());
   }
   // Loads and builds; returns the error message or "" when valid.
   std::string check(const std::string& yaml, std::map<std::string, std::string> env = {},
@@ -76,7 +71,8 @@ class ConfigTest : public ::testing::Test {
       return e.what();
     }
   }
-  std::vector<std::string> files_;
+  testing::TempDir tmp_{"sluice-config"};
+  int files_ = 0;
 };
 
 TEST_F(ConfigTest, MinimalConfigIsValid) {
@@ -102,7 +98,7 @@ TEST_F(ConfigTest, UnknownTopLevelKey) {
 
 TEST_F(ConfigTest, YamlSyntaxErrorIsLocated) {
   std::string e = check("sources:\n  in: { type: stdin\n");
-  EXPECT_EQ(e.rfind("/tmp/sluice-config-", 0), 0u) << e;
+  EXPECT_EQ(e.rfind(tmp_.path() + "/config-", 0), 0u) << e;
   EXPECT_NE(e.find(".yaml"), 0u);
   EXPECT_TRUE(e.find(":2:") != std::string::npos || e.find(":3:") != std::string::npos) << e;
 }

@@ -1,4 +1,5 @@
 #include "sinks/dead_letter.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,23 +11,20 @@
 #include <string>
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 class DeadLetterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char name[] = "/tmp/sluice-dlq-XXXXXX";
-    ASSERT_NE(mkdtemp(name), nullptr);
-    dir_ = name;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   static std::string read(const std::string& path) {
     std::ifstream in(path);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
   }
-  std::string dir_;
+  TempDir tmp_{"sluice-dlq"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(DeadLetterTest, PathIsBelowDataDirAndNameCannotEscape) {

@@ -14,21 +14,17 @@
 #include <vector>
 
 #include "core/crc32c.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 namespace fs = std::filesystem;
 
 class DiskBufferTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-disk-buffer-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   DiskBufferOptions options(int64_t max_bytes = 1 << 20, int64_t segment_bytes = 64 << 10) {
     DiskBufferOptions o;
     o.dir = root_ + "/buffer";
@@ -74,7 +70,8 @@ class DiskBufferTest : public ::testing::Test {
     return s;
   }
 
-  std::string root_;
+  TempDir tmp_{"sluice-disk-buffer"};
+  std::string root_ = tmp_.path();
 };
 
 TEST(Crc32c, MatchesTheStandardCheckValueAndContinues) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "es_http_test_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice::es {
 namespace {
@@ -79,9 +80,7 @@ void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
 class EsHttpTransportTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char pattern[] = "/tmp/sluice-es-tls-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = std::make_unique<testing::TempDir>("sluice-es-tls");
     KeyPtr ca_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
     KeyPtr other_ca_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
     KeyPtr server_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
@@ -103,9 +102,9 @@ class EsHttpTransportTls : public ::testing::Test {
     write_pem(path("client.pem"), client.get(), nullptr);
     write_pem(path("client-key.pem"), nullptr, client_key.get());
   }
-  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+  static void TearDownTestSuite() { dir_.reset(); }
 
-  static std::string path(const char* name) { return dir_ + "/" + name; }
+  static std::string path(const char* name) { return dir_->at(name); }
 
   // A server context with the certificate (and key) in `pem`; with `client_ca`, clients must
   // present a certificate it signed.
@@ -129,7 +128,7 @@ class EsHttpTransportTls : public ::testing::Test {
     return options;
   }
 
-  static inline std::string dir_;
+  static inline std::unique_ptr<testing::TempDir> dir_;
 };
 
 TEST_F(EsHttpTransportTls, VerifiesWithTheCaFileAndReusesTheConnection) {

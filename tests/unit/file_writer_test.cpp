@@ -1,4 +1,5 @@
 #include "sinks/file_writer.hpp"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -18,6 +19,8 @@
 #include <vector>
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
@@ -165,14 +168,6 @@ class FileSizeLimit {
 
 class FileWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/fw_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
   std::string at(const std::string& name) const { return dir_ + "/" + name; }
 
   std::vector<std::string> files() const {
@@ -184,7 +179,8 @@ class FileWriterTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  TempDir tmp_{"sluice-fw-test"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(FileWriterTest, PlainAppendAndReopenAppend) {

@@ -1,4 +1,5 @@
 #include "sources/file/fingerprint.hpp"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,17 +10,12 @@
 #include <string>
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 class FingerprintTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-fp-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Writes `data` (truncating) without replacing the inode.
@@ -47,7 +43,8 @@ class FingerprintTest : public ::testing::Test {
     return result;
   }
 
-  std::string dir_;
+  TempDir tmp_{"sluice-fp"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST(FingerprintHash, MatchesReferenceXxh64Vectors) {

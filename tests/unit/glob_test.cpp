@@ -1,4 +1,5 @@
 #include "sources/file/glob.hpp"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,8 @@
 #include <vector>
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 using Paths = std::vector<std::string>;
@@ -122,17 +125,6 @@ TEST(GlobMatches, PathPatterns) {
 
 class GlobTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-glob-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    // Undo chmods so remove_all can clean up.
-    for (const std::string& d : locked_) ::chmod(d.c_str(), 0755);
-    std::filesystem::remove_all(root_);
-  }
-
   std::string p(const std::string& rel) const { return root_ + "/" + rel; }
 
   void touch(const std::string& rel) {
@@ -168,8 +160,8 @@ class GlobTest : public ::testing::Test {
     }
   }
 
-  std::string root_;
-  Paths locked_;
+  TempDir tmp_{"sluice-glob"};
+  std::string root_ = tmp_.path();
 };
 
 TEST_F(GlobTest, StarInOneDirectory) {
@@ -294,7 +286,6 @@ TEST_F(GlobTest, UnreadableDirectoriesAreReported) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads any directory";
   make_tree();
   ASSERT_EQ(::chmod(p("sub").c_str(), 0), 0);
-  locked_.push_back(p("sub"));
   Paths errors;
   EXPECT_EQ(scan({p("**/*.log")}, {}, &errors),
             abs({".hidden/g.log", "a.log", "b.log", "other/f.log"}));

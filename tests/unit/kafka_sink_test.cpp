@@ -19,8 +19,11 @@
 #include "config/topology.hpp"
 #include "core/clock.hpp"
 #include "sink_config_test_util.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 using testing::no_env;
@@ -194,14 +197,10 @@ class KafkaSinkDelivery : public ::testing::Test {
     ASSERT_NE(cluster_, nullptr);
     ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "t", 3, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
     bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    char name[] = "/tmp/sluice-ksink-XXXXXX";
-    ASSERT_NE(mkdtemp(name), nullptr);
-    dir_ = name;
   }
   void TearDown() override {
     if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
     if (mock_rk_) rd_kafka_destroy(mock_rk_);
-    std::filesystem::remove_all(dir_);
   }
 
   std::unique_ptr<KafkaSink> sink(const std::string& extra) {
@@ -251,7 +250,8 @@ class KafkaSinkDelivery : public ::testing::Test {
   rd_kafka_t* mock_rk_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string bootstrap_;
-  std::string dir_;
+  TempDir tmp_{"sluice-ksink"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(KafkaSinkDelivery, AcknowledgesEachBatchOnceAfterDelivery) {

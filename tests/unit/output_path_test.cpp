@@ -13,23 +13,20 @@
 
 #include "core/json_writer.hpp"
 #include "sinks/file_writer.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
+
+using testing::TempDir;
 namespace {
 
 class OutputPathTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sluice-output-path-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     ASSERT_EQ(::mkdir(at("out").c_str(), 0755), 0);
     prefix_ = at("out/");
   }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { std::error_code ec; }
   [[nodiscard]] std::string at(const std::string& name) const { return dir_ + "/" + name; }
   void touch(const std::string& name) const {
     int fd = ::open(at(name).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -44,7 +41,8 @@ class OutputPathTest : public ::testing::Test {
     return w.open_failure();
   }
 
-  std::string dir_;
+  TempDir tmp_{"sluice-output-path"};
+  std::string dir_ = tmp_.path();
   std::string prefix_;
 };
 

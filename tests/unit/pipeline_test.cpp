@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "support/temp_dir.hpp"
 #include "test_batch.hpp"
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
@@ -292,10 +293,9 @@ TEST(Pipeline, AStuckSinkWithAMemoryBufferHoldsTheSourceButNotTheOtherSinks) {
 }
 
 TEST(Pipeline, ADiskBufferedStuckSinkHoldsBackNothingAndGetsEverythingAfterARestart) {
-  char tmpl[] = "/tmp/sluice-pipeline-disk-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const testing::TempDir tmp("sluice-pipeline-disk");
   DiskBufferOptions disk;
-  disk.dir = std::string(tmpl) + "/buffers/stuck";
+  disk.dir = tmp.at("buffers/stuck");
   disk.fsync_interval_ns = 20'000'000;
   PipelineOptions options;
   options.shutdown_timeout_ns = 1'000'000'000;
@@ -329,7 +329,6 @@ TEST(Pipeline, ADiskBufferedStuckSinkHoldsBackNothingAndGetsEverythingAfterARest
   EXPECT_EQ(pipeline.run(), 0);
   ASSERT_EQ(replay->lines.size(), 400u);
   for (size_t i = 0; i < 400; ++i) EXPECT_EQ(replay->lines[i], "s " + std::to_string(i));
-  std::filesystem::remove_all(tmpl);
 }
 
 TEST(Pipeline, ADiskBufferThatCannotBeOpenedFailsTheRun) {

@@ -1,5 +1,6 @@
 // core/secrets: which names are secret, URL masking, remembered values, and that MapReader and
 // the log both apply them.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "config/map_reader.hpp"
 #include "core/log.hpp"
 #include "core/secrets.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
@@ -108,8 +110,9 @@ TEST_F(SecretsTest, ReaderRefusesNulBytes) {
 // log lines take (KafkaSink::log_callback, KafkaSource::log_cb).
 TEST_F(SecretsTest, LogLinesAreMasked) {
   secrets::remember("pa\"ss word");
-  char name[] = "/tmp/sluice-secrets-XXXXXX";
-  int fd = mkstemp(name);
+  const testing::TempDir tmp("sluice-secrets");
+  const std::string name = tmp.at("stderr.log");
+  int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
   int saved = dup(2);
   dup2(fd, 2);
@@ -120,7 +123,6 @@ TEST_F(SecretsTest, LogLinesAreMasked) {
   std::string line(4096, '\0');
   line.resize(static_cast<size_t>(pread(fd, line.data(), line.size(), 0)));
   close(fd);
-  std::remove(name);
   EXPECT_EQ(line.find("pa\\\"ss"), std::string::npos) << line;
   EXPECT_EQ(line.find("pw@"), std::string::npos) << line;
   EXPECT_NE(line.find("broker ***:9092 failed"), std::string::npos) << line;
