@@ -9,6 +9,7 @@
 #include <new>
 
 #include "config/config_error.hpp"
+#include "config/yaml_aliases.hpp"
 
 namespace sluice {
 
@@ -101,6 +102,7 @@ YAML::Node load_config_file(const std::string& path, const ConfigLimits& limits)
     throw ConfigError(path + ": out of memory while parsing the config file");
   }
   reject_nul_scalars(root, path);
+  check_alias_expansion(root, path, text.size(), limits);
   return root;
 }
 

@@ -147,6 +147,47 @@ class HostileConfig(e2e.SluiceTestCase):
         path = self.write_file("values.yaml", "x: [" + "1," * 500_000 + "1]\n")
         self.assertRefused(path, [r"values\.yaml:1:\d+: more than 100000 values"])
 
+    def test_aliases_count_as_what_they_expand_to(self):
+        # yaml-cpp shares an anchored node between its aliases; sluice's reader copies it for
+        # each. One 1 MiB string aliased 200 times, a 1 MiB filter condition aliased by 100
+        # filters (each compiled), and "billion laughs" under a key sluice walks: each is a
+        # config far over 16 MiB when written out, and refused as one.
+        one_mib = "x" * MiB
+        cases = {
+            "alias_strings.yaml":
+                "sources:\n  in: {type: stdin}\ntransforms:\n  t:\n    type: remap\n"
+                "    inputs: [in]\n    add:\n"
+                f'      f0: &big "{one_mib}"\n' +
+                "".join(f"      f{i}: *big\n" for i in range(1, 200)) +
+                "sinks:\n  out: {type: stdout, inputs: [t]}\n",
+            "alias_conditions.yaml":
+                "sources:\n  in: {type: stdin}\ntransforms:\n"
+                "  t0: {type: filter, inputs: [in], condition: &c \"" +
+                "a == 1 and " * (MiB // 11) + "b == 2\"}\n" +
+                "".join(f"  t{i}: {{type: filter, inputs: [in], condition: *c}}\n"
+                        for i in range(1, 100)) +
+                "sinks:\n  out: {type: stdout, inputs: [" +
+                ", ".join(f"t{i}" for i in range(100)) + "]}\n",
+            "laughs.yaml":
+                "sources:\n  in: {type: stdin}\ntransforms:\n  t:\n    type: remap\n"
+                "    inputs: [in]\n    add:\n"
+                '      l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' +
+                "".join(f"      l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n"
+                        for i in range(1, 12)) +
+                "sinks:\n  out: {type: stdout, inputs: [t]}\n",
+            "cycle.yaml": "sources:\n  in: &s {type: stdin, parser: *s}\n",
+        }
+        for name, text in cases.items():
+            path = self.write_file(name, text)
+            pattern = (r"an alias inside the value it refers to" if name == "cycle.yaml" else
+                       r":\d+:\d+: aliases of this value expand the config beyond 16 MiB")
+            self.assertRefused(path, [pattern])
+        # Ordinary aliases are fine.
+        path = self.write_file("ok.yaml", "sources:\n  in: {type: stdin}\nsinks:\n"
+                               "  a: {type: stdout, inputs: &i [in]}\n"
+                               "  b: {type: stdout, inputs: *i}\n")
+        self.run_ok(["validate", "-c", path])
+
     # --- unreadable files ---
 
     def test_unreadable_configs_say_why(self):
