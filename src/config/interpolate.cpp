@@ -1,15 +1,26 @@
 #include "config/interpolate.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace sluice {
 
-EnvLookup process_environment() {
-  return [](const std::string& name) -> std::optional<std::string> {
+EnvLookup process_environment(size_t max_total_bytes) {
+  auto used = std::make_shared<size_t>(0);  // shared by every copy of the function
+  return [used, max_total_bytes](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     if (!v) return std::nullopt;
-    return std::string(v);
+    size_t n = std::strlen(v);
+    if (n > max_total_bytes - std::min(*used, max_total_bytes)) {
+      throw std::invalid_argument(
+          "`${" + name + "}` and the variables before it expand the config by more than " +
+          std::to_string(max_total_bytes >> 20) + " MiB in all (the limit of a config file)");
+    }
+    *used += n;
+    return std::string(v, n);
   };
 }
 

@@ -188,6 +188,24 @@ class HostileConfig(e2e.SluiceTestCase):
                                "  b: {type: stdout, inputs: *i}\n")
         self.run_ok(["validate", "-c", path])
 
+    def test_variables_expanding_beyond_the_size_limit(self):
+        # A variable may hold up to 128 KiB (Linux); 200 values of 1,000 references to one of
+        # 100 KB are 800 KB of config standing for 20 GB. The expansions count against the
+        # config file's own limit.
+        path = self.write_file("expand.yaml", "sources:\n  in: {type: stdin}\ntransforms:\n"
+                               "  t:\n    type: remap\n    inputs: [in]\n    add:\n" +
+                               "".join(f'      f{i}: "' + "${BIG}" * 1000 + '"\n'
+                                       for i in range(200)) +
+                               "sinks:\n  out: {type: stdout, inputs: [t]}\n")
+        env = e2e.base_env({"BIG": "x" * 100_000})
+        self.assertRefused(path, [r"expand\.yaml:\d+:\d+: .*`\$\{BIG\}` and the variables "
+                                  r"before it expand the config by more than 16 MiB"], env=env)
+        # A few large values are fine.
+        ok = self.write_file("ok.yaml", "sources:\n  in: {type: stdin}\ntransforms:\n"
+                             "  t: {type: remap, inputs: [in], add: {a: \"${BIG}${BIG}\"}}\n"
+                             "sinks:\n  out: {type: stdout, inputs: [t]}\n")
+        self.run_ok(["validate", "-c", ok], env=env)
+
     # --- unreadable files ---
 
     def test_unreadable_configs_say_why(self):
