@@ -23,12 +23,19 @@ struct SourceBuildContext {
 
 // Kafka `brokers` are `host:port[,host:port]`. librdkafka takes a `user:password@` there for part
 // of a host name and logs it with every failed connection: refused, without quoting the value.
-inline void reject_credentials_in_brokers(MapReader& config, const std::string& brokers) {
+// The same holds for librdkafka's own broker-list properties (`key`), where they may be set.
+inline void reject_credentials_in_brokers(MapReader& config, const std::string& brokers,
+                                          const std::string& key = "brokers") {
   if (brokers.find('@') != std::string::npos) {
-    config.fail("brokers",
-                "`brokers` must not contain credentials (`user:password@`; the value is not "
-                "shown): set `librdkafka: {sasl.username: ..., sasl.password: ...}`");
+    config.fail(key, "`" + key +
+                         "` must not contain credentials (`user:password@`; the value is not "
+                         "shown): set `librdkafka: {sasl.username: ..., sasl.password: ...}`");
   }
+}
+
+// librdkafka properties that hold a broker list (checked like `brokers`).
+inline bool is_broker_list_property(const std::string& property) {
+  return property == "bootstrap.servers" || property == "metadata.broker.list";
 }
 
 std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context);

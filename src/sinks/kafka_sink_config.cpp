@@ -142,6 +142,9 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
     for (auto it = passthrough.node().begin(); it != passthrough.node().end(); ++it) {
       std::string property = it->first.Scalar();
       std::optional<std::string> value = passthrough.string(property);
+      if (value && is_broker_list_property(property)) {
+        reject_credentials_in_brokers(passthrough, *value, property);
+      }
       settings.push_back({property, value.value_or(""), property, true});
     }
   }

@@ -122,6 +122,27 @@ class Secrets(e2e.SluiceTestCase):
                     self.assertRegex(out, rf"{kind}\.yaml:\d+:\d+: .*`brokers` must not contain "
                                           r"credentials")
 
+    def test_credentials_in_librdkafka_broker_lists_are_refused(self):
+        # librdkafka's own broker-list properties reach the same host-name logging as `brokers`.
+        for prop in ("bootstrap.servers", "metadata.broker.list"):
+            cfg = self.config(f"""
+                sources:
+                  in: {{type: stdin}}
+                sinks:
+                  k: {{type: kafka, inputs: [in], topic: t, brokers: "127.0.0.1:{self.port}",
+                       librdkafka: {{{prop}: "user:s3cretPW@127.0.0.1:{self.port}"}}}}
+                """, name="rdk.yaml")
+            env = e2e.base_env({"SLUICE_SINKS": None})
+            url_env = e2e.base_env({"SLUICE_SINKS": f"kafka://127.0.0.1:{self.port}/t?librdkafka."
+                                                    f"{prop}=user:s3cretPW@127.0.0.1:{self.port}"})
+            for command, args, run_env in (("validate", ["-c", cfg], env), ("run", ["-c", cfg], env),
+                                           ("validate", [], url_env), ("run", [], url_env)):
+                with self.subTest(prop=prop, command=command, args=args):
+                    rc, out = self.run_refused([command] + args, run_env)
+                    self.assertNoSecret(out, "the output")
+                    self.assertEqual(rc, EX_CONFIG, out)
+                    self.assertIn(f"`{prop}` must not contain credentials", out)
+
     # --- a running pipeline: logs, /health, /metrics ---
 
     def pipeline_config(self):
