@@ -1,4 +1,4 @@
-#include "files.hpp"
+#include "support/files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -60,6 +60,10 @@ bool touch(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return write_with(path, "", O_APPEND);
+}
+
+std::string corpus_file(const std::string& name) {
+  return read_file(std::string(SLUICE_CORPUS_DIR) + "/" + name);
 }
 
 }  // namespace sluice::testing

@@ -13,5 +13,8 @@ bool write_file(const std::string& path, const std::string& data);
 bool append_file(const std::string& path, const std::string& data);
 // Creates `path` empty if missing (and its parent directories), like `mkdir -p && touch`.
 bool touch(const std::string& path);
+// A file of the shared corpus of real logs (../shared/corpus beside the repository, as
+// tests/CMakeLists.txt sets SLUICE_CORPUS_DIR); a test failure when it is missing.
+std::string corpus_file(const std::string& name);
 
 }  // namespace sluice::testing

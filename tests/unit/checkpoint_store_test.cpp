@@ -1,4 +1,5 @@
 #include "sources/file/checkpoint_store.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -20,23 +21,6 @@ using testing::TempDir;
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const std::string& path) {
-  std::string data;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return data;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) data.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return data;
-}
-
-void write_all_to(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ::close(fd);
-}
 
 std::vector<std::string> corrupt_files(const std::string& dir) {
   std::vector<std::string> out;
@@ -88,7 +72,7 @@ class CheckpointTest : public ::testing::Test {
   void expect_rejected(const std::string& text, const std::string& what) {
     CheckpointStore store(data_dir(), "logs");
     fs::create_directories(store.directory());
-    write_all_to(store.path(), text);
+    testing::write_file(store.path(), text);
     std::vector<CheckpointEntry> entries{entry("/stale", 1)};
     std::string error;
     EXPECT_FALSE(store.load(&entries, &error)) << text;
@@ -99,7 +83,7 @@ class CheckpointTest : public ::testing::Test {
     std::vector<std::string> aside = corrupt_files(store.directory());
     ASSERT_EQ(aside.size(), 1u) << error;
     EXPECT_NE(error.find(aside[0]), std::string::npos) << error;
-    EXPECT_EQ(read_all(aside[0]), text);
+    EXPECT_EQ(testing::read_file(aside[0]), text);
     EXPECT_FALSE(fs::exists(store.path()));
     EXPECT_TRUE(store.load(&entries, &error)) << error;
     fs::remove(aside[0]);
@@ -148,7 +132,7 @@ TEST_F(CheckpointTest, FileIsReadableJson) {
   CheckpointStore store(data_dir(), "logs");
   std::string error;
   ASSERT_TRUE(store.save({entry("/var/log/a.log", 42)}, &error)) << error;
-  EXPECT_EQ(read_all(store.path()),
+  EXPECT_EQ(testing::read_file(store.path()),
             "{\"version\":1,\"files\":[\n"
             "{\"path\":\"/var/log/a.log\",\"dev\":2049,\"ino\":1234,\"fp_len\":256,"
             "\"fp_hash\":\"0123456789abcdef\",\"offset\":42,\"updated_unix\":1764040000}\n"
@@ -167,7 +151,7 @@ TEST_F(CheckpointTest, StaleTmpIsIgnoredAndReplaced) {
   std::string error;
   ASSERT_TRUE(store.save({entry("/a", 1)}, &error)) << error;
   // A crash between writing the .tmp and renaming it leaves garbage behind.
-  write_all_to(store.path() + ".tmp", "{\"version\":1,\"files\":[{\"trunc");
+  testing::write_file(store.path() + ".tmp", "{\"version\":1,\"files\":[{\"trunc");
   std::vector<CheckpointEntry> loaded;
   ASSERT_TRUE(store.load(&loaded, &error)) << error;
   expect_equal(loaded, {entry("/a", 1)});
@@ -177,10 +161,10 @@ TEST_F(CheckpointTest, StaleTmpIsIgnoredAndReplaced) {
   expect_equal(loaded, {entry("/a", 2)});
 
   // A symlink planted at the .tmp path is replaced, never written through.
-  write_all_to(dir_ + "/victim", "keep");
+  testing::write_file(dir_ + "/victim", "keep");
   ASSERT_EQ(::symlink((dir_ + "/victim").c_str(), (store.path() + ".tmp").c_str()), 0);
   ASSERT_TRUE(store.save({entry("/a", 3)}, &error)) << error;
-  EXPECT_EQ(read_all(dir_ + "/victim"), "keep");
+  EXPECT_EQ(testing::read_file(dir_ + "/victim"), "keep");
 }
 
 TEST_F(CheckpointTest, CorruptFilesAreRejectedAndMovedAside) {
@@ -221,7 +205,7 @@ TEST_F(CheckpointTest, TruncatedFileIsRejected) {
   in.reserve(20);
   for (int i = 0; i < 20; ++i) in.push_back(entry("/var/log/f" + std::to_string(i), i));
   ASSERT_TRUE(store.save(in, &error)) << error;
-  const std::string full = read_all(store.path());
+  const std::string full = testing::read_file(store.path());
   // Every cut of the file (a torn write without our fsync) is rejected, never half-loaded.
   for (size_t cut = 0; cut < full.size() - 2; cut += 7) {
     expect_rejected(full.substr(0, cut), "checkpoint file");
@@ -234,7 +218,7 @@ TEST_F(CheckpointTest, SeveralCorruptFilesAreAllKept) {
   std::string error;
   std::vector<CheckpointEntry> entries;
   for (int i = 0; i < 3; ++i) {
-    write_all_to(store.path(), "garbage " + std::to_string(i));
+    testing::write_file(store.path(), "garbage " + std::to_string(i));
     EXPECT_FALSE(store.load(&entries, &error));
   }
   EXPECT_EQ(corrupt_files(store.directory()).size(), 3u);
@@ -255,7 +239,7 @@ TEST_F(CheckpointTest, FailedSaveKeepsThePreviousCheckpoint) {
   CheckpointStore store(data_dir(), "logs");
   std::string error;
   ASSERT_TRUE(store.save({entry("/a", 1)}, &error)) << error;
-  const std::string before = read_all(store.path());
+  const std::string before = testing::read_file(store.path());
 
   // A write that fails half-way (EFBIG stands in for ENOSPC; it works as root too).
   std::vector<CheckpointEntry> many;
@@ -273,12 +257,12 @@ TEST_F(CheckpointTest, FailedSaveKeepsThePreviousCheckpoint) {
   EXPECT_FALSE(saved);
   EXPECT_NE(error.find("cannot write"), std::string::npos) << error;
   EXPECT_NE(error.find("File too large"), std::string::npos) << error;
-  EXPECT_EQ(read_all(store.path()), before);
+  EXPECT_EQ(testing::read_file(store.path()), before);
   EXPECT_FALSE(fs::exists(store.path() + ".tmp"));
 
   // The checkpoint directory cannot be created: a file is in the way.
   CheckpointStore blocked(dir_ + "/a-file", "logs");
-  write_all_to(dir_ + "/a-file", "x");
+  testing::write_file(dir_ + "/a-file", "x");
   EXPECT_FALSE(blocked.save({entry("/a", 1)}, &error));
   EXPECT_NE(error.find("cannot create directory"), std::string::npos) << error;
 

@@ -1,4 +1,5 @@
 #include "sinks/dead_letter.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -17,12 +18,6 @@ namespace {
 
 class DeadLetterTest : public ::testing::Test {
  protected:
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
   TempDir tmp_{"sluice-dlq"};
   std::string dir_ = tmp_.path();
 };
@@ -51,7 +46,7 @@ TEST_F(DeadLetterTest, WritesOneEscapedJsonLinePerRecord) {
   ASSERT_TRUE(writer.write("index", "idx-1", "400", "raw\tline\x01", t, &error)) << error;
   EXPECT_EQ(writer.written(), 2u);
   EXPECT_EQ(writer.path(), dir_ + "/data/dead-letter/kafka.jsonl");
-  EXPECT_EQ(read(writer.path()),
+  EXPECT_EQ(testing::read_file(writer.path()),
             "{\"time\":\"2024-05-01T10:00:01.500000000Z\",\"sink\":\"kafka\",\"topic\":\"logs\","
             "\"error\":\"MSG_SIZE_TOO_LARGE: too big\","
             "\"event\":\"{\\\"msg\\\":\\\"a \\\\\\\"quoted\\\\\\\" line\\\"}\"}\n"
@@ -67,7 +62,7 @@ TEST_F(DeadLetterTest, AppendsAcrossWriters) {
   }
   DeadLetterWriter writer(dir_, "s");
   ASSERT_TRUE(writer.write("topic", "t", "e", "two", 0, &error));
-  std::string text = read(writer.path());
+  std::string text = testing::read_file(writer.path());
   EXPECT_NE(text.find("\"one\""), std::string::npos);
   EXPECT_NE(text.find("\"two\""), std::string::npos);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);

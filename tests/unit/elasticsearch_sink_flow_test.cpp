@@ -17,30 +17,23 @@
 #include "config/factory.hpp"
 #include "core/clock.hpp"
 #include "core/pipeline.hpp"
-#include "es_test_server.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
+#include "support/es_bulk_answers.hpp"
+#include "support/http_server.hpp"
+#include "support/temp_dir.hpp"
 #include "test_batch.hpp"
 
 namespace sluice {
 namespace {
 
-using testing::Answer;
 using testing::bulk_answer;
-using testing::BulkServer;
 using testing::per_doc;
 using testing::Received;
+using testing::Reply;
+using testing::ScriptedHttpServer;
 
 class ElasticsearchSinkFlow : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sluice-es-flow-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // The sink `es` as build_pipeline makes it from `options` (a YAML mapping's contents).
   SinkSpec build_sink(const std::string& options) {
     Topology topology;
@@ -59,7 +52,8 @@ class ElasticsearchSinkFlow : public ::testing::Test {
     return std::move(built.sinks.at(0));
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"sluice-es-flow"};
+  std::filesystem::path dir_ = tmp_.path();
 };
 
 // Pushes `batches` batches of `per_batch` lines of `line_bytes` bytes, then waits for the acks.
@@ -115,7 +109,7 @@ TEST_F(ElasticsearchSinkFlow, BufferDefaultsToConcurrencyPlusOneRequests) {
 }
 
 TEST_F(ElasticsearchSinkFlow, KeepsConcurrencyFullRequestsInFlight) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   server.hold(true);  // a slow cluster: nothing is answered yet
   // 12 requests of ~1 MB in flight (the test server reads bodies up to 1 MiB): their batches
   // hold ~11 MB, more than the pipeline's usual 8 MiB. ~590 body bytes (~530 bytes of batch) per
@@ -142,10 +136,10 @@ TEST_F(ElasticsearchSinkFlow, KeepsConcurrencyFullRequestsInFlight) {
   std::thread runner([&] { status = pipeline.run(); });
 
   int64_t deadline = monotonic_ns() + 20'000'000'000;
-  while (server.count() < kConcurrency && monotonic_ns() < deadline) {
+  while (server.request_count() < kConcurrency && monotonic_ns() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::vector<Received> received = server.received();
+  std::vector<Received> received = server.requests();
   server.hold(false);
   runner.join();
   ASSERT_EQ(received.size(), kConcurrency);
@@ -153,8 +147,8 @@ TEST_F(ElasticsearchSinkFlow, KeepsConcurrencyFullRequestsInFlight) {
   // part-filled on idle because the source was held back by the buffer.
   size_t max_bytes = sink->options().max_batch_bytes;
   for (const Received& r : received) {
-    EXPECT_GT(r.body.size() + 1024, max_bytes) << r.docs.size() << " events";
-    EXPECT_LE(r.body.size(), max_bytes);
+    EXPECT_GT(r.content.size() + 1024, max_bytes) << r.docs.size() << " events";
+    EXPECT_LE(r.content.size(), max_bytes);
   }
   EXPECT_EQ(status, 0);
   EXPECT_TRUE(source->all_acked.load());
@@ -165,15 +159,15 @@ TEST_F(ElasticsearchSinkFlow, GzipBodiesAreRightWhenSentAgain) {
   // The first request: 503 (sent again whole); more than 3 events: 413 (split); the first
   // time item "n":2 is read: 429 (sent again alone).
   auto rejected = std::make_shared<std::atomic<bool>>(false);
-  BulkServer server([rejected](const Received& r, size_t number) {
-    if (number == 0) return Answer{503, ""};
-    if (r.docs.size() > 3) return Answer{413, ""};
+  ScriptedHttpServer server({.handler = [rejected](const Received& r) {
+    if (r.number == 0) return Reply{.status = 503, .body = ""};
+    if (r.docs.size() > 3) return Reply{.status = 413, .body = ""};
     std::vector<int> statuses;
     for (const auto& doc : r.docs) {
       statuses.push_back(doc == "{\"n\":2}" && !rejected->exchange(true) ? 429 : 201);
     }
-    return Answer{200, bulk_answer(statuses)};
-  });
+    return Reply{.status = 200, .body = bulk_answer(statuses)};
+  }});
   SinkSpec spec = build_sink("endpoint: '" + server.url() +
                              "', index: logs, id: none, compression: gzip, flush_interval: 1h, "
                              "retry_backoff_min: 10ms, retry_backoff_max: 20ms");
@@ -194,7 +188,7 @@ TEST_F(ElasticsearchSinkFlow, GzipBodiesAreRightWhenSentAgain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_EQ(owner.done.load(), 1);
-  std::vector<Received> received = server.received();
+  std::vector<Received> received = server.requests();
   // 6 (503) → 6 again (413) → 3 + 3 (in parallel); then the "n":2 item alone, once the half that
   // holds it is answered. The two halves and the single item race each other: only the order
   // that causality fixes is checked.
@@ -205,11 +199,11 @@ TEST_F(ElasticsearchSinkFlow, GzipBodiesAreRightWhenSentAgain) {
       body += "{\"index\":{\"_index\":\"logs\"}}\n{\"n\":" + std::to_string(n) + "}\n";
     return body;
   };
-  EXPECT_EQ(received[0].body, bulk_of({1, 2, 3, 4, 5, 6}));
-  EXPECT_EQ(received[1].body, bulk_of({1, 2, 3, 4, 5, 6}));
-  for (const Received& r : received) EXPECT_EQ(r.content_encoding, "gzip");
+  EXPECT_EQ(received[0].content, bulk_of({1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(received[1].content, bulk_of({1, 2, 3, 4, 5, 6}));
+  for (const Received& r : received) EXPECT_EQ(r.header("content-encoding"), "gzip");
   std::vector<std::string> rest;
-  for (size_t i = 2; i < received.size(); ++i) rest.push_back(received[i].body);
+  for (size_t i = 2; i < received.size(); ++i) rest.push_back(received[i].content);
   auto position = [&rest](const std::string& body) {
     return std::find(rest.begin(), rest.end(), body) - rest.begin();
   };

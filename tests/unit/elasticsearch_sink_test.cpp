@@ -1,8 +1,8 @@
 // The elasticsearch sink: configuration (options, defaults, errors with their key, SLUICE_SINKS
-// URLs) and delivery against a small scripted `_bulk` server on loopback (es_test_server.hpp): item
-// retries alone, dead letters next to stored neighbours, whole-request retries, 413 splits, 409 on
-// `create`, acknowledgement only after the answer, batches straddling requests, backpressure,
-// shutdown.
+// URLs) and delivery against a small scripted `_bulk` server on loopback
+// (tests/support/http_server.hpp): item retries alone, dead letters next to stored neighbours,
+// whole-request retries, 413 splits, 409 on `create`, acknowledgement only after the answer,
+// batches straddling requests, backpressure, shutdown.
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 #include <gtest/gtest.h>
@@ -17,27 +17,25 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include "config/components.hpp"
 #include "config/config_error.hpp"
 #include "config/factory.hpp"
 #include "config/topology.hpp"
 #include "core/clock.hpp"
-#include "es_test_server.hpp"
 #include "sink_config_test_util.hpp"
+#include "support/es_bulk_answers.hpp"
+#include "support/files.hpp"
+#include "support/http_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using testing::Answer;
 using testing::bulk_answer;
-using testing::BulkServer;
 using testing::per_doc;
 using testing::Received;
+using testing::Reply;
+using testing::ScriptedHttpServer;
 
 // --- the sink under test -------------------------------------------------------------------------
 
@@ -72,17 +70,8 @@ std::unique_ptr<EncodedBatch> make_batch(const std::vector<std::string>& events,
 
 class ElasticsearchSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sluice-es-sink-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Sink options for fast tests: tiny backoffs; `extra` is appended to the YAML mapping.
-  std::unique_ptr<ElasticsearchSink> sink_for(const BulkServer& server,
+  std::unique_ptr<ElasticsearchSink> sink_for(const ScriptedHttpServer& server,
                                               const std::string& extra = "") {
     return make_sink("{endpoint: '" + server.url() +
                          "', index: logs, retry_backoff_min: 10ms, retry_backoff_max: 40ms" +
@@ -110,13 +99,11 @@ class ElasticsearchSinkTest : public ::testing::Test {
   }
 
   std::string dead_letters() {
-    std::ifstream in(DeadLetterWriter::path_for(dir_.string(), "es"));
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return testing::read_file(DeadLetterWriter::path_for(dir_.string(), "es"));
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"sluice-es-sink"};
+  std::filesystem::path dir_ = tmp_.path();
   FakeOwner owner_;
   std::vector<std::unique_ptr<EncodedBatch>> batches_;
 };
@@ -283,22 +270,23 @@ TEST(ElasticsearchSinkConfig, SinkUrls) {
 // --- delivery against the scripted server --------------------------------------------------------
 
 TEST_F(ElasticsearchSinkTest, AllStoredAcksAfterTheAnswer) {
-  BulkServer server([](const Received& r, size_t) {
-    return Answer{200, R"({"took":1,"errors":false,"items":[]})"};  // items are not read
-  });
+  ScriptedHttpServer server({.handler = [](const Received& r) {
+    return Reply{.status = 200,
+                 .body = R"({"took":1,"errors":false,"items":[]})"};  // items are not read
+  }});
   server.hold(true);
   auto sink = sink_for(server);
   deliver(*sink, {R"({"a":1})", R"({"a":2})"});
-  ASSERT_TRUE(drive(*sink, [&] { return server.count() == 1; }));
+  ASSERT_TRUE(drive(*sink, [&] { return server.request_count() == 1; }));
   // Sent but not answered yet: not acknowledged.
   for (int k = 0; k < 20; ++k) sink->tick(wall_clock_ns());
   EXPECT_EQ(done(0), 0);
   server.hold(false);
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  Received r = server.received()[0];
+  Received r = server.requests()[0];
   EXPECT_EQ(r.target, "/_bulk");
-  EXPECT_EQ(r.content_type, "application/x-ndjson");
-  EXPECT_EQ(r.body,
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  EXPECT_EQ(r.content,
             "{\"index\":{\"_index\":\"logs\",\"_id\":"
             "\"AAAAAAAAAAAAAAAAAAAAAA\"}}\n{\"a\":1}\n"
             "{\"index\":{\"_index\":\"logs\",\"_id\":"
@@ -310,13 +298,13 @@ TEST_F(ElasticsearchSinkTest, AllStoredAcksAfterTheAnswer) {
 }
 
 TEST_F(ElasticsearchSinkTest, ItemRejected429IsRetriedAlone) {
-  BulkServer server(per_doc([](const std::string& doc, size_t request) {
-    return request == 0 && doc == R"({"n":2})" ? 429 : 201;
-  }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string& doc, size_t request) {
+                               return request == 0 && doc == R"({"n":2})" ? 429 : 201;
+                             })});
   auto sink = sink_for(server);
   deliver(*sink, {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  auto received = server.received();
+  auto received = server.requests();
   ASSERT_EQ(received.size(), 2u);
   EXPECT_EQ(received[0].docs.size(), 3u);
   ASSERT_EQ(received[1].docs.size(), 1u);  // only the rejected item, with its id
@@ -333,13 +321,13 @@ TEST_F(ElasticsearchSinkTest, ItemRejected429IsRetriedAlone) {
 }
 
 TEST_F(ElasticsearchSinkTest, ItemRejected400IsDeadLetteredAndNeighboursAcked) {
-  BulkServer server(per_doc([](const std::string& doc, size_t) {
-    return doc.find("bad") != std::string::npos ? 400 : 201;
-  }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string& doc, size_t) {
+                               return doc.find("bad") != std::string::npos ? 400 : 201;
+                             })});
   auto sink = sink_for(server);
   deliver(*sink, {R"({"n":1})", R"({"bad":"x"})", R"({"n":3})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.count(), 1u);  // nothing sent again
+  EXPECT_EQ(server.request_count(), 1u);  // nothing sent again
   auto t = sink->totals();
   EXPECT_EQ(t.stored, 2u);
   EXPECT_EQ(t.dead_lettered, 1u);
@@ -355,17 +343,17 @@ TEST_F(ElasticsearchSinkTest, ItemRejected400IsDeadLetteredAndNeighboursAcked) {
 }
 
 TEST_F(ElasticsearchSinkTest, RequestAnswered503IsRetriedWhole) {
-  BulkServer server([](const Received& r, size_t number) {
-    if (number < 2) return Answer{503, R"({"error":"unavailable"})"};
-    return Answer{200, bulk_answer(std::vector<int>(r.docs.size(), 201))};
-  });
+  ScriptedHttpServer server({.handler = [](const Received& r) {
+    if (r.number < 2) return Reply{.status = 503, .body = R"({"error":"unavailable"})"};
+    return Reply{.status = 200, .body = bulk_answer(std::vector<int>(r.docs.size(), 201))};
+  }});
   auto sink = sink_for(server);
   deliver(*sink, {R"({"n":1})", R"({"n":2})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  auto received = server.received();
+  auto received = server.requests();
   ASSERT_EQ(received.size(), 3u);
-  EXPECT_EQ(received[1].body, received[0].body);
-  EXPECT_EQ(received[2].body, received[0].body);
+  EXPECT_EQ(received[1].content, received[0].content);
+  EXPECT_EQ(received[2].content, received[0].content);
   auto t = sink->totals();
   EXPECT_EQ(t.failed_requests, 2u);
   EXPECT_EQ(t.retried_items, 4u);
@@ -376,31 +364,31 @@ TEST_F(ElasticsearchSinkTest, RequestAnswered503IsRetriedWhole) {
 }
 
 TEST_F(ElasticsearchSinkTest, UnauthorizedAndMalformedAnswersAreRetriedNotLost) {
-  BulkServer server([](const Received& r, size_t number) {
-    if (number == 0) return Answer{401, R"({"error":"security_exception"})"};
-    if (number == 1) return Answer{200, "<html>proxy</html>"};
-    if (number == 2) {  // one item for two actions
-      return Answer{200, R"({"errors":true,"items":[{"index":{"status":201}}]})"};
+  ScriptedHttpServer server({.handler = [](const Received& r) {
+    if (r.number == 0) return Reply{.status = 401, .body = R"({"error":"security_exception"})"};
+    if (r.number == 1) return Reply{.status = 200, .body = "<html>proxy</html>"};
+    if (r.number == 2) {  // one item for two actions
+      return Reply{.status = 200, .body = R"({"errors":true,"items":[{"index":{"status":201}}]})"};
     }
-    return Answer{200, bulk_answer(std::vector<int>(r.docs.size(), 201))};
-  });
+    return Reply{.status = 200, .body = bulk_answer(std::vector<int>(r.docs.size(), 201))};
+  }});
   auto sink = sink_for(server);
   deliver(*sink, {R"({"n":1})", R"({"n":2})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.count(), 4u);
+  EXPECT_EQ(server.request_count(), 4u);
   EXPECT_EQ(sink->totals().failed_requests, 3u);
   EXPECT_EQ(sink->totals().dead_lettered, 0u);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, TooLargeRequestIsSplitAndASingleEventDeadLettered) {
-  BulkServer server([](const Received& r, size_t) {
+  ScriptedHttpServer server({.handler = [](const Received& r) {
     bool huge = std::any_of(r.docs.begin(), r.docs.end(), [](const std::string& d) {
       return d.find("huge") != std::string::npos;
     });
-    if (huge || r.docs.size() > 2) return Answer{413, ""};
-    return Answer{200, bulk_answer(std::vector<int>(r.docs.size(), 201))};
-  });
+    if (huge || r.docs.size() > 2) return Reply{.status = 413, .body = ""};
+    return Reply{.status = 200, .body = bulk_answer(std::vector<int>(r.docs.size(), 201))};
+  }});
   auto sink = sink_for(server);
   deliver(*sink, {R"({"n":1})", R"({"n":2})", R"({"huge":1})", R"({"n":4})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
@@ -409,20 +397,20 @@ TEST_F(ElasticsearchSinkTest, TooLargeRequestIsSplitAndASingleEventDeadLettered)
   EXPECT_EQ(t.dead_lettered, 1u);
   EXPECT_NE(dead_letters().find("413"), std::string::npos);
   // 4 events → 413; halves [1,2] stored, [huge,4] → 413; [huge] → dead letter, [4] stored.
-  EXPECT_EQ(server.count(), 5u);
+  EXPECT_EQ(server.request_count(), 5u);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, CreateConflictWithIdCountsAsAlreadyPresent) {
-  BulkServer server([](const Received& r, size_t) {
+  ScriptedHttpServer server({.handler = [](const Received& r) {
     std::vector<int> statuses;
     for (const auto& doc : r.docs) statuses.push_back(doc == R"({"n":1})" ? 409 : 201);
-    return Answer{200, bulk_answer(statuses, "create")};
-  });
+    return Reply{.status = 200, .body = bulk_answer(statuses, "create")};
+  }});
   auto sink = sink_for(server, "mode: data_stream");
   deliver(*sink, {R"({"n":1})", R"({"n":2})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.received()[0].actions[0].rfind(R"({"create":{"_index":"logs","_id":")", 0), 0u);
+  EXPECT_EQ(server.requests()[0].actions[0].rfind(R"({"create":{"_index":"logs","_id":")", 0), 0u);
   auto t = sink->totals();
   EXPECT_EQ(t.already_present, 1u);
   EXPECT_EQ(t.stored, 1u);
@@ -431,25 +419,26 @@ TEST_F(ElasticsearchSinkTest, CreateConflictWithIdCountsAsAlreadyPresent) {
 }
 
 TEST_F(ElasticsearchSinkTest, ConflictWithoutIdIsDeadLettered) {
-  BulkServer server([](const Received& r, size_t) {
-    return Answer{200, bulk_answer(std::vector<int>(r.docs.size(), 409), "create")};
-  });
+  ScriptedHttpServer server({.handler = [](const Received& r) {
+    return Reply{.status = 200,
+                 .body = bulk_answer(std::vector<int>(r.docs.size(), 409), "create")};
+  }});
   auto sink = sink_for(server, "mode: data_stream, id: none");
   deliver(*sink, {R"({"n":1})"});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.received()[0].actions[0], R"({"create":{"_index":"logs"}})");
+  EXPECT_EQ(server.requests()[0].actions[0], R"({"create":{"_index":"logs"}})");
   EXPECT_EQ(sink->totals().dead_lettered, 1u);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, DeliveriesShareRequestsAndStraddleThem) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   server.hold(true);
   auto sink = sink_for(server, "max_batch_events: 4, flush_interval: 1h, concurrency: 4");
   deliver(*sink, {"{\"b\":0}", "{\"b\":0}", "{\"b\":0}"});
-  deliver(*sink, {"{\"b\":1}", "{\"b\":1}", "{\"b\":1}"});         // one in the first request
-  ASSERT_TRUE(drive(*sink, [&] { return server.count() == 2; }));  // the rest on idle
-  auto received = server.received();
+  deliver(*sink, {"{\"b\":1}", "{\"b\":1}", "{\"b\":1}"});  // one in the first request
+  ASSERT_TRUE(drive(*sink, [&] { return server.request_count() == 2; }));  // the rest on idle
+  auto received = server.requests();
   // Sent in parallel: the answers may come in any order.
   if (received[0].docs.size() != 4) std::swap(received[0], received[1]);
   EXPECT_EQ(received[0].docs,
@@ -463,21 +452,21 @@ TEST_F(ElasticsearchSinkTest, DeliveriesShareRequestsAndStraddleThem) {
 
 TEST_F(ElasticsearchSinkTest, BatchStraddlingRequestsWaitsForBoth) {
   // The second request fails once: the first batch is done only when its last event is stored.
-  BulkServer server([](const Received& r, size_t number) {
-    if (number == 1) return Answer{503, ""};
-    return Answer{200, bulk_answer(std::vector<int>(r.docs.size(), 201))};
-  });
+  ScriptedHttpServer server({.handler = [](const Received& r) {
+    if (r.number == 1) return Reply{.status = 503, .body = ""};
+    return Reply{.status = 200, .body = bulk_answer(std::vector<int>(r.docs.size(), 201))};
+  }});
   auto sink = sink_for(server, "max_batch_events: 2, flush_interval: 1h, concurrency: 1");
   deliver(*sink, {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"});
-  ASSERT_TRUE(drive(*sink, [&] { return server.count() >= 2; }));
+  ASSERT_TRUE(drive(*sink, [&] { return server.request_count() >= 2; }));
   EXPECT_EQ(done(0), 0);
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.count(), 3u);
+  EXPECT_EQ(server.request_count(), 3u);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, ConsumeBlocksWhileConcurrencyRequestsAreOutstanding) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   server.hold(true);
   auto sink = sink_for(server, "max_batch_events: 1, concurrency: 1");
   std::atomic<bool> returned{false};
@@ -489,33 +478,33 @@ TEST_F(ElasticsearchSinkTest, ConsumeBlocksWhileConcurrencyRequestsAreOutstandin
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(returned.load());
-  EXPECT_EQ(server.count(), 1u);
+  EXPECT_EQ(server.request_count(), 1u);
   server.hold(false);
   sink_thread.join();
   EXPECT_TRUE(returned.load());
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  EXPECT_EQ(server.count(), 2u);
+  EXPECT_EQ(server.request_count(), 2u);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, PartialRequestGoesOutAfterTheFlushInterval) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   auto sink = sink_for(server, "flush_interval: 50ms");
   deliver(*sink, {"{\"n\":1}"});
   // Ticks right after consume() (a busy queue) do not flush; the interval does.
   int64_t start = monotonic_ns();
-  while (server.count() == 0 && monotonic_ns() - start < 2'000'000'000) {
+  while (server.request_count() == 0 && monotonic_ns() - start < 2'000'000'000) {
     deliver(*sink, {});  // keeps the queue "busy"
     sink->tick(wall_clock_ns());
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_EQ(server.count(), 1u);
+  EXPECT_EQ(server.request_count(), 1u);
   EXPECT_GE(monotonic_ns() - start, 40'000'000);
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, GzipBodiesAuthPipelineAndRenderedIndex) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   auto sink = make_sink("{endpoint: '" + server.url() +
                             "', index: 'logs-{{ app }}', default_index: logs-none, id: none, "
                             "compression: gzip, pipeline: p, auth: {api_key: k1}}",
@@ -531,28 +520,29 @@ TEST_F(ElasticsearchSinkTest, GzipBodiesAuthPipelineAndRenderedIndex) {
   batches_.push_back(std::move(batch));
   sink->consume(Delivery(batches_.back().get(), &owner_, 1));
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
-  Received r = server.received()[0];
-  EXPECT_EQ(r.content_encoding, "gzip");
-  EXPECT_EQ(r.authorization, "ApiKey k1");
+  Received r = server.requests()[0];
+  EXPECT_EQ(r.header("content-encoding"), "gzip");
+  EXPECT_EQ(r.header("authorization"), "ApiKey k1");
   EXPECT_EQ(r.target, "/_bulk?pipeline=p");
-  EXPECT_EQ(r.body,
+  EXPECT_EQ(r.content,
             "{\"index\":{\"_index\":\"logs-web\"}}\n{}\n{\"index\":{\"_"
             "index\":\"logs-none\"}}\n{}\n");
   sink->shutdown();
 }
 
 TEST_F(ElasticsearchSinkTest, ShutdownSendsPendingEvents) {
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }));
+  ScriptedHttpServer server({.handler = per_doc([](const std::string&, size_t) { return 201; })});
   auto sink = sink_for(server, "flush_interval: 1h");
   deliver(*sink, {"{\"n\":1}"});
-  EXPECT_EQ(server.count(), 0u);
+  EXPECT_EQ(server.request_count(), 0u);
   sink->shutdown();
-  EXPECT_EQ(server.count(), 1u);
+  EXPECT_EQ(server.request_count(), 1u);
   EXPECT_EQ(done(0), 1);
 }
 
 TEST_F(ElasticsearchSinkTest, ShutdownLeavesUnconfirmedEventsUnacknowledged) {
-  BulkServer server([](const Received&, size_t) { return Answer{503, ""}; });
+  ScriptedHttpServer server(
+      {.handler = [](const Received&) { return Reply{.status = 503, .body = ""}; }});
   EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
     if (name == "SLUICE_SHUTDOWN_TIMEOUT_SECONDS") return "0.3";
     return std::nullopt;
@@ -563,18 +553,13 @@ TEST_F(ElasticsearchSinkTest, ShutdownLeavesUnconfirmedEventsUnacknowledged) {
   int64_t start = monotonic_ns();
   sink->shutdown();
   EXPECT_LT(monotonic_ns() - start, 2'000'000'000);
-  EXPECT_GE(server.count(), 1u);
+  EXPECT_GE(server.request_count(), 1u);
   EXPECT_EQ(done(0), 0);  // the source keeps its checkpoint before the event
 }
 
 TEST_F(ElasticsearchSinkTest, DownClusterIsRetriedUntilItIsBack) {
   // Nothing listens on the port at first: connection errors are retried whole.
-  uint16_t port;
-  {
-    asio::io_context io;
-    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    port = probe.local_endpoint().port();
-  }
+  const uint16_t port = testing::refused_port();
   auto sink = make_sink("{endpoint: 'http://127.0.0.1:" + std::to_string(port) +
                             "', index: logs, retry_backoff_min: 10ms, retry_backoff_max: 20ms}",
                         dir_.string());
@@ -582,7 +567,8 @@ TEST_F(ElasticsearchSinkTest, DownClusterIsRetriedUntilItIsBack) {
   ASSERT_TRUE(drive(*sink, [&] { return sink->totals().failed_requests >= 1; }));
   EXPECT_NE(sink->status().failing_since_ns.load(), 0);  // /health turns failing after the grace
   EXPECT_EQ(done(0), 0);
-  BulkServer server(per_doc([](const std::string&, size_t) { return 201; }), port);
+  ScriptedHttpServer server(
+      {.handler = per_doc([](const std::string&, size_t) { return 201; }), .port = port});
   ASSERT_TRUE(drive(*sink, [&] { return done(0) == 1; }));
   EXPECT_EQ(sink->status().failing_since_ns.load(), 0);
   EXPECT_EQ(sink->totals().stored, 1u);

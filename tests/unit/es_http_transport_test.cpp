@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "es_http_test_server.hpp"
+#include "es_http_transport_test_util.hpp"
 
 namespace sluice::es {
 namespace {
@@ -81,7 +81,7 @@ TEST(EsHttpTransport, ParseEndpointRejectsMalformedUrls) {
 // ---- Plain HTTP ----
 
 TEST(EsHttpTransport, PostArrivesIntactAndResponseComesBack) {
-  TestServer server({.handler = [](const Received&) {
+  ScriptedHttpServer server({.handler = [](const Received&) {
     return Reply{.status = 201, .body = R"({"took":1,"errors":false})"};
   }});
   TransportOptions options;
@@ -125,7 +125,7 @@ TEST(EsHttpTransport, PostArrivesIntactAndResponseComesBack) {
 }
 
 TEST(EsHttpTransport, OtherMethodsAndNoContentType) {
-  TestServer server;
+  ScriptedHttpServer server;
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -144,7 +144,7 @@ TEST(EsHttpTransport, OtherMethodsAndNoContentType) {
 }
 
 TEST(EsHttpTransport, KeepAliveReusesOneConnection) {
-  TestServer server;
+  ScriptedHttpServer server;
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -159,7 +159,7 @@ TEST(EsHttpTransport, KeepAliveReusesOneConnection) {
 }
 
 TEST(EsHttpTransport, ConnectionCloseInResponseIsHonoured) {
-  TestServer server({.handler = [](const Received&) { return Reply{.close = true}; }});
+  ScriptedHttpServer server({.handler = [](const Received&) { return Reply{.close = true}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -172,7 +172,7 @@ TEST(EsHttpTransport, ConnectionCloseInResponseIsHonoured) {
 }
 
 TEST(EsHttpTransport, IdleConnectionClosedByServerIsReplaced) {
-  TestServer server({.idle_timeout = 100ms});
+  ScriptedHttpServer server({.idle_timeout = 100ms});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -188,7 +188,7 @@ TEST(EsHttpTransport, IdleConnectionClosedByServerIsReplaced) {
 
 TEST(EsHttpTransport, ReusedConnectionDroppedBeforeAnswerIsRetriedOnceOnANewOne) {
   std::atomic<int> seen{0};
-  TestServer server({.handler = [&](const Received&) {
+  ScriptedHttpServer server({.handler = [&](const Received&) {
     // The second request arrives on the kept connection, which the server then closes, as a
     // server does when its idle timeout races the request.
     return Reply{.drop = ++seen == 2};
@@ -211,7 +211,7 @@ TEST(EsHttpTransport, ReusedConnectionDroppedBeforeAnswerIsRetriedOnceOnANewOne)
 }
 
 TEST(EsHttpTransport, FreshConnectionDroppedIsAnErrorNotRetried) {
-  TestServer server({.handler = [](const Received&) { return Reply{.drop = true}; }});
+  ScriptedHttpServer server({.handler = [](const Received&) { return Reply{.drop = true}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -228,7 +228,7 @@ TEST(EsHttpTransport, FreshConnectionDroppedIsAnErrorNotRetried) {
 TEST(EsHttpTransport, ConcurrentRequestsEachUseTheirOwnConnection) {
   constexpr size_t kRequests = 6;
   // No answer until all requests are at the server: they must be in flight together.
-  TestServer server(
+  ScriptedHttpServer server(
       {.handler = [](const Received&) { return Reply{.wait_for_requests = kRequests}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
@@ -256,7 +256,7 @@ TEST(EsHttpTransport, ConcurrentRequestsEachUseTheirOwnConnection) {
 }
 
 TEST(EsHttpTransport, TimeoutEndsTheRequestAndPausesTheEndpoint) {
-  TestServer server({.handler = [](const Received&) { return Reply{.delay = 3000ms}; }});
+  ScriptedHttpServer server({.handler = [](const Received&) { return Reply{.delay = 3000ms}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   options.timeout_ns = 200'000'000;
@@ -274,7 +274,7 @@ TEST(EsHttpTransport, TimeoutEndsTheRequestAndPausesTheEndpoint) {
 
 TEST(EsHttpTransport, RefusedEndpointIsPausedTheOtherUsedThenRecovers) {
   const uint16_t dead_port = refused_port();
-  TestServer good;
+  ScriptedHttpServer good;
   TransportOptions options;
   options.endpoints = {endpoint("http://127.0.0.1:" + std::to_string(dead_port)),
                        endpoint(good.url())};
@@ -301,7 +301,7 @@ TEST(EsHttpTransport, RefusedEndpointIsPausedTheOtherUsedThenRecovers) {
   }
 
   // The dead endpoint comes back; after its pause it is used again and counted healthy.
-  TestServer revived({.port = dead_port});
+  ScriptedHttpServer revived({.port = dead_port});
   ASSERT_TRUE(eventually([&] { return transport->healthy_endpoints() == 2; }));
   std::vector<size_t> used;
   for (int i = 0; i < 2; ++i) {
@@ -344,9 +344,9 @@ TEST(EsHttpTransport, PauseDoublesUpToTheMaximumAndAllPausedStillTries) {
 }
 
 TEST(EsHttpTransport, ServiceUnavailablePausesTheEndpoint) {
-  TestServer busy(
+  ScriptedHttpServer busy(
       {.handler = [](const Received&) { return Reply{.status = 503, .body = "overloaded"}; }});
-  TestServer good;
+  ScriptedHttpServer good;
   TransportOptions options;
   options.endpoints = {endpoint(busy.url()), endpoint(good.url())};
   auto transport = make_transport(std::move(options));
@@ -362,7 +362,7 @@ TEST(EsHttpTransport, ServiceUnavailablePausesTheEndpoint) {
 }
 
 TEST(EsHttpTransport, ClientErrorsDoNotPause) {
-  TestServer server({.handler = [](const Received&) { return Reply{.status = 400}; }});
+  ScriptedHttpServer server({.handler = [](const Received&) { return Reply{.status = 400}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -373,7 +373,7 @@ TEST(EsHttpTransport, ClientErrorsDoNotPause) {
 
 TEST(EsHttpTransport, StopCancelsEveryRequestInFlightOnce) {
   constexpr size_t kRequests = 5;
-  TestServer server({.handler = [](const Received&) { return Reply{.delay = 3000ms}; }});
+  ScriptedHttpServer server({.handler = [](const Received&) { return Reply{.delay = 3000ms}; }});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -403,7 +403,7 @@ TEST(EsHttpTransport, StopCancelsEveryRequestInFlightOnce) {
 }
 
 TEST(EsHttpTransport, StopWhileOtherThreadsSendAnswersEveryRequestOnce) {
-  TestServer server;
+  ScriptedHttpServer server;
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -434,7 +434,7 @@ TEST(EsHttpTransport, StopWhileOtherThreadsSendAnswersEveryRequestOnce) {
 }
 
 TEST(EsHttpTransport, StopFromADoneCallbackDoesNotDeadlock) {
-  TestServer server;
+  ScriptedHttpServer server;
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));
@@ -449,7 +449,7 @@ TEST(EsHttpTransport, StopFromADoneCallbackDoesNotDeadlock) {
 }
 
 TEST(EsHttpTransport, LocalhostNameIsResolved) {
-  TestServer server;
+  ScriptedHttpServer server;
   TransportOptions options;
   options.endpoints = {endpoint("http://localhost:" + std::to_string(server.port()))};
   auto transport = make_transport(std::move(options));
@@ -468,7 +468,7 @@ TEST(EsHttpTransport, CreateRefusesNoEndpoint) {
 
 // One core's worth: the transport thread alone moves the bytes; the server discards them.
 TEST(EsHttpTransport, ThroughputToALoopbackServer) {
-  TestServer server({.keep_bodies = false});
+  ScriptedHttpServer server({.keep_bodies = false});
   TransportOptions options;
   options.endpoints = {endpoint(server.url())};
   auto transport = make_transport(std::move(options));

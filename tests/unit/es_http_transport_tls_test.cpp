@@ -18,13 +18,16 @@
 #include <thread>
 #include <vector>
 
-#include "es_http_test_server.hpp"
+#include <boost/asio/ssl.hpp>
+
+#include "es_http_transport_test_util.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice::es {
 namespace {
 
 using namespace test;  // NOLINT(google-build-using-namespace): the test tools
+namespace ssl = boost::asio::ssl;
 
 // TLS: certificates are made by the test (OpenSSL API) in a temporary directory.
 
@@ -133,7 +136,7 @@ class EsHttpTransportTls : public ::testing::Test {
 
 TEST_F(EsHttpTransportTls, VerifiesWithTheCaFileAndReusesTheConnection) {
   auto context = server_context("server.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   auto transport = make_transport(tls_options(server.url("https"), "ca.pem"));
   ASSERT_NE(transport, nullptr);
   for (int i = 0; i < 2; ++i) {
@@ -148,7 +151,7 @@ TEST_F(EsHttpTransportTls, VerifiesWithTheCaFileAndReusesTheConnection) {
 
 TEST_F(EsHttpTransportTls, VerifiesTheNameLocalhost) {
   auto context = server_context("server.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   auto transport =
       make_transport(tls_options("https://localhost:" + std::to_string(server.port()), "ca.pem"));
   ASSERT_NE(transport, nullptr);
@@ -158,7 +161,7 @@ TEST_F(EsHttpTransportTls, VerifiesTheNameLocalhost) {
 
 TEST_F(EsHttpTransportTls, WrongCaFailsWithAClearError) {
   auto context = server_context("server.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   auto transport = make_transport(tls_options(server.url("https"), "other-ca.pem"));
   ASSERT_NE(transport, nullptr);
   const HttpResult result = send_sync(*transport, post("x\n"));
@@ -174,7 +177,7 @@ TEST_F(EsHttpTransportTls, WrongCaFailsWithAClearError) {
 
 TEST_F(EsHttpTransportTls, HostNameMismatchFails) {
   auto context = server_context("elsewhere.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   auto transport = make_transport(tls_options(server.url("https"), "ca.pem"));
   ASSERT_NE(transport, nullptr);
   const HttpResult result = send_sync(*transport, post("x\n"));
@@ -188,7 +191,7 @@ TEST_F(EsHttpTransportTls, HostNameMismatchFails) {
 
 TEST_F(EsHttpTransportTls, VerifyOffAcceptsAnyCertificate) {
   auto context = server_context("elsewhere.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   TransportOptions options = tls_options(server.url("https"), "other-ca.pem");
   options.tls.verify = false;
   auto transport = make_transport(std::move(options));
@@ -200,7 +203,7 @@ TEST_F(EsHttpTransportTls, VerifyOffAcceptsAnyCertificate) {
 
 TEST_F(EsHttpTransportTls, ClientCertificateIsPresented) {
   auto context = server_context("server.pem", "ca.pem");
-  TestServer server({.tls = context.get()});
+  ScriptedHttpServer server({.tls = context.get()});
   TransportOptions with_cert = tls_options(server.url("https"), "ca.pem");
   with_cert.tls.cert_file = path("client.pem");
   with_cert.tls.key_file = path("client-key.pem");

@@ -1,4 +1,5 @@
 #include "sinks/file_writer.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -26,16 +27,6 @@ namespace {
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kNow = 1795577400 * kSecond;  // 2026-11-25T03:30:00Z
 constexpr const char* kTs = "20261125T033000Z";
-
-std::string read_all(const std::string& path) {
-  std::string data;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return data;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) data.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return data;
-}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -192,14 +183,14 @@ TEST_F(FileWriterTest, PlainAppendAndReopenAppend) {
     ASSERT_TRUE(w.write("bb\n", &err)) << err;
     EXPECT_EQ(w.bytes_written(), 5u);
     EXPECT_TRUE(w.flush(kNow, &err)) << err;
-    EXPECT_EQ(read_all(at("out.jsonl")), "a\nbb\n");
+    EXPECT_EQ(testing::read_file(at("out.jsonl")), "a\nbb\n");
     ASSERT_TRUE(w.close(&err)) << err;
   }
   FileWriter w({.path = at("out.jsonl")});
   ASSERT_TRUE(w.write("ccc\n", &err)) << err;
   EXPECT_EQ(w.bytes_written(), 9u);  // includes what the file held before
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(read_all(at("out.jsonl")), "a\nbb\nccc\n");
+  EXPECT_EQ(testing::read_file(at("out.jsonl")), "a\nbb\nccc\n");
 }
 
 TEST_F(FileWriterTest, ALineCutByACrashIsEndedBeforeAppending) {
@@ -211,7 +202,8 @@ TEST_F(FileWriterTest, ALineCutByACrashIsEndedBeforeAppending) {
   ASSERT_TRUE(w.write("{\"next\":2}\n", &err)) << err;
   ASSERT_TRUE(w.close(&err)) << err;
   // The next event is a line of its own, not glued to the fragment.
-  EXPECT_EQ(read_all(at("out.jsonl")), "{\"whole\":1}\n{\"message\":\"half\n{\"next\":2}\n");
+  EXPECT_EQ(testing::read_file(at("out.jsonl")),
+            "{\"whole\":1}\n{\"message\":\"half\n{\"next\":2}\n");
 }
 
 TEST_F(FileWriterTest, CreatesMissingParentDirectories) {
@@ -219,7 +211,7 @@ TEST_F(FileWriterTest, CreatesMissingParentDirectories) {
   FileWriter w({.path = at("x/y/z/out.log")});
   ASSERT_TRUE(w.write("hello\n", &err)) << err;
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(read_all(at("x/y/z/out.log")), "hello\n");
+  EXPECT_EQ(testing::read_file(at("x/y/z/out.log")), "hello\n");
 }
 
 TEST_F(FileWriterTest, UnwritablePathReportsPathAndStaysUsable) {
@@ -237,7 +229,7 @@ TEST_F(FileWriterTest, UnwritablePathReportsPathAndStaysUsable) {
   ASSERT_EQ(::mkdir(at("later").c_str(), 0755), 0);
   ASSERT_TRUE(w.write("data\n", &err)) << err;
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(read_all(at("later/out.jsonl")), "data\n");
+  EXPECT_EQ(testing::read_file(at("later/out.jsonl")), "data\n");
 }
 
 TEST_F(FileWriterTest, RotatedNames) {
@@ -290,10 +282,10 @@ TEST_F(FileWriterTest, RotatesBySize) {
     EXPECT_TRUE(is_rotated_jsonl(name)) << name;
     EXPECT_GE(file_size(at(name)), kMax) << name;
     EXPECT_LT(file_size(at(name)), kMax + 200) << name;  // one line at most past the limit
-    joined += read_all(at(name));
+    joined += testing::read_file(at(name));
   }
   EXPECT_EQ(rotated + 1, names.size());  // the rotated set plus the current file, nothing else
-  joined += read_all(at("out.jsonl"));
+  joined += testing::read_file(at("out.jsonl"));
   EXPECT_EQ(joined, all);  // every byte exactly once, in order
 }
 
@@ -312,14 +304,14 @@ TEST_F(FileWriterTest, RotatesByTime) {
   std::string rotated = "out.20261125T033100Z.jsonl.gz";
   ASSERT_EQ(files(), std::vector<std::string>{rotated});
   int members = 0;
-  EXPECT_EQ(gunzip(read_all(at(rotated)), &members), "first\n");
+  EXPECT_EQ(gunzip(testing::read_file(at(rotated)), &members), "first\n");
   EXPECT_EQ(members, 1);  // rotation finished the stream
 
   ASSERT_TRUE(w.write("second\n", &err)) << err;
   ASSERT_TRUE(w.flush(kNow + 61 * kSecond, &err)) << err;
   ASSERT_TRUE(w.maybe_rotate(kNow + 120 * kSecond, &err)) << err;  // 59 s after the new open
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(gunzip(read_all(at("out.jsonl.gz"))), "second\n");
+  EXPECT_EQ(gunzip(testing::read_file(at("out.jsonl.gz"))), "second\n");
 }
 
 TEST_F(FileWriterTest, ReopenAfterRenameCreatesNewFile) {
@@ -333,8 +325,8 @@ TEST_F(FileWriterTest, ReopenAfterRenameCreatesNewFile) {
   ASSERT_TRUE(w.write("new\n", &err)) << err;
   EXPECT_EQ(w.bytes_written(), 4u);
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(read_all(at("out.jsonl.1")), "old\nlate\n");
-  EXPECT_EQ(read_all(at("out.jsonl")), "new\n");
+  EXPECT_EQ(testing::read_file(at("out.jsonl.1")), "old\nlate\n");
+  EXPECT_EQ(testing::read_file(at("out.jsonl")), "new\n");
 }
 
 TEST_F(FileWriterTest, FsyncPolicies) {
@@ -356,7 +348,7 @@ TEST_F(FileWriterTest, FsyncPolicies) {
   EXPECT_TRUE(interval.flush(kNow, &err)) << err;  // first fsync is not held back
   ASSERT_TRUE(interval.write("b\n", &err)) << err;
   EXPECT_FALSE(interval.flush(kNow + kSecond / 2, &err));
-  EXPECT_EQ(read_all(at("interval.log")), "a\nb\n");  // in the kernel nonetheless
+  EXPECT_EQ(testing::read_file(at("interval.log")), "a\nb\n");  // in the kernel nonetheless
   EXPECT_FALSE(interval.flush(kNow + kSecond - 1, &err));
   EXPECT_TRUE(interval.flush(kNow + kSecond, &err)) << err;
   EXPECT_TRUE(interval.flush(kNow + kSecond + 1, &err)) << err;  // nothing new since
@@ -380,7 +372,7 @@ TEST_F(FileWriterTest, PlainShortWriteIsNotRepeatedOnRetry) {
     ASSERT_TRUE(w.write(b, &err)) << err;
   }
   ASSERT_TRUE(w.close(&err)) << err;
-  EXPECT_EQ(read_all(at("out.log")), a + b);
+  EXPECT_EQ(testing::read_file(at("out.log")), a + b);
 }
 
 class CompressedTest : public FileWriterTest, public ::testing::WithParamInterface<Compression> {
@@ -398,7 +390,7 @@ TEST_P(CompressedTest, FlushMakesOpenFileReadable) {
     all += chunk;
     ASSERT_TRUE(w.write(chunk, &err)) << err;
     ASSERT_TRUE(w.flush(kNow, &err)) << err;
-    std::string on_disk = read_all(at(name()));
+    std::string on_disk = testing::read_file(at(name()));
     EXPECT_EQ(w.bytes_written(), on_disk.size());
     int complete = -1;
     EXPECT_EQ(decompress(GetParam(), on_disk, &complete), all) << "after chunk " << i;
@@ -407,7 +399,7 @@ TEST_P(CompressedTest, FlushMakesOpenFileReadable) {
   }
   ASSERT_TRUE(w.close(&err)) << err;
   int complete = 0;
-  EXPECT_EQ(decompress(GetParam(), read_all(at(name())), &complete), all);
+  EXPECT_EQ(decompress(GetParam(), testing::read_file(at(name())), &complete), all);
   EXPECT_EQ(complete, 1);
   EXPECT_EQ(w.bytes_written(), file_size(at(name())));
 }
@@ -428,7 +420,7 @@ TEST_P(CompressedTest, AppendStartsNewMemberOrFrame) {
   ASSERT_TRUE(w.close(&err)) << err;
   EXPECT_EQ(w.bytes_written(), file_size(at(name())));
   int complete = 0;
-  EXPECT_EQ(decompress(GetParam(), read_all(at(name())), &complete), first + second);
+  EXPECT_EQ(decompress(GetParam(), testing::read_file(at(name())), &complete), first + second);
   EXPECT_EQ(complete, 2);
 }
 
@@ -441,9 +433,9 @@ TEST_P(CompressedTest, ReopenFinishesMovedFile) {
   ASSERT_TRUE(w.write("new\n", &err)) << err;
   ASSERT_TRUE(w.close(&err)) << err;
   int complete = 0;
-  EXPECT_EQ(decompress(GetParam(), read_all(at("moved")), &complete), "old\n");
+  EXPECT_EQ(decompress(GetParam(), testing::read_file(at("moved")), &complete), "old\n");
   EXPECT_EQ(complete, 1);
-  EXPECT_EQ(decompress(GetParam(), read_all(at(name())), &complete), "new\n");
+  EXPECT_EQ(decompress(GetParam(), testing::read_file(at(name())), &complete), "new\n");
   EXPECT_EQ(complete, 1);
 }
 
@@ -466,7 +458,7 @@ TEST_P(CompressedTest, FailedWriteKeepsStreamIntactAndIsNotRepeated) {
   ASSERT_TRUE(w.write(text, &err)) << err;
   ASSERT_TRUE(w.close(&err)) << err;
   int complete = 0;
-  std::string got = decompress(GetParam(), read_all(at(name())), &complete);
+  std::string got = decompress(GetParam(), testing::read_file(at(name())), &complete);
   EXPECT_EQ(complete, 1);
   EXPECT_EQ(got.size(), text.size() * 2 + noise.size());
   EXPECT_TRUE(got == text + noise + text);
@@ -492,7 +484,7 @@ TEST_P(CompressedTest, RotationBySizeKeepsEveryByte) {
   std::string joined;
   for (const auto& n : names) {
     int complete = 0;
-    joined += decompress(GetParam(), read_all(at(n)), &complete);
+    joined += decompress(GetParam(), testing::read_file(at(n)), &complete);
     EXPECT_EQ(complete, 1) << n;
   }
   EXPECT_EQ(joined, all);

@@ -1,4 +1,5 @@
 #include "sources/file/fingerprint.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -16,14 +17,14 @@ namespace {
 
 class FingerprintTest : public ::testing::Test {
  protected:
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return tmp_.at(name); }
 
-  // Writes `data` (truncating) without replacing the inode.
-  static void write_file(const std::string& p, const std::string& data, int flags = O_TRUNC) {
-    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | flags, 0644);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-    ::close(fd);
+  // Writes `data` (truncating, or appending) without replacing the inode.
+  static void write_file(const std::string& p, const std::string& data) {
+    ASSERT_TRUE(testing::write_file(p, data));
+  }
+  static void append_file(const std::string& p, const std::string& data) {
+    ASSERT_TRUE(testing::append_file(p, data));
   }
 
   static FileIdentity identity_of(const std::string& p) {
@@ -65,7 +66,7 @@ TEST_F(FingerprintTest, SameFileAcrossAppendAndRename) {
   EXPECT_EQ(id.fp_len, kFingerprintBytes);
   EXPECT_TRUE(same(path("a.log"), id));
 
-  write_file(path("a.log"), "more\n", O_APPEND);
+  append_file(path("a.log"), "more\n");
   EXPECT_TRUE(same(path("a.log"), id));
   ASSERT_EQ(::rename(path("a.log").c_str(), path("a.log.1").c_str()), 0);
   EXPECT_TRUE(same(path("a.log.1"), id));
@@ -89,7 +90,7 @@ TEST_F(FingerprintTest, ShortFiles) {
   EXPECT_EQ(id.fp_len, 6u);
   EXPECT_EQ(id.fp_hash, xxh64("hello\n", 6));
   // Growing keeps the short prefix, so it is still the same stream.
-  write_file(path("a.log"), "world\n", O_APPEND);
+  append_file(path("a.log"), "world\n");
   EXPECT_TRUE(same(path("a.log"), id));
   // Truncated below the saved length: not the same.
   ASSERT_EQ(::truncate(path("a.log").c_str(), 3), 0);

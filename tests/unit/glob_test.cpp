@@ -1,4 +1,5 @@
 #include "sources/file/glob.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -125,14 +126,9 @@ TEST(GlobMatches, PathPatterns) {
 
 class GlobTest : public ::testing::Test {
  protected:
-  std::string p(const std::string& rel) const { return root_ + "/" + rel; }
+  std::string p(const std::string& rel) const { return tmp_.at(rel); }
 
-  void touch(const std::string& rel) {
-    std::filesystem::create_directories(std::filesystem::path(p(rel)).parent_path());
-    int fd = ::open(p(rel).c_str(), O_WRONLY | O_CREAT, 0644);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-  }
+  void touch(const std::string& rel) { ASSERT_TRUE(testing::touch(p(rel))); }
   void mkdir(const std::string& rel) { std::filesystem::create_directories(p(rel)); }
   void symlink(const std::string& target, const std::string& rel) {
     ASSERT_EQ(::symlink(target.c_str(), p(rel).c_str()), 0) << rel;

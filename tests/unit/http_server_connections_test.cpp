@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "http_test_client.hpp"
 #include "server/http_server.hpp"
+#include "support/http_client.hpp"
 
 namespace sluice {
 namespace {

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_test_client.hpp"
+#include "support/http_client.hpp"
 
 namespace sluice {
 namespace {

@@ -20,6 +20,7 @@
 #include "core/clock.hpp"
 #include "parse/framer.hpp"
 #include "sources/stream_reader.hpp"
+#include "support/files.hpp"
 #include "test_batch.hpp"
 
 // Traces from ../shared/corpus/multiline (see its README for each file's upstream; all
@@ -31,13 +32,7 @@ namespace {
 using Mode = MultilineOptions::Mode;
 constexpr int64_t kMs = 1'000'000;
 
-std::string corpus(const std::string& name) {
-  std::ifstream file(std::string(SLUICE_CORPUS_DIR) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(file.good()) << name;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+std::string corpus(const std::string& name) { return testing::corpus_file(name); }
 
 std::string gunzip_corpus(const std::string& name) {
   std::string path = std::string(SLUICE_CORPUS_DIR) + "/" + name;

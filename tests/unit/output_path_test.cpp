@@ -13,6 +13,7 @@
 
 #include "core/json_writer.hpp"
 #include "sinks/file_writer.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {
@@ -26,14 +27,10 @@ class OutputPathTest : public ::testing::Test {
     ASSERT_EQ(::mkdir(at("out").c_str(), 0755), 0);
     prefix_ = at("out/");
   }
-  void TearDown() override { std::error_code ec; }
-  [[nodiscard]] std::string at(const std::string& name) const { return dir_ + "/" + name; }
-  void touch(const std::string& name) const {
-    int fd = ::open(at(name).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-  }
-  // What the file sink sees: the error of FileWriter::write for `relative` below dir_.
+  [[nodiscard]] std::string at(const std::string& name) const { return tmp_.at(name); }
+  void touch(const std::string& name) const { ASSERT_TRUE(testing::touch(at(name))); }
+  // What the file sink sees: the error of FileWriter::write for `relative` below the test's
+  // directory.
   OpenFailure failure_writing(const std::string& relative) const {
     FileWriter w({.path = at(relative)});
     std::string error;
@@ -42,7 +39,6 @@ class OutputPathTest : public ::testing::Test {
   }
 
   TempDir tmp_{"sluice-output-path"};
-  std::string dir_ = tmp_.path();
   std::string prefix_;
 };
 

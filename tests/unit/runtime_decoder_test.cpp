@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parse/framer.hpp"
+#include "support/files.hpp"
 
 // Samples from ../shared/corpus (see its README for each file's upstream and licence):
 // elastic/beats, fluent/fluent-bit, grafana/loki (promtail), criblpacks (all Apache-2.0).
@@ -22,13 +23,7 @@ namespace {
 constexpr int64_t kReadTime = 1'700'000'000'000'000'000;
 constexpr uint64_t kNone = std::numeric_limits<uint64_t>::max();
 
-std::string corpus(const std::string& name) {
-  std::ifstream file(std::string(SLUICE_CORPUS_DIR) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(file.good()) << name;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+std::string corpus(const std::string& name) { return testing::corpus_file(name); }
 
 struct Line {
   std::string text;

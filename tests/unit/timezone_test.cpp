@@ -1,6 +1,8 @@
 // Expected instants and offsets come from GNU date (`TZ=zone date -d ... +%s %z`), which reads
 // the same TZif files through glibc, not from the code under test.
 #include "parse/timezone.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -34,16 +36,13 @@ TEST(TimeZone, Utc) {
 }
 
 TEST(TimeZone, UtcNeedsNoZoneFiles) {
-  const auto empty =
-      std::filesystem::path(testing::TempDir()) / ("sluice_tz_empty_" + std::to_string(getpid()));
-  std::filesystem::create_directories(empty);
+  const testing::TempDir empty("sluice-tz-empty");
   std::string error;
-  auto tz = TimeZone::load("UTC", &error, empty.string());
+  auto tz = TimeZone::load("UTC", &error, empty.path());
   EXPECT_NE(tz, nullptr) << error;
   EXPECT_EQ(tz != nullptr ? tz->offset_at_utc(1719835200) : -1, 0);
-  EXPECT_EQ(TimeZone::load("Europe/Berlin", &error, empty.string()), nullptr);
+  EXPECT_EQ(TimeZone::load("Europe/Berlin", &error, empty.path()), nullptr);
   EXPECT_NE(error.find("Europe/Berlin"), std::string::npos) << error;
-  std::filesystem::remove_all(empty);
 }
 
 TEST(TimeZone, BerlinSummerAndWinter) {
@@ -145,17 +144,8 @@ TEST(TimeZone, RejectsLeapSecondZones) {
 }
 
 // Hand-built TZif files exercise forms no installed zone uses.
-class TzifFiles : public testing::Test {
+class TzifFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    // ctest runs tests as parallel processes: each needs its own directory.
-    dir_ = std::filesystem::path(testing::TempDir()) /
-           ("sluice_tzif_" + std::to_string(getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   static void put32(std::string& s, uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
   }
@@ -190,11 +180,11 @@ class TzifFiles : public testing::Test {
     return s;
   }
   std::string write(const std::string& name, const std::string& bytes) {
-    std::ofstream(dir_ / name, std::ios::binary) << bytes;
-    return dir_.string();
+    EXPECT_TRUE(testing::write_file(tmp_.at(name), bytes));
+    return tmp_.path();
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"sluice-tzif"};
 };
 
 TEST_F(TzifFiles, JulianDayFooterForms) {
