@@ -365,6 +365,32 @@ sinks:
         self.assertEqual(docs, {n: index for n, (_, index) in enumerate(cases)})
         self.assertFalse(os.path.exists(self.path("data", "dead-letter")))
 
+    def test_a_value_cannot_choose_a_hidden_or_system_index(self):
+        # A template that starts with a field lets the value start the name: a leading `.` would
+        # reach hidden and system indices (.kibana, .security-7, .ds-* backing indices).
+        if not emulator_available():
+            raise AssertionError("sluice_es_emulator missing: build the tests")
+        es = started(self, Emulator())
+        cases = [(".kibana", "kibana"), ("..security-7", "security-7"), ("_.-.ds-logs", "ds-logs"),
+                 ("...", "fallback"), ("app.v2", "app.v2")]
+        cfg = self.config(f"""
+data_dir: {yaml_str(self.path("data"))}
+sources:
+  in: {{type: stdin, parser: json}}
+sinks:
+  es:
+    type: elasticsearch
+    inputs: [in]
+    endpoints: [{yaml_str(es.url)}]
+    index: "{{{{ app }}}}"
+    default_index: fallback
+    flush_interval: 100ms
+""")
+        rows = [{"n": n, "app": value} for n, (value, _) in enumerate(cases)]
+        self.run_ok(["run", "-c", cfg], input=json_lines(rows), timeout=30)
+        docs = {d["_source"]["n"]: d["_index"] for d in es.docs()}
+        self.assertEqual(docs, {n: index for n, (_, index) in enumerate(cases)})
+
 
 if __name__ == "__main__":
     main()

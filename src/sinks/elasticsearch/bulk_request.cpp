@@ -86,7 +86,7 @@ void format_event_id(const EventId& id, char out[kEventIdChars]) {
   out[o] = kBase64Url[(bytes[15] & 3) << 4];
 }
 
-bool append_index_name(ByteBuffer& out, std::string_view name) {
+bool append_index_name(ByteBuffer& out, std::string_view name, bool drop_leading_dots) {
   const size_t start = out.size();
   out.reserve(start + name.size() + 16);
   for (size_t i = 0; i < name.size();) {
@@ -110,7 +110,10 @@ bool append_index_name(ByteBuffer& out, std::string_view name) {
       c = '_';  // an invalid UTF-8 byte, or a character Elasticsearch refuses
     }
     ++i;
-    if (out.size() == start && leading_forbidden(static_cast<char>(c))) continue;
+    if (out.size() == start &&
+        (leading_forbidden(static_cast<char>(c)) || (drop_leading_dots && c == '.'))) {
+      continue;
+    }
     out.push_back(static_cast<char>(c));
   }
   names::shorten_name(out, start, kMaxIndexBytes, '-');
@@ -157,7 +160,7 @@ void BulkBodyBuilder::append_index(ByteBuffer& body, const EncodedBatch& batch, 
   }
   std::string_view rendered = batch.rendered_value(i, static_cast<size_t>(spec_.index_slot));
   if (rendered.find(kMissingField) != std::string_view::npos ||
-      !append_index_name(body, rendered)) {
+      !append_index_name(body, rendered, spec_.value_leads)) {
     body.append(spec_.default_index);
   }
 }

@@ -33,8 +33,11 @@ inline constexpr size_t kMaxIndexBytes = 255;
 // How each event's action line is written. Slots are EncodedBatch::rendered_value() indexes.
 struct ActionSpec {
   Action action = Action::Index;
-  std::string static_index;   // used when index_slot < 0 (already a valid name)
-  int index_slot = -1;        // the rendered index template
+  std::string static_index;  // used when index_slot < 0 (already a valid name)
+  int index_slot = -1;       // the rendered index template
+  // The index template starts with a field: a leading `.` of the name is then a value's, and
+  // hidden and system indices (`.kibana`, `.security`, `.ds-*`) are not a value's to choose.
+  bool value_leads = false;
   std::string default_index;  // when the rendered index misses a field or sanitises to nothing
   IdMode id = IdMode::Auto;
   int id_slot = -1;  // IdMode::Template: the rendered id
@@ -53,7 +56,8 @@ bool forbidden_in_index(unsigned char c);
 // `_`, leading `-`, `_` and `+` left out, invalid UTF-8 bytes replaced by `_`; over 255 bytes,
 // the first 240 (not half a character), `-` and 8 hex digits of a hash of the whole name.
 // Returns false (appending nothing) when nothing usable remains (empty, `.` or `..`).
-bool append_index_name(ByteBuffer& out, std::string_view name);
+// `drop_leading_dots`: leading `.` are left out too (a name a value starts).
+bool append_index_name(ByteBuffer& out, std::string_view name, bool drop_leading_dots = false);
 // The same for config validation: true when `name` is already valid as it is.
 bool is_valid_index_name(std::string_view name);
 

@@ -25,6 +25,7 @@ ElasticsearchSink::ElasticsearchSink(ElasticsearchSinkOptions options)
   // The slots follow the order of templates().
   int slot = 0;
   options_.action.index_slot = options_.index.is_static() ? -1 : slot++;
+  options_.action.value_leads = options_.index.text().rfind("{{", 0) == 0;
   if (options_.index.is_static() && options_.action.static_index.empty()) {
     options_.action.static_index = options_.index.text();
   }
