@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/json_writer.hpp"
 #include "core/bounded_queue.hpp"
 #include "core/encoder.hpp"
-#include "core/json_writer.hpp"
 #include "corpus_lines.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"

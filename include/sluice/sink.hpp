@@ -101,6 +101,9 @@ class Sink {
   [[nodiscard]] virtual std::vector<const Template*> templates() const { return {}; }
   // True: the workers fill EncodedBatch::ids.
   [[nodiscard]] virtual bool wants_event_ids() const { return false; }
+  // The pipeline buffer (`buffer.max_bytes`) this sink needs at least when the config sets none,
+  // and for the read-back of a disk buffer: what it holds in flight. 0: the pipeline's default.
+  [[nodiscard]] virtual int64_t buffer_bytes_needed() const { return 0; }
   // Sink thread. Takes ownership of the delivery; calls done() once it is durable.
   virtual void consume(Delivery delivery) = 0;
   // Sink thread, at least every 200 ms: timers (rotation by time, fsync interval).

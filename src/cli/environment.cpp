@@ -5,7 +5,7 @@
 #include <climits>
 #include <cstdlib>
 
-#include "config/config_error.hpp"
+#include "options/config_error.hpp"
 
 namespace sluice::cli {
 

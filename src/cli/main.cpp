@@ -6,10 +6,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/log.hpp"
 #include "cli/commands.hpp"
-#include "config/config_error.hpp"
-#include "core/log.hpp"
 #include "core/process_signals.hpp"
+#include "options/config_error.hpp"
 #include "sluice/version.hpp"
 
 int main(int argc, char** argv) {

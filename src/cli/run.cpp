@@ -7,14 +7,14 @@
 #include <iostream>
 #include <memory>
 
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "base/secrets.hpp"
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
-#include "config/config_error.hpp"
 #include "config/factory.hpp"
-#include "core/clock.hpp"
-#include "core/log.hpp"
 #include "core/open_file_limit.hpp"
-#include "core/secrets.hpp"
+#include "options/config_error.hpp"
 #include "server/liveness_report.hpp"
 #include "server/metrics_report.hpp"
 

@@ -31,17 +31,17 @@
 #include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
 
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "base/secrets.hpp"
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
-#include "config/config_error.hpp"
 #include "config/factory.hpp"
 #include "config/topology.hpp"
-#include "core/clock.hpp"
 #include "core/event_view.hpp"
 #include "core/level.hpp"
-#include "core/log.hpp"
 #include "core/open_file_limit.hpp"
-#include "core/secrets.hpp"
+#include "options/config_error.hpp"
 #include "parse/timestamp.hpp"
 #include "sluice/transform.hpp"
 #include "transforms/condition.hpp"

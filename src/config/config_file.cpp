@@ -8,8 +8,8 @@
 #include <cstring>
 #include <new>
 
-#include "config/config_error.hpp"
 #include "config/yaml_aliases.hpp"
+#include "options/config_error.hpp"
 
 namespace sluice {
 

@@ -5,12 +5,11 @@
 #include <optional>
 #include <thread>
 
-#include "config/components.hpp"
-#include "config/map_reader.hpp"
+#include "config/multiline_config.hpp"
 #include "core/durable_file.hpp"
-#include "parse/multiline.hpp"
+#include "options/components.hpp"
+#include "options/map_reader.hpp"
 #include "parse/timezone.hpp"
-#include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 namespace sluice {
 
@@ -19,14 +18,11 @@ namespace {
 using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const SourceBuildContext&);
 using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
 using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
-// A sink's `buffer.max_bytes` when the config sets none (nullptr: the pipeline's default).
-using SinkBufferDefault = int64_t (*)(const Sink&);
 
 template <typename Maker>
 struct TypeEntry {
   const char* type;
   Maker make;
-  SinkBufferDefault buffer_default = nullptr;
 };
 
 // The component table, one entry per line.
@@ -47,12 +43,7 @@ constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
     {"file", &make_file_sink},
     {"stdout", &make_stdout_sink},
     {"kafka", &make_kafka_sink},
-    // Its batches count against the buffer until their requests are answered: it needs room
-    // for `concurrency` requests in flight plus one filling.
-    {"elasticsearch", &make_elasticsearch_sink,
-     [](const Sink& sink) {
-       return static_cast<const ElasticsearchSink&>(sink).buffer_bytes_needed();
-     }},
+    {"elasticsearch", &make_elasticsearch_sink},
 };
 
 template <typename Maker, size_t N>
@@ -210,26 +201,15 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     MapReader buffer = r.sub("buffer");
     bool disk = read_buffer_options(buffer, decl.name, data_dir, spec);
     spec.sink = type.make(r, decl.name, sink_context);
-    // Memory buffers, and the read-back of disk buffers, must hold what the sink keeps in flight.
-    if ((disk || !buffer.has("max_bytes")) && type.buffer_default != nullptr) {
-      spec.buffer_max_bytes = std::max(spec.buffer_max_bytes, type.buffer_default(*spec.sink));
+    // Memory buffers, and the read-back of disk buffers, must hold what the sink keeps in flight
+    // (Elasticsearch: `concurrency` requests plus one filling; Sink::buffer_bytes_needed()).
+    if (disk || !buffer.has("max_bytes")) {
+      spec.buffer_max_bytes = std::max(spec.buffer_max_bytes, spec.sink->buffer_bytes_needed());
     }
     r.finish();
     built.sinks.push_back(std::move(spec));
   }
   return built;
-}
-
-int64_t default_sink_flush_timeout_ns(const BuildContext& context) {
-  double seconds = 10;
-  if (context.env) {
-    if (std::optional<std::string> v = context.env("SLUICE_SHUTDOWN_TIMEOUT_SECONDS")) {
-      char* end = nullptr;
-      double parsed = std::strtod(v->c_str(), &end);
-      if (end != v->c_str() && *end == '\0' && parsed > 0) seconds = parsed;
-    }
-  }
-  return static_cast<int64_t>(std::max(0.1, std::min(seconds * 0.8, seconds - 0.5)) * 1e9);
 }
 
 }  // namespace sluice

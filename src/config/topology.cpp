@@ -5,10 +5,10 @@
 #include <map>
 #include <set>
 
-#include "config/config_error.hpp"
+#include "base/secrets.hpp"
 #include "config/config_file.hpp"
-#include "config/map_reader.hpp"
-#include "core/secrets.hpp"
+#include "options/config_error.hpp"
+#include "options/map_reader.hpp"
 
 namespace sluice {
 

@@ -8,7 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/interpolate.hpp"
+#include "options/interpolate.hpp"
 
 namespace sluice {
 

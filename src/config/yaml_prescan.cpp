@@ -4,8 +4,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "config/config_error.hpp"
-#include "config/map_reader.hpp"
+#include "options/config_error.hpp"
+#include "options/map_reader.hpp"
 
 namespace sluice {
 

@@ -67,7 +67,6 @@ class BoundedQueue {
 
   [[nodiscard]] int64_t used() const { return used_.load(std::memory_order_relaxed); }
   [[nodiscard]] int64_t max_cost() const { return max_cost_; }
-  [[nodiscard]] size_t size_approx() const { return queue_.size_approx(); }
 
  private:
   void wait_for_room(int64_t cost) {

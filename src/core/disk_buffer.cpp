@@ -13,9 +13,9 @@
 #include <charconv>
 #include <cstring>
 
-#include "core/crc32c.hpp"
+#include "base/crc32c.hpp"
+#include "base/log.hpp"
 #include "core/durable_file.hpp"
-#include "core/log.hpp"
 
 namespace sluice {
 

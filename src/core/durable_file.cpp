@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/io.hpp"
+#include "base/io.hpp"
 
 namespace sluice {
 

@@ -4,9 +4,9 @@
 #include <charconv>
 #include <cstring>
 
-#include "core/json_writer.hpp"
+#include "base/civil_time.hpp"
+#include "base/json_writer.hpp"
 #include "core/level.hpp"
-#include "parse/timestamp.hpp"
 
 namespace sluice {
 

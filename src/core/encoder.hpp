@@ -1,10 +1,10 @@
 #pragma once
 // Encodes events into the bytes a sink writes: JSON (the documented event schema), raw (the
 // original line) or human-readable text. Appends to a reused buffer: no allocation per event.
-#include "core/source_meta.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/byte_buffer.hpp"
 #include "sluice/encoding.hpp"
+#include "sluice/source_meta.hpp"
 
 namespace sluice {
 

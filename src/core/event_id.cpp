@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "sources/file/fingerprint.hpp"
+#include "base/xxh64.hpp"
 
 namespace sluice {
 

@@ -2,8 +2,8 @@
 
 #include <charconv>
 
+#include "base/civil_time.hpp"
 #include "parse/json_parser.hpp"
-#include "parse/timestamp.hpp"
 
 namespace sluice {
 

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string_view>
 
-#include "core/source_meta.hpp"
 #include "sluice/batch.hpp"
-#include "transforms/condition.hpp"
+#include "sluice/field_lookup.hpp"
+#include "sluice/source_meta.hpp"
 
 namespace sluice {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 

@@ -15,12 +15,12 @@
 #include <mutex>
 #include <thread>
 
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "core/bounded_queue.hpp"
-#include "core/clock.hpp"
 #include "core/encoder.hpp"
 #include "core/event_id.hpp"
 #include "core/event_view.hpp"
-#include "core/log.hpp"
 #include "core/pool.hpp"
 #include "core/process_signals.hpp"
 #include "core/sink_runtime.hpp"

@@ -15,10 +15,10 @@
 #include "core/disk_buffer.hpp"
 #include "core/liveness.hpp"
 #include "core/metrics.hpp"
-#include "core/source_meta.hpp"
 #include "parse/event_parser.hpp"
 #include "sluice/sink.hpp"
 #include "sluice/source.hpp"
+#include "sluice/source_meta.hpp"
 #include "sluice/transform.hpp"
 
 namespace sluice {

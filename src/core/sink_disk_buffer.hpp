@@ -19,8 +19,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "base/log.hpp"
 #include "core/disk_buffer.hpp"
-#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/pool.hpp"
 #include "sluice/ack.hpp"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 
 namespace sluice {
 

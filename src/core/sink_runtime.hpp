@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/log.hpp"
 #include "core/bounded_queue.hpp"
-#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/pipeline.hpp"
 #include "core/pool.hpp"

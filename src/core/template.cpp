@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/civil_time.hpp"
 #include "core/safe_names.hpp"
-#include "parse/timestamp.hpp"
 
 namespace sluice {
 

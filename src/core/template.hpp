@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sluice/byte_buffer.hpp"
-#include "transforms/condition.hpp"
+#include "sluice/field_lookup.hpp"
 
 namespace sluice {
 

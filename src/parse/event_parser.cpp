@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "parse/json_parser.hpp"
 #include "parse/logfmt_parser.hpp"
 #include "parse/timestamp.hpp"

@@ -4,7 +4,7 @@
 
 #include <simdjson.h>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "parse/duplicate_keys.hpp"
 #include "sluice/byte_buffer.hpp"
 

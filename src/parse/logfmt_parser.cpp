@@ -1,6 +1,6 @@
 #include "parse/logfmt_parser.hpp"
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "parse/duplicate_keys.hpp"
 
 namespace sluice {

@@ -22,8 +22,6 @@ class RE2;
 
 namespace sluice {
 
-class MapReader;
-
 struct MultilineOptions {
   enum class Mode { Java, Python, Go, Custom };
   Mode mode = Mode::Custom;
@@ -35,10 +33,8 @@ struct MultilineOptions {
   size_t max_bytes = 1 << 20;
 };
 
-// Reads the optional `multiline:` mapping of a source (mode: java|python|go|custom,
-// start_pattern, continue_pattern, flush_after, max_lines, max_bytes); `multiline: java` is short
-// for `multiline: {mode: java}`. Returns null when absent; config errors name file:line:col.
-std::shared_ptr<const MultilineOptions> read_multiline_options(MapReader& source_config);
+// True when `pattern` is empty or compiles as RE2; else sets `error` naming `key`.
+bool valid_multiline_pattern(const std::string& pattern, const char* key, std::string* error);
 
 class MultilineJoiner {
  public:

@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 
+#include "base/civil_time.hpp"
 #include "parse/timezone.hpp"
 
 namespace sluice {
@@ -16,15 +17,6 @@ constexpr int64_t kSecPerDay = 86'400;
 
 constexpr std::array<uint32_t, 10> kPow10 = {
     1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000};
-
-constexpr auto kDigitPairs = [] {
-  std::array<char, 200> t{};
-  for (int i = 0; i < 100; ++i) {
-    t[2 * i] = static_cast<char>('0' + i / 10);
-    t[2 * i + 1] = static_cast<char>('0' + i % 10);
-  }
-  return t;
-}();
 
 // Unsigned wrap-around turns "is this a digit" into a single comparison.
 inline unsigned digit_value(char c) {
@@ -45,35 +37,6 @@ inline bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 
 inline unsigned days_in_month(int64_t y, unsigned m) {
   static constexpr unsigned char kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-inline int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
-
-struct CivilDate {
-  int64_t year;
-  unsigned month, day;
-};
-
-CivilDate civil_from_days(int64_t days) {
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
-}
-
-// Inlined into the parsers; the exported days_from_civil forwards here.
-inline int64_t civil_days(int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -97,7 +60,8 @@ int64_t local_seconds(Fields& f) {
     f.second = 59;
     f.nanos = kNsPerSec - 1;
   }
-  return civil_days(f.year, f.month, f.day) * kSecPerDay + f.hour * 3600 + f.minute * 60 + f.second;
+  return days_from_civil(f.year, f.month, f.day) * kSecPerDay + f.hour * 3600 + f.minute * 60 +
+         f.second;
 }
 
 std::optional<int64_t> to_ns(int64_t seconds, uint32_t nanos) {
@@ -391,61 +355,6 @@ std::optional<int64_t> parse_timestamp(std::string_view text, const TimestampCon
 std::optional<int64_t> parse_epoch_number(std::string_view number_text) {
   return parse_decimal(number_text.data(), number_text.data() + number_text.size(),
                        /*allow_exponent=*/true);
-}
-
-void format_rfc3339(int64_t ns, char* out) {
-  // int64 nanoseconds only span 1677..2262, so the header's 0000..9999 clamp can never apply.
-  const CivilTime c = civil_from_ns(ns);
-  const auto year = static_cast<unsigned>(c.year);
-  auto put2 = [](char* o, unsigned v) {
-    o[0] = kDigitPairs[2 * v];
-    o[1] = kDigitPairs[2 * v + 1];
-  };
-  put2(out, year / 100);
-  put2(out + 2, year % 100);
-  out[4] = '-';
-  put2(out + 5, c.month);
-  out[7] = '-';
-  put2(out + 8, c.day);
-  out[10] = 'T';
-  put2(out + 11, c.hour);
-  out[13] = ':';
-  put2(out + 14, c.minute);
-  out[16] = ':';
-  put2(out + 17, c.second);
-  out[19] = '.';
-  uint32_t n = c.nanos;
-  out[28] = static_cast<char>('0' + n % 10);
-  n /= 10;
-  put2(out + 26, n % 100);
-  n /= 100;
-  put2(out + 24, n % 100);
-  n /= 100;
-  put2(out + 22, n % 100);
-  put2(out + 20, n / 100);
-  out[29] = 'Z';
-}
-
-int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
-  return civil_days(year, month, day);
-}
-
-CivilTime civil_from_ns(int64_t ns) {
-  const int64_t secs = floor_div(ns, kNsPerSec);
-  const int64_t days = floor_div(secs, kSecPerDay);
-  const int64_t sod = secs - days * kSecPerDay;
-  const CivilDate date = civil_from_days(days);
-  CivilTime c;
-  c.year = date.year;
-  c.month = date.month;
-  c.day = date.day;
-  c.hour = static_cast<unsigned>(sod / 3600);
-  c.minute = static_cast<unsigned>(sod % 3600 / 60);
-  c.second = static_cast<unsigned>(sod % 60);
-  // Remainder rather than ns - secs * 1e9, which overflows for the oldest representable times.
-  const int64_t sub = ns % kNsPerSec;
-  c.nanos = static_cast<uint32_t>(sub < 0 ? sub + kNsPerSec : sub);
-  return c;
 }
 
 }  // namespace sluice

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "base/civil_time.hpp"  // callers format what they parse
+
 namespace sluice {
 
 class TimeZone;
@@ -28,19 +30,5 @@ std::optional<int64_t> parse_timestamp(std::string_view text, const TimestampCon
 
 // A JSON number (as written) taken as an epoch time; unit from magnitude as above.
 std::optional<int64_t> parse_epoch_number(std::string_view number_text);
-
-// Formats `ns` as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (always 9 fraction digits, UTC).
-// Writes exactly kRfc3339Length bytes, no terminator. Years outside 0000..9999 are clamped.
-inline constexpr size_t kRfc3339Length = 30;
-void format_rfc3339(int64_t ns, char* out);
-
-// Proleptic Gregorian calendar helpers (Howard Hinnant's algorithms), exposed for tests/templates.
-int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
-struct CivilTime {
-  int64_t year;
-  unsigned month, day, hour, minute, second;
-  uint32_t nanos;
-};
-CivilTime civil_from_ns(int64_t ns);
 
 }  // namespace sluice

@@ -9,7 +9,7 @@
 #include <limits>
 #include <utility>
 
-#include "parse/timestamp.hpp"
+#include "base/civil_time.hpp"
 
 namespace sluice {
 namespace {

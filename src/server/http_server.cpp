@@ -25,7 +25,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "server/http_address.hpp"
 
 namespace sluice {

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/clock.hpp"
-#include "core/json_writer.hpp"
+#include "base/clock.hpp"
+#include "base/json_writer.hpp"
 #include "sluice/version.hpp"
 
 namespace sluice {

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 namespace sluice {
 

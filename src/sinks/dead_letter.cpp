@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/civil_time.hpp"
+#include "base/io.hpp"
+#include "base/json_writer.hpp"
 #include "core/durable_file.hpp"
-#include "core/io.hpp"
-#include "core/json_writer.hpp"
-#include "parse/timestamp.hpp"
 
 namespace sluice {
 

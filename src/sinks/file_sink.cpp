@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 #include "core/safe_names.hpp"
 
 namespace sluice {
@@ -231,8 +231,8 @@ void FileSink::shutdown() {
 
 }  // namespace sluice
 
-#include "config/components.hpp"
-#include "config/factory.hpp"
+#include "options/build_context.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

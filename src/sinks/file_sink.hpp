@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
 #include "sinks/file_writer.hpp"

@@ -6,9 +6,7 @@
 #include <cstring>
 #include <thread>
 
-#include "config/components.hpp"
-#include "config/factory.hpp"
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 
 namespace sluice {
 

@@ -46,7 +46,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
 #include "sluice/sink.hpp"

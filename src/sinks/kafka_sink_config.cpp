@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "config/components.hpp"
-#include "config/factory.hpp"
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 #include "core/safe_names.hpp"
+#include "options/build_context.hpp"
+#include "options/components.hpp"
 #include "sinks/kafka_sink.hpp"
 
 namespace sluice {

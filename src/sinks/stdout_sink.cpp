@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/io.hpp"
-#include "core/log.hpp"
+#include "base/io.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 
@@ -27,8 +27,8 @@ void StdoutSink::shutdown() {
 
 }  // namespace sluice
 
-#include "config/components.hpp"
-#include "config/factory.hpp"
+#include "options/build_context.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

@@ -11,9 +11,9 @@
 #include <csignal>
 #include <cstring>
 
-#include "core/clock.hpp"
-#include "core/io.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/io.hpp"
+#include "base/log.hpp"
 #include "sources/stream_reader.hpp"
 
 extern char** environ;
@@ -187,7 +187,7 @@ void ExecSource::run(SourceContext& ctx) {
 
 }  // namespace sluice
 
-#include "config/components.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <thread>
 
-#include "core/clock.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 

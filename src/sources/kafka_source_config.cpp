@@ -1,6 +1,6 @@
 // The `kafka` source's configuration: YAML options → KafkaSourceOptions, and the librdkafka
 // properties a user may not set because sluice owns them.
-#include "config/components.hpp"
+#include "options/components.hpp"
 #include "sources/kafka_source.hpp"
 
 namespace sluice {

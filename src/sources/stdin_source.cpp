@@ -7,9 +7,9 @@
 #include <cstring>
 #include <utility>
 
-#include "core/clock.hpp"
-#include "core/io.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/io.hpp"
+#include "base/log.hpp"
 #include "sources/stream_reader.hpp"
 
 namespace sluice {
@@ -57,7 +57,7 @@ void StdinSource::run(SourceContext& ctx) {
 
 }  // namespace sluice
 
-#include "config/components.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

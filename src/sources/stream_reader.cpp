@@ -7,9 +7,9 @@
 #include <string>
 #include <utility>
 
-#include "core/clock.hpp"
-#include "core/io.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/io.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 

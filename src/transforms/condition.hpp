@@ -16,20 +16,12 @@
 // see level.hpp), else numbers when both sides are numeric, else strings. A missing field makes
 // every comparison false except `!=` and `!~`, which are true.
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include "sluice/event.hpp"
+#include "sluice/field_lookup.hpp"  // how a condition reads the event it tests
 
 namespace sluice {
-
-// How a condition reads fields of the event being tested.
-class FieldLookup {
- public:
-  virtual ~FieldLookup() = default;
-  [[nodiscard]] virtual std::optional<Value> get(std::string_view path) const = 0;
-};
 
 class Condition {
  public:

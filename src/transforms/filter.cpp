@@ -14,7 +14,7 @@ void FilterTransform::apply(Batch& batch, const SourceMeta& meta, std::span<cons
 
 }  // namespace sluice
 
-#include "config/components.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

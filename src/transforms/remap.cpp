@@ -114,7 +114,7 @@ void RemapTransform::apply(Batch& batch, const SourceMeta& meta, std::span<const
 
 }  // namespace sluice
 
-#include "config/components.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

@@ -35,11 +35,11 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config_error.hpp"
 #include "config/factory.hpp"
-#include "config/interpolate.hpp"
 #include "config/topology.hpp"
 #include "fuzz_common.hpp"
+#include "options/config_error.hpp"
+#include "options/interpolate.hpp"
 
 namespace sluice {
 namespace {

@@ -14,9 +14,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/log.hpp"
 #include "core/buffer_record.hpp"
 #include "core/disk_buffer.hpp"
-#include "core/log.hpp"
 #include "fuzz_common.hpp"
 
 namespace sluice {

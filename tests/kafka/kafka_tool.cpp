@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "sluice/byte_buffer.hpp"
 
 namespace {

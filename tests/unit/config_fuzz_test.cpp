@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "config/config_error.hpp"
-#include "config/map_reader.hpp"
 #include "config/topology.hpp"
+#include "options/config_error.hpp"
+#include "options/map_reader.hpp"
 
 namespace sluice {
 namespace {

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <string>
 
-#include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/yaml_prescan.hpp"
+#include "options/config_error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {

@@ -4,10 +4,10 @@
 #include <fstream>
 #include <map>
 
-#include "config/config_error.hpp"
 #include "config/factory.hpp"
-#include "config/interpolate.hpp"
 #include "config/topology.hpp"
+#include "options/config_error.hpp"
+#include "options/interpolate.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/crc32c.hpp"
+#include "base/crc32c.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "config/factory.hpp"
-#include "core/clock.hpp"
 #include "core/pipeline.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
 #include "support/es_bulk_answers.hpp"

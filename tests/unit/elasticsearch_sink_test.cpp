@@ -17,11 +17,11 @@
 #include <sstream>
 #include <thread>
 
-#include "config/components.hpp"
-#include "config/config_error.hpp"
+#include "base/clock.hpp"
 #include "config/factory.hpp"
 #include "config/topology.hpp"
-#include "core/clock.hpp"
+#include "options/components.hpp"
+#include "options/config_error.hpp"
 #include "sink_config_test_util.hpp"
 #include "support/es_bulk_answers.hpp"
 #include "support/files.hpp"

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "parse/event_parser.hpp"
 #include "test_batch.hpp"
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 namespace sluice::es {
 namespace {

@@ -19,10 +19,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/components.hpp"
-#include "config/config_error.hpp"
-#include "core/clock.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "options/components.hpp"
+#include "options/config_error.hpp"
 #include "parse/multiline.hpp"
 #include "sources/kafka_source.hpp"
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 #include "core/liveness.hpp"
 #include "core/pipeline.hpp"
 #include "server/liveness_report.hpp"

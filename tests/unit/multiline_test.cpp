@@ -1,4 +1,5 @@
 #include "parse/multiline.hpp"
+#include "config/multiline_config.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "config/config_error.hpp"
-#include "config/map_reader.hpp"
-#include "core/clock.hpp"
+#include "base/clock.hpp"
+#include "options/config_error.hpp"
+#include "options/map_reader.hpp"
 #include "parse/framer.hpp"
 #include "sources/stream_reader.hpp"
 #include "support/files.hpp"

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "sinks/file_writer.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

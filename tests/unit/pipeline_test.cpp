@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "core/clock.hpp"
+#include "base/clock.hpp"
 #include "support/temp_dir.hpp"
 #include "test_batch.hpp"
 #include "transforms/condition.hpp"

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/encoder.hpp"
-#include "core/source_meta.hpp"
 #include "parse/event_parser.hpp"
+#include "sluice/source_meta.hpp"
 #include "test_batch.hpp"
 
 namespace sluice {

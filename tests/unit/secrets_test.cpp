@@ -1,4 +1,4 @@
-// core/secrets: which names are secret, URL masking, remembered values, and that MapReader and
+// base/secrets: which names are secret, URL masking, remembered values, and that MapReader and
 // the log both apply them.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/map_reader.hpp"
-#include "core/log.hpp"
-#include "core/secrets.hpp"
+#include "base/log.hpp"
+#include "base/secrets.hpp"
+#include "options/map_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {

@@ -6,10 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "config/components.hpp"
-#include "config/config_error.hpp"
 #include "config/factory.hpp"
-#include "config/map_reader.hpp"
+#include "options/components.hpp"
+#include "options/config_error.hpp"
+#include "options/map_reader.hpp"
 
 namespace sluice::testing {
 

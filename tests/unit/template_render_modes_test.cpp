@@ -7,7 +7,7 @@
 #include <random>
 #include <regex>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "core/safe_names.hpp"
 #include "core/template.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "core/safe_names.hpp"
 
 namespace sluice::es {

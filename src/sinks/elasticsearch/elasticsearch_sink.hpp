@@ -79,7 +79,7 @@
 #include <string>
 #include <vector>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
 #include "sinks/elasticsearch/bulk_request.hpp"
@@ -140,7 +140,7 @@ class ElasticsearchSink final : public Sink {
   [[nodiscard]] const std::string& target() const { return target_; }
   // The pipeline buffer (`buffer.max_bytes`) this sink needs by default: the batches held by
   // `concurrency` full requests plus the one filling, plus the usual 8 MiB of queue in front.
-  [[nodiscard]] int64_t buffer_bytes_needed() const;
+  [[nodiscard]] int64_t buffer_bytes_needed() const override;
 
  private:
   // One consumed delivery: done() once each of its events is done.

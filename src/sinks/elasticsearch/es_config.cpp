@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "config/components.hpp"
-#include "config/factory.hpp"
-#include "core/secrets.hpp"
+#include "base/secrets.hpp"
+#include "options/build_context.hpp"
+#include "options/components.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 namespace sluice {

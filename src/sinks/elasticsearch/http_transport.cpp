@@ -29,7 +29,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace sluice::es {
 

@@ -12,9 +12,9 @@
 
 #include <simdjson.h>
 
+#include "base/io.hpp"
+#include "base/json_writer.hpp"
 #include "core/durable_file.hpp"
-#include "core/io.hpp"
-#include "core/json_writer.hpp"
 
 namespace sluice {
 

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "core/clock.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "core/open_file_limit.hpp"
 #include "sources/container/kubernetes_path.hpp"
 #include "sources/file/checkpoint_store.hpp"
@@ -451,7 +451,7 @@ void FileSource::run(SourceContext& ctx) {
 
 }  // namespace sluice
 
-#include "config/components.hpp"
+#include "options/components.hpp"
 
 namespace sluice {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "sluice/source.hpp"
 #include "sources/file/file_tailer.hpp"
 #include "sources/file/progress.hpp"

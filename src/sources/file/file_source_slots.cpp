@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <climits>
 
-#include "core/clock.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "sources/file/file_source.hpp"
 
 namespace sluice {

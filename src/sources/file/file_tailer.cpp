@@ -9,8 +9,8 @@
 #include <climits>
 #include <cstring>
 
-#include "core/clock.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "parse/multiline.hpp"
 #include "sources/container/runtime_decoder.hpp"
 #include "sources/file/progress.hpp"

@@ -93,7 +93,6 @@ class FileTailer {
   void push(SourceContext& ctx, CheckpointLog& log, Batch* batch);
   void decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& raw);
   void handle_truncation(SourceContext& ctx, CheckpointLog& log, uint64_t new_size);
-  void reset_framer();
   // A new Origin when the identity changed (fingerprint grown, content truncated).
   void refresh_origin_id();
 

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/xxh64.hpp"  // fp_hash is an xxh64
+
 namespace sluice {
 
 inline constexpr uint32_t kFingerprintBytes = 256;
@@ -16,10 +18,6 @@ struct FileIdentity {
   uint32_t fp_len = 0;   // bytes hashed: min(file size, kFingerprintBytes) when read
   uint64_t fp_hash = 0;  // xxh64 of those bytes
 };
-
-// XXH64 (seed 0 by default), bit-exact with the reference implementation, so values are stable
-// across runs, builds and machines (they are stored in checkpoints).
-uint64_t xxh64(const void* data, size_t len, uint64_t seed = 0);
 
 // Fills `id` from `fd`: dev and ino (fstat), and the hash of up to kFingerprintBytes read from
 // offset 0 with pread (the file position is untouched). A file shorter than kFingerprintBytes

@@ -8,9 +8,6 @@ namespace sluice {
 // Writes everything, retrying on EINTR and short writes. Returns false with errno set.
 bool write_all(int fd, std::string_view data);
 
-// True when `fd` has data to read right now (poll with a zero timeout).
-bool readable_now(int fd);
-
 // Makes a pipe's buffer larger (fewer wake-ups under load); ignored where not allowed.
 void grow_pipe(int fd);
 

@@ -1,7 +1,7 @@
 #pragma once
 // sluice's own logs: logfmt lines on stderr (`ts=… level=warn msg="…" key=value`), level from
 // SLUICE_LOG (trace|debug|info|warn|error, default info). Thread-safe; one write(2) per line.
-// Secrets are masked in every line (core/secrets.hpp).
+// Secrets are masked in every line (base/secrets.hpp).
 #include <atomic>
 #include <cstdint>
 #include <string>

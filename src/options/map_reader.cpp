@@ -1,4 +1,4 @@
-#include "config/map_reader.hpp"
+#include "options/map_reader.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "core/secrets.hpp"
+#include "base/secrets.hpp"
 
 namespace sluice {
 

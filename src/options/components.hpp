@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "config/map_reader.hpp"
+#include "options/map_reader.hpp"
 #include "parse/framer.hpp"
 #include "sluice/sink.hpp"
 #include "sluice/source.hpp"

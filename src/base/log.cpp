@@ -1,10 +1,10 @@
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <unistd.h>
 
-#include "core/clock.hpp"
-#include "core/secrets.hpp"
-#include "parse/timestamp.hpp"
+#include "base/civil_time.hpp"
+#include "base/clock.hpp"
+#include "base/secrets.hpp"
 
 namespace sluice::log {
 

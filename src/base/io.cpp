@@ -1,4 +1,4 @@
-#include "core/io.hpp"
+#include "base/io.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,11 +25,6 @@ bool write_all(int fd, std::string_view data) {
     left -= static_cast<size_t>(n);
   }
   return true;
-}
-
-bool readable_now(int fd) {
-  pollfd pfd{fd, POLLIN, 0};
-  return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP)) != 0;
 }
 
 void grow_pipe(int fd) {

@@ -1,4 +1,4 @@
-#include "core/secrets.hpp"
+#include "base/secrets.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "config/interpolate.hpp"
+#include "options/interpolate.hpp"
 
 #include <algorithm>
 #include <cstdlib>

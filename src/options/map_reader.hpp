@@ -14,8 +14,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/config_error.hpp"
-#include "config/interpolate.hpp"
+#include "options/config_error.hpp"
+#include "options/interpolate.hpp"
 
 namespace sluice {
 
@@ -29,7 +29,7 @@ class MapReader {
   std::string string(const std::string& key, const std::string& fallback);
   std::string required_string(const std::string& key);
   // An option that holds a credential: read like string(), its value remembered so that logs and
-  // messages mask it (core/secrets.hpp). Declare every credential option with this.
+  // messages mask it (base/secrets.hpp). Declare every credential option with this.
   std::optional<std::string> secret(const std::string& key);
   bool boolean(const std::string& key, bool fallback);
   int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max);
