@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <unordered_map>
 
-#include "config/map_reader.hpp"
+#include "options/map_reader.hpp"
 
 namespace sluice {
 
