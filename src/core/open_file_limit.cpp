@@ -1,7 +1,5 @@
 #include "core/open_file_limit.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -22,7 +20,17 @@ rlim_t kernel_open_file_ceiling() {
   return 1 << 20;  // the kernel's default nr_open
 }
 
+// Written once by raise_open_file_limit() before any thread exists; read-only afterwards.
+bool g_raised = false;
+rlimit g_original{};
+
 }  // namespace
+
+bool original_open_file_limit(rlimit* limit) {
+  if (!g_raised) return false;
+  *limit = g_original;
+  return true;
+}
 
 void raise_open_file_limit() {
   rlimit limit{};
@@ -34,12 +42,15 @@ void raise_open_file_limit() {
   if (target == RLIM_INFINITY) target = kernel_open_file_ceiling();
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur >= target) return;
   const rlim_t before = limit.rlim_cur;
+  const rlimit original = limit;
   limit.rlim_cur = target;
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
     log::warn("cannot raise the open-files limit", "soft", before, "hard", limit.rlim_max, "error",
               std::strerror(errno));
     return;
   }
+  g_original = original;
+  g_raised = true;
   log::info("open-files limit raised to the hard limit", "from", before, "to", target);
 }
 

@@ -3,14 +3,22 @@
 // the common default soft limit (1024) is far below what the hard limit allows: at start sluice
 // raises its soft limit to the hard limit, and the file sources size their descriptor use from
 // what is then available, leaving a reserve for everything else.
+#include <sys/resource.h>
+
 #include <cstddef>
 
 namespace sluice {
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; logs the change (or why it failed). Call once
-// at start, on the main thread, before any thread or child exists. Children (an `exec` source's
-// command) inherit the raised limit.
+// at start, on the main thread, before any thread or child exists.
 void raise_open_file_limit();
+
+// The limit sluice started with, before raise_open_file_limit(): what a child (an `exec`
+// source's command) gets back, so that wrapping a program does not change its limit. A soft
+// limit of 1024 is kept on purpose for programs that use select() (FD_SETSIZE) or close every
+// descriptor up to the limit at start (slow under a hard limit of a million or more).
+// Nothing when the limit was not changed.
+[[nodiscard]] bool original_open_file_limit(struct rlimit* limit);
 
 // The current soft limit on open descriptors.
 [[nodiscard]] size_t open_file_limit();

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -14,9 +13,8 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/log.hpp"
+#include "sources/spawn_child.hpp"
 #include "sources/stream_reader.hpp"
-
-extern char** environ;
 
 namespace sluice {
 
@@ -50,26 +48,7 @@ bool ExecSource::start(std::string* error) {
   // As a wrapper or PID 1, sluice adopts what the child leaves behind and reaps it.
   (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  // sluice blocks and ignores signals for its own handling; the child starts clean.
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> argv;
-  for (auto& arg : options_.command) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  int rc = posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  int rc = spawn_child(options_.command, out[1], err[1], &pid_);
   ::close(out[1]);
   ::close(err[1]);
   if (rc != 0) {

@@ -10,6 +10,7 @@
 """
 
 import collections
+import json
 import os
 import re
 import resource
@@ -190,6 +191,30 @@ class FilesUnderLimitsTest(SluiceTestCase):
         r = self.stop_ok(p)
         self.assertTrue(any(rec.get("msg") == "open-files limit raised to the hard limit"
                             and rec.get("from") == "1024" for rec in r.logs), r.describe())
+
+    def test_a_wrapped_command_keeps_the_limit_sluice_started_with(self):
+        # sluice raises its own soft limit; the program it wraps must see the one it would have
+        # had without sluice (select() users, close-every-descriptor loops), and start clean.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard <= 256:
+            self.skipTest(f"the hard RLIMIT_NOFILE is {hard}: nothing to raise")
+        out = self.path("out.jsonl")
+        env = base_env({"SLUICE_SINKS": f"file://{out}"})
+        script = 'echo "limits $(ulimit -Sn) $(ulimit -Hn)"'
+        p = self.start_limited(["run", "--", "sh", "-c", script], nofile=(256, hard), env=env)
+        r = p.wait(timeout=20)
+        self.assertEqual(r.rc, 0, r.describe())
+        hard_text = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+        with open(out) as fh:
+            self.assertEqual([json.loads(l)["message"] for l in fh],
+                             [f"limits 256 {hard_text}"], r.describe())
+        self.assertTrue(any(rec.get("msg") == "open-files limit raised to the hard limit"
+                            for rec in r.logs), r.describe())
+        # A command that cannot be run is still reported as such.
+        p = self.start_limited(["run", "--", self.path("no-such-program")], env=env)
+        r = p.wait(timeout=20)
+        self.assertEqual(r.rc, 127, r.describe())
+        self.assertIn("No such file or directory", r.stderr_text)
 
     def test_10000_files_when_the_hard_limit_is_1024_too(self):
         # The limit cannot be raised: max_open_files (default 1024) is lowered under it, leaving
