@@ -151,6 +151,31 @@ void validate(Topology& t) {
   }
 }
 
+// A secret option is remembered (base/secrets.hpp) when its component reads it. An error about
+// a value read before that (an earlier component, an earlier key) which happens to hold the
+// secret would print it: so every value of the file under a secret name is remembered first.
+// The walk is bounded: aliases were limited when the file was loaded.
+void remember_secret_values(const YAML::Node& node, const EnvLookup& env) {
+  if (!node) return;
+  if (node.IsSequence()) {
+    for (const auto& item : node) remember_secret_values(item, env);
+    return;
+  }
+  if (!node.IsMap()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it->first.IsScalar() && it->second.IsScalar() &&
+        secrets::is_secret_name(it->first.Scalar())) {
+      try {
+        secrets::remember(env ? interpolate(it->second.Scalar(), env) : it->second.Scalar());
+      } catch (const std::exception&) {
+        // A malformed reference is reported where the option is read.
+      }
+    } else {
+      remember_secret_values(it->second, env);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
@@ -332,6 +357,7 @@ Topology load_topology(const TopologyInputs& inputs) {
       throw_at(t.file, t.root.Mark(),
                "the config must be a mapping with `sources`, `transforms` and `sinks`");
     }
+    remember_secret_values(t.root, inputs.env);
     static const std::vector<std::string> kTopLevel{
         "sources", "transforms", "sinks", "workers", "host_name", "data_dir", "health_sink_grace"};
     if (t.root.IsMap()) {

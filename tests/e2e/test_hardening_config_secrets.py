@@ -236,6 +236,15 @@ class Secrets(e2e.SluiceTestCase):
                           r"typo\.yaml:8:\d+: .*unknown key `pasword`"),
             "line_break.yaml": (es + "    auth: {api_key: \"s3cretAPIKEY\\nx\"}\n",
                                 r"line_break\.yaml:8:\d+: .*line break"),
+            # An error about an option read before the secret, quoting a value that holds it.
+            "read_before.yaml": ("sources:\n  in: {type: stdin}\nsinks:\n  es:\n"
+                                 "    type: elasticsearch\n    inputs: [in]\n"
+                                 f"    endpoints: [\"http://127.0.0.1:{p}#s3cretES\"]\n"
+                                 "    auth: {user: elastic, password: s3cretES}\n"
+                                 "  es2:\n    type: elasticsearch\n    inputs: [in]\n"
+                                 f"    endpoints: [\"http://127.0.0.1:{p}\"]\n"
+                                 "    auth: {api_key: s3cretAPIKEY}\n",
+                                 r"read_before\.yaml:7:\d+: .*query or fragment"),
             "ssl_key.yaml": (kafka_sink + "    librdkafka:\n      security.protocol: ssl\n"
                              "      ssl.key.location: /nonexistent/s3cretPW.pem\n"
                              "      ssl.key.password: s3cretKEYPW\n",
