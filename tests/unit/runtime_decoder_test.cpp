@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -562,38 +560,6 @@ TEST(RuntimeDecoder, EventsAlreadyInOutputSurviveItsGrowth) {
   }
   auto lines = lines_of(out, 1 << 20);
   EXPECT_EQ(texts(lines), expected);
-}
-
-// Not run by default: `sluice_unit_tests --gtest_also_run_disabled_tests
-// --gtest_filter='RuntimeDecoderBench*'` prints MB/s of records decoded.
-void throughput(const char* name, const std::string& record) {
-  std::string text;
-  while (text.size() < (64u << 20)) text += record;
-  Batch in;
-  frame_text(in, text);
-  RuntimeDecoder decoder(1 << 20);
-  Batch out;
-  double best = 0;
-  for (int round = 0; round < 5; ++round) {
-    out.reset();
-    const auto start = std::chrono::steady_clock::now();
-    decoder.decode(in, out);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    best = std::max(best, static_cast<double>(text.size()) / took.count() / 1e6);
-  }
-  EXPECT_EQ(out.events.size(), in.events.size());
-  std::printf("%s: %.0f MB/s (%zu-byte records)\n", name, best, record.size());
-}
-
-TEST(RuntimeDecoderBench, DISABLED_Throughput) {
-  throughput("docker json-file",
-             R"({"log":"10.0.0.1 - - [21/Feb/2018:17:26:53 +0000] \"GET /api/v1/items?id=42 )"
-             R"(HTTP/1.1\" 200 2216 \"-\" \"curl/8.0\"\n","stream":"stdout",)"
-             R"("time":"2018-02-21T17:26:53.360920913Z"})"
-             "\n");
-  throughput("cri",
-             "2018-02-21T17:26:53.360920913Z stdout F 10.0.0.1 - - [21/Feb/2018:17:26:53 +0000] "
-             "\"GET /api/v1/items?id=42 HTTP/1.1\" 200 2216 \"-\" \"curl/8.0\"\n");
 }
 
 }  // namespace
