@@ -13,7 +13,7 @@
 #include "core/liveness.hpp"
 #include "core/pipeline.hpp"
 #include "server/liveness_report.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

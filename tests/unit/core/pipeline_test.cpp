@@ -9,7 +9,7 @@
 
 #include "base/clock.hpp"
 #include "support/temp_dir.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
 #include "transforms/remap.hpp"

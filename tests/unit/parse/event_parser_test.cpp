@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "parse/timezone.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

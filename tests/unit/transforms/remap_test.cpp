@@ -5,7 +5,7 @@
 #include "core/encoder.hpp"
 #include "parse/event_parser.hpp"
 #include "sluice/source_meta.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

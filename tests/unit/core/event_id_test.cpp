@@ -5,7 +5,7 @@
 #include <set>
 #include <utility>
 
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "base/json_writer.hpp"
 #include "parse/event_parser.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

@@ -18,7 +18,7 @@
 #include "config/topology.hpp"
 #include "options/components.hpp"
 #include "options/config_error.hpp"
-#include "sink_config_test_util.hpp"
+#include "support/sink_config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {

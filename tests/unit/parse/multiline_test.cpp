@@ -22,7 +22,7 @@
 #include "parse/framer.hpp"
 #include "sources/stream_reader.hpp"
 #include "support/files.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 // Traces from ../shared/corpus/multiline (see its README for each file's upstream; all
 // Apache-2.0): fluent/fluent-bit, GoogleCloudPlatform/ops-agent, openstack/os-loganalyze.

@@ -22,7 +22,7 @@
 #include "config/topology.hpp"
 #include "options/components.hpp"
 #include "options/config_error.hpp"
-#include "sink_config_test_util.hpp"
+#include "support/sink_config.hpp"
 #include "support/es_bulk_answers.hpp"
 #include "support/files.hpp"
 #include "support/http_server.hpp"

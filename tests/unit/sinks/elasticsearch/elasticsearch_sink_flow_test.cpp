@@ -21,7 +21,7 @@
 #include "support/es_bulk_answers.hpp"
 #include "support/http_server.hpp"
 #include "support/temp_dir.hpp"
-#include "test_batch.hpp"
+#include "support/batch.hpp"
 
 namespace sluice {
 namespace {
