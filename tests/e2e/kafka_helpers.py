@@ -20,7 +20,8 @@ import subprocess
 import time
 
 from sluice_e2e import BUILD_TESTS as _BUILD_TESTS
-from tool_process import StdinDrivenTool
+from sluice_e2e import SluiceTestCase
+from tool_process import StdinDrivenTool, started
 
 MOCK = os.environ.get("SLUICE_KAFKA_MOCK", os.path.join(_BUILD_TESTS, "sluice_kafka_mock"))
 TOOL = os.environ.get("SLUICE_KAFKA_TOOL", os.path.join(_BUILD_TESTS, "sluice_kafka_tool"))
@@ -35,6 +36,20 @@ TOPIC_AUTHORIZATION_FAILED = 29
 
 def tools_available():
     return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (MOCK, TOOL))
+
+
+class KafkaTestCase(SluiceTestCase):
+    """A test case that needs the Kafka test tools (a missing tool fails it, never skips it);
+    kafka() starts a mock cluster that is stopped at the test's cleanup."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not tools_available():
+            raise AssertionError("Kafka test tools missing: build the tests (sluice_kafka_mock)")
+
+    def kafka(self, **kwargs):
+        return started(self, MockCluster(**kwargs))
 
 
 class MockCluster(StdinDrivenTool):

@@ -204,6 +204,15 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def metrics_port(running, timeout=10.0):
+    """The port of the metrics server a `sluice run` started with SLUICE_METRICS_ADDR=...:0 listens
+    on, read from its "http server listening" log line."""
+    m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
+                                     running.stderr_text()),
+                   timeout=timeout, what="the metrics server")
+    return int(m.group(1))
+
+
 # --- event files -------------------------------------------------------------------------------
 
 def _no_duplicate_keys(pairs):

@@ -6,7 +6,6 @@ reported, waited out and recovered from without corrupting anything."""
 import glob
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 
 from es_helpers import Emulator, emulator_available
 from kafka_helpers import MockCluster, count as kafka_count, consume as kafka_consume
-from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metric, metrics_port, wait_until, yaml_str
 from test_faults import SANITIZED, vm_kib
 from tool_process import started
 
@@ -124,9 +123,8 @@ class DiskBufferTest(SluiceTestCase):
         """Starts sluice (wrapping `command` when given); returns it and its metrics port."""
         args = ["run", "-c", cfg] + (["--"] + command if command else [])
         p = self.start(args, env=env or self.env())
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def wait_stored(self, es, count, timeout):
         wait_until(lambda: es.stats()["stored_docs"] >= count, timeout=timeout, interval=0.2,

@@ -4,14 +4,13 @@
 
 import http.client
 import json
-import re
 import signal
 import subprocess
 import threading
 import time
 
 from es_helpers import Emulator, emulator_available, make_self_signed
-from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metric, metrics_port, wait_until, yaml_str
 from tool_process import started
 
 RSS_BOUND_MIB = 200
@@ -84,9 +83,8 @@ class ElasticsearchSinkTest(SluiceTestCase):
         env = env or self.env()
         env["SLUICE_METRICS_ADDR"] = "127.0.0.1:0"
         p = self.start(["run", "-c", cfg], env=env, stdin=subprocess.PIPE)
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def totals(self, result):
         for rec in result.logs:

@@ -190,9 +190,7 @@ class Secrets(e2e.SluiceTestCase):
                                          "SLUICE_LOG": "info"}))
         p.proc.stdin.write(b'{"msg":"hello"}\n' * 3)
         p.proc.stdin.flush()
-        m = e2e.wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                             p.stderr_text()), what="the metrics server")
-        port = int(m.group(1))
+        port = e2e.metrics_port(p)
         # librdkafka's own lines about the broker named by the secret, and the ES retries.
         e2e.wait_until(lambda: re.search(rf"level=warn msg=librdkafka .*Connect to "
                                          rf"ipv4#127\.0\.0\.1:{self.port} failed",

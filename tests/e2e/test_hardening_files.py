@@ -12,15 +12,14 @@
 import collections
 import json
 import os
-import re
 import resource
 import shutil
 import signal
 import subprocess
 
 import sluice_e2e
-from sluice_e2e import (Running, SluiceTestCase, base_env, main, prometheus_sample, wait_until,
-                        yaml_str)
+from sluice_e2e import (Running, SluiceTestCase, base_env, main, metrics_port, prometheus_sample,
+                        wait_until, yaml_str)
 
 FILES = 10_000
 DELIVERY_SECONDS = 30  # the issue's bound for 10,000 one-line files
@@ -243,9 +242,7 @@ class FilesUnderLimitsTest(SluiceTestCase):
         cfg = self.files_config(out, "max_open_files: 16384")
         p = self.start_limited(["run", "-c", cfg],
                                env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0"}))
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        port = int(m.group(1))
+        port = metrics_port(p)
         events = sum(1 + i % 3 for i in range(FILES))
         text = wait_until(
             lambda: (t := scrape(port)) and prometheus_sample(

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until
+from sluice_e2e import SluiceTestCase, base_env, main, metrics_port
 
 SILENT = 300        # connect, then nothing
 HALF_SENT = 60      # half a request head, then nothing
@@ -124,9 +124,8 @@ class HttpConnectionsTest(SluiceTestCase):
             """)
         p = self.start(["run", "-c", cfg],
                        env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0", "SLUICE_LOG": "info"}))
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def test_probes_get_through_hundreds_of_idle_and_slow_connections(self):
         p, port = self.start_sluice()

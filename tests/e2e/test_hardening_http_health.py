@@ -6,12 +6,11 @@ pod out of service instead of restarting it and throwing its buffers away."""
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import time
 
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metrics_port, wait_until, yaml_str
 
 
 def get(port, path):
@@ -35,9 +34,8 @@ class HealthSplitTest(SluiceTestCase):
     def start_with_metrics(self, cfg):
         p = self.start(["run", "-c", cfg],
                        env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0", "SLUICE_LOG": "info"}))
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def assert_live(self, port):
         status, body = get(port, "/health/live")

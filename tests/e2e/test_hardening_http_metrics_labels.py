@@ -7,7 +7,7 @@ import os
 import re
 import signal
 
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metrics_port, wait_until, yaml_str
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -102,9 +102,7 @@ class MetricsLabelsTest(SluiceTestCase):
             """)
         p = self.start(["run", "-c", cfg],
                        env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0", "SLUICE_LOG": "info"}))
-        port = int(wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                                p.stderr_text()), what="the metrics server")
-                   .group(1))
+        port = metrics_port(p)
         expected = {os.path.join(logs, name.decode("utf-8", "replace")) for name in names}
 
         def file_paths():

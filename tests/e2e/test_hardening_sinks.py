@@ -11,13 +11,12 @@ can do through templates.
 
 import json
 import os
-import re
 import stat
 import subprocess
 
 from es_helpers import Emulator, emulator_available
 from kafka_helpers import MockCluster, consume, tools_available
-from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
+from sluice_e2e import SluiceTestCase, base_env, main, metric, metrics_port, wait_until, yaml_str
 from tool_process import started
 
 
@@ -44,9 +43,8 @@ class FilePathTemplates(SluiceTestCase):
     def start_with_metrics(self, cfg):
         env = base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
         p = self.start(["run", "-c", cfg], env=env, stdin=subprocess.PIPE)
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def test_values_never_leave_the_directory(self):
         root = self.tmpdir()

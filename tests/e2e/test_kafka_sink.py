@@ -8,10 +8,8 @@ import signal
 import subprocess
 import time
 
-from kafka_helpers import (UNKNOWN_TOPIC_OR_PART, MockCluster, by_partition, consume,
-                           tools_available)
-from sluice_e2e import SluiceTestCase, base_env, main, metric, wait_until, yaml_str
-from tool_process import started
+from kafka_helpers import KafkaTestCase, UNKNOWN_TOPIC_OR_PART, by_partition, consume
+from sluice_e2e import base_env, main, metric, metrics_port, wait_until, yaml_str
 
 EX_CONFIG = 78
 USERS = 37
@@ -28,15 +26,7 @@ def events(n, start=0, size=200):
 
 
 
-class KafkaSinkTest(SluiceTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if not tools_available():
-            raise AssertionError("Kafka test tools missing: build the tests (sluice_kafka_mock)")
-
-    def kafka(self, **kwargs):
-        return started(self, MockCluster(**kwargs))
+class KafkaSinkTest(KafkaTestCase):
 
     def env(self, **extra):
         values = {"SLUICE_DATA_DIR": self.path("data")}
@@ -115,9 +105,8 @@ class KafkaSinkTest(SluiceTestCase):
     def start_streaming(self, cfg, extra_env=None):
         env = self.env(SLUICE_METRICS_ADDR="127.0.0.1:0", **(extra_env or {}))
         p = self.start(["run", "-c", cfg], env=env, stdin=subprocess.PIPE)
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def test_broker_down_mid_stream_loses_nothing_and_counts_retries(self):
         kafka = self.kafka(topics={"logs": 6})

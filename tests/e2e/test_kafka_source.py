@@ -12,9 +12,8 @@ import signal
 import threading
 import time
 
-from kafka_helpers import MockCluster, consume, count, produce, tools_available
-from sluice_e2e import SluiceTestCase, base_env, main, parse_json_line, wait_until, yaml_str
-from tool_process import started
+from kafka_helpers import KafkaTestCase, consume, count, produce
+from sluice_e2e import base_env, main, parse_json_line, wait_until, yaml_str
 
 TIMESTAMP_MS = 1_700_000_000_123  # 2023-11-14T22:13:20.123Z
 
@@ -44,15 +43,7 @@ def seqs(events):
     return [e["seq"] for e in events]
 
 
-class KafkaSourceTest(SluiceTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if not tools_available():
-            raise AssertionError("Kafka test tools missing: build the tests (sluice_kafka_mock)")
-
-    def kafka(self, **kwargs):
-        return started(self, MockCluster(**kwargs))
+class KafkaSourceTest(KafkaTestCase):
 
     def env(self):
         return base_env({"SLUICE_DATA_DIR": self.path("data")})

@@ -1,10 +1,10 @@
 """End-to-end: the /metrics and /health endpoint of a running sluice."""
 
 import http.client
-import re
 import signal
 
-from sluice_e2e import SluiceTestCase, base_env, main, prometheus_sample, wait_until, yaml_str
+from sluice_e2e import (SluiceTestCase, base_env, main, metrics_port, prometheus_sample, wait_until,
+                        yaml_str)
 
 
 def get(port, path, method="GET"):
@@ -21,9 +21,8 @@ class MetricsTest(SluiceTestCase):
     def start_with_metrics(self, cfg):
         p = self.start(["run", "-c", cfg],
                        env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0", "SLUICE_LOG": "info"}))
-        m = wait_until(lambda: re.search(r"http server listening\"? address=\S+:(\d+)",
-                                         p.stderr_text()), what="the metrics server")
-        return p, int(m.group(1))
+        port = metrics_port(p)
+        return p, port
 
     def test_scrape_counts_events_bytes_and_file_offsets(self):
         log = self.write_file("logs/app.log", "".join(f"line {i}\n" for i in range(100)))

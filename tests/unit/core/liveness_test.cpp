@@ -14,9 +14,12 @@
 #include "core/pipeline.hpp"
 #include "server/liveness_report.hpp"
 #include "support/batch.hpp"
+#include "support/gated_sink.hpp"
 
 namespace sluice {
 namespace {
+
+using testing::GatedSink;
 
 constexpr int64_t kMs = 1'000'000;
 
@@ -96,33 +99,6 @@ class EndlessSource final : public Source {
   void stop() override { stop_ = true; }
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> pushed{0};
-};
-
-// Holds every delivery until opened, as a sink whose destination is down does.
-class GatedSink final : public Sink {
- public:
-  EncodingSpec encoding() const override { return {EncodingSpec::Kind::Raw, false}; }
-  void consume(Delivery d) override {
-    std::lock_guard lock(mu);
-    if (open) {
-      d.done();
-    } else {
-      held.push_back(d);
-    }
-  }
-  void release() {
-    std::lock_guard lock(mu);
-    open = true;
-    for (Delivery& d : held) d.done();
-    held.clear();
-  }
-  void shutdown() override {
-    std::lock_guard lock(mu);
-    held.clear();
-  }
-  std::mutex mu;
-  std::vector<Delivery> held;
-  bool open = false;
 };
 
 // Blocks the worker that runs it while `hold` is set: a worker stuck in a transform.

@@ -10,12 +10,16 @@
 #include "base/clock.hpp"
 #include "support/temp_dir.hpp"
 #include "support/batch.hpp"
+#include "support/gated_sink.hpp"
+#include "support/temp_dir.hpp"
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
 #include "transforms/remap.hpp"
 
 namespace sluice {
 namespace {
+
+using testing::GatedSink;
 
 // Pushes `batches` batches of `per_batch` lines "<source> <n>" through the real SourceContext.
 class CountingSource final : public Source {
@@ -234,36 +238,6 @@ TEST(Pipeline, TransformsBranchWithoutAffectingSiblings) {
   EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_in), 100u);
   EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_out), 50u);
 }
-
-// Holds every delivery (a destination that does not answer) until release(); at shutdown it
-// gives up on what it holds without acknowledging it, as a sink with a down destination does.
-class GatedSink final : public Sink {
- public:
-  EncodingSpec encoding() const override { return {EncodingSpec::Kind::Raw, false}; }
-  void consume(Delivery d) override {
-    std::lock_guard lock(mu);
-    received += d.batch().count();
-    if (open) {
-      d.done();
-    } else {
-      held.push_back(d);
-    }
-  }
-  void release() {
-    std::lock_guard lock(mu);
-    open = true;
-    for (Delivery& d : held) d.done();
-    held.clear();
-  }
-  void shutdown() override {
-    std::lock_guard lock(mu);
-    held.clear();
-  }
-  std::mutex mu;
-  std::vector<Delivery> held;
-  size_t received = 0;
-  bool open = false;
-};
 
 TEST(Pipeline, AStuckSinkWithAMemoryBufferHoldsTheSourceButNotTheOtherSinks) {
   RecordingSink* fast = nullptr;

@@ -10,24 +10,14 @@
 #include "base/json_writer.hpp"
 #include "core/safe_names.hpp"
 #include "core/template.hpp"
+#include "support/map_lookup.hpp"
 
 namespace sluice {
 namespace {
 
+using testing::MapLookup;
+
 using Mode = Template::RenderMode;
-
-class MapLookup final : public FieldLookup {
- public:
-  explicit MapLookup(std::map<std::string, std::string> m) : m_(std::move(m)) {}
-  std::optional<Value> get(std::string_view path) const override {
-    auto it = m_.find(std::string(path));
-    if (it == m_.end()) return std::nullopt;
-    return Value{ValueKind::String, true, it->second};
-  }
-
- private:
-  std::map<std::string, std::string> m_;
-};
 
 constexpr int64_t kTs = 1709211845'000'000'000;  // 2024-02-29T13:04:05Z
 

@@ -1,4 +1,5 @@
 #include "core/template.hpp"
+#include "support/map_lookup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,18 +8,7 @@
 namespace sluice {
 namespace {
 
-class MapLookup final : public FieldLookup {
- public:
-  explicit MapLookup(std::map<std::string, std::string> m) : m_(std::move(m)) {}
-  std::optional<Value> get(std::string_view path) const override {
-    auto it = m_.find(std::string(path));
-    if (it == m_.end()) return std::nullopt;
-    return Value{ValueKind::String, true, it->second};
-  }
-
- private:
-  std::map<std::string, std::string> m_;
-};
+using testing::MapLookup;
 
 // 2024-02-29T13:04:05Z
 constexpr int64_t kTs = 1709211845'000'000'000;
