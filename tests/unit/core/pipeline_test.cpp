@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "base/clock.hpp"
-#include "support/temp_dir.hpp"
 #include "support/batch.hpp"
 #include "support/gated_sink.hpp"
 #include "support/temp_dir.hpp"
