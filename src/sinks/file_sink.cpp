@@ -35,6 +35,7 @@ FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) 
     FileWriterOptions writer = options_.writer;
     writer.path = path;
     writer.regular_only = !options_.path.is_static();
+    if (!options_.path.is_static()) writer.no_symlinks_after = options_.path.fixed_prefix().size();
     it = files_.emplace(path, OpenFile{std::make_unique<FileWriter>(writer), now_ns, false}).first;
   }
   it->second.last_used_ns = now_ns;

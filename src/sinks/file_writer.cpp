@@ -62,9 +62,11 @@ const char* file_type(mode_t mode) {
 
 // O_NONBLOCK for the open only: a FIFO without a reader under the name fails (ENXIO) instead of
 // blocking the sink forever; writes then block as usual.
-int open_append(const std::string& path) {
+int open_append(const std::string& path, bool nofollow) {
+  const int open_flags =
+      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);
   for (;;) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+    int fd = ::open(path.c_str(), open_flags, 0644);
     if (fd >= 0) {
       int flags = ::fcntl(fd, F_GETFL);
       if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -146,12 +148,34 @@ struct FileWriter::Impl {
     return true;
   }
 
+  [[nodiscard]] bool nofollow() const { return opt.no_symlinks_after != std::string::npos; }
+
+  // Refuses a path whose directories after the fixed prefix include a symbolic link (the last
+  // component is opened with O_NOFOLLOW). Reported as ELOOP on the link: the event's name.
+  bool refuse_links(std::string* error) {
+    if (!nofollow()) return false;
+    for (size_t slash = opt.path.find('/', opt.no_symlinks_after); slash != std::string::npos;
+         slash = opt.path.find('/', slash + 1)) {
+      std::string dir = opt.path.substr(0, slash);
+      struct stat st {};
+      if (::lstat(dir.c_str(), &st) != 0) return false;  // missing: created below, not a link
+      if (S_ISLNK(st.st_mode)) {
+        open_failure = {ELOOP, dir};
+        set_error(error, "open " + opt.path + ": " + dir +
+                             " is a symbolic link (not followed where event data names a file)");
+        return true;
+      }
+    }
+    return false;
+  }
+
   bool open_file(std::string* error) {
+    if (refuse_links(error)) return false;
     if (struct stat existing{}; opt.regular_only && ::stat(opt.path.c_str(), &existing) == 0 &&
                                 refuse_irregular(existing, error)) {
       return false;
     }
-    int f = open_append(opt.path);
+    int f = open_append(opt.path, nofollow());
     if (f < 0 && errno == ENOENT && opt.create_dirs) {
       std::string failed;
       if (int err = make_parent_dirs(parent_dir(opt.path), failed)) {
@@ -160,7 +184,7 @@ struct FileWriter::Impl {
                   "create directory " + failed + " for " + opt.path + ": " + errno_text(err));
         return false;
       }
-      f = open_append(opt.path);
+      f = open_append(opt.path, nofollow());
     }
     if (f < 0) {
       int err = errno;

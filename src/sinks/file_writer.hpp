@@ -28,6 +28,10 @@ struct FileWriterOptions {
   // The name came from event data: anything but a regular file under it (a device node, a FIFO
   // or a socket a value happens to name) is refused, never opened, written to or rotated.
   bool regular_only = false;
+  // No component of `path` after its first `no_symlinks_after` bytes (the template's fixed
+  // prefix) may be a symbolic link: a name from event data never leads out of the directory,
+  // whoever placed a link there. npos: links are followed (a path without placeholders).
+  size_t no_symlinks_after = std::string::npos;
 };
 
 class FileWriter {

@@ -229,6 +229,39 @@ sinks:
             self.assertFalse(stat.S_ISREG(os.lstat(os.path.join(out, special)).st_mode))
         self.assertTrue(any(f.startswith("plain") for f in os.listdir(out)))
 
+    def test_symbolic_links_are_not_followed_where_values_name_the_path(self):
+        # Whoever can place a link in the output directory must not be able to make a value
+        # lead the sink out of it (sluice often runs as root). Links in the fixed prefix are
+        # the operator's and are followed.
+        root = self.tmpdir()
+        outside = os.path.join(root, "outside")
+        os.makedirs(outside)
+        for d in ("nested", "flat"):
+            os.makedirs(os.path.join(root, d))
+            os.symlink(outside, os.path.join(root, d, "dirlink"))
+            os.symlink(os.path.join(outside, "target"), os.path.join(root, d, "filelink"))
+        os.symlink(root, os.path.join(root, "via"))
+        data_dir = os.path.join(root, "data")
+        cfg = self.config(f"""
+data_dir: {yaml_str(data_dir)}
+sources:
+  in: {{type: stdin, parser: json}}
+sinks:
+  nested: {{type: file, inputs: [in], path: {yaml_str(os.path.join(root, "via/nested/{{ a }}/x"))}}}
+  flat: {{type: file, inputs: [in], path: {yaml_str(os.path.join(root, "flat/{{ a }}"))}}}
+""")
+        rows = [{"n": n, "a": a} for n, a in enumerate(["dirlink", "filelink", "plain"])]
+        r = self.run_ok(["run", "-c", cfg], input=json_lines(rows), timeout=30)
+        self.assertEqual(os.listdir(outside), [], r.describe())
+        self.assertTrue(os.path.isfile(os.path.join(root, "nested", "plain", "x")), r.describe())
+        self.assertTrue(os.path.isfile(os.path.join(root, "flat", "plain")), r.describe())
+        for sink in ("nested", "flat"):
+            with open(os.path.join(data_dir, "dead-letter", f"{sink}.jsonl")) as fh:
+                records = [json.loads(line) for line in fh]
+            self.assertEqual(sorted(json.loads(rec["event"])["a"] for rec in records),
+                             ["dirlink", "filelink"], sink)
+            self.assertTrue(os.path.islink(os.path.join(root, sink, "filelink")))
+
     def test_an_error_of_the_sink_itself_still_holds_it_back(self):
         root = self.tmpdir()
         blocked = os.path.join(root, "blocked")
