@@ -26,6 +26,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 BIN = os.environ.get("SLUICE_BIN", os.path.join(REPO_ROOT, "build", "sluice"))
 CORPUS = os.environ.get("SLUICE_CORPUS_DIR",
                         os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "corpus")))
+# The source tree the scenarios read configs and manifests from (ctest sets it; the same by default).
+SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR", REPO_ROOT)
 # The test tools (Kafka mock, ES emulator) are built beside the binary, in build/tests/.
 BUILD_TESTS = os.path.join(os.path.dirname(BIN), "tests")
 

@@ -11,12 +11,11 @@ import signal
 
 from es_helpers import Emulator, emulator_available
 from kafka_helpers import MockCluster, count, tools_available
-from sluice_e2e import SluiceTestCase, base_env, main, wait_until, yaml_str
+from sluice_e2e import SOURCE_DIR, SluiceTestCase, base_env, main, wait_until, yaml_str
 from tool_process import started
 
 CID = "5e1f" + "0" * 56 + "beef"  # a container id: 64 hex digits
-AGGREGATOR = os.path.join(os.environ.get("SLUICE_SOURCE_DIR", os.path.join(
-    os.path.dirname(__file__), "..", "..")), "config", "aggregator.yaml")
+AGGREGATOR = os.path.join(SOURCE_DIR, "config", "aggregator.yaml")
 PODS = {"shop": "api-6f7c9-q2x", "web": "nginx-5b8d4-k7m"}
 PER_POD = 15_000
 

@@ -9,7 +9,6 @@ Nothing here needs docker or a cluster. Cases that need the `file`/`container` s
 skipped until the build has them.
 """
 
-import functools
 import glob
 import json
 import os
@@ -18,44 +17,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import unittest
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sluice_e2e as e2e  # noqa: E402
 
-SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR",
-                            os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SOURCE_DIR = e2e.SOURCE_DIR
 DEPLOY = os.path.join(SOURCE_DIR, "deploy")
 NODE_CONFIG = os.path.join(DEPLOY, "node-daemon.yaml")
 DAEMONSET = os.path.join(DEPLOY, "kubernetes", "daemonset.yaml")
 SIDECAR = os.path.join(DEPLOY, "kubernetes", "sidecar.yaml")
-
-
-@functools.lru_cache(maxsize=None)
-def file_source_available():
-    """True when `sluice validate` accepts the `file` and `container` sources."""
-    with tempfile.TemporaryDirectory(prefix="sluice-e2e-probe-") as d:
-        cfg = os.path.join(d, "probe.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""
-sources:
-  files: {{type: file, include: [{json.dumps(d + "/*.log")}], checkpoints: false}}
-  pods: {{type: container, include: [{json.dumps(d + "/*.ctr")}], checkpoints: false}}
-sinks:
-  out: {{type: stdout, inputs: [files, pods]}}
-""")
-        try:
-            return e2e.run(["validate", "-c", cfg], timeout=10).rc == 0
-        except AssertionError:
-            return False
-
-
-FILE_SOURCE = unittest.skipUnless(file_source_available(),
-                                  "this build has no `file`/`container` source yet")
 
 
 def read(path):
@@ -210,7 +183,6 @@ class DeployFiles(e2e.SluiceTestCase):
                          ["order placed", "oops"])
 
 
-@FILE_SOURCE
 class NodeDaemonConfig(e2e.SluiceTestCase):
     def node_env(self, **extra):
         env = {"NODE_NAME": "node-1", "SLUICE_LOG_ROOT": self.path("log"),

@@ -5,8 +5,7 @@ import os
 
 import sluice_e2e as e2e
 
-CONFIG_DIR = os.path.join(os.environ.get("SLUICE_SOURCE_DIR", os.path.join(
-    os.path.dirname(__file__), "..", "..")), "config")
+CONFIG_DIR = os.path.join(e2e.SOURCE_DIR, "config")
 
 
 class Examples(e2e.SluiceTestCase):

@@ -1,7 +1,6 @@
 """`sluice tail`: stdin and file modes, text/JSON output, colours on a terminal, filters, --to,
 exit codes. File-mode cases run only when the build has the `file` source."""
 
-import functools
 import json
 import os
 import pty
@@ -11,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,31 +19,6 @@ import sluice_e2e as e2e  # noqa: E402
 # padded to 6.
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.{6})(.*)$")
 ANSI_SEQ = re.compile(rb"\x1b\[[0-9;]*m")
-
-
-@functools.lru_cache(maxsize=None)
-def file_source_available():
-    """True when `sluice validate` accepts a `file` source with tail's options."""
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="sluice-e2e-probe-") as d:
-        cfg = os.path.join(d, "probe.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""
-sources:
-  logs: {{type: file, include: [{json.dumps(d + "/*.log")}], read_from: end,
-          checkpoints: false, stop_at_eof: true}}
-sinks:
-  out: {{type: stdout, inputs: [logs]}}
-""")
-        try:
-            r = e2e.run(["validate", "-c", cfg], timeout=10)
-        except AssertionError:
-            return False
-        return r.rc == 0
-
-
-FILE_SOURCE = unittest.skipUnless(file_source_available(),
-                                  "this build has no `file` source yet")
 
 
 def parse_text(output):
@@ -358,7 +331,6 @@ class TailStdin(TailTestCase):
         self.assertIn(e2e.ANSI, r.stdout)
 
 
-@FILE_SOURCE
 class TailFiles(TailTestCase):
     def append(self, path, text):
         with open(path, "a") as f:
