@@ -29,17 +29,18 @@ class Config(e2e.SluiceTestCase):
     # --- located errors ---
 
     def test_unknown_key_typo_in_file_sink(self):
-        cfg = self.config("""
+        never = self.path("never-written.jsonl")
+        cfg = self.config(f"""
             sources:
-              in: {type: stdin}
+              in: {{type: stdin}}
             sinks:
               out:
                 type: file
                 inputs: [in]
-                pth: /tmp/sluice-e2e-never-written.jsonl
+                pth: {e2e.yaml_str(never)}
             """)
         self.assertConfigError(cfg, 7, [r"unknown key `?pth`?", r"did you mean `?path`?"], col=5)
-        self.assertFalse(os.path.exists("/tmp/sluice-e2e-never-written.jsonl"))
+        self.assertFalse(os.path.exists(never))
 
     def test_unknown_optional_key_typo(self):
         out = self.path("never.jsonl")
