@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 
@@ -86,14 +88,19 @@ std::string rotated_file_name(const std::string& path, int64_t now_ns) {
   std::string ext = dot == std::string::npos ? std::string() : path.substr(dot);
   // A base name near the limit must still fit once the time is added: shorten the stem, and
   // keep a short extension (`.jsonl.gz`), so that the rename cannot fail with ENAMETOOLONG.
-  constexpr size_t kBudget = names::kMaxPathComponentBytes - kRotationSuffixBytes;
-  if (stem.size() - base + ext.size() > kBudget) {
-    if (ext.size() > kMaxKeptExtension) {
+  // The same for the whole path near PATH_MAX (deep directories named by values): otherwise the
+  // file could never be rotated and would grow without bound.
+  constexpr size_t kMaxPathBytes = PATH_MAX - 1;  // without the terminating NUL
+  const size_t path_budget =
+      kMaxPathBytes > base + kRotationSuffixBytes ? kMaxPathBytes - base - kRotationSuffixBytes : 0;
+  const size_t budget = std::min(names::kMaxPathComponentBytes - kRotationSuffixBytes, path_budget);
+  if (budget > 0 && stem.size() - base + ext.size() > budget) {
+    if (ext.size() > kMaxKeptExtension || ext.size() >= budget) {
       stem = path;
       ext.clear();
     }
     std::string_view name = std::string_view(stem).substr(base);
-    stem.resize(base + names::utf8_cut(name, kBudget - ext.size()));
+    stem.resize(base + names::utf8_cut(name, budget - ext.size()));
   }
   for (unsigned n = 0;; ++n) {
     std::string name = stem + '.' + ts;

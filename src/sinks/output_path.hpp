@@ -24,7 +24,8 @@ int make_parent_dirs(const std::string& dir, std::string& failed);
 
 // `out.jsonl.gz` rotated at `now_ns` becomes `out.20261125T033000Z.jsonl.gz` (UTC, before the
 // first extension of the base name; `-1`, `-2`, ... when that name exists). A base name that
-// would exceed 255 bytes has its stem shortened (not inside a UTF-8 character).
+// would exceed 255 bytes, or a path that would exceed PATH_MAX, has its stem shortened (not inside
+// a UTF-8 character).
 std::string rotated_file_name(const std::string& path, int64_t now_ns);
 
 // Where creating or opening failed: `err` from mkdir/open of `path` (the directory being made,

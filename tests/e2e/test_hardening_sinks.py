@@ -11,6 +11,7 @@ can do through templates.
 
 import json
 import os
+import re
 import stat
 import subprocess
 
@@ -261,6 +262,40 @@ sinks:
             self.assertEqual(sorted(json.loads(rec["event"])["a"] for rec in records),
                              ["dirlink", "filelink"], sink)
             self.assertTrue(os.path.islink(os.path.join(root, sink, "filelink")))
+
+    def test_a_path_near_path_max_still_rotates(self):
+        # Sixteen directories of 250 bytes named by a value put the file name near PATH_MAX:
+        # the time rotation adds must still fit, or the file is never rotated and grows.
+        root = self.tmpdir()
+        out = os.path.join(root, "o")
+        deep = "/".join(["{{ a }}"] * 16)
+        data_dir = os.path.join(root, "data")
+        a = "a" * 250
+        name_bytes = 4095 - len(out) - 1 - 16 * 251  # the longest name the path allows
+        self.assertGreater(name_bytes, 30)
+        b = "b" * (name_bytes - len(".jsonl")) + ".jsonl"
+        cfg = self.config(f"""
+data_dir: {yaml_str(data_dir)}
+sources:
+  in: {{type: stdin, parser: json}}
+sinks:
+  s: {{type: file, inputs: [in], path: {yaml_str(out + "/" + deep + "/{{ b }}")},
+       rotate: {{max_bytes: 1}}}}
+""")
+        r = self.run_ok(["run", "-c", cfg], input=json_lines({"n": n, "a": a, "b": b}
+                                                             for n in range(3)), timeout=30)
+        self.assertNotIn("rotation failed", r.stderr_text)
+        self.assertFalse(os.path.exists(os.path.join(data_dir, "dead-letter")), r.describe())
+        directory = os.path.join(out, *([a] * 16))
+        names = os.listdir(directory)
+        self.assertTrue(any(re.search(r"\.\d{8}T\d{6}Z(-\d+)?\.jsonl$", n) for n in names), names)
+        for n in names:
+            self.assertLessEqual(len(os.path.join(directory, n).encode()), 4095)
+        got = []
+        for n in names:
+            with open(os.path.join(directory, n)) as fh:
+                got += [json.loads(line)["n"] for line in fh]
+        self.assertEqual(sorted(got), [0, 1, 2])
 
     def test_an_error_of_the_sink_itself_still_holds_it_back(self):
         root = self.tmpdir()
