@@ -406,6 +406,7 @@ Topology load_topology(const TopologyInputs& inputs) {
   }
   if (inputs.sinks_env && !inputs.sinks_env->empty()) {
     for (auto& sink : sinks_from_urls(*inputs.sinks_env, t.sources)) {
+      remember_secret_values(sink.node, inputs.env);
       t.sinks.push_back(std::move(sink));
     }
   }

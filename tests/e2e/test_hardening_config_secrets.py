@@ -143,6 +143,17 @@ class Secrets(e2e.SluiceTestCase):
                     self.assertEqual(rc, EX_CONFIG, out)
                     self.assertIn(f"`{prop}` must not contain credentials", out)
 
+    def test_sink_url_errors_quoting_a_secret_of_the_same_url(self):
+        # The secret is a query parameter; the error is about another part of the URL.
+        for url in (f"elasticsearch+http://127.0.0.1:{self.port}/S3cretES-%Y?auth.user=u&"
+                    "auth.password=S3cretES",
+                    f"kafka://127.0.0.1:{self.port}/S3cretPW x?librdkafka.sasl.password=S3cretPW"):
+            with self.subTest(url=url):
+                rc, out = self.run_refused(["validate"], e2e.base_env({"SLUICE_SINKS": url}))
+                self.assertEqual(rc, EX_CONFIG, out)
+                self.assertIn("SLUICE_SINKS", out)
+                self.assertNotIn("S3cret", out)
+
     # --- a running pipeline: logs, /health, /metrics ---
 
     def pipeline_config(self):
