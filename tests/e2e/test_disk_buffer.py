@@ -126,6 +126,14 @@ class DiskBufferTest(SluiceTestCase):
         port = metrics_port(p)
         return p, port
 
+    def start_drain(self, cfg, command):
+        """Starts sluice to deliver a backlog left on disk. Its shutdown deadline is long: with
+        the tests' usual 5 s, how much of the backlog went out before the deadline would depend
+        on the machine's speed (an ASan build on a loaded machine delivered none)."""
+        env = self.env()
+        env["SLUICE_SHUTDOWN_TIMEOUT_SECONDS"] = "120"
+        return self.start_run(cfg, command, env=env)
+
     def wait_stored(self, es, count, timeout):
         wait_until(lambda: es.stats()["stored_docs"] >= count, timeout=timeout, interval=0.2,
                    what=f"{count} documents stored (have {es.stats()['stored_docs']})")
@@ -158,7 +166,7 @@ class DiskBufferTest(SluiceTestCase):
         self.assertGreater(sum(os.path.getsize(s) for s in self.segments()), 12_000_000)
         # The next start, with no new input, delivers the backlog.
         es.up()
-        p2, port2 = self.start_run(cfg, ["true"])
+        p2, port2 = self.start_drain(cfg, ["true"])
         self.wait_stored(es, total, timeout=60)
         r2 = p2.wait(timeout=30)
         self.assertEqual(r2.rc, 0, r2.describe())
@@ -234,7 +242,7 @@ class DiskBufferTest(SluiceTestCase):
         self.assertEqual(r.rc, 0, r.describe())
         if "records kept in the disk buffer" in r.stderr_text:
             # Shutdown came before the backlog drained: the next start delivers it.
-            p2, _ = self.start_run(cfg, ["true"])
+            p2, _ = self.start_drain(cfg, ["true"])
             p2.wait(timeout=90)
         self.wait_stored(es, total, timeout=60)
         self.assertAllOnce(es, total)
@@ -310,7 +318,7 @@ class DiskBufferTest(SluiceTestCase):
         kept = sum(os.path.getsize(s) for s in self.segments())
         self.assertLessEqual(kept, 1 << 20)
         es.up()
-        p2, _ = self.start_run(cfg, ["true"])
+        p2, _ = self.start_drain(cfg, ["true"])
         r2 = p2.wait(timeout=60)
         self.assertEqual(r2.rc, 0, r2.describe())
         stored = es.stats()["stored_docs"]
@@ -359,7 +367,7 @@ class DiskBufferTest(SluiceTestCase):
         with open(self.path("data", "buffers", "es", "ledger"), "wb") as f:
             f.write(b"\x00garbage")
         es.up()
-        p2, port2 = self.start_run(cfg, ["sleep", "3"])
+        p2, port2 = self.start_drain(cfg, ["sleep", "3"])
         wait_until(lambda: es.stats()["stored_docs"] > 0, timeout=30, what="delivery")
         corrupt = wait_until(lambda: metric(port2, "sluice_sink_disk_buffer_corrupt_records_total",
                                             component="es"), timeout=10, what="the metric")

@@ -59,7 +59,9 @@ TEST(GlobComponent, PathologicalPatternIsFast) {
   const std::string name(200, 'a');
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(glob_match_component("*a*a*a*a*a*a*a*a*a*a*b", name));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+  // Linear matching takes microseconds, backtracking ~200^10 steps: a bound this loose holds on
+  // any machine (sanitizers, load) and still tells the two apart.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(GlobCreate, InvalidPatternsAreReported) {
@@ -232,7 +234,8 @@ TEST_F(GlobTest, SymlinkDirectoryLoopsTerminate) {
   Paths errors;
   const auto start = std::chrono::steady_clock::now();
   Paths found = scan({p("loop/**/*.log")}, {}, &errors);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // A walk that follows the loops never ends; one that does not takes milliseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   EXPECT_EQ(found, abs({"loop/a/x.log"}));
   EXPECT_TRUE(errors.empty()) << errors.front();
 
@@ -290,7 +293,9 @@ TEST_F(GlobTest, UnreadableDirectoriesAreReported) {
   EXPECT_NE(errors[0].find("Permission denied"), std::string::npos) << errors[0];
 }
 
-TEST_F(GlobTest, ScanOfThousandFilesIsFast) {
+// How long these scans take is measured by BM_GlobScan in bench/ (a unit test must not depend
+// on the machine's speed); here, that a scan of many files and of many symlinks is right.
+TEST_F(GlobTest, ScanOfThousandFilesAndSymlinksFindsEachOnce) {
   mkdir("many");
   for (int i = 0; i < 1000; ++i) {
     char name[64];
@@ -301,18 +306,11 @@ TEST_F(GlobTest, ScanOfThousandFilesIsFast) {
   std::string error;
   auto m = PathMatcher::create({p("many/*.log")}, {"*.gz"}, &error);
   ASSERT_NE(m, nullptr);
-  ASSERT_EQ(m->scan().size(), 1000u);
-  auto best = std::chrono::steady_clock::duration::max();
-  for (int run = 0; run < 20; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    Paths files = m->scan();
-    best = std::min(best, std::chrono::steady_clock::now() - start);
-    ASSERT_EQ(files.size(), 1000u);
-  }
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(best).count();
-  std::printf("scan of 1000 files: %lld us\n", static_cast<long long>(us));
-  // The budget is 10 ms: scans run every second.
-  EXPECT_LT(us, 10000);
+  Paths files = m->scan();
+  ASSERT_EQ(files.size(), 1000u);
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(std::unique(files.begin(), files.end()), files.end());
+  EXPECT_EQ(files.front(), p("many/app-0000.log"));
 
   // /var/log/containers: every entry is a symlink, so each costs a stat().
   mkdir("links");
@@ -321,18 +319,15 @@ TEST_F(GlobTest, ScanOfThousandFilesIsFast) {
     std::snprintf(name, sizeof name, "links/app-%04d.log", i);
     symlink(p(name).replace(p(name).find("/links/"), 7, "/many/"), name);
   }
+  symlink(p("many/missing.log"), "links/dangling.log");
   m = PathMatcher::create({p("links/*.log")}, {}, &error);
   ASSERT_NE(m, nullptr);
-  best = std::chrono::steady_clock::duration::max();
-  for (int run = 0; run < 20; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    Paths files = m->scan();
-    best = std::min(best, std::chrono::steady_clock::now() - start);
-    ASSERT_EQ(files.size(), 1000u);
-  }
-  const auto link_us = std::chrono::duration_cast<std::chrono::microseconds>(best).count();
-  std::printf("scan of 1000 symlinked files: %lld us\n", static_cast<long long>(link_us));
-  EXPECT_LT(link_us, 10000);
+  files = m->scan();
+  // The dangling link names no file to read.
+  ASSERT_EQ(files.size(), 1000u);
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(std::unique(files.begin(), files.end()), files.end());
+  EXPECT_EQ(files.back(), p("links/app-0999.log"));
 }
 
 }  // namespace
