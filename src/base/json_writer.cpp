@@ -7,6 +7,8 @@
 
 #include <simdjson.h>
 
+#include "base/utf8.hpp"
+
 namespace sluice {
 
 namespace {
@@ -88,28 +90,6 @@ char* write_escaped_valid(char* p, const char* s, size_t n) {
     i = run;
   }
   return p;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid (RFC 3629:
-// no overlongs, no surrogates, nothing above U+10FFFF).
-size_t utf8_sequence_length(const unsigned char* s, size_t i, size_t n) {
-  unsigned char c = s[i];
-  if (c < 0x80) return 1;
-  auto cont = [&](size_t k) { return i + k < n && (s[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && s[i + 1] < 0xA0) return 0;   // overlong
-    if (c == 0xED && s[i + 1] >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && s[i + 1] < 0x90) return 0;   // overlong
-    if (c == 0xF4 && s[i + 1] >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
 }
 
 char* write_escaped_repairing(char* p, const char* text, size_t n) {

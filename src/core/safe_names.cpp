@@ -2,32 +2,14 @@
 
 #include <cstring>
 
+#include "base/utf8.hpp"
+
 namespace sluice::names {
 
 namespace {
 
 constexpr size_t kMaxKeptTail = 32;
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-size_t utf8_length(const unsigned char* s, size_t i, size_t n) {
-  unsigned char c = s[i];
-  if (c < 0x80) return 1;
-  auto cont = [&](size_t k) { return i + k < n && (s[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && s[i + 1] < 0xA0) return 0;   // overlong
-    if (c == 0xED && s[i + 1] >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && s[i + 1] < 0x90) return 0;   // overlong
-    if (c == 0xF4 && s[i + 1] >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 void replace_region(ByteBuffer& out, size_t start, char c) {
   out.resize(start);
@@ -52,10 +34,6 @@ void shorten(ByteBuffer& out, size_t start, char separator, size_t tail) {
 }
 
 }  // namespace
-
-size_t utf8_length(std::string_view text, size_t i) {
-  return utf8_length(reinterpret_cast<const unsigned char*>(text.data()), i, text.size());
-}
 
 void append_utf8(ByteBuffer& out, uint32_t cp) {
   char* p = out.prepare(4);
@@ -109,7 +87,7 @@ void append_path_value(ByteBuffer& out, std::string_view value) {
   char* p = out.prepare(n * kReplacement.size());  // worst case: every byte replaced
   size_t w = 0;
   for (size_t i = 0; i < n;) {
-    size_t len = utf8_length(s, i, n);
+    size_t len = utf8_sequence_length(s, i, n);
     if (len == 0) {
       std::memcpy(p + w, kReplacement.data(), kReplacement.size());
       w += kReplacement.size();

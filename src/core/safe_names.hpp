@@ -21,10 +21,6 @@ inline constexpr size_t kHashDigits = 8;
 // 32-bit FNV-1a: stable across versions and machines (a shortened name must not change).
 uint32_t name_hash(std::string_view text);
 
-// Length of the valid UTF-8 sequence at text[i] (1 for ASCII); 0 when it is invalid (overlong
-// forms, surrogates and values above U+10FFFF included).
-size_t utf8_length(std::string_view text, size_t i);
-
 // Appends code point `cp` (at most U+10FFFF) as UTF-8.
 void append_utf8(ByteBuffer& out, uint32_t cp);
 

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "base/civil_time.hpp"
 #include "base/io.hpp"
@@ -31,6 +34,16 @@ std::string DeadLetterWriter::path_for(const std::string& data_dir, const std::s
   std::string dir = data_dir.empty() ? std::string(".") : data_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir + "/dead-letter/" + name + ".jsonl";
+}
+
+int64_t DeadLetterWriter::pause_after_failure(const std::string& error, int64_t backoff_ms) {
+  uint64_t suppressed = 0;
+  if (failure_log_.allow(&suppressed)) {
+    log::error("dead-letter write failed, retrying", "sink", sink_name_, "error", error,
+               "retry_in_ms", backoff_ms, "suppressed_logs", suppressed);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  return std::min(backoff_ms * 2, kMaxBackoffMs);
 }
 
 bool DeadLetterWriter::open(std::string* error) {

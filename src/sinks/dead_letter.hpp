@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "sluice/byte_buffer.hpp"
 
 namespace sluice {
@@ -33,11 +35,32 @@ class DeadLetterWriter {
   bool write(std::string_view destination_field, std::string_view destination,
              std::string_view reason, std::string_view event, int64_t time_ns, std::string* error);
 
+  // Appends one record, retrying until it is stored: an event may be acknowledged only once it
+  // is safe somewhere, so a failing dead-letter file (disk full) holds the sink back as a
+  // failing destination does. Waits 100 ms after the first failure, doubling up to 5 s; each
+  // failure is logged (rate-limited) and reported to `on_retry` (the sink counts a retry).
+  template <typename OnRetry>
+  void write_until_stored(std::string_view destination_field, std::string_view destination,
+                          std::string_view reason, std::string_view event, OnRetry&& on_retry) {
+    int64_t backoff_ms = kFirstBackoffMs;
+    std::string error;
+    while (!write(destination_field, destination, reason, event, wall_clock_ns(), &error)) {
+      on_retry();
+      backoff_ms = pause_after_failure(error, backoff_ms);
+      error.clear();
+    }
+  }
+
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] uint64_t written() const { return written_; }
 
  private:
+  static constexpr int64_t kFirstBackoffMs = 100;
+  static constexpr int64_t kMaxBackoffMs = 5000;
+
   bool open(std::string* error);
+  // Logs a failed write (rate-limited), sleeps `backoff_ms`; returns the next wait.
+  int64_t pause_after_failure(const std::string& error, int64_t backoff_ms);
 
   std::string data_dir_;
   std::string sink_name_;
@@ -45,6 +68,7 @@ class DeadLetterWriter {
   int fd_ = -1;
   uint64_t written_ = 0;
   ByteBuffer line_;  // reused: one record is built here, then written at once
+  log::RateLimit failure_log_;
 };
 
 }  // namespace sluice

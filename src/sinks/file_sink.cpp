@@ -70,21 +70,8 @@ bool FileSink::write_with_retry(OpenFile& file, std::string_view data, std::stri
 void FileSink::dead_letter(const EncodedBatch& batch, size_t begin, size_t end,
                            std::string_view path, std::string_view reason) {
   for (size_t k = begin; k < end; ++k) {
-    int64_t backoff_ms = 100;
-    std::string error;
-    // An event is acknowledged only once it is safe somewhere: a failing dead-letter file (disk
-    // full) holds the sink back like a failing output file does.
-    while (!dead_letters_.write("path", path, reason, batch.event(k), wall_clock_ns(), &error)) {
-      note_retry(monotonic_ns());
-      uint64_t suppressed = 0;
-      if (error_log_.allow(&suppressed)) {
-        log::error("dead-letter write failed, retrying", "sink", options_.name, "error", error,
-                   "suppressed_logs", suppressed);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
-      error.clear();
-    }
+    dead_letters_.write_until_stored("path", path, reason, batch.event(k),
+                                     [&] { note_retry(monotonic_ns()); });
     ++dead_lettered_;
     note_dead_lettered();
   }

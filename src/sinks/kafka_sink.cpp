@@ -201,22 +201,9 @@ void KafkaSink::finish_one(InFlight* batch) {
 void KafkaSink::dead_letter(InFlight* batch, uint32_t index, std::string_view topic,
                             std::string_view reason) {
   std::string_view event = batch->delivery.batch().event(index);
-  int64_t backoff_ms = 100;
-  std::string error;
   std::lock_guard lock(dead_letter_mutex_);
-  // Acknowledging an event is only allowed once it is safe somewhere: a failing dead-letter
-  // file (disk full) holds the sink back like a failing file sink does.
-  while (!dead_letters_.write("topic", topic, reason, event, wall_clock_ns(), &error)) {
-    note_retry(monotonic_ns());
-    uint64_t suppressed = 0;
-    if (error_log_.allow(&suppressed)) {
-      log::error("dead-letter write failed, retrying", "sink", options_.name, "error", error,
-                 "suppressed_logs", suppressed);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
-    error.clear();
-  }
+  dead_letters_.write_until_stored("topic", topic, reason, event,
+                                   [&] { note_retry(monotonic_ns()); });
   uint64_t total = dead_lettered_.fetch_add(1, std::memory_order_relaxed) + 1;
   note_dead_lettered();
   uint64_t suppressed = 0;

@@ -73,7 +73,10 @@ class KafkaSourceTest(KafkaTestCase):
 
     def background_produce(self, kafka, topic, chunks, per_chunk, pause=0.05):
         """Produces `chunks` x `per_chunk` JSON lines {"seq":i,...} of about 200 bytes while sluice
-        consumes (mid-stream); returns the thread and a list that collects its errors."""
+        consumes (mid-stream); returns the thread and a list that collects its errors. Keyed
+        (64 keys), so that every partition gets its share: keyless messages stick to one
+        partition for long runs, and the mock cluster keeps only 5 MiB per partition, dropping
+        the oldest messages before a slow rebalance has read them."""
         errors = []
 
         def run():
@@ -82,7 +85,7 @@ class KafkaSourceTest(KafkaTestCase):
                     first = c * per_chunk
                     produce(kafka.bootstrap, topic,
                             lines=[json.dumps({"seq": i, "msg": "m" + "x" * 170})
-                                   for i in range(first, first + per_chunk)])
+                                   for i in range(first, first + per_chunk)], keys=64)
                     time.sleep(pause)
             except Exception as e:  # reported by the test
                 errors.append(e)
@@ -164,7 +167,8 @@ class KafkaSourceTest(KafkaTestCase):
     # --- (b) -----------------------------------------------------------------------------------
 
     def test_kill_9_mid_stream_and_restart_loses_nothing(self):
-        # 8 partitions: the mock keeps at most 5 MiB per partition and drops older messages.
+        # 8 partitions, keyed: 12 MB in all, far from the mock's 5 MiB per partition, whatever
+        # the time the group takes to notice the killed member.
         kafka = self.kafka(topics={"logs": 8})
         chunks, per_chunk = 60, 1000
         n = chunks * per_chunk

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/json_writer.hpp"
+#include "base/utf8.hpp"
 #include "core/safe_names.hpp"
 
 namespace sluice::es {
@@ -91,7 +92,7 @@ bool append_index_name(ByteBuffer& out, std::string_view name, bool drop_leading
   out.reserve(start + name.size() + 16);
   for (size_t i = 0; i < name.size();) {
     auto c = static_cast<unsigned char>(name[i]);
-    size_t len = names::utf8_length(name, i);
+    size_t len = utf8_sequence_length(name, i);
     if (len > 1) {
       // Elasticsearch accepts a name only if lowercasing it (Java, Locale.ROOT) changes nothing.
       uint32_t cp = decode_utf8(name.substr(i, len));

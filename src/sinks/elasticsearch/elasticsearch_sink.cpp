@@ -441,22 +441,8 @@ ElasticsearchSink::Request* ElasticsearchSink::rebuild(const Item* begin, const 
 void ElasticsearchSink::dead_letter(const Item& item, std::string_view reason) {
   const EncodedBatch& batch = item.held->delivery.batch();
   std::string index = builder_.index_of(batch, item.index);
-  int64_t backoff_ms = 100;
-  std::string error;
-  // Acknowledging an event is only allowed once it is safe somewhere: a failing dead-letter
-  // file (disk full) holds the sink back like a failing file sink does.
-  while (!dead_letters_.write("index", index, reason, batch.event(item.index), wall_clock_ns(),
-                              &error)) {
-    note_retry(monotonic_ns());
-    uint64_t suppressed = 0;
-    if (request_log_.allow(&suppressed)) {
-      log::error("dead-letter write failed, retrying", "sink", options_.name, "error", error,
-                 "suppressed_logs", suppressed);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
-    error.clear();
-  }
+  dead_letters_.write_until_stored("index", index, reason, batch.event(item.index),
+                                   [&] { note_retry(monotonic_ns()); });
   ++totals_.dead_lettered;
   note_dead_lettered();
   uint64_t suppressed = 0;
