@@ -21,8 +21,8 @@
 #include "options/map_reader.hpp"
 #include "parse/framer.hpp"
 #include "sources/stream_reader.hpp"
-#include "support/files.hpp"
 #include "support/batch.hpp"
+#include "support/files.hpp"
 
 // Traces from ../shared/corpus/multiline (see its README for each file's upstream; all
 // Apache-2.0): fluent/fluent-bit, GoogleCloudPlatform/ops-agent, openstack/os-loganalyze.

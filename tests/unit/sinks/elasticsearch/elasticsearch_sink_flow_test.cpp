@@ -18,10 +18,10 @@
 #include "config/factory.hpp"
 #include "core/pipeline.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
+#include "support/batch.hpp"
 #include "support/es_bulk_answers.hpp"
 #include "support/http_server.hpp"
 #include "support/temp_dir.hpp"
-#include "support/batch.hpp"
 
 namespace sluice {
 namespace {

@@ -22,10 +22,10 @@
 #include "config/topology.hpp"
 #include "options/components.hpp"
 #include "options/config_error.hpp"
-#include "support/sink_config.hpp"
 #include "support/es_bulk_answers.hpp"
 #include "support/files.hpp"
 #include "support/http_server.hpp"
+#include "support/sink_config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {
