@@ -1,7 +1,7 @@
 // The `kafka` source's configuration: YAML options → KafkaSourceOptions, and the librdkafka
 // properties a user may not set because sluice owns them.
 #include "options/components.hpp"
-#include "sources/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 namespace sluice {
 

@@ -1,4 +1,4 @@
-#include "sinks/output_path.hpp"
+#include "sinks/file/output_path.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
 // The kafka sink: config parsing and validation, SLUICE_SINKS URLs, and delivery semantics
 // against librdkafka's in-process mock cluster (acknowledgement only after delivery reports,
 // dead letters, truncation, re-production in order after transient failures).
-#include "sinks/kafka_sink.hpp"
+#include "sinks/kafka/kafka_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>

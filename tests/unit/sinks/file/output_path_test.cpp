@@ -1,6 +1,6 @@
 // Whose fault a failed create/open of a file sink's output is (the event's, when event data chose
 // the failing name; the sink's otherwise), and rotated names that always fit.
-#include "sinks/output_path.hpp"
+#include "sinks/file/output_path.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <string>
 
 #include "base/json_writer.hpp"
-#include "sinks/file_writer.hpp"
+#include "sinks/file/file_writer.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "sinks/file_writer.hpp"
+#include "sinks/file/file_writer.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 

@@ -24,7 +24,7 @@
 #include "options/components.hpp"
 #include "options/config_error.hpp"
 #include "parse/multiline.hpp"
-#include "sources/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 namespace sluice {
 namespace {

@@ -1,4 +1,4 @@
-#include "sources/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 #include <algorithm>
 #include <charconv>

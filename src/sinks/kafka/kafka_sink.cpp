@@ -1,4 +1,4 @@
-#include "sinks/kafka_sink.hpp"
+#include "sinks/kafka/kafka_sink.hpp"
 
 #include <algorithm>
 #include <chrono>

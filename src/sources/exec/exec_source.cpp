@@ -1,4 +1,4 @@
-#include "sources/exec_source.hpp"
+#include "sources/exec/exec_source.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/log.hpp"
-#include "sources/spawn_child.hpp"
+#include "sources/exec/spawn_child.hpp"
 #include "sources/stream_reader.hpp"
 
 namespace sluice {
@@ -162,23 +162,6 @@ void ExecSource::run(SourceContext& ctx) {
       (void)!::read(wake_fd_, &drained, sizeof drained);
     }
   }
-}
-
-}  // namespace sluice
-
-#include "options/components.hpp"
-
-namespace sluice {
-
-std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context) {
-  ExecOptions options;
-  options.command = config.string_list("command");
-  if (options.command.empty() || options.command[0].empty()) {
-    config.fail_here("`command` is required: the program and its arguments as a list");
-  }
-  options.passthrough = config.boolean("passthrough", true);
-  options.framer = context.framer;
-  return std::make_unique<ExecSource>(std::move(options));
 }
 
 }  // namespace sluice

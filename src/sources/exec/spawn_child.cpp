@@ -1,4 +1,4 @@
-#include "sources/spawn_child.hpp"
+#include "sources/exec/spawn_child.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>

@@ -5,7 +5,7 @@
 // asks for it).
 //
 // An event whose rendered file cannot be created or opened because of its own name (a value
-// naming a directory, or a path through a file: sinks/output_path.hpp) goes to the dead-letter
+// naming a directory, or a path through a file: sinks/file/output_path.hpp) goes to the dead-letter
 // file `<data_dir>/dead-letter/<sink>.jsonl` with the reason, like the Kafka and Elasticsearch
 // sinks' rejected events, and the sink goes on. Any other failure (disk full, read-only, no
 // permission on the configured directory) is retried with backoff, holding the pipeline back.
@@ -18,7 +18,7 @@
 #include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
-#include "sinks/file_writer.hpp"
+#include "sinks/file/file_writer.hpp"
 #include "sluice/sink.hpp"
 
 namespace sluice {

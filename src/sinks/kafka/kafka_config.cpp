@@ -7,7 +7,7 @@
 #include "core/safe_names.hpp"
 #include "options/build_context.hpp"
 #include "options/components.hpp"
-#include "sinks/kafka_sink.hpp"
+#include "sinks/kafka/kafka_sink.hpp"
 
 namespace sluice {
 

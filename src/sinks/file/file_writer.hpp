@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "sinks/output_path.hpp"
+#include "sinks/file/output_path.hpp"
 
 namespace sluice {
 
@@ -62,7 +62,7 @@ class FileWriter {
 
   [[nodiscard]] const std::string& path() const { return options_.path; }
   // Set (err != 0) when the last write() failed because the file or one of its directories could
-  // not be created or opened; the caller decides whose fault that is (sinks/output_path.hpp).
+  // not be created or opened; the caller decides whose fault that is (sinks/file/output_path.hpp).
   [[nodiscard]] const OpenFailure& open_failure() const;
   [[nodiscard]] uint64_t bytes_written() const { return bytes_on_disk_; }
 

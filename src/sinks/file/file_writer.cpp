@@ -1,4 +1,4 @@
-#include "sinks/file_writer.hpp"
+#include "sinks/file/file_writer.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

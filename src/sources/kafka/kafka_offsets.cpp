@@ -1,7 +1,7 @@
 // KafkaOffsets: which offsets of which partitions the kafka source may commit.
 #include <algorithm>
 
-#include "sources/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 namespace sluice {
 
