@@ -32,6 +32,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/clock.hpp"
+#include "base/duration.hpp"
 #include "base/log.hpp"
 #include "base/secrets.hpp"
 #include "cli/commands.hpp"
@@ -96,41 +97,6 @@ std::string escape_glob(std::string_view path) {
   return out;
 }
 
-// `90s`, `10m`, `1h30m`, `1.5h`, `2d`, `500ms`, or a plain number of seconds.
-std::optional<int64_t> parse_duration_ns(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  double total = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    double number = 0;
-    auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), number,
-                                     std::chars_format::fixed);
-    if (ec != std::errc() || number < 0) return std::nullopt;
-    pos = static_cast<size_t>(end - text.data());
-    size_t unit_end = pos;
-    while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
-    std::string_view unit = text.substr(pos, unit_end - pos);
-    pos = unit_end;
-    double scale = 0;
-    if (unit == "ms") {
-      scale = 1e6;
-    } else if (unit == "s" || (unit.empty() && pos == text.size() && total == 0)) {
-      scale = 1e9;
-    } else if (unit == "m") {
-      scale = 60e9;
-    } else if (unit == "h") {
-      scale = 3600e9;
-    } else if (unit == "d") {
-      scale = 86400e9;
-    } else {
-      return std::nullopt;
-    }
-    total += number * scale;
-  }
-  if (total > 1e18) return std::nullopt;
-  return static_cast<int64_t>(total);
-}
-
 // The key names the text encoder shows as the level: --level filters on what the reader sees.
 constexpr const char* kLevelKeys[] = {"level", "lvl", "severity", "loglevel", "log.level"};
 
@@ -176,8 +142,8 @@ std::string where_condition(const std::string& arg) {
 std::string since_condition(const std::string& arg) {
   int64_t now = wall_clock_ns();
   int64_t threshold = 0;
-  if (std::optional<int64_t> duration = parse_duration_ns(arg)) {
-    threshold = now - *duration;
+  if (DurationParse duration = parse_duration(arg); duration.status == DurationParse::Status::Ok) {
+    threshold = now - duration.ns;
   } else if (std::optional<int64_t> at = parse_timestamp(arg, TimestampContext{nullptr, now})) {
     threshold = *at;
   } else {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "base/duration.hpp"
 #include "base/secrets.hpp"
 
 namespace sluice {
@@ -226,20 +227,15 @@ uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
 int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
   std::optional<std::string> v = string(key);
   if (!v) return fallback;
-  std::string s = trim(*v);
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  std::string unit = s.substr(i);
-  double number = leading_number(s, i);
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
-  for (const auto& [name, factor] : kUnits) {
-    if (unit != name || number < 0) continue;
-    // 2^63 ns is 292 years; llround of more is no number at all (LLONG_MIN in practice).
-    if (number * factor >= kTwoTo63) fail(key, "`" + key + "` is too long: `" + *v + "`");
-    return static_cast<int64_t>(std::llround(number * factor));
+  DurationParse parsed = parse_duration(*v);
+  if (parsed.status == DurationParse::Status::TooLong) {
+    fail(key, "`" + key + "` is too long: `" + *v + "`");
   }
-  fail(key, "`" + key + "` must be a duration such as 500ms, 10s, 5m or 1h, not `" + *v + "`");
+  if (parsed.status != DurationParse::Status::Ok) {
+    fail(key,
+         "`" + key + "` must be a duration such as 500ms, 10s, 5m, 1h or 1h30m, not `" + *v + "`");
+  }
+  return parsed.ns;
 }
 
 std::vector<std::string> MapReader::string_list(const std::string& key) {
