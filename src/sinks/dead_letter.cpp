@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -36,14 +35,13 @@ std::string DeadLetterWriter::path_for(const std::string& data_dir, const std::s
   return dir + "/dead-letter/" + name + ".jsonl";
 }
 
-int64_t DeadLetterWriter::pause_after_failure(const std::string& error, int64_t backoff_ms) {
+void DeadLetterWriter::pause_after_failure(const std::string& error, int64_t delay_ns) {
   uint64_t suppressed = 0;
   if (failure_log_.allow(&suppressed)) {
     log::error("dead-letter write failed, retrying", "sink", sink_name_, "error", error,
-               "retry_in_ms", backoff_ms, "suppressed_logs", suppressed);
+               "retry_in_ms", delay_ns / 1'000'000, "suppressed_logs", suppressed);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-  return std::min(backoff_ms * 2, kMaxBackoffMs);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
 }
 
 bool DeadLetterWriter::open(std::string* error) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/backoff.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "sluice/byte_buffer.hpp"
@@ -37,16 +38,17 @@ class DeadLetterWriter {
 
   // Appends one record, retrying until it is stored: an event may be acknowledged only once it
   // is safe somewhere, so a failing dead-letter file (disk full) holds the sink back as a
-  // failing destination does. Waits 100 ms after the first failure, doubling up to 5 s; each
-  // failure is logged (rate-limited) and reported to `on_retry` (the sink counts a retry).
+  // failing destination does. Waits 100 ms after the first failure, doubling up to 5 s, each
+  // wait jittered (base/backoff.hpp); each failure is logged (rate-limited) and reported to
+  // `on_retry` (the sink counts a retry).
   template <typename OnRetry>
   void write_until_stored(std::string_view destination_field, std::string_view destination,
                           std::string_view reason, std::string_view event, OnRetry&& on_retry) {
-    int64_t backoff_ms = kFirstBackoffMs;
+    Backoff backoff(kFirstBackoffNs, kMaxBackoffNs);
     std::string error;
     while (!write(destination_field, destination, reason, event, wall_clock_ns(), &error)) {
       on_retry();
-      backoff_ms = pause_after_failure(error, backoff_ms);
+      pause_after_failure(error, backoff.next_delay());
       error.clear();
     }
   }
@@ -55,12 +57,12 @@ class DeadLetterWriter {
   [[nodiscard]] uint64_t written() const { return written_; }
 
  private:
-  static constexpr int64_t kFirstBackoffMs = 100;
-  static constexpr int64_t kMaxBackoffMs = 5000;
+  static constexpr int64_t kFirstBackoffNs = 100'000'000;
+  static constexpr int64_t kMaxBackoffNs = 5'000'000'000;
 
   bool open(std::string* error);
-  // Logs a failed write (rate-limited), sleeps `backoff_ms`; returns the next wait.
-  int64_t pause_after_failure(const std::string& error, int64_t backoff_ms);
+  // Logs a failed write (rate-limited), then sleeps `delay_ns`.
+  void pause_after_failure(const std::string& error, int64_t delay_ns);
 
   std::string data_dir_;
   std::string sink_name_;

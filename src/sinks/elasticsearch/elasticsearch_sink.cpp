@@ -13,6 +13,8 @@ namespace {
 constexpr std::string_view kContentType = "application/x-ndjson";
 // The longest a wait for answers sleeps: timers (flush, retries) are looked at this often.
 constexpr int64_t kMaxWaitNs = 100'000'000;
+// The first wait after the transport failed to start (e.g. an unreadable TLS file).
+constexpr int64_t kRestartBackoffMinNs = 1'000'000'000;
 
 }  // namespace
 
@@ -21,7 +23,7 @@ ElasticsearchSink::ElasticsearchSink(ElasticsearchSinkOptions options)
       target_(es::bulk_target(options_.pipeline)),
       builder_(es::ActionSpec{}),
       dead_letters_(options_.data_dir, options_.name),
-      jitter_(static_cast<uint32_t>(monotonic_ns())) {
+      retry_backoff_(options_.retry_backoff_min_ns, options_.retry_backoff_max_ns) {
   // The slots follow the order of templates().
   int slot = 0;
   options_.action.index_slot = options_.index.is_static() ? -1 : slot++;
@@ -131,6 +133,8 @@ bool ElasticsearchSink::has_id(const Item& item) const {
 // --- building and sending -----------------------------------------------------------------------
 
 bool ElasticsearchSink::ensure_transport(bool wait) {
+  Backoff backoff(kRestartBackoffMinNs,
+                  std::max(kRestartBackoffMinNs, options_.retry_backoff_max_ns));
   while (!transport_) {
     std::string error;
     transport_ = es::HttpTransport::create(options_.transport, &error);
@@ -143,7 +147,7 @@ bool ElasticsearchSink::ensure_transport(bool wait) {
       transport_failed_logged_ = true;
     }
     if (!wait) return false;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::nanoseconds(backoff.next_delay()));
   }
   return true;
 }
@@ -417,13 +421,10 @@ void ElasticsearchSink::retry_whole(Request* request, std::string_view why, int 
 
 void ElasticsearchSink::schedule(Request* request, uint32_t attempt) {
   request->attempt = attempt;
-  // Capped exponential backoff with jitter (half to all of it), so that many senders do not
-  // hammer a recovering cluster in step.
-  int64_t backoff = options_.retry_backoff_min_ns;
-  for (uint32_t k = 1; k < attempt && backoff < options_.retry_backoff_max_ns; ++k) backoff *= 2;
-  backoff = std::min(backoff, options_.retry_backoff_max_ns);
-  std::uniform_int_distribution<int64_t> pick(backoff / 2, backoff);
-  request->not_before_ns = monotonic_ns() + pick(jitter_);
+  // Capped exponential backoff with jitter, so that many senders do not hammer a recovering
+  // cluster in step. Each request counts its own failures: one that keeps failing waits longer
+  // while a fresh one (the failed items of an answer) starts short.
+  request->not_before_ns = monotonic_ns() + retry_backoff_.delay_for_attempt(attempt);
   waiting_.push_back(request);
 }
 

@@ -75,10 +75,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "base/backoff.hpp"
 #include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
@@ -205,7 +205,7 @@ class ElasticsearchSink final : public Sink {
   es::BulkResponseParser parser_;
   std::unique_ptr<es::GzipPool> gzip_;  // with `compression: gzip`
   DeadLetterWriter dead_letters_;
-  std::minstd_rand jitter_;
+  Backoff retry_backoff_;  // delay_for_attempt(): each request counts its own failures
 
   Request* open_ = nullptr;        // being filled
   std::vector<Request*> waiting_;  // sealed, to be sent once their not_before_ns has come

@@ -1,9 +1,9 @@
 #include "sinks/file/file_sink.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "base/backoff.hpp"
 #include "base/clock.hpp"
 #include "core/safe_names.hpp"
 
@@ -43,7 +43,8 @@ FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) 
 }
 
 bool FileSink::write_with_retry(OpenFile& file, std::string_view data, std::string* reason) {
-  int64_t backoff_ms = 50;
+  // 50 ms after the first failure, doubling up to 5 s, jittered (base/backoff.hpp).
+  Backoff backoff(50'000'000, 5'000'000'000);
   while (true) {
     std::string error;
     if (file.writer->write(data, &error)) {
@@ -57,13 +58,13 @@ bool FileSink::write_with_retry(OpenFile& file, std::string_view data, std::stri
       return false;
     }
     note_retry(monotonic_ns());
+    const int64_t delay_ns = backoff.next_delay();
     uint64_t suppressed = 0;
     if (error_log_.allow(&suppressed)) {
       log::error("file write failed, retrying", "sink", options_.name, "error", error,
-                 "retry_in_ms", backoff_ms, "suppressed_logs", suppressed);
+                 "retry_in_ms", delay_ns / 1'000'000, "suppressed_logs", suppressed);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
+    std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
   }
 }
 

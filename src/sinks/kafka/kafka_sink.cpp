@@ -12,7 +12,10 @@ namespace sluice {
 
 namespace {
 
-constexpr int kPollWaitMs = 50;  // queue full / draining: wait this long for reports at a time
+constexpr int kPollWaitMs = 50;
+// The first wait after the producer failed to start (or to be recreated).
+constexpr int64_t kRestartBackoffMinNs =
+    1'000'000'000;  // queue full / draining: wait this long for reports at a time
 // Per-message framing that counts against message.max.bytes besides key, value and headers
 // (record batch header and record fields), rounded up.
 constexpr size_t kRecordOverhead = 128;
@@ -46,6 +49,14 @@ std::string describe(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
 }
 
+// Sleeps until `wake_ns` (monotonic).
+void sleep_until(int64_t wake_ns) {
+  for (int64_t now = monotonic_ns(); now < wake_ns; now = monotonic_ns()) {
+    std::this_thread::sleep_for(
+        std::chrono::nanoseconds(std::min<int64_t>(wake_ns - now, 100'000'000)));
+  }
+}
+
 std::string_view without_newline(std::string_view event) {
   if (!event.empty() && event.back() == '\n') event.remove_suffix(1);
   return event;
@@ -71,8 +82,7 @@ rd_kafka_conf_t* make_kafka_conf(const std::vector<std::pair<std::string, std::s
 
 KafkaSink::KafkaSink(KafkaSinkOptions options)
     : options_(std::move(options)),
-      jitter_(static_cast<uint32_t>(monotonic_ns())),
-      backoff_ns_(options_.retry_backoff_min_ns),
+      backoff_(options_.retry_backoff_min_ns, options_.retry_backoff_max_ns),
       dead_letters_(options_.data_dir, options_.name) {
   vu_.reserve(8 + options_.headers.size());
 }
@@ -303,6 +313,29 @@ KafkaSink::Produced KafkaSink::produce(InFlight* batch, uint32_t index) {
   return Produced::Yes;
 }
 
+bool KafkaSink::start_with_retry(int64_t deadline_ns, bool recreating) {
+  Backoff backoff(kRestartBackoffMinNs,
+                  std::max(kRestartBackoffMinNs, options_.retry_backoff_max_ns));
+  std::string error;
+  while (!start(&error)) {
+    if (recreating) {
+      log::error("kafka producer could not be recreated, retrying", "sink", options_.name, "error",
+                 error);
+    } else {
+      note_retry(monotonic_ns());
+      if (!start_failed_logged_) {
+        log::error("kafka producer could not start, retrying", "sink", options_.name, "error",
+                   error);
+        start_failed_logged_ = true;
+      }
+    }
+    if (monotonic_ns() >= deadline_ns) return false;
+    sleep_until(std::min(monotonic_ns() + backoff.next_delay(), deadline_ns));
+    error.clear();
+  }
+  return true;
+}
+
 bool KafkaSink::collect_returned() {
   std::lock_guard lock(reports_mutex_);
   if (!returned_.empty()) {
@@ -334,7 +367,7 @@ void KafkaSink::on_delivery(const rd_kafka_message_t* message) {
   }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     delivered_.fetch_add(1, std::memory_order_relaxed);
-    backoff_ns_.store(options_.retry_backoff_min_ns, std::memory_order_relaxed);
+    delivered_since_backoff_.store(true, std::memory_order_relaxed);
     note_success();
     finish_one(batch);
   } else {
@@ -444,28 +477,16 @@ bool KafkaSink::recover(int64_t deadline_ns) {
     if (!wait_until_nothing_in_flight(deadline_ns)) return false;
     if (fatal_) {
       stop_producer();
-      std::string error;
-      while (!start(&error)) {
-        log::error("kafka producer could not be recreated, retrying", "sink", options_.name,
-                   "error", error);
-        if (monotonic_ns() >= deadline_ns) return false;
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-      }
+      if (!start_with_retry(deadline_ns, /*recreating=*/true)) return false;
     }
     std::sort(requeue_.begin(), requeue_.end(), [](const Requeue& a, const Requeue& b) {
       return a.batch->order != b.batch->order ? a.batch->order < b.batch->order : a.index < b.index;
     });
-    // Capped exponential backoff with jitter (half to all of it), so that many sinks do not
-    // hammer a recovering cluster in step. A delivery in between resets it.
-    int64_t backoff = backoff_ns_.load(std::memory_order_relaxed);
-    std::uniform_int_distribution<int64_t> pick(backoff / 2, backoff);
-    int64_t wake = std::min(monotonic_ns() + pick(jitter_), deadline_ns);
-    for (int64_t now = monotonic_ns(); now < wake; now = monotonic_ns()) {
-      std::this_thread::sleep_for(
-          std::chrono::nanoseconds(std::min<int64_t>(wake - now, 100'000'000)));
-    }
+    // Capped exponential backoff with jitter, so that many sinks do not hammer a recovering
+    // cluster in step. A delivery in between resets it.
+    if (delivered_since_backoff_.exchange(false, std::memory_order_relaxed)) backoff_.reset();
+    sleep_until(std::min(monotonic_ns() + backoff_.next_delay(), deadline_ns));
     if (monotonic_ns() >= deadline_ns) return false;
-    backoff_ns_.store(std::min(backoff * 2, options_.retry_backoff_max_ns));
     reproducing_.clear();
     std::swap(reproducing_, requeue_);
     round_ns_ = monotonic_ns();
@@ -492,19 +513,8 @@ bool KafkaSink::recover(int64_t deadline_ns) {
 // --- the Sink interface (sink thread) -----------------------------------------------------------
 
 void KafkaSink::consume(Delivery delivery) {
-  if (rk_ == nullptr) {
-    std::string error;
-    while (!start(&error)) {
-      // Config was validated; what fails here is the environment (e.g. a TLS file).
-      note_retry(monotonic_ns());
-      if (!start_failed_logged_) {
-        log::error("kafka producer could not start, retrying", "sink", options_.name, "error",
-                   error);
-        start_failed_logged_ = true;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-  }
+  // Config was validated; what fails here is the environment (e.g. a TLS file).
+  if (rk_ == nullptr) start_with_retry(INT64_MAX, /*recreating=*/false);
   // Nothing new while an older message may still time out and come back (finite timeouts).
   hold_back();
   InFlight* batch = acquire();

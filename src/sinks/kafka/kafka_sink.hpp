@@ -13,8 +13,8 @@
 // up (message.timeout.ms = 0): an outage holds the sink back, and the pipeline's `when_full`
 // applies. With a finite message.timeout.ms (or after a fatal idempotence error, when the
 // producer is recreated), a message that comes back with a transient error is produced again
-// by the sink after a capped exponential backoff with jitter, in order: the sink stops
-// producing as soon as a message comes back, purges what librdkafka has not sent yet (those
+// by the sink after a capped exponential backoff with jitter (base/backoff.hpp), in order: the sink
+// stops producing as soon as a message comes back, purges what librdkafka has not sent yet (those
 // messages come back too), waits until nothing is in flight, then produces everything that came
 // back in the original order (batch order, then event order) before it takes anything new.
 // It also produces nothing new while a message it holds may be past its timeout without a
@@ -38,7 +38,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -46,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/backoff.hpp"
 #include "base/log.hpp"
 #include "core/template.hpp"
 #include "sinks/dead_letter.hpp"
@@ -128,6 +128,10 @@ class KafkaSink final : public Sink {
 
   // Sink thread.
   bool start(std::string* error);
+  // start() until it succeeds, waiting between tries (from 1 s, doubling up to
+  // retry_backoff_max, jittered). The first start counts retries and logs once; recreating after
+  // a fatal error logs every failure. False if the deadline (monotonic ns) passed first.
+  bool start_with_retry(int64_t deadline_ns, bool recreating);
   void stop_producer();
   rd_kafka_topic_t* topic_handle(std::string_view name);
   // Produces event `index`; waits while librdkafka's queue is full.
@@ -176,13 +180,13 @@ class KafkaSink final : public Sink {
   uint64_t next_order_ = 0;
   std::vector<Requeue> requeue_;
   std::vector<Requeue> reproducing_;
-  std::minstd_rand jitter_;
+  Backoff backoff_;  // the wait before each recover() round
 
   std::atomic<int64_t> in_librdkafka_{0};  // produced, delivery report not yet served
   std::atomic<bool> fatal_{false};         // the producer instance must be replaced (idempotence)
   std::atomic<bool> closing_{false};       // reports of purged messages at the end are ignored
-  std::atomic<bool> returned_pending_{false};  // returned_ is not empty
-  std::atomic<int64_t> backoff_ns_;
+  std::atomic<bool> returned_pending_{false};         // returned_ is not empty
+  std::atomic<bool> delivered_since_backoff_{false};  // a delivery resets backoff_
 
   std::mutex reports_mutex_;  // guards returned_ and reports_epoch_
   std::condition_variable reports_cv_;
