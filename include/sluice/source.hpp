@@ -1,6 +1,7 @@
 #pragma once
 // A source reads bytes from somewhere, frames them into lines and pushes batches.
-#include <sys/types.h>
+#include <csignal>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,15 +50,20 @@ class Source {
   virtual bool start(std::string* error) { return true; }
   // Runs on the source's own thread until end of input or stop().
   virtual void run(SourceContext& ctx) = 0;
-  // Asks run() to finish soon: flush what was read and return. Any thread.
+  // Asks run() to finish soon: flush what was read and return. Any thread. The pipeline also
+  // calls it on every source still running shortly before the shutdown deadline.
   virtual void stop() = 0;
 
-  // Sources that own a child process (exec).
-  [[nodiscard]] virtual pid_t child_pid() const { return -1; }
-  virtual void forward_signal(int signal) {}
-  virtual void child_exited(int wait_status) {}
-  // Exit code to report for the child (exit code, or 128+signal), once it exited.
-  [[nodiscard]] virtual int child_exit_code() const { return 0; }
+  // A signal sluice received (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2), on the
+  // main thread. By default a shutdown signal (SIGTERM, SIGINT) stops the source and the others
+  // mean nothing to it; a source wrapping a process (exec) forwards them all to it instead, and
+  // ends when the process does.
+  virtual void on_signal(int signal) {
+    if (signal == SIGTERM || signal == SIGINT) stop();
+  }
+  // Set by a source that decides sluice's exit code (exec: its child's, or 128+signal); read
+  // once the source has ended.
+  [[nodiscard]] virtual std::optional<int> exit_code() const { return std::nullopt; }
 
   // Sources that tail files: a snapshot of each file's progress. Any thread.
   [[nodiscard]] virtual std::vector<FileStatus> file_status() const { return {}; }

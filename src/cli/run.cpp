@@ -17,6 +17,7 @@
 #include "options/config_error.hpp"
 #include "server/liveness_report.hpp"
 #include "server/metrics_report.hpp"
+#include "sources/exec/child_reaper.hpp"
 
 namespace sluice::cli {
 
@@ -58,6 +59,7 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
 int run_command(const RunArgs& args) {
   // Before any thread or child exists; the file sources size themselves from the result.
   raise_open_file_limit();
+  reap_orphans_as_init();
   try {
     BuiltPipeline built = guard_config_errors([&args] {
       Topology topology = load_topology(topology_inputs(args.config_path, args.command));

@@ -1,6 +1,9 @@
 #pragma once
 // The running topology: source threads → worker pool (parse, timestamp, transforms, encode) →
 // per-sink bounded queues → sink threads, with acknowledgements flowing back to the sources.
+// This class is the lifecycle: it builds the plan (core/pipeline_plan.hpp), starts the sinks,
+// sources (core/source_runtime.hpp) and workers (core/worker_pool.hpp), supervises them while
+// handling signals, and at the end drains within the shutdown deadline and reports.
 //
 // Ordering: batches of one source carry consecutive sequence numbers; workers process them in
 // parallel but hand them to the sink queues strictly in sequence (a worker that finishes early
@@ -96,7 +99,8 @@ class Pipeline {
   // Runs until every source has finished and everything is drained, or until a shutdown
   // signal plus the shutdown deadline. Signals must be blocked in the calling thread (see
   // block_process_signals) so that they are handled here. Returns the process exit code: the
-  // child's for exec sources, else 0 (1 when the drain missed the deadline).
+  // one a source decides (Source::exit_code: exec's child), else 0 (1 when the drain missed the
+  // deadline or the topology cannot run).
   int run();
 
   [[nodiscard]] const std::vector<std::unique_ptr<ComponentMetrics>>& metrics() const {
@@ -107,9 +111,8 @@ class Pipeline {
   // atomics only, so a probe never waits on a lock a stuck thread may hold.
   [[nodiscard]] LivenessStatus liveness(int64_t now_ns) const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<std::unique_ptr<ComponentMetrics>> metrics_;
 };

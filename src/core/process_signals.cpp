@@ -1,30 +1,31 @@
 #include "core/process_signals.hpp"
 
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <initializer_list>
 
 namespace sluice {
 
 namespace {
-sigset_t handled_signal_set() {
+sigset_t watched_signal_set() {
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) sigaddset(&set, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   return set;
 }
 }  // namespace
 
 void block_process_signals() {
-  sigset_t set = handled_signal_set();
+  sigset_t set = watched_signal_set();
+  sigaddset(&set, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
 SignalWatcher::SignalWatcher() {
-  sigset_t set = handled_signal_set();
+  sigset_t set = watched_signal_set();
   fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -36,12 +37,6 @@ int SignalWatcher::next() {
   signalfd_siginfo info{};
   if (::read(fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
   return static_cast<int>(info.ssi_signo);
-}
-
-void reap_exited_children(const std::function<void(pid_t pid, int wait_status)>& on_exit) {
-  int status = 0;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) on_exit(pid, status);
 }
 
 }  // namespace sluice

@@ -1,16 +1,15 @@
 #pragma once
 // Process-level signal handling for the main thread: the handled signals are blocked in every
 // thread and read from a signalfd, so the main loop can poll them next to other descriptors.
-#include <sys/types.h>
-
-#include <functional>
 
 namespace sluice {
 
-// Blocks the signals the pipeline handles (call first thing in main, before any thread starts,
-// so every thread inherits the mask) and ignores SIGPIPE.
+// Blocks the signals the pipeline handles, and SIGCHLD (read by whoever reaps children: the
+// exec source's reaper), and ignores SIGPIPE. Call first thing in main, before any thread
+// starts, so every thread inherits the mask.
 void block_process_signals();
 
+// Reads the signals the pipeline handles: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2.
 class SignalWatcher {
  public:
   SignalWatcher();
@@ -25,9 +24,5 @@ class SignalWatcher {
  private:
   int fd_;
 };
-
-// Reaps every child that has exited, without blocking (sluice is a child subreaper, and may be
-// PID 1, so orphans end up here too); reports each to `on_exit`.
-void reap_exited_children(const std::function<void(pid_t pid, int wait_status)>& on_exit);
 
 }  // namespace sluice

@@ -13,6 +13,7 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/log.hpp"
+#include "sources/exec/child_reaper.hpp"
 #include "sources/exec/spawn_child.hpp"
 #include "sources/stream_reader.hpp"
 
@@ -22,12 +23,16 @@ namespace {
 // After the child exits, output from processes it left behind (still holding the pipes) is
 // read for this long after the last byte, then the source ends.
 constexpr int64_t kOrphanOutputGraceNs = 1'000'000'000;
+// SIGKILL takes effect asynchronously: how long to wait (a child stuck in the kernel may take a
+// moment) for the killed child, so that sluice exits with 128+9 rather than "still running".
+constexpr int64_t kKilledChildWaitNs = 1'000'000'000;
 }  // namespace
 
 ExecSource::ExecSource(ExecOptions options)
     : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 ExecSource::~ExecSource() {
+  if (pid_ > 0) ChildReaper::instance().forget(pid_);
   for (int fd : {stdout_fd_, stderr_fd_, wake_fd_}) {
     if (fd >= 0) ::close(fd);
   }
@@ -48,7 +53,9 @@ bool ExecSource::start(std::string* error) {
   // As a wrapper or PID 1, sluice adopts what the child leaves behind and reaps it.
   (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  int rc = spawn_child(options_.command, out[1], err[1], &pid_);
+  int rc = ChildReaper::instance().spawn(
+      [&](pid_t* pid) { return spawn_child(options_.command, out[1], err[1], pid); }, &pid_,
+      [this](int wait_status) { child_exited(wait_status); });
   ::close(out[1]);
   ::close(err[1]);
   if (rc != 0) {
@@ -66,13 +73,19 @@ bool ExecSource::start(std::string* error) {
   return true;
 }
 
+// The pipeline stops a source still running shortly before the shutdown deadline: the child
+// was sent the shutdown signal and its time is up.
 void ExecSource::stop() {
+  if (pid_ > 0 && !exited_.load() && !killed_.exchange(true)) {
+    log::warn("child did not exit in time, killing it", "pid", pid_);
+    ::kill(pid_, SIGKILL);
+  }
   stopping_ = true;
   uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-void ExecSource::forward_signal(int signal) {
+void ExecSource::on_signal(int signal) {
   if (pid_ > 0 && !exited_.load()) ::kill(pid_, signal);
 }
 
@@ -88,7 +101,8 @@ void ExecSource::child_exited(int wait_status) {
   }
 }
 
-int ExecSource::child_exit_code() const {
+std::optional<int> ExecSource::exit_code() const {
+  if (pid_ <= 0) return std::nullopt;
   if (!exited_.load()) return 1;
   int status = wait_status_.load();
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -154,8 +168,19 @@ void ExecSource::run(SourceContext& ctx) {
   }
   out.finish(!at_eof[0]);
   err.finish(!at_eof[1]);
-  // The exit status decides sluice's own; wait for it unless asked to stop.
-  while (!exited_.load() && !stopping_.load()) {
+  wait_for_child_exit();
+}
+
+// The exit status decides sluice's own: waits for it, unless asked to stop; after stop() killed
+// the child, only for as long as the kill may take.
+void ExecSource::wait_for_child_exit() {
+  int64_t give_up_at = 0;
+  while (!exited_.load()) {
+    if (stopping_.load()) {
+      if (!killed_.load()) return;
+      if (give_up_at == 0) give_up_at = monotonic_ns() + kKilledChildWaitNs;
+      if (monotonic_ns() >= give_up_at) return;
+    }
     pollfd pfd{wake_fd_, POLLIN, 0};
     if (::poll(&pfd, 1, 100) > 0) {
       uint64_t drained;

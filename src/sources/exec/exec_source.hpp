@@ -1,10 +1,13 @@
 #pragma once
 // `exec`: runs the application as sluice's child (sidecar / entrypoint mode) and reads its
-// stdout and stderr as two streams. The command is an argv list, never a shell line. Signals
-// sluice receives are forwarded to the child; sluice exits with the child's exit code.
+// stdout and stderr as two streams. The command is an argv list, never a shell line. The source
+// supervises its child: signals sluice receives are forwarded to it, the child reaper
+// (child_reaper.hpp) reports its exit, a child still running when the pipeline stops the source
+// shortly before the shutdown deadline is killed, and sluice exits with the child's exit code.
+#include <sys/types.h>
+
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,18 +31,23 @@ class ExecSource final : public Source {
   void run(SourceContext& ctx) override;
   void stop() override;
 
-  [[nodiscard]] pid_t child_pid() const override { return pid_; }
-  void forward_signal(int signal) override;
-  void child_exited(int wait_status) override;
-  [[nodiscard]] int child_exit_code() const override;
+  // Forwards every signal to the child; the source ends when the child does (and its output
+  // has been read).
+  void on_signal(int signal) override;
+  // The child's exit code, or 128+signal; 1 while it has not exited. None without a child.
+  [[nodiscard]] std::optional<int> exit_code() const override;
 
  private:
+  void child_exited(int wait_status);  // on the reaper's thread
+  void wait_for_child_exit();
+
   ExecOptions options_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> killed_{false};  // by stop(), near the shutdown deadline
   std::atomic<bool> exited_{false};
   std::atomic<int> wait_status_{0};
 };

@@ -1,0 +1,158 @@
+#include "core/worker_pool.hpp"
+
+#include <chrono>
+
+#include "base/clock.hpp"
+#include "core/encoder.hpp"
+#include "core/event_id.hpp"
+#include "core/event_view.hpp"
+#include "core/template.hpp"
+
+namespace sluice {
+
+struct WorkerPool::Scratch {
+  size_t worker = 0;  // index for the heartbeats
+  std::vector<std::vector<Event>> levels;
+  std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
+};
+
+WorkerPool::WorkerPool(const RunningTopology& topology, BoundedQueue<Batch*>& work_queue,
+                       Pool<Batch>& batch_pool, Pool<EncodedBatch>& encoded_pool,
+                       PipelineHeartbeats& heartbeats)
+    : topology_(topology),
+      work_queue_(work_queue),
+      batch_pool_(batch_pool),
+      encoded_pool_(encoded_pool),
+      heartbeats_(heartbeats) {}
+
+WorkerPool::~WorkerPool() {
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void WorkerPool::start(int workers) {
+  running_ = workers;
+  for (int i = 0; i < workers; ++i) {
+    threads_.emplace_back([this, i] { loop(static_cast<size_t>(i)); });
+  }
+}
+
+bool WorkerPool::finish(int64_t deadline_ns) {
+  // One end marker per worker: each ends once the queue holds nothing else.
+  for (size_t i = 0; i < threads_.size(); ++i) work_queue_.push_control(nullptr);
+  while (running_.load() != 0) {
+    if (monotonic_ns() >= deadline_ns) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (auto& thread : threads_) thread.join();
+  return true;
+}
+
+void WorkerPool::loop(size_t index) {
+  Scratch scratch;
+  scratch.worker = index;
+  bool closing = false;
+  int others_markers = 0;  // end markers meant for other workers, taken while draining
+  while (true) {
+    Batch* batch = nullptr;
+    // After the end marker, batches may still sit in other sources' sub-queues: drain them.
+    if (closing) {
+      if (!work_queue_.try_pop(batch)) break;
+    } else {
+      work_queue_.pop(batch);
+    }
+    if (batch == nullptr) {
+      if (closing) ++others_markers;
+      closing = true;
+      continue;
+    }
+    int64_t cost = memory_cost(*batch);
+    process(batch, scratch);
+    work_queue_.release(cost);
+  }
+  // Give back the markers taken from other workers, or they would wait in pop() forever.
+  for (int i = 0; i < others_markers; ++i) work_queue_.push_control(nullptr);
+  running_.fetch_sub(1);
+}
+
+void WorkerPool::process(Batch* batch, Scratch& scratch) {
+  SourceRuntime& source = *topology_.sources[batch->source_index];
+  // Busy while parsing, transforming and encoding; idle again before commit(), which may wait
+  // on a full sink queue (backpressure is not a stall).
+  heartbeats_.worker_busy(scratch.worker, monotonic_ns());
+  source.spec.parser->parse(*batch, wall_clock_ns());
+  uint64_t parse_errors = 0, split = 0;
+  for (const Event& e : batch->events) {
+    parse_errors += (e.flags & kFlagParseError) ? 1 : 0;
+    split += (e.flags & kFlagSplit) ? 1 : 0;
+  }
+  if (parse_errors) source.metrics->add(source.metrics->parse_errors, parse_errors);
+  if (split) source.metrics->add(source.metrics->split, split);
+
+  scratch.deliveries.clear();
+  route(*batch, source, topology_.plan.sources[source.index].root, batch->events, 0, scratch);
+  heartbeats_.worker_idle(scratch.worker);
+  commit(source, batch->seq, scratch);
+  batch->reset();
+  batch_pool_.release(batch);
+}
+
+void WorkerPool::route(Batch& batch, SourceRuntime& source, const PlanNode& node,
+                       std::span<const Event> events, size_t depth, Scratch& scratch) {
+  static const std::vector<const Template*> kNoTemplates;
+  for (const PlanOutput& output : node.outputs) {
+    const std::vector<const Template*>& templates =
+        output.templated ? topology_.sinks[output.sinks.front()]->templates : kNoTemplates;
+    EncodedBatch* encoded = encoded_pool_.acquire();
+    encoded->source_index = source.index;
+    encoded->seq = batch.seq;
+    encoded->ack = batch.ack;
+    encoded->templates_per_event = static_cast<uint32_t>(templates.size());
+    encoded->refs.store(static_cast<int>(output.sinks.size()), std::memory_order_relaxed);
+    encoded->ends.reserve(events.size());
+    if (output.ids) encoded->ids.reserve(events.size());
+    for (const Event& event : events) {
+      if (output.ids) encoded->ids.push_back(event_id(source.id_seed, batch, event));
+      encode_event(batch, event, source.spec.meta, output.encoding, encoded->data);
+      encoded->ends.push_back(static_cast<uint32_t>(encoded->data.size()));
+      if (!templates.empty()) {
+        EventView view(batch, event, source.spec.meta);
+        for (const Template* t : templates) {
+          t->render(view, event.timestamp_ns, t->sink_render_options(), encoded->rendered);
+          encoded->rendered_ends.push_back(static_cast<uint32_t>(encoded->rendered.size()));
+        }
+      }
+    }
+    for (size_t sink : output.sinks) {
+      scratch.deliveries.emplace_back(topology_.sinks[sink].get(), encoded);
+    }
+  }
+  if (node.children.empty()) return;
+  if (scratch.levels.size() <= depth) scratch.levels.resize(depth + 1);
+  for (const PlanNode& child : node.children) {
+    std::vector<Event>& out = scratch.levels[depth];
+    out.clear();
+    ComponentMetrics* metrics = topology_.transform_metrics[child.transform];
+    metrics->add(metrics->events_in, events.size());
+    topology_.transforms[child.transform].transform->apply(batch, source.spec.meta, events, out);
+    metrics->add(metrics->events_out, out.size());
+    route(batch, source, child, out, depth + 1, scratch);
+  }
+}
+
+void WorkerPool::commit(SourceRuntime& source, uint64_t seq, Scratch& scratch) {
+  // Wait for the previous batch of this source to be handed over: sinks see read order.
+  uint64_t turn = source.next_commit.load(std::memory_order_acquire);
+  while (turn != seq) {
+    source.next_commit.wait(turn, std::memory_order_acquire);
+    turn = source.next_commit.load(std::memory_order_acquire);
+  }
+  for (auto [sink, encoded] : scratch.deliveries) {
+    sink->accept(encoded, *sink->source_tokens[source.index]);
+  }
+  source.next_commit.store(seq + 1, std::memory_order_release);
+  source.next_commit.notify_all();
+}
+
+}  // namespace sluice
