@@ -10,7 +10,7 @@ siblings: each may include only itself and the layers below, never a sibling. RE
     sources  transforms  sinks  server
     options
     core
-    parse
+    parse  net        (net/: the HTTP client; sinks and sources include it, it includes base)
     base
     sluice            (include/sluice/: the public interfaces)
 
@@ -32,7 +32,7 @@ LAYERS = [
     ["sources", "transforms", "sinks", "server"],
     ["options"],
     ["core"],
-    ["parse"],
+    ["parse", "net"],
     ["base"],
     ["sluice"],
 ]

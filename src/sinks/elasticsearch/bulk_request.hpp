@@ -3,17 +3,10 @@
 // action line (`{"index":{"_index":"…","_id":"…"}}` or `create`) and the event's JSON line, the
 // body ending in '\n' as the bulk API requires. Bodies are appended to a reused buffer: after
 // warm-up, adding an event allocates nothing. Compression (gzip) runs once per request body, on
-// a GzipPool's threads.
-#include <zlib.h>
-
-#include <condition_variable>
+// a GzipPool's threads (net/gzip_body.hpp).
 #include <cstddef>
-#include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "sluice/byte_buffer.hpp"
@@ -81,57 +74,6 @@ class BulkBodyBuilder {
 
   ActionSpec spec_;
   ByteBuffer scratch_;  // reused for index_of()
-};
-
-// gzip (RFC 1952) with a reused zlib stream, at level 1: the sink compresses every body it
-// sends, and speed matters more than the last percent of ratio.
-class GzipCompressor {
- public:
-  GzipCompressor();
-  ~GzipCompressor();
-  GzipCompressor(const GzipCompressor&) = delete;
-  GzipCompressor& operator=(const GzipCompressor&) = delete;
-
-  // Replaces `out` with the compressed `in`. False (with `error`) if zlib fails.
-  bool compress(std::string_view in, ByteBuffer& out, std::string* error);
-
- private:
-  z_stream stream_{};
-  bool ready_ = false;
-};
-
-// Compresses bodies on its own threads, one GzipCompressor each. gzip costs several times what
-// building a body does (zlib level 1 runs at ~200 MB/s per core): on the sink thread it would
-// cap the sink at one core's speed while the requests in flight could be compressed in
-// parallel, and it would delay every other duty of that thread (answers, retries, timers).
-class GzipPool {
- public:
-  // ok false: `error` says why (out is then unspecified).
-  using Done = std::function<void(bool ok, const std::string& error)>;
-
-  explicit GzipPool(size_t threads);
-  // Stops the threads; jobs not started yet are dropped (their `done` never runs).
-  ~GzipPool();
-  GzipPool(const GzipPool&) = delete;
-  GzipPool& operator=(const GzipPool&) = delete;
-
-  // Any thread. Compresses `in` into `out` (both must stay valid until `done` has run), then
-  // calls `done` on a pool thread. Jobs start in the order they were submitted.
-  void submit(std::string_view in, ByteBuffer* out, Done done);
-
- private:
-  struct Job {
-    std::string_view in;
-    ByteBuffer* out;
-    Done done;
-  };
-  void run();
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
 };
 
 }  // namespace sluice::es

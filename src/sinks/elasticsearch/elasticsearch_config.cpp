@@ -100,7 +100,7 @@ std::string check_index_template(const Template& index, bool data_stream) {
 
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string::npos; }
 
-void read_endpoints(MapReader& config, es::TransportOptions& transport) {
+void read_endpoints(MapReader& config, net::HttpClientOptions& transport) {
   std::vector<std::string> urls;
   std::string key = "endpoints";
   if (config.has("endpoint")) {
@@ -114,14 +114,14 @@ void read_endpoints(MapReader& config, es::TransportOptions& transport) {
     config.fail_here("`endpoints` is required: one or more URLs such as http://localhost:9200");
   }
   for (const std::string& url : urls) {
-    es::Endpoint endpoint;
+    net::Endpoint endpoint;
     std::string error;
     if (!es::parse_endpoint(url, &endpoint, &error)) config.fail(key, error);
     transport.endpoints.push_back(std::move(endpoint));
   }
 }
 
-void read_auth(MapReader& config, es::TransportOptions& transport) {
+void read_auth(MapReader& config, net::HttpClientOptions& transport) {
   MapReader auth = config.sub("auth");
   std::optional<std::string> user = auth.string("user");
   std::optional<std::string> password = auth.secret("password");
@@ -146,9 +146,9 @@ void read_auth(MapReader& config, es::TransportOptions& transport) {
   transport.headers.emplace_back("Authorization", std::move(value));
 }
 
-void read_tls(MapReader& config, es::TransportOptions& transport) {
+void read_tls(MapReader& config, net::HttpClientOptions& transport) {
   MapReader tls = config.sub("tls");
-  es::TlsOptions& o = transport.tls;
+  net::TlsOptions& o = transport.tls;
   o.ca_file = tls.string("ca_file", "");
   o.verify = tls.boolean("verify", true);
   o.cert_file = tls.string("cert_file", "");

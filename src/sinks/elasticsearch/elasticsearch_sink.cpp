@@ -24,6 +24,9 @@ ElasticsearchSink::ElasticsearchSink(ElasticsearchSinkOptions options)
       builder_(es::ActionSpec{}),
       dead_letters_(options_.data_dir, options_.name),
       retry_backoff_(options_.retry_backoff_min_ns, options_.retry_backoff_max_ns) {
+  // The HTTP client's log messages and thread are named after the sink type.
+  options_.transport.name = "elasticsearch";
+  options_.transport.thread_name = "sluice-es-http";
   // The slots follow the order of templates().
   int slot = 0;
   options_.action.index_slot = options_.index.is_static() ? -1 : slot++;
@@ -36,7 +39,7 @@ ElasticsearchSink::ElasticsearchSink(ElasticsearchSinkOptions options)
   if (options_.gzip) {
     // More threads than requests outstanding would have nothing to do.
     size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
-    gzip_ = std::make_unique<es::GzipPool>(std::min(options_.concurrency, cores));
+    gzip_ = std::make_unique<net::GzipPool>(std::min(options_.concurrency, cores));
   }
 }
 
@@ -137,7 +140,7 @@ bool ElasticsearchSink::ensure_transport(bool wait) {
                   std::max(kRestartBackoffMinNs, options_.retry_backoff_max_ns));
   while (!transport_) {
     std::string error;
-    transport_ = es::HttpTransport::create(options_.transport, &error);
+    transport_ = net::HttpClient::create(options_.transport, &error);
     if (transport_) break;
     // Config was validated; what fails here is the environment (e.g. a TLS file).
     note_retry(monotonic_ns());
@@ -226,7 +229,7 @@ void ElasticsearchSink::send(Request* request) {
 }
 
 void ElasticsearchSink::transmit(Request* request) {
-  es::HttpRequest http;
+  net::HttpRequest http;
   http.target = target_;
   http.content_type = kContentType;
   if (!request->compressed.empty()) {
@@ -235,7 +238,7 @@ void ElasticsearchSink::transmit(Request* request) {
   } else {
     http.body = request->body.view();
   }
-  transport_->send(std::move(http), [this, request](es::HttpResult result) {
+  transport_->send(std::move(http), [this, request](net::HttpResult result) {
     bool finished = finish_on_transport(request, result);
     {
       std::lock_guard lock(answers_mutex_);
@@ -246,7 +249,7 @@ void ElasticsearchSink::transmit(Request* request) {
   });
 }
 
-bool ElasticsearchSink::finish_on_transport(Request* request, es::HttpResult& result) {
+bool ElasticsearchSink::finish_on_transport(Request* request, net::HttpResult& result) {
   if (result.cancelled ||
       es::request_fate(result.responded, result.status) != es::RequestFate::ReadItems ||
       !transport_parser_.all_stored(result.body)) {
@@ -293,7 +296,7 @@ void ElasticsearchSink::handle_answers() {
   handling_.clear();
 }
 
-void ElasticsearchSink::handle(Request* request, es::HttpResult& result) {
+void ElasticsearchSink::handle(Request* request, net::HttpResult& result) {
   // The transport was stopped (shutdown deadline): the events stay unacknowledged.
   if (result.cancelled) return;
   switch (es::request_fate(result.responded, result.status)) {
@@ -351,7 +354,7 @@ void ElasticsearchSink::handle(Request* request, es::HttpResult& result) {
   }
 }
 
-void ElasticsearchSink::read_items(Request* request, const es::HttpResult& result) {
+void ElasticsearchSink::read_items(Request* request, const net::HttpResult& result) {
   const std::vector<es::ItemResult>& items = parser_.items();
   bool create = options_.action.action == es::Action::Create;
   // Items to send again are moved to the front of request->items, in order.

@@ -1,6 +1,6 @@
 #pragma once
 // `elasticsearch`: writes events to Elasticsearch (or OpenSearch) through the `_bulk` API, over
-// HTTP/1.1 keep-alive connections (Boost.Beast, sinks/elasticsearch/http_transport.hpp).
+// HTTP/1.1 keep-alive connections (the shared HTTP client, net/http_client.hpp).
 //
 // Options (unknown keys are errors):
 //   endpoints: [url, ...]     one or more `http(s)://host[:port][/prefix]`, used round-robin;
@@ -62,7 +62,7 @@
 // sized for `concurrency` full requests in flight plus one filling (buffer_bytes_needed()):
 // with the pipeline's usual 8 MiB, two requests of 5 MiB could never be in flight together.
 //
-// Threads: the sink thread builds and sends requests and handles answers; the transport's
+// Threads: the sink thread builds and sends requests and handles answers; the HTTP client's
 // thread only hands each answer over (mutex + condition variable); with gzip, a GzipPool
 // compresses each request and hands it to the transport.
 //
@@ -81,10 +81,12 @@
 #include "base/backoff.hpp"
 #include "base/log.hpp"
 #include "core/template.hpp"
+#include "net/gzip_body.hpp"
+#include "net/http_client.hpp"
 #include "sinks/dead_letter.hpp"
 #include "sinks/elasticsearch/bulk_request.hpp"
 #include "sinks/elasticsearch/bulk_response.hpp"
-#include "sinks/elasticsearch/http_transport.hpp"
+#include "sinks/elasticsearch/es_endpoint.hpp"
 #include "sluice/sink.hpp"
 
 namespace sluice {
@@ -92,7 +94,7 @@ namespace sluice {
 struct ElasticsearchSinkOptions {
   std::string name;
   std::string data_dir;  // the dead-letter file goes below it
-  es::TransportOptions transport;
+  net::HttpClientOptions transport;
   Template index;                       // rendered per event unless static
   std::optional<Template> id_template;  // `id: "{{ field }}"`
   es::ActionSpec action;                // slots are set by the sink's constructor
@@ -163,7 +165,7 @@ class ElasticsearchSink final : public Sink {
   };
   struct Completion {
     Request* request;
-    es::HttpResult result;
+    net::HttpResult result;
   };
 
   // Sink thread.
@@ -182,9 +184,9 @@ class ElasticsearchSink final : public Sink {
   // Transport thread: an `errors: false` answer finishes its request there, so that batches
   // are acknowledged (and the pipeline's buffer freed) without waiting for the sink thread,
   // which may sit in its queue for a while. False: hand the answer over.
-  bool finish_on_transport(Request* request, es::HttpResult& result);
-  void handle(Request* request, es::HttpResult& result);
-  void read_items(Request* request, const es::HttpResult& result);
+  bool finish_on_transport(Request* request, net::HttpResult& result);
+  void handle(Request* request, net::HttpResult& result);
+  void read_items(Request* request, const net::HttpResult& result);
   void retry_whole(Request* request, std::string_view why, int status, size_t endpoint);
   void schedule(Request* request, uint32_t attempt);  // into waiting_, after the backoff
   Request* rebuild(const Item* begin, const Item* end, uint32_t attempt);
@@ -203,7 +205,7 @@ class ElasticsearchSink final : public Sink {
   std::string target_;
   es::BulkBodyBuilder builder_;
   es::BulkResponseParser parser_;
-  std::unique_ptr<es::GzipPool> gzip_;  // with `compression: gzip`
+  std::unique_ptr<net::GzipPool> gzip_;  // with `compression: gzip`
   DeadLetterWriter dead_letters_;
   Backoff retry_backoff_;  // delay_for_attempt(): each request counts its own failures
 
@@ -233,7 +235,7 @@ class ElasticsearchSink final : public Sink {
   log::RateLimit dead_letter_log_;
 
   // Last: stopped before the rest goes (the gzip threads first, they hand requests to it).
-  std::unique_ptr<es::HttpTransport> transport_;
+  std::unique_ptr<net::HttpClient> transport_;
 };
 
 }  // namespace sluice

@@ -1,18 +1,11 @@
 // Building `_bulk` bodies: action lines (index/create, _index, _id), event lines, the trailing
-// newline, index name sanitising, event ids as base64url, the target, gzip.
+// newline, index name sanitising, event ids as base64url, the target.
 #include "sinks/elasticsearch/bulk_request.hpp"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/json_writer.hpp"
@@ -45,20 +38,6 @@ std::string build(BulkBodyBuilder& builder, const EncodedBatch& batch) {
   ByteBuffer body;
   for (size_t i = 0; i < batch.count(); ++i) builder.append(body, batch, i);
   return std::string(body.view());
-}
-
-std::string gunzip(std::string_view in) {
-  z_stream s{};
-  EXPECT_EQ(inflateInit2(&s, 15 + 16), Z_OK);
-  std::string out(1 << 20, '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  s.avail_in = static_cast<uInt>(in.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&s, Z_FINISH), Z_STREAM_END);
-  out.resize(out.size() - s.avail_out);
-  inflateEnd(&s);
-  return out;
 }
 
 TEST(EsBulkRequest, IndexActionsWithStaticIndexAndNoIds) {
@@ -178,91 +157,6 @@ TEST(EsBulkRequest, TargetWithPipeline) {
   EXPECT_EQ(bulk_target(""), "/_bulk");
   EXPECT_EQ(bulk_target("my-pipeline"), "/_bulk?pipeline=my-pipeline");
   EXPECT_EQ(bulk_target("a b&c"), "/_bulk?pipeline=a%20b%26c");
-}
-
-TEST(EsBulkRequest, GzipRoundTrip) {
-  ActionSpec spec;
-  spec.static_index = "logs";
-  spec.id = IdMode::None;
-  BulkBodyBuilder builder(spec);
-  std::vector<std::string> events;
-  events.reserve(1000);
-  for (int i = 0; i < 1000; ++i) events.push_back("{\"n\":" + std::to_string(i) + "}");
-  auto batch = make_batch(events);
-  std::string body = build(builder, *batch);
-  GzipCompressor gzip;
-  ByteBuffer compressed;
-  std::string error;
-  ASSERT_TRUE(gzip.compress(body, compressed, &error)) << error;
-  EXPECT_LT(compressed.size(), body.size() / 4);
-  EXPECT_EQ(static_cast<unsigned char>(compressed.data()[0]), 0x1f);  // gzip magic
-  EXPECT_EQ(gunzip(compressed.view()), body);
-  // The stream is reused: a second body compresses independently.
-  ASSERT_TRUE(gzip.compress("{}\n", compressed, &error));
-  EXPECT_EQ(gunzip(compressed.view()), "{}\n");
-}
-
-TEST(EsBulkRequest, GzipPoolCompressesOnItsThreadsInParallel) {
-  std::vector<std::string> bodies(6);
-  for (size_t k = 0; k < bodies.size(); ++k) bodies[k].assign(100'000, static_cast<char>('a' + k));
-  std::vector<ByteBuffer> outs(bodies.size());
-  std::mutex mutex;
-  std::condition_variable cv;
-  int arrived = 0;
-  int finished = 0;
-  bool together = true;
-  std::vector<std::thread::id> threads;
-  {
-    GzipPool pool(2);
-    for (size_t k = 0; k < bodies.size(); ++k) {
-      pool.submit(bodies[k], &outs[k], [&, k](bool ok, const std::string& error) {
-        EXPECT_TRUE(ok) << error;
-        std::unique_lock lock(mutex);
-        threads.push_back(std::this_thread::get_id());
-        // The first two jobs wait for each other: with one thread (or compression on the
-        // caller's thread) the first would wait alone until the timeout.
-        if (k < 2 && ++arrived == 2) cv.notify_all();
-        if (k < 2 && !cv.wait_for(lock, std::chrono::seconds(5), [&] { return arrived == 2; })) {
-          together = false;
-        }
-        ++finished;
-        cv.notify_all();
-      });
-    }
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10),
-                            [&] { return finished == static_cast<int>(bodies.size()); }));
-  }
-  EXPECT_TRUE(together);
-  for (std::thread::id id : threads) EXPECT_NE(id, std::this_thread::get_id());
-  for (size_t k = 0; k < bodies.size(); ++k) EXPECT_EQ(gunzip(outs[k].view()), bodies[k]) << k;
-}
-
-TEST(EsBulkRequest, GzipPoolDropsJobsNotStartedWhenDestroyed) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ByteBuffer first;
-  ByteBuffer second;
-  std::atomic<int> done{0};
-  std::thread releaser;
-  {
-    GzipPool pool(1);
-    // The only thread waits in the first job's `done` until the pool is being destroyed.
-    std::promise<void> started;
-    pool.submit("a", &first, [&](bool, const std::string&) {
-      started.set_value();
-      released.wait();
-      ++done;
-    });
-    pool.submit("b", &second, [&](bool, const std::string&) { ++done; });
-    started.get_future().wait();
-    releaser = std::thread([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      release.set_value();
-    });
-  }
-  releaser.join();
-  EXPECT_EQ(done.load(), 1);
 }
 
 TEST(EsBulkRequest, AppendingReusesTheBuffer) {

@@ -1,5 +1,5 @@
 #pragma once
-// Client-side helpers for the Elasticsearch HTTP transport's tests (the server they talk to is
+// Client-side helpers for the HTTP client's tests (the server they talk to is
 // tests/support/http_server.hpp).
 #include <gtest/gtest.h>
 
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "sinks/elasticsearch/http_transport.hpp"
+#include "net/http_client.hpp"
 #include "support/http_server.hpp"
 
-namespace sluice::es::test {
+namespace sluice::net::test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -31,15 +31,15 @@ using sluice::testing::ServerOptions;
 inline Endpoint endpoint(const std::string& url) {
   Endpoint out;
   std::string error;
-  EXPECT_TRUE(parse_endpoint(url, &out, &error)) << error;
+  EXPECT_TRUE(parse_endpoint(url, EndpointDefaults{}, &out, &error)) << error;
   return out;
 }
 
-inline std::unique_ptr<HttpTransport> make_transport(TransportOptions options) {
+inline std::unique_ptr<HttpClient> make_client(HttpClientOptions options) {
   std::string error;
-  auto transport = HttpTransport::create(std::move(options), &error);
-  EXPECT_NE(transport, nullptr) << error;
-  return transport;
+  auto client = HttpClient::create(std::move(options), &error);
+  EXPECT_NE(client, nullptr) << error;
+  return client;
 }
 
 inline HttpRequest post(std::string_view body, std::string target = "/_bulk") {
@@ -51,11 +51,11 @@ inline HttpRequest post(std::string_view body, std::string target = "/_bulk") {
 }
 
 // Sends and waits (bounded): the result, or a failure result if `done` never ran.
-inline HttpResult send_sync(HttpTransport& transport, HttpRequest request) {
+inline HttpResult send_sync(HttpClient& client, HttpRequest request) {
   auto promise = std::make_shared<std::promise<HttpResult>>();
   auto future = promise->get_future();
-  transport.send(std::move(request),
-                 [promise](HttpResult result) { promise->set_value(std::move(result)); });
+  client.send(std::move(request),
+              [promise](HttpResult result) { promise->set_value(std::move(result)); });
   if (future.wait_for(5s) != std::future_status::ready) {
     ADD_FAILURE() << "done was not called within 5 s";
     HttpResult none;
@@ -100,4 +100,4 @@ class Collector {
   std::vector<int> calls_;
 };
 
-}  // namespace sluice::es::test
+}  // namespace sluice::net::test

@@ -1,4 +1,4 @@
-#include "sinks/elasticsearch/http_transport.hpp"
+#include "net/http_client.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -20,10 +20,10 @@
 
 #include <boost/asio/ssl.hpp>
 
-#include "es_http_transport_test_util.hpp"
+#include "http_client_test_util.hpp"
 #include "support/temp_dir.hpp"
 
-namespace sluice::es {
+namespace sluice::net {
 namespace {
 
 using namespace test;  // NOLINT(google-build-using-namespace): the test tools
@@ -80,7 +80,7 @@ void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
 
 // Two unrelated CAs; server certificates from the first for 127.0.0.1/localhost and for another
 // name only; a client certificate from the first.
-class EsHttpTransportTls : public ::testing::Test {
+class HttpClientTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<testing::TempDir>("sluice-es-tls");
@@ -123,8 +123,8 @@ class EsHttpTransportTls : public ::testing::Test {
     return context;
   }
 
-  static TransportOptions tls_options(const std::string& url, const char* ca_file) {
-    TransportOptions options;
+  static HttpClientOptions tls_options(const std::string& url, const char* ca_file) {
+    HttpClientOptions options;
     options.endpoints = {endpoint(url)};
     if (ca_file != nullptr) options.tls.ca_file = path(ca_file);
     options.timeout_ns = 3'000'000'000;
@@ -134,14 +134,14 @@ class EsHttpTransportTls : public ::testing::Test {
   static inline std::unique_ptr<testing::TempDir> dir_;
 };
 
-TEST_F(EsHttpTransportTls, VerifiesWithTheCaFileAndReusesTheConnection) {
+TEST_F(HttpClientTls, VerifiesWithTheCaFileAndReusesTheConnection) {
   auto context = server_context("server.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  auto transport = make_transport(tls_options(server.url("https"), "ca.pem"));
-  ASSERT_NE(transport, nullptr);
+  auto client = make_client(tls_options(server.url("https"), "ca.pem"));
+  ASSERT_NE(client, nullptr);
   for (int i = 0; i < 2; ++i) {
     const std::string body = "tls body " + std::to_string(i) + "\n";
-    const HttpResult result = send_sync(*transport, post(body));
+    const HttpResult result = send_sync(*client, post(body));
     ASSERT_TRUE(result.responded) << result.error;
     EXPECT_EQ(result.status, 200);
     EXPECT_EQ(server.requests().at(static_cast<size_t>(i)).body, body);
@@ -149,22 +149,22 @@ TEST_F(EsHttpTransportTls, VerifiesWithTheCaFileAndReusesTheConnection) {
   EXPECT_EQ(server.connections(), 1U);
 }
 
-TEST_F(EsHttpTransportTls, VerifiesTheNameLocalhost) {
+TEST_F(HttpClientTls, VerifiesTheNameLocalhost) {
   auto context = server_context("server.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  auto transport =
-      make_transport(tls_options("https://localhost:" + std::to_string(server.port()), "ca.pem"));
-  ASSERT_NE(transport, nullptr);
-  const HttpResult result = send_sync(*transport, post("x\n"));
+  auto client =
+      make_client(tls_options("https://localhost:" + std::to_string(server.port()), "ca.pem"));
+  ASSERT_NE(client, nullptr);
+  const HttpResult result = send_sync(*client, post("x\n"));
   ASSERT_TRUE(result.responded) << result.error;
 }
 
-TEST_F(EsHttpTransportTls, WrongCaFailsWithAClearError) {
+TEST_F(HttpClientTls, WrongCaFailsWithAClearError) {
   auto context = server_context("server.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  auto transport = make_transport(tls_options(server.url("https"), "other-ca.pem"));
-  ASSERT_NE(transport, nullptr);
-  const HttpResult result = send_sync(*transport, post("x\n"));
+  auto client = make_client(tls_options(server.url("https"), "other-ca.pem"));
+  ASSERT_NE(client, nullptr);
+  const HttpResult result = send_sync(*client, post("x\n"));
   EXPECT_FALSE(result.responded);
   EXPECT_NE(result.error.find("TLS handshake with " + server.url("https")), std::string::npos)
       << result.error;
@@ -172,15 +172,15 @@ TEST_F(EsHttpTransportTls, WrongCaFailsWithAClearError) {
             std::string::npos)
       << result.error;
   EXPECT_EQ(server.request_count(), 0U);
-  EXPECT_EQ(transport->healthy_endpoints(), 0U);
+  EXPECT_EQ(client->healthy_endpoints(), 0U);
 }
 
-TEST_F(EsHttpTransportTls, HostNameMismatchFails) {
+TEST_F(HttpClientTls, HostNameMismatchFails) {
   auto context = server_context("elsewhere.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  auto transport = make_transport(tls_options(server.url("https"), "ca.pem"));
-  ASSERT_NE(transport, nullptr);
-  const HttpResult result = send_sync(*transport, post("x\n"));
+  auto client = make_client(tls_options(server.url("https"), "ca.pem"));
+  ASSERT_NE(client, nullptr);
+  const HttpResult result = send_sync(*client, post("x\n"));
   EXPECT_FALSE(result.responded);
   EXPECT_NE(
       result.error.find("certificate verify failed: the certificate is not valid for 127.0.0.1"),
@@ -189,58 +189,58 @@ TEST_F(EsHttpTransportTls, HostNameMismatchFails) {
   EXPECT_EQ(server.request_count(), 0U);
 }
 
-TEST_F(EsHttpTransportTls, VerifyOffAcceptsAnyCertificate) {
+TEST_F(HttpClientTls, VerifyOffAcceptsAnyCertificate) {
   auto context = server_context("elsewhere.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  TransportOptions options = tls_options(server.url("https"), "other-ca.pem");
+  HttpClientOptions options = tls_options(server.url("https"), "other-ca.pem");
   options.tls.verify = false;
-  auto transport = make_transport(std::move(options));
-  ASSERT_NE(transport, nullptr);
-  const HttpResult result = send_sync(*transport, post("x\n"));
+  auto client = make_client(std::move(options));
+  ASSERT_NE(client, nullptr);
+  const HttpResult result = send_sync(*client, post("x\n"));
   ASSERT_TRUE(result.responded) << result.error;
   EXPECT_EQ(result.status, 200);
 }
 
-TEST_F(EsHttpTransportTls, ClientCertificateIsPresented) {
+TEST_F(HttpClientTls, ClientCertificateIsPresented) {
   auto context = server_context("server.pem", "ca.pem");
   ScriptedHttpServer server({.tls = context.get()});
-  TransportOptions with_cert = tls_options(server.url("https"), "ca.pem");
+  HttpClientOptions with_cert = tls_options(server.url("https"), "ca.pem");
   with_cert.tls.cert_file = path("client.pem");
   with_cert.tls.key_file = path("client-key.pem");
-  auto transport = make_transport(std::move(with_cert));
-  ASSERT_NE(transport, nullptr);
-  const HttpResult result = send_sync(*transport, post("x\n"));
+  auto client = make_client(std::move(with_cert));
+  ASSERT_NE(client, nullptr);
+  const HttpResult result = send_sync(*client, post("x\n"));
   ASSERT_TRUE(result.responded) << result.error;
 
-  auto anonymous = make_transport(tls_options(server.url("https"), "ca.pem"));
+  auto anonymous = make_client(tls_options(server.url("https"), "ca.pem"));
   ASSERT_NE(anonymous, nullptr);
   EXPECT_FALSE(send_sync(*anonymous, post("x\n")).responded);
   EXPECT_EQ(server.request_count(), 1U);
 }
 
-TEST_F(EsHttpTransportTls, CreateFailsOnBadFiles) {
+TEST_F(HttpClientTls, CreateFailsOnBadFiles) {
   std::string error;
-  TransportOptions options = tls_options("https://127.0.0.1:1", nullptr);
+  HttpClientOptions options = tls_options("https://127.0.0.1:1", nullptr);
   options.tls.ca_file = path("missing.pem");
-  EXPECT_EQ(HttpTransport::create(options, &error), nullptr);
+  EXPECT_EQ(HttpClient::create(options, &error), nullptr);
   EXPECT_NE(error.find("missing.pem"), std::string::npos) << error;
 
   options.tls.ca_file = path("ca.pem");
   options.tls.cert_file = path("client.pem");
   error.clear();
-  EXPECT_EQ(HttpTransport::create(options, &error), nullptr);
+  EXPECT_EQ(HttpClient::create(options, &error), nullptr);
   EXPECT_NE(error.find("key_file"), std::string::npos) << error;
 
   options.tls.key_file = path("server.pem");  // another certificate's key
   error.clear();
-  EXPECT_EQ(HttpTransport::create(options, &error), nullptr);
+  EXPECT_EQ(HttpClient::create(options, &error), nullptr);
   EXPECT_NE(error.find("client.pem"), std::string::npos) << error;
   EXPECT_NE(error.find("mismatch"), std::string::npos) << error;
 
   // Plain endpoints need no TLS context: bad TLS files are not looked at.
   options.endpoints = {endpoint("http://127.0.0.1:1")};
-  EXPECT_NE(HttpTransport::create(options, &error), nullptr);
+  EXPECT_NE(HttpClient::create(options, &error), nullptr);
 }
 
 }  // namespace
-}  // namespace sluice::es
+}  // namespace sluice::net

@@ -1,14 +1,17 @@
 #pragma once
-// HTTP/1.1 transport of the `elasticsearch` sink: Boost.Beast over one Asio io_context thread
-// owned by the transport, keep-alive connections pooled per endpoint, plain TCP or TLS (Asio
-// SSL with OpenSSL), no thread per request and no libcurl.
+// An HTTP/1.1 client for every HTTP sink and client of sluice (the Elasticsearch sink; the
+// Kubernetes API next): Boost.Beast over one Asio io_context thread owned by the client,
+// keep-alive connections pooled per endpoint, plain TCP or TLS (Asio SSL with OpenSSL), one
+// deadline per request, no thread per request and no libcurl. Bodies are sent from the caller's
+// memory as they are (already gzip-compressed when the caller says so: net/gzip_body.hpp).
 //
 // Endpoints are used round-robin. One that fails at the transport level (refused, reset,
-// timeout, TLS error) or answers 502/503/504 is skipped for a while (exponential, capped), while
-// a healthy one remains; when none is healthy, the one whose pause ends first is tried.
+// timeout, TLS error) or answers 502/503/504 is skipped for a while (doubling per consecutive
+// failure, capped), while a healthy one remains; when none is healthy, the one whose pause ends
+// first is tried.
 //
-// send() may be called from any thread; `done` runs on the transport thread, exactly once per
-// request (also when the transport stops: the result then says `cancelled`).
+// send() may be called from any thread; `done` runs on the client's thread, exactly once per
+// request (also when the client stops: the result then says `cancelled`).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,19 +20,9 @@
 #include <utility>
 #include <vector>
 
-namespace sluice::es {
+#include "net/http_endpoint.hpp"
 
-struct Endpoint {
-  std::string url;        // as configured, for logs (without credentials)
-  bool tls = false;       // https
-  std::string host;       // name or address; also the TLS server name (SNI, verification)
-  std::string port;       // "9200" when the URL has none (http), "443" for https without port
-  std::string base_path;  // "" or "/prefix" (no trailing '/'), put before every target
-};
-
-// Parses `http://host[:port][/prefix]` or `https://...`. Credentials in the URL
-// (`http://user:pass@host`) are refused with an error that says to use `auth` instead.
-bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error);
+namespace sluice::net {
 
 struct TlsOptions {
   std::string ca_file;    // PEM bundle; empty: the system's default verify paths
@@ -38,7 +31,7 @@ struct TlsOptions {
   std::string key_file;   // its key (PEM)
 };
 
-struct TransportOptions {
+struct HttpClientOptions {
   std::vector<Endpoint> endpoints;  // at least one
   TlsOptions tls;
   // Connect + TLS handshake + write + read of one request, together.
@@ -51,6 +44,13 @@ struct TransportOptions {
   // How long an endpoint that failed is skipped: doubles per consecutive failure up to the max.
   int64_t endpoint_pause_min_ns = 1'000'000'000;
   int64_t endpoint_pause_max_ns = 30'000'000'000;
+  // A larger response body fails the request: it bounds the memory a misbehaving peer can make
+  // the client hold.
+  uint64_t max_response_body_bytes = 64ULL << 20;
+  // Who uses the client: starts its log messages ("<name> endpoint failed; pausing it").
+  std::string name = "http";
+  // The client thread's name (at most 15 characters, as Linux allows).
+  std::string thread_name = "sluice-http";
 };
 
 struct HttpRequest {
@@ -66,32 +66,32 @@ struct HttpResult {
   // False: no HTTP response (connect refused, reset, timeout, TLS failure, cancelled); `error`
   // says why. True: `status` and `body` are the response's.
   bool responded = false;
-  bool cancelled = false;  // the transport was stopped before the request finished
+  bool cancelled = false;  // the client was stopped before the request finished
   std::string error;
   int status = 0;
   std::string body;
-  size_t endpoint = 0;  // index into TransportOptions::endpoints
+  size_t endpoint = 0;  // index into HttpClientOptions::endpoints
   int64_t elapsed_ns = 0;
 };
 
-class HttpTransport {
+class HttpClient {
  public:
   // Starts the io_context thread. Fails (nullptr, `error` set) when the TLS context cannot be
   // built (unreadable CA file, bad client certificate).
-  static std::unique_ptr<HttpTransport> create(TransportOptions options, std::string* error);
-  virtual ~HttpTransport() = default;
+  static std::unique_ptr<HttpClient> create(HttpClientOptions options, std::string* error);
+  virtual ~HttpClient() = default;
 
   // Thread-safe. Queues the request for the next endpoint in turn; `done` is called once, on the
-  // transport thread (it must not block). After stop(), `done` runs at once on the caller's
+  // client's thread (it must not block). After stop(), `done` runs at once on the caller's
   // thread, with `cancelled`.
   virtual void send(HttpRequest request, std::function<void(HttpResult)> done) = 0;
   // Cancels everything in flight (each `done` runs with `cancelled`), then joins the thread.
   // Idempotent; also done by the destructor. May be called from `done` (it then returns without
-  // joining; a later stop() or the destructor joins), but the transport must not be destroyed
+  // joining; a later stop() or the destructor joins), but the client must not be destroyed
   // from `done`.
   virtual void stop() = 0;
   // Endpoints not currently paused after a failure.
   [[nodiscard]] virtual size_t healthy_endpoints() const = 0;
 };
 
-}  // namespace sluice::es
+}  // namespace sluice::net

@@ -1,14 +1,14 @@
-// parse_endpoint(): an `endpoints` URL of the elasticsearch sink, checked before anything
-// connects, with errors that never repeat the credentials a URL may carry.
+// parse_endpoint(): an endpoint URL of an HTTP client, checked before anything connects, with
+// errors that never repeat the credentials a URL may carry.
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
 
-#include "sinks/elasticsearch/http_transport.hpp"
+#include "net/http_endpoint.hpp"
 
-namespace sluice::es {
+namespace sluice::net {
 
 namespace {
 
@@ -35,7 +35,8 @@ std::string redact(std::string_view url) {
 
 }  // namespace
 
-bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error) {
+bool parse_endpoint(std::string_view url, const EndpointDefaults& defaults, Endpoint* out,
+                    std::string* error) {
   const auto fail = [&](std::string_view why) {
     *error = fmt::format("endpoint {}: {}", redact(url), why);
     return false;
@@ -61,8 +62,8 @@ bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error) {
       authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
   if (authority.find('@') != std::string_view::npos) {
     return fail(
-        "credentials in the URL are not accepted (they would end up in logs); set `auth` "
-        "instead");
+        fmt::format("credentials in the URL are not accepted (they would end up in logs); {}",
+                    defaults.credentials_hint));
   }
   std::string_view host;
   std::string_view port;
@@ -85,7 +86,7 @@ bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error) {
     if (colon != std::string_view::npos) {
       port = authority.substr(colon + 1);
       if (port.find(':') != std::string_view::npos) {
-        return fail("an IPv6 address must be written in brackets, e.g. http://[::1]:9200");
+        return fail("an IPv6 address must be written in brackets, e.g. http://[::1]:8080");
       }
       if (port.empty()) return fail("empty port");
     }
@@ -101,7 +102,7 @@ bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error) {
     if (value == 0) return fail("the port is 0");
     endpoint.port = std::to_string(value);
   } else {
-    endpoint.port = endpoint.tls ? "443" : "9200";
+    endpoint.port = endpoint.tls ? defaults.https_port : defaults.http_port;
   }
   if (path.find_first_of("?#") != std::string_view::npos) {
     return fail("a query or fragment is not accepted; give the path prefix only");
@@ -114,4 +115,4 @@ bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error) {
   return true;
 }
 
-}  // namespace sluice::es
+}  // namespace sluice::net
