@@ -3,22 +3,19 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+
+#include "sinks/file/compressed_stream.hpp"
 
 namespace sluice {
 
 namespace {
 
-// Large enough that a ~256 KiB batch of log text compresses in one go without touching the disk
-// mid-way; only incompressible data makes the writer drain more than once per call.
-constexpr size_t kOutBufferBytes = 256 * 1024;
 constexpr int64_t kUnset = INT64_MIN;
 
 void set_error(std::string* error, std::string message) {
@@ -90,12 +87,11 @@ uint64_t fingerprint(std::string_view data) {
 
 }  // namespace
 
-struct FileWriter::Impl {
-  explicit Impl(const FileWriterOptions& options) : opt(options) {}
-  ~Impl() {
-    if (deflate_ready) deflateEnd(&zs);
-    ZSTD_freeCCtx(zc);
-  }
+// The file itself (opening it safely, writing, syncing, closing, rotating); the compressed stream
+// in front of it is a CompressedStream, which hands its output back through drain().
+struct FileWriter::Impl final : CompressedStream::Drain {
+  explicit Impl(const FileWriterOptions& options) : opt(options), stream(options, *this) {}
+  ~Impl() = default;
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -112,20 +108,7 @@ struct FileWriter::Impl {
   // reopen() could not write the end of the stream; the old fd stays until that succeeds.
   bool close_pending = false;
 
-  z_stream zs{};
-  bool deflate_ready = false;
-  ZSTD_CCtx* zc = nullptr;
-  bool in_stream = false;     // a gzip member / zstd frame is started and not yet ended
-  bool stream_dirty = false;  // input since the last sync flush
-
-  // Compressed bytes not yet in the file live in out[head, tail). They are always written before
-  // anything newer, so a failed write never leaves a hole in the compressed stream.
-  std::unique_ptr<char[]> out;
-  size_t cap = 0, head = 0, tail = 0;
-  // First drain failure within one operation: later room is made by growing instead, so the
-  // compressor can consume its whole input and the call has a single all-or-nothing outcome.
-  bool io_failed = false;
-  std::string io_error;
+  CompressedStream stream;  // a no-op without compression
 
   // A write that returned false after consuming a prefix of its input.
   struct Retry {
@@ -238,8 +221,7 @@ struct FileWriter::Impl {
     dir_sync_pending = dir_sync_pending || st.st_size == 0;
     opened_at = kUnset;
     unsynced = false;
-    in_stream = false;
-    stream_dirty = false;
+    stream.start_file();
     return true;
   }
 
@@ -267,46 +249,13 @@ struct FileWriter::Impl {
     return !dir_sync_pending || sync_dir(error);
   }
 
-  bool init_compressor(std::string* error) {
-    if (!out) {
-      cap = kOutBufferBytes;
-      out = std::make_unique_for_overwrite<char[]>(cap);
-    }
-    if (opt.compression == Compression::Gzip && !deflate_ready) {
-      // zlib's level 0 means "store", not "default".
-      int level = opt.compression_level == 0 ? Z_DEFAULT_COMPRESSION
-                                             : std::clamp(opt.compression_level, 1, 9);
-      if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        set_error(error, "gzip init for " + opt.path + " failed");
-        return false;
-      }
-      deflate_ready = true;
-    }
-    if (opt.compression == Compression::Zstd && !zc) {
-      zc = ZSTD_createCCtx();
-      if (!zc) {
-        set_error(error, "zstd init for " + opt.path + " failed");
-        return false;
-      }
-      // zstd's level 0 already means "default"; out-of-range levels are clamped by the library.
-      ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, opt.compression_level);
-      ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 1);
-    }
-    return true;
-  }
-
-  [[nodiscard]] bool pending() const { return tail > head; }
-
-  void begin_op() {
-    io_failed = false;
-    io_error.clear();
-  }
-
-  bool drain(std::string* error) {
-    while (head < tail) {
+  // Hands the compressed bytes pending to the file (CompressedStream::Drain).
+  bool drain(std::string* error) override {
+    while (stream.pending()) {
+      const std::string_view bytes_pending = stream.pending_bytes();
       size_t n = 0;
-      int err = write_all(fd, out.get() + head, tail - head, n);
-      head += n;
+      int err = write_all(fd, bytes_pending.data(), bytes_pending.size(), n);
+      stream.consume(n);
       bytes += n;
       if (n > 0) unsynced = true;
       if (err) {
@@ -314,117 +263,8 @@ struct FileWriter::Impl {
         return false;
       }
     }
-    head = tail = 0;
-    if (cap > kOutBufferBytes) {  // give back what an error episode made us grow
-      cap = kOutBufferBytes;
-      out = std::make_unique_for_overwrite<char[]>(cap);
-    }
+    stream.drained();
     return true;
-  }
-
-  void make_room() {
-    if (!io_failed) {
-      if (drain(&io_error)) return;
-      io_failed = true;
-    }
-    if (head > 0) {
-      std::memmove(out.get(), out.get() + head, tail - head);
-      tail -= head;
-      head = 0;
-    }
-    if (tail == cap) {
-      auto bigger = std::make_unique_for_overwrite<char[]>(cap * 2);
-      std::memcpy(bigger.get(), out.get(), tail);
-      out = std::move(bigger);
-      cap *= 2;
-    }
-  }
-
-  // Runs deflate until the input is consumed (Z_NO_FLUSH), zlib has nothing left to emit
-  // (Z_SYNC_FLUSH) or the member is complete (Z_FINISH).
-  bool deflate_run(int mode, std::string* error) {
-    for (;;) {
-      if (tail == cap) make_room();
-      zs.next_out = reinterpret_cast<Bytef*>(out.get() + tail);
-      zs.avail_out = static_cast<uInt>(std::min<size_t>(cap - tail, UINT_MAX));
-      int rc = deflate(&zs, mode);
-      tail = static_cast<size_t>(reinterpret_cast<char*>(zs.next_out) - out.get());
-      if (rc == Z_STREAM_END) return true;
-      if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        set_error(error, "gzip " + opt.path + ": deflate failed (" + std::to_string(rc) + ")");
-        return false;
-      }
-      if (mode == Z_NO_FLUSH && zs.avail_in == 0) return true;
-      if (mode == Z_SYNC_FLUSH && zs.avail_out != 0) return true;
-    }
-  }
-
-  bool zstd_run(std::string_view in, ZSTD_EndDirective mode, std::string* error) {
-    ZSTD_inBuffer input{in.data(), in.size(), 0};
-    for (;;) {
-      if (tail == cap) make_room();
-      ZSTD_outBuffer output{out.get() + tail, cap - tail, 0};
-      size_t rc = ZSTD_compressStream2(zc, &output, &input, mode);
-      tail += output.pos;
-      if (ZSTD_isError(rc)) {
-        set_error(error, "zstd " + opt.path + ": " + ZSTD_getErrorName(rc));
-        return false;
-      }
-      if (mode == ZSTD_e_continue ? input.pos == input.size : rc == 0) return true;
-    }
-  }
-
-  // A compressor error is a bug or out-of-memory; what it left half-done cannot be salvaged, so
-  // start the next write on a fresh member/frame.
-  void abort_stream() {
-    if (deflate_ready) deflateReset(&zs);
-    if (zc) ZSTD_CCtx_reset(zc, ZSTD_reset_session_only);
-    in_stream = false;
-    stream_dirty = false;
-  }
-
-  bool compress(std::string_view in, std::string* error) {
-    in_stream = true;
-    stream_dirty = true;
-    bool ok = true;
-    if (opt.compression == Compression::Zstd) {
-      ok = zstd_run(in, ZSTD_e_continue, error);
-    } else {
-      while (ok && !in.empty()) {
-        size_t chunk = std::min<size_t>(in.size(), UINT_MAX);
-        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        zs.avail_in = static_cast<uInt>(chunk);
-        ok = deflate_run(Z_NO_FLUSH, error);
-        in.remove_prefix(chunk);
-      }
-    }
-    if (!ok) abort_stream();
-    return ok;
-  }
-
-  bool sync_flush(std::string* error) {
-    if (!in_stream || !stream_dirty) return true;
-    stream_dirty = false;
-    bool ok = opt.compression == Compression::Zstd ? zstd_run({}, ZSTD_e_flush, error)
-                                                   : deflate_run(Z_SYNC_FLUSH, error);
-    if (!ok) abort_stream();
-    return ok;
-  }
-
-  bool finish_stream(std::string* error) {
-    if (!in_stream) return true;
-    bool ok = true;
-    if (opt.compression == Compression::Zstd) {
-      ok = zstd_run({}, ZSTD_e_end, error);
-    } else {
-      zs.avail_in = 0;
-      ok = deflate_run(Z_FINISH, error);
-      deflateReset(&zs);  // the next write starts a new member
-    }
-    if (!ok) abort_stream();
-    in_stream = false;
-    stream_dirty = false;
-    return ok;
   }
 
   // Ends the stream, makes it durable per the policy and closes. On failure the fd stays open with
@@ -434,12 +274,8 @@ struct FileWriter::Impl {
       close_pending = false;
       return true;
     }
-    begin_op();
-    if (!finish_stream(error)) return false;
-    if (io_failed) {
-      set_error(error, io_error);
-      return false;
-    }
+    stream.begin_op();
+    if (!stream.finish(error) || stream.failed_to_drain(error)) return false;
     if (!drain(error)) return false;
     if (opt.fsync != FileFsync::Never) {
       if (unsynced && ::fdatasync(fd) != 0) {
@@ -483,7 +319,7 @@ struct FileWriter::Impl {
     const size_t skip = retry_skip(data);
     std::string_view rest = data.substr(skip);
     if (close_pending && !end_file(error)) return fail(data, skip);
-    if (fd >= 0 && pending() && !drain(error)) return fail(data, skip);
+    if (fd >= 0 && stream.pending() && !drain(error)) return fail(data, skip);
     if (rest.empty()) {
       retry.active = false;
       return true;
@@ -499,14 +335,11 @@ struct FileWriter::Impl {
         return fail(data, skip + n);
       }
     } else {
-      if (!init_compressor(error)) return fail(data, skip);
-      begin_op();
-      if (!compress(rest, error)) return fail(data, skip);
+      if (!stream.init(error)) return fail(data, skip);
+      stream.begin_op();
+      if (!stream.compress(rest, error)) return fail(data, skip);
       // Everything is inside the stream now; only getting it to the file may be outstanding.
-      if (io_failed) {
-        set_error(error, io_error);
-        return fail(data, data.size());
-      }
+      if (stream.failed_to_drain(error)) return fail(data, data.size());
       if (!drain(error)) return fail(data, data.size());
     }
     retry.active = false;
@@ -517,12 +350,8 @@ struct FileWriter::Impl {
     if (close_pending && !end_file(error)) return false;
     if (fd >= 0) {
       if (opened_at == kUnset) opened_at = now;
-      begin_op();
-      if (!sync_flush(error)) return false;
-      if (io_failed) {
-        set_error(error, io_error);
-        return false;
-      }
+      stream.begin_op();
+      if (!stream.sync_flush(error) || stream.failed_to_drain(error)) return false;
       if (!drain(error)) return false;
     }
     switch (opt.fsync) {
