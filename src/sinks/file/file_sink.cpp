@@ -9,6 +9,15 @@
 
 namespace sluice {
 
+namespace {
+
+// A failed write or flush (disk full, I/O error) is tried again 50 ms later, the wait doubling
+// up to 5 s, jittered (base/backoff.hpp).
+constexpr int64_t kRetryMinNs = 50'000'000;
+constexpr int64_t kRetryMaxNs = 5'000'000'000;
+
+}  // namespace
+
 FileSink::FileSink(FileSinkOptions options)
     : options_(std::move(options)), dead_letters_(options_.data_dir, options_.name) {}
 FileSink::~FileSink() = default;
@@ -43,8 +52,7 @@ FileSink::OpenFile& FileSink::file_for(const std::string& path, int64_t now_ns) 
 }
 
 bool FileSink::write_with_retry(OpenFile& file, std::string_view data, std::string* reason) {
-  // 50 ms after the first failure, doubling up to 5 s, jittered (base/backoff.hpp).
-  Backoff backoff(50'000'000, 5'000'000'000);
+  Backoff backoff(kRetryMinNs, kRetryMaxNs);
   while (true) {
     std::string error;
     if (file.writer->write(data, &error)) {
@@ -148,6 +156,7 @@ bool FileSink::flush_all(int64_t now_ns, bool force_durable) {
     if (!file.dirty) continue;
     std::string error;
     bool ok;
+    Backoff backoff(kRetryMinNs, kRetryMaxNs);
     while (true) {
       ok = file.writer->flush(force_durable ? INT64_MAX / 2 : now_ns, &error);
       if (ok || error.empty()) break;
@@ -157,7 +166,7 @@ bool FileSink::flush_all(int64_t now_ns, bool force_durable) {
         log::error("file flush failed, retrying", "sink", options_.name, "error", error);
       }
       error.clear();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::nanoseconds(backoff.next_delay()));
     }
     if (ok) {
       file.dirty = false;
