@@ -6,8 +6,8 @@
 //     lines, which are forwarded through log::emit);
 //   - URLs in a text lose their user-info password (`kafka://user:***@host`) and the values of
 //     query parameters with secret names (`?auth.password=***`).
-// Which options are secret is decided here, in one place: MapReader::secret() declares one, and
-// is_secret_name() marks every option and passthrough property (librdkafka) by its name.
+// Which options are secret: those their schema marks `secret` (options/descriptor.hpp), and every
+// option and passthrough property (librdkafka) that is_secret_name() marks by its name.
 #include <string>
 #include <string_view>
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <thread>
 
+#include "config/component_list.hpp"
 #include "config/multiline_config.hpp"
 #include "core/durable_file.hpp"
 #include "options/components.hpp"
@@ -15,54 +16,22 @@ namespace sluice {
 
 namespace {
 
-using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const SourceBuildContext&);
-using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
-using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
-
-template <typename Maker>
-struct TypeEntry {
-  const char* type;
-  Maker make;
-};
-
-// The component table, one entry per line.
-// clang-format off
-constexpr TypeEntry<SourceMaker> kSourceTypes[] = {
-    {"stdin", &make_stdin_source},
-    {"exec", &make_exec_source},
-    {"file", &make_file_source},
-    {"container", &make_container_source},
-    {"kafka", &make_kafka_source},
-};
-// clang-format on
-constexpr TypeEntry<TransformMaker> kTransformTypes[] = {
-    {"filter", &make_filter_transform},
-    {"remap", &make_remap_transform},
-};
-constexpr TypeEntry<SinkMaker> kSinkTypes[] = {
-    {"file", &make_file_sink},
-    {"stdout", &make_stdout_sink},
-    {"kafka", &make_kafka_sink},
-    {"elasticsearch", &make_elasticsearch_sink},
-};
-
-template <typename Maker, size_t N>
-const TypeEntry<Maker>& find_entry(const TypeEntry<Maker> (&table)[N], MapReader& reader,
-                                   const ComponentDecl& decl) {
-  std::vector<std::string> names;
-  for (const auto& entry : table) {
-    if (decl.type == entry.type) return entry;
-    names.emplace_back(entry.type);
-  }
+// The descriptor of `decl`'s type, or a config error naming the known types of its kind.
+const ComponentDescriptor& find_descriptor(ComponentKind kind, MapReader& reader,
+                                           const ComponentDecl& decl) {
+  if (const ComponentDescriptor* found = find_component(kind, decl.type)) return *found;
+  std::vector<std::string> names = component_types(kind);
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   reader.fail("type", "unknown type `" + decl.type + "`" + suggestion(decl.type, names) +
                           "; known types: " + list);
 }
 
-template <typename Maker, size_t N>
-Maker find_type(const TypeEntry<Maker> (&table)[N], MapReader& reader, const ComponentDecl& decl) {
-  return find_entry(table, reader, decl).make;
+// The component's mapping, read against its descriptor's schema.
+MapReader component_reader(const ComponentDescriptor& descriptor, const ComponentDecl& decl,
+                           const std::string& what, const EnvLookup& env) {
+  return MapReader(decl.node, what, decl.file, env,
+                   std::make_shared<const OptionSchema>(descriptor.schema()));
 }
 
 ParserOptions read_parser(MapReader& r) {
@@ -159,10 +128,12 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
   globals.finish();
 
   for (const ComponentDecl& decl : topology.sources) {
-    MapReader r(decl.node, "source `" + decl.name + "`", decl.file, context.env);
+    std::string what = "source `" + decl.name + "`";
+    MapReader untyped(decl.node, what, decl.file, context.env);
+    if (untyped.has("inputs")) untyped.fail("inputs", "sources have no `inputs`");
+    const ComponentDescriptor& type = find_descriptor(ComponentKind::Source, untyped, decl);
+    MapReader r = component_reader(type, decl, what, context.env);
     r.string("type");
-    if (r.has("inputs")) r.fail("inputs", "sources have no `inputs`");
-    SourceMaker make = find_type(kSourceTypes, r, decl);
     FramerOptions framer;
     framer.max_line_bytes = r.size("max_line_bytes", framer.max_line_bytes);
     if (framer.max_line_bytes < 16)
@@ -173,17 +144,19 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     std::string error;
     auto parser = EventParser::create(std::move(parser_options), &error);
     if (!parser) r.fail(r.has("pattern") ? "pattern" : "parser", error);
-    auto source = make(r, SourceBuildContext{decl.name, framer, data_dir});
+    auto source = type.make_source(r, SourceBuildContext{decl.name, framer, data_dir});
     r.finish();
     built.sources.push_back(SourceSpec{decl.name, std::move(source), std::move(parser),
                                        SourceMeta{decl.name, host_name, keep_raw}});
   }
   for (const ComponentDecl& decl : topology.transforms) {
-    MapReader r(decl.node, "transform `" + decl.name + "`", decl.file, context.env);
+    std::string what = "transform `" + decl.name + "`";
+    MapReader untyped(decl.node, what, decl.file, context.env);
+    const ComponentDescriptor& type = find_descriptor(ComponentKind::Transform, untyped, decl);
+    MapReader r = component_reader(type, decl, what, context.env);
     r.string("type");
     r.string_list("inputs");
-    TransformMaker make = find_type(kTransformTypes, r, decl);
-    auto transform = make(r);
+    auto transform = type.make_transform(r);
     r.finish();
     built.transforms.push_back(TransformSpec{decl.name, std::move(transform), decl.inputs});
   }
@@ -191,16 +164,18 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
   BuildContext sink_context = context;
   sink_context.data_dir = data_dir;
   for (const ComponentDecl& decl : topology.sinks) {
-    MapReader r(decl.node, "sink `" + decl.name + "`", decl.file, context.env);
+    std::string what = "sink `" + decl.name + "`";
+    MapReader untyped(decl.node, what, decl.file, context.env);
+    const ComponentDescriptor& type = find_descriptor(ComponentKind::Sink, untyped, decl);
+    MapReader r = component_reader(type, decl, what, context.env);
     r.string("type");
     r.string_list("inputs");
-    const TypeEntry<SinkMaker>& type = find_entry(kSinkTypes, r, decl);
     SinkSpec spec;
     spec.name = decl.name;
     spec.inputs = decl.inputs;
     MapReader buffer = r.sub("buffer");
     bool disk = read_buffer_options(buffer, decl.name, data_dir, spec);
-    spec.sink = type.make(r, decl.name, sink_context);
+    spec.sink = type.make_sink(r, decl.name, sink_context);
     // Memory buffers, and the read-back of disk buffers, must hold what the sink keeps in flight
     // (Elasticsearch: `concurrency` requests plus one filling; Sink::buffer_bytes_needed()).
     if (disk || !buffer.has("max_bytes")) {

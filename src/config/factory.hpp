@@ -1,6 +1,6 @@
 #pragma once
-// Builds the running pipeline from a validated topology. The table of component types is an
-// explicit list in factory.cpp: adding a component is one line there plus its own files.
+// Builds the running pipeline from a validated topology. The component types are the descriptors
+// of config/component_list.cpp; each component's mapping is read against its schema.
 #include <vector>
 
 #include "config/topology.hpp"

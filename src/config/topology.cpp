@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/secrets.hpp"
+#include "config/component_list.hpp"
 #include "config/config_file.hpp"
 #include "options/config_error.hpp"
 #include "options/map_reader.hpp"
@@ -14,7 +15,7 @@ namespace sluice {
 
 namespace {
 
-const char* const kUrlVar = "SLUICE_SINKS";
+const char* const kUrlVar = kSinkUrlVariable;
 
 std::vector<ComponentDecl> read_section(const YAML::Node& root, const std::string& section,
                                         const std::string& file, const EnvLookup& env) {
@@ -41,27 +42,23 @@ std::vector<ComponentDecl> read_section(const YAML::Node& root, const std::strin
   return out;
 }
 
+// "file://, stdout://, kafka://, elasticsearch+http:// and elasticsearch+https://"
+std::string supported_schemes() {
+  std::vector<std::string> schemes;
+  for (const ComponentDescriptor* d : component_list()) {
+    if (d->url) schemes.insert(schemes.end(), d->url->schemes.begin(), d->url->schemes.end());
+  }
+  std::string out;
+  for (size_t i = 0; i < schemes.size(); ++i) {
+    if (i > 0) out += i + 1 == schemes.size() ? " and " : ", ";
+    out += schemes[i] + "://";
+  }
+  return out;
+}
+
 [[noreturn]] void fail_component(const ComponentDecl& c, const std::string& message) {
   if (c.node && c.node.Mark().line >= 0) throw_at(c.file, c.node.Mark(), message);
   throw ConfigError(c.file + ": " + message);
-}
-
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      // A path or name would end at the NUL in every C API it reaches, silently.
-      if (out.back() == '\0') {
-        throw ConfigError(std::string(kUrlVar) + ": `%00` (a NUL byte) is not allowed in a URL");
-      }
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 // A URL as messages show it: credentials masked, also in what is not a URL at all (a
@@ -208,75 +205,32 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       query = rest.substr(q + 1);
       rest = rest.substr(0, q);
     }
+    const ComponentDescriptor* sink = find_sink_scheme(scheme);
+    if (sink == nullptr) {
+      throw ConfigError(std::string(kUrlVar) + ": unsupported sink scheme `" + scheme +
+                        "` (this build supports " + supported_schemes() + ")");
+    }
+    const UrlSupport& support = *sink->url;
     // `kafka://user:password@host`: the password would reach librdkafka's logs (as part of a
     // host name) or an endpoint's error messages. Paths of file URLs may hold a `@`. The last
     // `@` ends the user-info even when the password holds a `/`.
-    if (size_t at = rest.rfind('@'); at != std::string::npos && scheme != "file") {
+    if (size_t at = rest.rfind('@'); at != std::string::npos && !support.at_sign_is_path) {
       size_t colon = rest.find(':');
       std::string userinfo = colon < at ? rest.substr(0, colon + 1) : std::string();
       userinfo += secrets::kMask;
       std::string message(kUrlVar);
       message.append(": `").append(scheme).append("://").append(userinfo).append(rest, at);
-      message +=
-          "`: credentials in a sink URL are not accepted (they would end "
-          "up in logs); set them as query parameters from variables, e.g. ";
-      message += scheme == "kafka" ? "`?librdkafka.sasl.username=${KAFKA_USER}&librdkafka.sasl."
-                                     "password=${KAFKA_PASSWORD}`"
-                                   : "`?auth.user=${ES_USER}&auth.password=${ES_PASSWORD}`";
+      message += "`: credentials in a sink URL are not accepted (they would end up in logs)";
+      if (!support.credentials_example.empty()) {
+        message += "; set them as query parameters from variables, e.g. ";
+        message += support.credentials_example;
+      }
       throw ConfigError(message);
     }
     YAML::Node node;
-    if (scheme == "file") {
-      node["type"] = "file";
-      if (rest.empty() || rest[0] != '/') {
-        throw ConfigError(std::string(kUrlVar) +
-                          ": file URLs need an absolute path: file:///path/out.jsonl");
-      }
-      node["path"] = percent_decode(rest);
-    } else if (scheme == "stdout") {
-      node["type"] = "stdout";
-    } else if (scheme == "kafka") {
-      // kafka://host:port[,host:port]/topic
-      node["type"] = "kafka";
-      size_t slash = rest.find('/');
-      if (slash == 0 || slash == std::string::npos || slash + 1 == rest.size()) {
-        throw ConfigError(std::string(kUrlVar) +
-                          ": Kafka URLs name brokers and a topic: kafka://host:9092/topic");
-      }
-      node["brokers"] = percent_decode(rest.substr(0, slash));
-      node["topic"] = percent_decode(rest.substr(slash + 1));
-    } else if (scheme == "elasticsearch+http" || scheme == "elasticsearch+https") {
-      // elasticsearch+http://host:9200[,host2:9200][/prefix]/index: one endpoint per host, the
-      // last path segment is the index (the default one when absent).
-      node["type"] = "elasticsearch";
-      std::string web = scheme.substr(scheme.find('+') + 1);
-      size_t slash = rest.find('/');
-      std::string hosts = rest.substr(0, slash);
-      std::string path = slash == std::string::npos ? "" : rest.substr(slash);
-      if (hosts.empty() || hosts.front() == ',' || hosts.back() == ',' ||
-          hosts.find(",,") != std::string::npos) {
-        throw ConfigError(std::string(kUrlVar) +
-                          ": Elasticsearch URLs name hosts and an index: "
-                          "elasticsearch+http://host:9200/index");
-      }
-      size_t last = path.rfind('/');
-      std::string prefix = last == std::string::npos ? "" : path.substr(0, last);
-      std::string index = last == std::string::npos ? "" : path.substr(last + 1);
-      YAML::Node endpoints(YAML::NodeType::Sequence);
-      for (size_t begin = 0; begin <= hosts.size();) {
-        size_t end = std::min(hosts.find(',', begin), hosts.size());
-        std::string endpoint = web;
-        endpoint.append("://").append(hosts, begin, end - begin).append(prefix);
-        endpoints.push_back(endpoint);
-        begin = end + 1;
-      }
-      node["endpoints"] = endpoints;
-      if (!index.empty()) node["index"] = percent_decode(index);
-    } else {
-      throw ConfigError(std::string(kUrlVar) + ": unsupported sink scheme `" + scheme +
-                        "` (this build supports file://, stdout://, kafka://, "
-                        "elasticsearch+http:// and elasticsearch+https://)");
-    }
+    node["type"] = sink->type;
+    support.to_options(SinkUrl{scheme, rest}, node);
+    OptionSchema schema = sink->schema();
     while (!query.empty()) {
       size_t amp = query.find('&');
       std::string pair = query.substr(0, amp);
@@ -295,13 +249,13 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
       }
       std::string key = percent_decode(pair.substr(0, eq));
       std::string value = percent_decode(pair.substr(eq + 1));
-      // `librdkafka.security.protocol=ssl`, `headers.app=service` (kafka) and `tls.verify=false`
-      // (elasticsearch) set one entry of a map.
+      // `librdkafka.security.protocol=ssl`, `headers.app=service` (kafka), `tls.verify=false`
+      // (elasticsearch) and `buffer.type=disk` set one entry of an option that is a mapping.
       size_t dot = key.find('.');
       std::string head = key.substr(0, dot);
-      bool nested = scheme == "kafka" ? head == "librdkafka" || head == "headers"
-                                      : node["type"].Scalar() == "elasticsearch" &&
-                                            (head == "auth" || head == "tls");
+      const OptionSpec* head_spec = schema.find(head);
+      bool nested = head_spec != nullptr &&
+                    (head_spec->type == OptionType::Map || head_spec->type == OptionType::Mapping);
       // Read through a const node: a non-const operator[] would add the key it looks up.
       const YAML::Node& set = node;
       if (dot != std::string::npos && nested) {

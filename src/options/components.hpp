@@ -1,6 +1,7 @@
 #pragma once
-// The constructor of every component type, from its YAML mapping. Each is defined next to the
-// component it builds; factory.cpp lists them in one table.
+// What component makers share: the context a source is built with, and the checks of Kafka's
+// broker lists (source and sink). Each maker is named by its component's descriptor
+// (options/descriptor.hpp); config/component_list.cpp lists the descriptors.
 #include <memory>
 #include <string>
 
@@ -37,23 +38,5 @@ inline void reject_credentials_in_brokers(MapReader& config, const std::string& 
 inline bool is_broker_list_property(const std::string& property) {
   return property == "bootstrap.servers" || property == "metadata.broker.list";
 }
-
-std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context);
-std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildContext& context);
-std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context);
-std::unique_ptr<Source> make_container_source(MapReader& config, const SourceBuildContext& context);
-std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildContext& context);
-
-std::unique_ptr<Transform> make_filter_transform(MapReader& config);
-std::unique_ptr<Transform> make_remap_transform(MapReader& config);
-
-std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
-                                     const BuildContext& context);
-std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& name,
-                                       const BuildContext& context);
-std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name,
-                                      const BuildContext& context);
-std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::string& name,
-                                              const BuildContext& context);
 
 }  // namespace sluice

@@ -68,22 +68,76 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return best.empty() ? std::string() : " (did you mean `" + best + "`?)";
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env)
-    : node_(node), what_(std::move(what)), file_(std::move(file)), env_(std::move(env)) {
+MapReader::MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env,
+                     std::shared_ptr<const OptionSchema> schema)
+    : node_(node),
+      what_(std::move(what)),
+      file_(std::move(file)),
+      env_(std::move(env)),
+      schema_(std::move(schema)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     throw_at(file_, node_.Mark(), what_ + " must be a mapping of `key: value`");
   }
 }
 
+const OptionSpec* MapReader::expect(const std::string& key,
+                                    std::initializer_list<OptionType> types) const {
+  if (!schema_) return nullptr;
+  const OptionSpec* spec = schema_->find(key);
+  if (spec == nullptr || spec->key != key) {
+    throw std::logic_error(schema_->owner() + " reads option `" + key +
+                           "`, which its schema does not declare");
+  }
+  for (OptionType type : types) {
+    if (spec->type == type) return spec;
+  }
+  throw std::logic_error(schema_->owner() + " reads option `" + key + "` as another type than " +
+                         "its schema's `" + std::string(option_type_name(spec->type)) + "`");
+}
+
+void MapReader::check_choices(const OptionSpec* spec, const std::vector<std::string>& names,
+                              const std::string& owner) {
+  std::set<std::string> read(names.begin(), names.end());
+  std::set<std::string> declared(spec->choices.begin(), spec->choices.end());
+  if (read != declared) {
+    throw std::logic_error(owner + " reads option `" + spec->key +
+                           "` with other choices than its schema declares");
+  }
+}
+
+std::string MapReader::written_key(const std::string& key) const {
+  if (!node_ || !node_.IsMap() || node_[key]) return key;
+  const OptionSpec* spec = schema_ ? schema_->find(key) : nullptr;
+  if (spec == nullptr) return key;
+  for (const std::string& alias : spec->aliases) {
+    if (node_[alias]) return alias;
+  }
+  return key;
+}
+
 bool MapReader::has(const std::string& key) const {
-  return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+  if (!node_ || !node_.IsMap()) return false;
+  YAML::Node v = node_[written_key(key)];
+  return v && !v.IsNull();
 }
 
 YAML::Node MapReader::value(const std::string& key) {
   read_.insert(key);
   // A Null node stands for "absent" (callers test IsNull()).
   if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Null);
-  YAML::Node v = node_[key];
+  // Looked up through a const node: a non-const operator[] would add the key.
+  const YAML::Node& node = node_;
+  std::string written = written_key(key);
+  if (const OptionSpec* spec = schema_ ? schema_->find(key) : nullptr) {
+    // Every spelling of the option counts as read; two of them at once is a conflict.
+    for (const std::string& alias : spec->aliases) {
+      read_.insert(alias);
+      if (alias != written && node[alias]) {
+        fail(alias, "use `" + written + "` or `" + alias + "`, not both");
+      }
+    }
+  }
+  YAML::Node v = node[written];
   if (!v || v.IsNull()) return YAML::Node(YAML::NodeType::Null);
   return v;
 }
@@ -91,8 +145,9 @@ YAML::Node MapReader::value(const std::string& key) {
 void MapReader::fail(const std::string& key, const std::string& message) const {
   YAML::Mark mark = node_.Mark();
   if (node_ && node_.IsMap()) {
+    std::string written = written_key(key);
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      if (it->first.Scalar() == key) {
+      if (it->first.Scalar() == written) {
         mark = it->second ? it->second.Mark() : it->first.Mark();
         break;
       }
@@ -131,18 +186,17 @@ std::string MapReader::interpolated(const YAML::Node& scalar, const std::string&
   return value;
 }
 
-std::optional<std::string> MapReader::string(const std::string& key) {
+std::optional<std::string> MapReader::scalar(const std::string& key, const OptionSpec* spec) {
   YAML::Node v = value(key);
   if (v.IsNull()) return std::nullopt;
   if (!v.IsScalar()) fail(key, "`" + key + "` must be a single value");
-  return interpolated(v, key);
+  return interpolated(v, key, spec != nullptr && spec->secret);
 }
 
-std::optional<std::string> MapReader::secret(const std::string& key) {
-  YAML::Node v = value(key);
-  if (v.IsNull()) return std::nullopt;
-  if (!v.IsScalar()) fail(key, "`" + key + "` must be a single value");
-  return interpolated(v, key, true);
+std::optional<std::string> MapReader::string(const std::string& key) {
+  const OptionSpec* spec =
+      expect(key, {OptionType::String, OptionType::Template, OptionType::Regex, OptionType::Enum});
+  return scalar(key, spec);
 }
 
 std::string MapReader::string(const std::string& key, const std::string& fallback) {
@@ -168,7 +222,7 @@ std::string MapReader::required_string(const std::string& key) {
 }
 
 bool MapReader::boolean(const std::string& key, bool fallback) {
-  std::optional<std::string> v = string(key);
+  std::optional<std::string> v = scalar(key, expect(key, {OptionType::Bool}));
   if (!v) return fallback;
   if (*v == "true" || *v == "yes" || *v == "on") return true;
   if (*v == "false" || *v == "no" || *v == "off") return false;
@@ -176,7 +230,7 @@ bool MapReader::boolean(const std::string& key, bool fallback) {
 }
 
 int64_t MapReader::integer(const std::string& key, int64_t fallback, int64_t min, int64_t max) {
-  std::optional<std::string> v = string(key);
+  std::optional<std::string> v = scalar(key, expect(key, {OptionType::Integer}));
   if (!v) return fallback;
   size_t used = 0;
   int64_t n = 0;
@@ -195,7 +249,7 @@ int64_t MapReader::integer(const std::string& key, int64_t fallback, int64_t min
 }
 
 uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
-  std::optional<std::string> v = string(key);
+  std::optional<std::string> v = scalar(key, expect(key, {OptionType::Size}));
   if (!v) return fallback;
   std::string s = trim(*v);
   size_t i = 0;
@@ -225,7 +279,7 @@ uint64_t MapReader::size(const std::string& key, uint64_t fallback) {
 }
 
 int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
-  std::optional<std::string> v = string(key);
+  std::optional<std::string> v = scalar(key, expect(key, {OptionType::Duration}));
   if (!v) return fallback;
   DurationParse parsed = parse_duration(*v);
   if (parsed.status == DurationParse::Status::TooLong) {
@@ -239,24 +293,28 @@ int64_t MapReader::duration_ns(const std::string& key, int64_t fallback) {
 }
 
 std::vector<std::string> MapReader::string_list(const std::string& key) {
+  const OptionSpec* spec = expect(key, {OptionType::List});
+  bool secret = spec != nullptr && spec->secret;
   YAML::Node v = value(key);
   std::vector<std::string> out;
   if (v.IsNull()) return out;
   if (v.IsScalar()) {
-    out.push_back(interpolated(v, key));
+    out.push_back(interpolated(v, key, secret));
     return out;
   }
   if (!v.IsSequence()) fail(key, "`" + key + "` must be a list");
   for (const auto& item : v) {
     if (!item.IsScalar())
       throw_at(file_, item.Mark(), what_ + ": `" + key + "` items must be single values");
-    out.push_back(interpolated(item, key));
+    out.push_back(interpolated(item, key, secret));
   }
   return out;
 }
 
 std::vector<std::pair<std::string, std::pair<std::string, bool>>> MapReader::string_map(
     const std::string& key) {
+  const OptionSpec* spec = expect(key, {OptionType::Map});
+  bool secret = spec != nullptr && spec->secret;
   YAML::Node v = value(key);
   std::vector<std::pair<std::string, std::pair<std::string, bool>>> out;
   if (v.IsNull()) return out;
@@ -267,20 +325,31 @@ std::vector<std::pair<std::string, std::pair<std::string, bool>>> MapReader::str
                what_ + ": `" + key + "." + it->first.Scalar() + "` must be a single value");
     }
     bool quoted = it->second.Tag() == "!";
-    std::string text = it->second.IsNull() ? std::string() : interpolated(it->second, key);
+    std::string text = it->second.IsNull() ? std::string() : interpolated(it->second, key, secret);
     out.emplace_back(it->first.Scalar(), std::make_pair(text, quoted));
   }
   return out;
 }
 
 MapReader MapReader::sub(const std::string& key) {
+  const OptionSpec* spec = expect(key, {OptionType::Mapping, OptionType::Map, OptionType::Enum});
   YAML::Node v = value(key);
-  return MapReader(v, what_ + " `" + key + "`", file_, env_);
+  std::shared_ptr<const OptionSchema> nested;
+  if (spec != nullptr && spec->type != OptionType::Map) {
+    if (spec->nested.empty()) {
+      throw std::logic_error(schema_->owner() + " reads option `" + key +
+                             "` as a mapping, which its schema does not declare");
+    }
+    nested = std::make_shared<OptionSchema>(schema_->owner() + "." + key,
+                                            std::vector<std::span<const OptionSpec>>{spec->nested});
+  }
+  return MapReader(v, what_ + " `" + key + "`", file_, env_, std::move(nested));
 }
 
 void MapReader::finish() {
   if (!node_ || !node_.IsMap()) return;
-  std::vector<std::string> known(read_.begin(), read_.end());
+  std::vector<std::string> known =
+      schema_ ? schema_->keys_and_aliases() : std::vector<std::string>(read_.begin(), read_.end());
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string& key = it->first.Scalar();
     if (read_.count(key) == 0) {

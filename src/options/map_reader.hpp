@@ -1,11 +1,17 @@
 #pragma once
 // Reads one YAML mapping of the config with type checks, env interpolation of every scalar,
 // and errors that name file, line and column. finish() rejects keys nobody read, suggesting the
-// closest known key: a typo never passes silently. Secret options (declared with secret(), or
-// named like one: secrets::is_secret_name) are remembered for redaction and never quoted in an
-// error; a value with a NUL byte is an error (C APIs would cut it short).
+// closest key of the mapping's schema: a typo never passes silently. Secret options (`secret` in
+// the schema, or named like one: secrets::is_secret_name) are remembered for redaction and never
+// quoted in an error; a value with a NUL byte is an error (C APIs would cut it short).
+//
+// With a schema (options/descriptor.hpp), reading a key the schema does not declare, or reading
+// it as another type, throws std::logic_error: every test that builds a component checks that its
+// code and its schema agree. A key may also be written under one of its aliases. Without a
+// schema (free-form mappings such as `librdkafka:`), any key may be read.
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "options/config_error.hpp"
+#include "options/descriptor.hpp"
 #include "options/interpolate.hpp"
 
 namespace sluice {
@@ -22,15 +29,13 @@ namespace sluice {
 class MapReader {
  public:
   // `what` names the mapping in messages, e.g. "sink `out`".
-  MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env);
+  MapReader(const YAML::Node& node, std::string what, std::string file, EnvLookup env,
+            std::shared_ptr<const OptionSchema> schema = nullptr);
 
   [[nodiscard]] bool has(const std::string& key) const;
   std::optional<std::string> string(const std::string& key);
   std::string string(const std::string& key, const std::string& fallback);
   std::string required_string(const std::string& key);
-  // An option that holds a credential: read like string(), its value remembered so that logs and
-  // messages mask it (base/secrets.hpp). Declare every credential option with this.
-  std::optional<std::string> secret(const std::string& key);
   bool boolean(const std::string& key, bool fallback);
   int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max);
   // Sizes: 1048576, 512KiB, 64MiB, 1GiB, 10MB, 1kB.
@@ -44,7 +49,8 @@ class MapReader {
   template <typename E>
   E choice(const std::string& key, E fallback,
            std::initializer_list<std::pair<const char*, E>> options);
-  // A nested mapping (marked as read); an empty reader when absent.
+  // A nested mapping (marked as read); an empty reader when absent. Its schema is the option's
+  // nested options (none for a free-form `map`).
   MapReader sub(const std::string& key);
 
   // Throws for any key that was not read.
@@ -61,12 +67,21 @@ class MapReader {
                            bool secret = false) const;
 
  private:
+  // The schema's entry for `key` (null without a schema); std::logic_error when the schema does
+  // not declare it as one of `types`.
+  const OptionSpec* expect(const std::string& key, std::initializer_list<OptionType> types) const;
+  static void check_choices(const OptionSpec* spec, const std::vector<std::string>& names,
+                            const std::string& owner);
+  std::optional<std::string> scalar(const std::string& key, const OptionSpec* spec);
+  // The key as written in the mapping: `key` itself or one of its aliases.
+  [[nodiscard]] std::string written_key(const std::string& key) const;
   YAML::Node value(const std::string& key);
 
   YAML::Node node_;
   std::string what_;
   std::string file_;
   EnvLookup env_;
+  std::shared_ptr<const OptionSchema> schema_;
   std::set<std::string> read_;
 };
 
@@ -79,7 +94,13 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
 template <typename E>
 E MapReader::choice(const std::string& key, E fallback,
                     std::initializer_list<std::pair<const char*, E>> options) {
-  std::optional<std::string> v = string(key);
+  const OptionSpec* spec = expect(key, {OptionType::Enum});
+  if (spec != nullptr) {
+    std::vector<std::string> declared;
+    for (const auto& option : options) declared.emplace_back(option.first);
+    check_choices(spec, declared, schema_->owner());
+  }
+  std::optional<std::string> v = scalar(key, spec);
   if (!v) return fallback;
   std::string names;
   for (const auto& [name, e] : options) {

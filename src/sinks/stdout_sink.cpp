@@ -29,8 +29,11 @@ void StdoutSink::shutdown() {
 
 #include "options/build_context.hpp"
 #include "options/components.hpp"
+#include "options/descriptor.hpp"
 
 namespace sluice {
+
+namespace {
 
 std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& name,
                                        const BuildContext& context) {
@@ -46,6 +49,34 @@ std::unique_ptr<Sink> make_stdout_sink(MapReader& config, const std::string& nam
   spec.color = color == ColorMode::Always ||
                (color == ColorMode::Auto && context.stdout_is_tty && !context.no_color);
   return std::make_unique<StdoutSink>(spec);
+}
+
+}  // namespace
+
+const ComponentDescriptor& stdout_sink_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Sink,
+      .type = "stdout",
+      .summary = "writes events to sluice's standard output, as JSON lines or readable text",
+      .options =
+          {
+              {.key = "encoding",
+               .type = OptionType::Enum,
+               .default_shown = "json",
+               .description = "`json` (one object per line), `text` (time, level, message, "
+                              "fields) or `raw` (the original line)",
+               .choices = {"json", "text", "raw"}},
+              {.key = "color",
+               .type = OptionType::Enum,
+               .default_shown = "auto",
+               .description = "`auto`: on when stdout is a terminal and `NO_COLOR` is unset",
+               .choices = {"auto", "always", "never"}},
+          },
+      .make_sink = &make_stdout_sink,
+      // `stdout://` takes no path: only query parameters (`stdout://?encoding=text`).
+      .url = UrlSupport{.schemes = {"stdout"}, .to_options = [](const SinkUrl&, YAML::Node&) {}},
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

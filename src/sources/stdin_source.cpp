@@ -58,11 +58,26 @@ void StdinSource::run(SourceContext& ctx) {
 }  // namespace sluice
 
 #include "options/components.hpp"
+#include "options/descriptor.hpp"
 
 namespace sluice {
 
+namespace {
+
 std::unique_ptr<Source> make_stdin_source(MapReader& config, const SourceBuildContext& context) {
   return std::make_unique<StdinSource>(context.framer);
+}
+
+}  // namespace
+
+const ComponentDescriptor& stdin_source_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Source,
+      .type = "stdin",
+      .summary = "reads lines from standard input; its end drains everything and exits 0",
+      .make_source = &make_stdin_source,
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

@@ -115,8 +115,11 @@ void RemapTransform::apply(Batch& batch, const SourceMeta& meta, std::span<const
 }  // namespace sluice
 
 #include "options/components.hpp"
+#include "options/descriptor.hpp"
 
 namespace sluice {
+
+namespace {
 
 std::unique_ptr<Transform> make_remap_transform(MapReader& config) {
   RemapOptions options;
@@ -139,6 +142,35 @@ std::unique_ptr<Transform> make_remap_transform(MapReader& config) {
     config.fail_here("a remap needs at least one of `rename`, `remove`, `add`");
   }
   return std::make_unique<RemapTransform>(std::move(options));
+}
+
+}  // namespace
+
+// A transform keeps no state between batches: every option may change on a reload.
+const ComponentDescriptor& remap_transform_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Transform,
+      .type = "remap",
+      .summary = "renames, removes and adds fields (in that order)",
+      .options =
+          {
+              {.key = "rename",
+               .type = OptionType::Map,
+               .description = "`{from: to}`",
+               .reloadable = true},
+              {.key = "remove",
+               .type = OptionType::List,
+               .description = "fields to remove",
+               .reloadable = true},
+              {.key = "add",
+               .type = OptionType::Map,
+               .description = "`{field: value}`: unquoted numbers, `true`/`false` and `null` are "
+                              "JSON values, anything else strings",
+               .reloadable = true},
+          },
+      .make_transform = &make_remap_transform,
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

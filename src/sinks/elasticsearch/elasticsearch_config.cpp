@@ -9,6 +9,8 @@
 #include "base/secrets.hpp"
 #include "options/build_context.hpp"
 #include "options/components.hpp"
+#include "options/config_error.hpp"
+#include "options/descriptor.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
 
 namespace sluice {
@@ -101,22 +103,15 @@ std::string check_index_template(const Template& index, bool data_stream) {
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string::npos; }
 
 void read_endpoints(MapReader& config, net::HttpClientOptions& transport) {
-  std::vector<std::string> urls;
-  std::string key = "endpoints";
-  if (config.has("endpoint")) {
-    if (config.has("endpoints")) config.fail("endpoint", "use `endpoint` or `endpoints`, not both");
-    key = "endpoint";
-    urls.push_back(config.required_string("endpoint"));
-  } else if (config.has("endpoints")) {
-    urls = config.string_list("endpoints");
-  }
+  // `endpoint: URL` is an alias of `endpoints`, for one.
+  std::vector<std::string> urls = config.string_list("endpoints");
   if (urls.empty()) {
     config.fail_here("`endpoints` is required: one or more URLs such as http://localhost:9200");
   }
   for (const std::string& url : urls) {
     net::Endpoint endpoint;
     std::string error;
-    if (!es::parse_endpoint(url, &endpoint, &error)) config.fail(key, error);
+    if (!es::parse_endpoint(url, &endpoint, &error)) config.fail("endpoints", error);
     transport.endpoints.push_back(std::move(endpoint));
   }
 }
@@ -124,8 +119,8 @@ void read_endpoints(MapReader& config, net::HttpClientOptions& transport) {
 void read_auth(MapReader& config, net::HttpClientOptions& transport) {
   MapReader auth = config.sub("auth");
   std::optional<std::string> user = auth.string("user");
-  std::optional<std::string> password = auth.secret("password");
-  std::optional<std::string> api_key = auth.secret("api_key");
+  std::optional<std::string> password = auth.string("password");
+  std::optional<std::string> api_key = auth.string("api_key");
   auth.finish();
   if (!user && !password && !api_key) return;
   std::string value;
@@ -166,8 +161,6 @@ void read_tls(MapReader& config, net::HttpClientOptions& transport) {
     }
   }
 }
-
-}  // namespace
 
 std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::string& name,
                                               const BuildContext& context) {
@@ -244,6 +237,161 @@ std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::stri
   }
   o.flush_timeout_ns = default_sink_flush_timeout_ns(context);
   return std::make_unique<ElasticsearchSink>(std::move(o));
+}
+
+// elasticsearch+http://host:9200[,host2:9200][/prefix]/index: one endpoint per host, the last
+// path segment is the index (the default one when absent).
+void elasticsearch_url_options(const SinkUrl& url, YAML::Node& options) {
+  std::string web = url.scheme.substr(url.scheme.find('+') + 1);
+  size_t slash = url.rest.find('/');
+  std::string hosts = url.rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : url.rest.substr(slash);
+  if (hosts.empty() || hosts.front() == ',' || hosts.back() == ',' ||
+      hosts.find(",,") != std::string::npos) {
+    throw ConfigError(std::string(kSinkUrlVariable) +
+                      ": Elasticsearch URLs name hosts and an index: "
+                      "elasticsearch+http://host:9200/index");
+  }
+  size_t last = path.rfind('/');
+  std::string prefix = last == std::string::npos ? "" : path.substr(0, last);
+  std::string index = last == std::string::npos ? "" : path.substr(last + 1);
+  YAML::Node endpoints(YAML::NodeType::Sequence);
+  for (size_t begin = 0; begin <= hosts.size();) {
+    size_t end = std::min(hosts.find(',', begin), hosts.size());
+    std::string endpoint = web;
+    endpoint.append("://").append(hosts, begin, end - begin).append(prefix);
+    endpoints.push_back(endpoint);
+    begin = end + 1;
+  }
+  options["endpoints"] = endpoints;
+  if (!index.empty()) options["index"] = percent_decode(index);
+}
+
+}  // namespace
+
+}  // namespace sluice
+
+namespace sluice {
+
+namespace {
+
+std::vector<OptionSpec> auth_options() {
+  return {
+      {.key = "user", .type = OptionType::String, .description = "basic auth user (no `:`)"},
+      {.key = "password",
+       .type = OptionType::String,
+       .description = "basic auth password; use `${VAR}`",
+       .secret = true},
+      {.key = "api_key",
+       .type = OptionType::String,
+       .description = "an API key (instead of `user`/`password`); use `${VAR}`",
+       .secret = true},
+  };
+}
+
+std::vector<OptionSpec> tls_options() {
+  return {
+      {.key = "ca_file",
+       .type = OptionType::String,
+       .default_shown = "the system's CAs",
+       .description = "PEM file of the CAs to trust"},
+      {.key = "verify",
+       .type = OptionType::Bool,
+       .default_shown = "true",
+       .description = "check the server's certificate and name"},
+      {.key = "cert_file",
+       .type = OptionType::String,
+       .description = "client certificate (PEM), with `key_file`"},
+      {.key = "key_file",
+       .type = OptionType::String,
+       .description = "the client certificate's key (PEM), with `cert_file`"},
+  };
+}
+
+}  // namespace
+
+const ComponentDescriptor& elasticsearch_sink_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Sink,
+      .type = "elasticsearch",
+      .summary = "indexes events into Elasticsearch or OpenSearch through the `_bulk` API",
+      .options =
+          {
+              {.key = "endpoints",
+               .type = OptionType::List,
+               .description = "one or more `http(s)://host[:port][/prefix]`, round-robin; one "
+                              "that fails is skipped for a while",
+               .required = true,
+               .aliases = {"endpoint"}},
+              {.key = "index",
+               .type = OptionType::Template,
+               .default_shown = "sluice-%Y.%m.%d",
+               .description = "strftime from `@timestamp`, `{{ field }}`; rendered names are "
+                              "lowercased and cleaned to Elasticsearch's rules"},
+              {.key = "default_index",
+               .type = OptionType::String,
+               .default_shown = "unknown",
+               .description = "when a field of `index` is missing"},
+              {.key = "mode",
+               .type = OptionType::Enum,
+               .default_shown = "index",
+               .description = "`data_stream` sends `create`, which data streams require",
+               .choices = {"index", "data_stream"}},
+              {.key = "id",
+               .type = OptionType::Template,
+               .default_shown = "auto",
+               .description = "`auto` (from the event's origin: a replay overwrites), `none` "
+                              "(Elasticsearch generates ids), or `\"{{ field }}\"`"},
+              {.key = "pipeline", .type = OptionType::String, .description = "ingest pipeline"},
+              {.key = "compression",
+               .type = OptionType::Enum,
+               .default_shown = "none",
+               .description = "request bodies",
+               .choices = {"none", "gzip"}},
+              {.key = "auth",
+               .type = OptionType::Mapping,
+               .description = "`{user, password}` or `{api_key}`",
+               .nested = auth_options()},
+              {.key = "tls",
+               .type = OptionType::Mapping,
+               .description = "for `https://` endpoints",
+               .nested = tls_options()},
+              {.key = "timeout",
+               .type = OptionType::Duration,
+               .default_shown = "60s",
+               .description = "per request"},
+              {.key = "max_batch_bytes",
+               .type = OptionType::Size,
+               .default_shown = "5MiB",
+               .description = "per request body (1KiB to 1GiB)"},
+              {.key = "max_batch_events",
+               .type = OptionType::Integer,
+               .default_shown = "10000",
+               .description = "events per request (1 to 1000000)"},
+              {.key = "flush_interval",
+               .type = OptionType::Duration,
+               .default_shown = "1s",
+               .description = "a request that is not full is sent after this long"},
+              {.key = "concurrency",
+               .type = OptionType::Integer,
+               .default_shown = "2",
+               .description = "requests in flight (1 to 64)"},
+              {.key = "retry_backoff_min",
+               .type = OptionType::Duration,
+               .default_shown = "100ms",
+               .description = "first wait before a request or item is sent again (jittered)"},
+              {.key = "retry_backoff_max",
+               .type = OptionType::Duration,
+               .default_shown = "30s",
+               .description = "longest wait between attempts"},
+          },
+      .make_sink = &make_elasticsearch_sink,
+      .url =
+          UrlSupport{.schemes = {"elasticsearch+http", "elasticsearch+https"},
+                     .to_options = &elasticsearch_url_options,
+                     .credentials_example = "`?auth.user=${ES_USER}&auth.password=${ES_PASSWORD}`"},
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

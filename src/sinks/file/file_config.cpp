@@ -3,8 +3,12 @@
 
 #include "options/build_context.hpp"
 #include "options/components.hpp"
+#include "options/config_error.hpp"
+#include "options/descriptor.hpp"
 
 namespace sluice {
+
+namespace {
 
 std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
                                      const BuildContext& context) {
@@ -52,6 +56,86 @@ std::unique_ptr<Sink> make_file_sink(MapReader& config, const std::string& name,
   options.max_open_files = static_cast<size_t>(config.integer("max_open_files", 64, 1, 100000));
   options.idle_close_ns = config.duration_ns("close_idle_after", 60'000'000'000);
   return std::make_unique<FileSink>(std::move(options));
+}
+
+// file:///abs/path.jsonl
+void file_url_options(const SinkUrl& url, YAML::Node& options) {
+  if (url.rest.empty() || url.rest[0] != '/') {
+    throw ConfigError(std::string(kSinkUrlVariable) +
+                      ": file URLs need an absolute path: file:///path/out.jsonl");
+  }
+  options["path"] = percent_decode(url.rest);
+}
+
+std::vector<OptionSpec> rotate_options() {
+  return {
+      {.key = "max_bytes",
+       .type = OptionType::Size,
+       .default_shown = "0 (never)",
+       .description = "rotate once the current file holds this much"},
+      {.key = "interval",
+       .type = OptionType::Duration,
+       .default_shown = "0 (never)",
+       .description = "rotate every interval"},
+  };
+}
+
+}  // namespace
+
+const ComponentDescriptor& file_sink_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Sink,
+      .type = "file",
+      .summary = "writes events to files named by a template, with rotation and compression",
+      .options =
+          {
+              {.key = "path",
+               .type = OptionType::Template,
+               .description = "`{{ field }}` and `%Y %m %d %H %M %S %j %F %T %s` from "
+                              "`@timestamp` (UTC); `..` after a placeholder is an error",
+               .required = true},
+              {.key = "encoding",
+               .type = OptionType::Enum,
+               .default_shown = "json",
+               .description = "`json`, `raw` (the original line) or `text`",
+               .choices = {"json", "raw", "text"}},
+              {.key = "compression",
+               .type = OptionType::Enum,
+               .default_shown = "none",
+               .description = "compresses each file",
+               .choices = {"none", "gzip", "zstd"}},
+              {.key = "compression_level",
+               .type = OptionType::Integer,
+               .default_shown = "0 (the codec's default)",
+               .description = "0 to 22 (gzip: above 9 counts as 9)"},
+              {.key = "rotate",
+               .type = OptionType::Mapping,
+               .description = "the current file is renamed to `name.<UTC time>.ext`",
+               .nested = rotate_options()},
+              {.key = "fsync",
+               .type = OptionType::Enum,
+               .default_shown = "never",
+               .description = "`never`: acknowledged once written to the kernel; `always`: after "
+                              "fdatasync; `interval`: at the next fsync, every `fsync_interval`",
+               .choices = {"never", "always", "interval"}},
+              {.key = "fsync_interval",
+               .type = OptionType::Duration,
+               .default_shown = "1s",
+               .description = "how often `fsync: interval` syncs"},
+              {.key = "max_open_files",
+               .type = OptionType::Integer,
+               .default_shown = "64",
+               .description = "files kept open at once (1 to 100000)"},
+              {.key = "close_idle_after",
+               .type = OptionType::Duration,
+               .default_shown = "60s",
+               .description = "a file not written for this long is closed"},
+          },
+      .make_sink = &make_file_sink,
+      .url =
+          UrlSupport{.schemes = {"file"}, .to_options = &file_url_options, .at_sign_is_path = true},
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

@@ -7,6 +7,8 @@
 #include "core/safe_names.hpp"
 #include "options/build_context.hpp"
 #include "options/components.hpp"
+#include "options/config_error.hpp"
+#include "options/descriptor.hpp"
 #include "sinks/kafka/kafka_sink.hpp"
 
 namespace sluice {
@@ -40,8 +42,6 @@ char bad_topic_template_char(std::string_view text) {
   }
   return 0;
 }
-
-}  // namespace
 
 std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name,
                                       const BuildContext& context) {
@@ -183,6 +183,84 @@ std::unique_ptr<Sink> make_kafka_sink(MapReader& config, const std::string& name
   }
   rd_kafka_destroy(probe);
   return std::make_unique<KafkaSink>(std::move(o));
+}
+
+// kafka://host:port[,host:port]/topic
+void kafka_url_options(const SinkUrl& url, YAML::Node& options) {
+  size_t slash = url.rest.find('/');
+  if (slash == 0 || slash == std::string::npos || slash + 1 == url.rest.size()) {
+    throw ConfigError(std::string(kSinkUrlVariable) +
+                      ": Kafka URLs name brokers and a topic: kafka://host:9092/topic");
+  }
+  options["brokers"] = percent_decode(url.rest.substr(0, slash));
+  options["topic"] = percent_decode(url.rest.substr(slash + 1));
+}
+
+}  // namespace
+
+const ComponentDescriptor& kafka_sink_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Sink,
+      .type = "kafka",
+      .summary = "produces events to Kafka topics (librdkafka, idempotent producer)",
+      .options =
+          {
+              {.key = "brokers",
+               .type = OptionType::String,
+               .description = "`h1:9092,h2:9092`; no `user:password@` (use `librdkafka`)",
+               .required = true},
+              {.key = "topic",
+               .type = OptionType::Template,
+               .description = "e.g. `logs-{{ kubernetes.namespace }}`, strftime fields; rendered "
+                              "names are made legal, its own text must be `a-z A-Z 0-9 . _ -`",
+               .required = true},
+              {.key = "default_topic",
+               .type = OptionType::String,
+               .description = "when the `topic` template misses a field"},
+              {.key = "key",
+               .type = OptionType::Template,
+               .default_shown = "none (librdkafka's partitioner)",
+               .description = "the message key"},
+              {.key = "headers",
+               .type = OptionType::Map,
+               .description = "`{name: field}`: message headers from event fields (or templates)"},
+              {.key = "encoding",
+               .type = OptionType::Enum,
+               .default_shown = "json",
+               .description = "`json` or `raw` (the original line)",
+               .choices = {"json", "raw"}},
+              {.key = "compression",
+               .type = OptionType::Enum,
+               .default_shown = "lz4",
+               .description = "the producer's compression codec",
+               .choices = {"none", "gzip", "snappy", "lz4", "zstd"}},
+              {.key = "acks",
+               .type = OptionType::Enum,
+               .default_shown = "all",
+               .description = "`all` with the idempotent producer, `1`, or `0`",
+               .choices = {"all", "1", "0"}},
+              {.key = "message_too_large",
+               .type = OptionType::Enum,
+               .default_shown = "dead_letter",
+               .description = "what happens to a message the broker refuses as too large",
+               .choices = {"dead_letter", "truncate"}},
+              {.key = "flush_timeout",
+               .type = OptionType::Duration,
+               .default_shown = "80% of the shutdown timeout",
+               .description = "how long the sink delivers at shutdown"},
+              {.key = "librdkafka",
+               .type = OptionType::Map,
+               .description = "`{property: value}`: TLS, SASL, anything else; applied last, "
+                              "errors are config errors"},
+          },
+      .make_sink = &make_kafka_sink,
+      .url = UrlSupport{.schemes = {"kafka"},
+                        .to_options = &kafka_url_options,
+                        .credentials_example =
+                            "`?librdkafka.sasl.username=${KAFKA_USER}&librdkafka.sasl."
+                            "password=${KAFKA_PASSWORD}`"},
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

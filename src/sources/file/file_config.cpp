@@ -3,6 +3,7 @@
 #include "sources/file/glob.hpp"
 
 #include "options/components.hpp"
+#include "options/descriptor.hpp"
 
 namespace sluice {
 
@@ -43,7 +44,6 @@ FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext&
   if (!PathMatcher::create(o.include, o.exclude, &error)) config.fail("include", error);
   return o;
 }
-}  // namespace
 
 std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildContext& context) {
   return std::make_unique<FileSource>(read_file_options(config, context, false));
@@ -52,6 +52,96 @@ std::unique_ptr<Source> make_file_source(MapReader& config, const SourceBuildCon
 std::unique_ptr<Source> make_container_source(MapReader& config,
                                               const SourceBuildContext& context) {
   return std::make_unique<FileSource>(read_file_options(config, context, true));
+}
+
+// The options of both: `container` differs only in `include`'s default.
+std::vector<OptionSpec> file_options(bool container) {
+  OptionSpec include{.key = "include",
+                     .type = OptionType::List,
+                     .description =
+                         "glob patterns of the files to tail: `*`, `?`, `[a-z]`, "
+                         "`{a,b}`, `**` for any depth"};
+  if (container) {
+    include.default_shown = "/var/log/containers/*.log";
+  } else {
+    include.required = true;
+  }
+  return {
+      include,
+      {.key = "exclude",
+       .type = OptionType::List,
+       .description = "globs; a pattern without `/` matches the base name, e.g. `*.gz`"},
+      {.key = "read_from",
+       .type = OptionType::Enum,
+       .default_shown = "end",
+       .description = "where files found at the very first start begin (later files are read "
+                      "from their beginning)",
+       .choices = {"end", "beginning"}},
+      {.key = "glob_interval",
+       .type = OptionType::Duration,
+       .default_shown = "1s",
+       .description = "rescan for new files (at least 10ms; inotify shows them sooner)"},
+      {.key = "inotify",
+       .type = OptionType::Bool,
+       .default_shown = "true",
+       .description = "`false` polls every `poll_interval` instead (network filesystems)"},
+      {.key = "poll_interval",
+       .type = OptionType::Duration,
+       .default_shown = "250ms",
+       .description = "how often files without an inotify watch are checked (at least 1ms)"},
+      {.key = "rotate_wait",
+       .type = OptionType::Duration,
+       .default_shown = "5s",
+       .description = "a file renamed or deleted is read until it has been quiet this long"},
+      {.key = "close_after",
+       .type = OptionType::Duration,
+       .default_shown = "5m",
+       .description = "an idle file gives back its descriptor; a change reopens it"},
+      {.key = "max_open_files",
+       .type = OptionType::Integer,
+       .default_shown = "1024",
+       .description = "lowered to fit the open-files limit; see Resource limits"},
+      {.key = "read_budget",
+       .type = OptionType::Size,
+       .default_shown = "512KiB",
+       .description = "read from one file before the next gets a turn (at least 4KiB)"},
+      {.key = "checkpoints",
+       .type = OptionType::Bool,
+       .default_shown = "true",
+       .description = "remember per file how far every sink acknowledged"},
+      {.key = "checkpoint_interval",
+       .type = OptionType::Duration,
+       .default_shown = "1s",
+       .description = "how often checkpoints are saved"},
+      {.key = "stop_at_eof",
+       .type = OptionType::Bool,
+       .default_shown = "false",
+       .description = "read every file to its end, then finish"},
+  };
+}
+
+}  // namespace
+
+const ComponentDescriptor& file_source_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Source,
+      .type = "file",
+      .summary = "tails files matched by globs, through rotation, with checkpoints",
+      .options = file_options(false),
+      .make_source = &make_file_source,
+  };
+  return descriptor;
+}
+
+const ComponentDescriptor& container_source_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Source,
+      .type = "container",
+      .summary = "a `file` source for container runtime logs (CRI, Docker json-file)",
+      .options = file_options(true),
+      .make_source = &make_container_source,
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
 // The `kafka` source's configuration: YAML options → KafkaSourceOptions, and the librdkafka
 // properties a user may not set because sluice owns them.
 #include "options/components.hpp"
+#include "options/descriptor.hpp"
 #include "sources/kafka/kafka_source.hpp"
 
 namespace sluice {
@@ -40,6 +41,9 @@ bool KafkaSource::check_property(const std::string& key, const std::string& valu
   rd_kafka_conf_destroy(conf);
   return ok;
 }
+
+namespace {
+
 std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildContext& context) {
   KafkaSourceOptions o;
   o.name = context.name;
@@ -86,6 +90,50 @@ std::unique_ptr<Source> make_kafka_source(MapReader& config, const SourceBuildCo
     config.sub("librdkafka");
   }
   return std::make_unique<KafkaSource>(std::move(o));
+}
+
+}  // namespace
+
+const ComponentDescriptor& kafka_source_descriptor() {
+  static const ComponentDescriptor descriptor{
+      .kind = ComponentKind::Source,
+      .type = "kafka",
+      .summary = "consumes topics in a consumer group; offsets are committed once delivered",
+      .options =
+          {
+              {.key = "brokers",
+               .type = OptionType::String,
+               .description = "`h1:9092,h2:9092`; no `user:password@` (use `librdkafka`)",
+               .required = true},
+              {.key = "group_id",
+               .type = OptionType::String,
+               .description = "the consumer group: more processes with one id share the work",
+               .required = true},
+              {.key = "topics",
+               .type = OptionType::List,
+               .description = "topic names; `^regex` subscribes by pattern",
+               .required = true},
+              {.key = "auto_offset_reset",
+               .type = OptionType::Enum,
+               .default_shown = "latest",
+               .description = "where a group without committed offsets starts",
+               .choices = {"latest", "earliest"}},
+              {.key = "commit_interval",
+               .type = OptionType::Duration,
+               .default_shown = "1s",
+               .description = "how often acknowledged offsets are committed (at least 10ms)"},
+              {.key = "revoke_timeout",
+               .type = OptionType::Duration,
+               .default_shown = "10s",
+               .description = "how long a rebalance waits for in-flight events to be delivered"},
+              {.key = "librdkafka",
+               .type = OptionType::Map,
+               .description = "`{property: value}` for the consumer (TLS, SASL, ...); the "
+                              "properties sluice owns are refused"},
+          },
+      .make_source = &make_kafka_source,
+  };
+  return descriptor;
 }
 
 }  // namespace sluice

@@ -63,21 +63,36 @@ TEST_F(SecretsTest, RememberedValuesAndUrlsInFreeText) {
 
 YAML::Node yaml(const std::string& text) { return YAML::Load(text); }
 
+// A schema declaring `other` a secret, and the rest plain strings.
+std::shared_ptr<const OptionSchema> auth_schema() {
+  static const std::vector<OptionSpec> kOptions = {
+      {.key = "user"},
+      {.key = "password"},
+      {.key = "token_x"},
+      {.key = "other", .secret = true},
+  };
+  return std::make_shared<const OptionSchema>("sink/test.auth",
+                                              std::vector<std::span<const OptionSpec>>{kOptions});
+}
+
 TEST_F(SecretsTest, ReaderRemembersDeclaredAndNamedSecrets) {
-  MapReader r(yaml("{password: s3cret-one, token_x: s3cret-two, user: alice, other: s3cret-3}"),
-              "sink `es` `auth`", "test.yaml", [](const std::string&) { return std::nullopt; });
+  MapReader r(
+      yaml("{password: s3cret-one, token_x: s3cret-two, user: alice, other: s3cret-3}"),
+      "sink `es` `auth`", "test.yaml", [](const std::string&) { return std::nullopt; },
+      auth_schema());
   EXPECT_EQ(r.string("user"), "alice");
   EXPECT_EQ(r.string("password"), "s3cret-one");  // by its name
   EXPECT_EQ(r.string("token_x"), "s3cret-two");
-  EXPECT_EQ(r.secret("other"), "s3cret-3");  // declared
+  EXPECT_EQ(r.string("other"), "s3cret-3");  // declared in the schema
   EXPECT_EQ(secrets::redact("alice s3cret-one s3cret-two s3cret-3"), "alice *** *** ***");
 }
 
 TEST_F(SecretsTest, ReaderNeverQuotesASecretInItsErrors) {
-  MapReader r(yaml("{password: 'pw-is-${'}"), "sink `es` `auth`", "test.yaml",
-              [](const std::string&) { return std::nullopt; });
+  MapReader r(
+      yaml("{other: 'pw-is-${'}"), "sink `es` `auth`", "test.yaml",
+      [](const std::string&) { return std::nullopt; }, auth_schema());
   try {
-    r.secret("password");
+    r.string("other");
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     std::string what = e.what();
@@ -88,10 +103,11 @@ TEST_F(SecretsTest, ReaderNeverQuotesASecretInItsErrors) {
 }
 
 TEST_F(SecretsTest, ReaderNamesAMissingVariableOfASecret) {
-  MapReader r(yaml("{password: '${ES_PASSWORD:?set it}'}"), "sink `es` `auth`", "test.yaml",
-              [](const std::string&) { return std::nullopt; });
+  MapReader r(
+      yaml("{other: '${ES_PASSWORD:?set it}'}"), "sink `es` `auth`", "test.yaml",
+      [](const std::string&) { return std::nullopt; }, auth_schema());
   try {
-    r.secret("password");
+    r.string("other");
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("environment variable ES_PASSWORD is required: set it"),

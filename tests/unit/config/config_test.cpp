@@ -208,5 +208,33 @@ TEST(SinkUrls, ParsesFileAndStdout) {
   EXPECT_THROW(sinks_from_urls("gopher://x", sources), ConfigError);
 }
 
+TEST(SinkUrls, SchemesComeFromTheComponentList) {
+  std::vector<ComponentDecl> sources{{"in", "stdin", {}, YAML::Node(), "x"}};
+  try {
+    sinks_from_urls("gopher://x", sources);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "(this build supports file://, stdout://, kafka://, elasticsearch+http:// and "
+                  "elasticsearch+https://)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(SinkUrls, DottedParametersFillTheMappingsTheSchemaDeclares) {
+  std::vector<ComponentDecl> sources{{"in", "stdin", {}, YAML::Node(), "x"}};
+  // `rotate` (file) and `buffer` (every sink) are mappings in their schemas.
+  auto sinks = sinks_from_urls(
+      "file:///tmp/x.jsonl?rotate.max_bytes=1MiB&buffer.type=disk&buffer.max_bytes=64MiB", sources);
+  ASSERT_EQ(sinks.size(), 1u);
+  EXPECT_EQ(sinks[0].node["rotate"]["max_bytes"].Scalar(), "1MiB");
+  EXPECT_EQ(sinks[0].node["buffer"]["type"].Scalar(), "disk");
+  EXPECT_EQ(sinks[0].node["buffer"]["max_bytes"].Scalar(), "64MiB");
+  // `encoding` is not a mapping: the dotted key stays one (unknown) key.
+  sinks = sinks_from_urls("stdout://?encoding.x=1", sources);
+  EXPECT_TRUE(sinks[0].node["encoding.x"]);
+}
+
 }  // namespace
 }  // namespace sluice

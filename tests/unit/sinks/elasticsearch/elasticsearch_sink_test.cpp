@@ -44,7 +44,7 @@ using testing::no_env;
 std::unique_ptr<ElasticsearchSink> make_sink(const std::string& yaml,
                                              const std::string& data_dir = "data",
                                              const EnvLookup& env = no_env()) {
-  return testing::build_sink<ElasticsearchSink>(make_elasticsearch_sink, "es", yaml, data_dir, env);
+  return testing::build_sink<ElasticsearchSink>("elasticsearch", "es", yaml, data_dir, env);
 }
 
 std::string config_error(const std::string& yaml) {
@@ -245,11 +245,12 @@ TEST(ElasticsearchSinkConfig, SinkUrls) {
   EXPECT_EQ(decls[0].name, "elasticsearch");
   EXPECT_EQ(decls[1].name, "elasticsearch_2");
   YAML::Node node = decls[0].node;
-  MapReader reader(node, "sink", "SLUICE_SINKS", no_env());
+  const ComponentDescriptor& es = testing::descriptor_of(ComponentKind::Sink, "elasticsearch");
+  MapReader reader = testing::component_reader(es, node, "sink", no_env());
   reader.string("type");
   reader.string_list("inputs");
   BuildContext context;
-  auto sink = make_elasticsearch_sink(reader, "elasticsearch", context);
+  auto sink = es.make_sink(reader, "elasticsearch", context);
   reader.finish();
   const auto& o = static_cast<ElasticsearchSink&>(*sink).options();
   ASSERT_EQ(o.transport.endpoints.size(), 2u);

@@ -30,7 +30,7 @@ using testing::no_env;
 
 std::unique_ptr<KafkaSink> make_sink(const std::string& yaml, const std::string& data_dir = "data",
                                      EnvLookup env = no_env()) {
-  return testing::build_sink<KafkaSink>(make_kafka_sink, "k", yaml, data_dir, env);
+  return testing::build_sink<KafkaSink>("kafka", "k", yaml, data_dir, env);
 }
 
 std::string config_error(const std::string& yaml) {
@@ -122,9 +122,10 @@ TEST(KafkaSinkConfig, ErrorsNameTheKeyAndLine) {
 TEST(KafkaSinkConfig, UnknownKeysAreRejectedByTheFactory) {
   // The factory calls finish() on the sink's mapping: a typo is an error.
   YAML::Node node = YAML::Load("{brokers: b:1, topic: t, compresion: gzip}");
-  MapReader reader(node, "sink `k`", "test.yaml", no_env());
+  const ComponentDescriptor& kafka = testing::descriptor_of(ComponentKind::Sink, "kafka");
+  MapReader reader = testing::component_reader(kafka, node, "sink `k`", no_env());
   BuildContext context;
-  auto sink = make_kafka_sink(reader, "k", context);
+  auto sink = kafka.make_sink(reader, "k", context);
   try {
     reader.finish();
     FAIL() << "no error for an unknown key";

@@ -25,6 +25,7 @@
 #include "options/config_error.hpp"
 #include "parse/multiline.hpp"
 #include "sources/kafka/kafka_source.hpp"
+#include "support/sink_config.hpp"
 
 namespace sluice {
 namespace {
@@ -486,13 +487,14 @@ TEST(KafkaSource, TwoMembersSplitPartitionsAndAStoppedOneHandsOverWithoutLoss) {
 
 std::unique_ptr<Source> build(const std::string& yaml, FramerOptions framer = {}) {
   YAML::Node node = YAML::Load(yaml);
-  MapReader reader(node, "source `k`", "test.yaml",
-                   [](const std::string& name) -> std::optional<std::string> {
-                     if (name == "KAFKA_BROKERS") return "127.0.0.1:9";
-                     return std::nullopt;
-                   });
+  const ComponentDescriptor& kafka = testing::descriptor_of(ComponentKind::Source, "kafka");
+  MapReader reader = testing::component_reader(
+      kafka, node, "source `k`", [](const std::string& name) -> std::optional<std::string> {
+        if (name == "KAFKA_BROKERS") return "127.0.0.1:9";
+        return std::nullopt;
+      });
   reader.string("type");
-  auto source = make_kafka_source(reader, SourceBuildContext{"k", std::move(framer), "/tmp"});
+  auto source = kafka.make_source(reader, SourceBuildContext{"k", std::move(framer), "/tmp"});
   reader.finish();
   return source;
 }
