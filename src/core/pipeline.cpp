@@ -45,13 +45,13 @@ struct Pipeline::Impl {
     bool abandoned_sinks = false;  // disk-buffered sinks left busy at the deadline
   };
   DrainOutcome drain();
+  void wait_for_sink(SinkRuntime& sink, int64_t deadline_ns, DrainOutcome& outcome);
   [[nodiscard]] int exit_code(int start_failure, bool drained) const;
   [[nodiscard]] uint64_t report_undelivered(bool drained) const;
 
   // Supervision.
   void handle_signal(int sig);
   void stop_sources_near_deadline();
-  void wait_for_sink(SinkRuntime& sink, int64_t deadline_ns, DrainOutcome& outcome);
 
   PipelineOptions options;
   RunningTopology topology;
