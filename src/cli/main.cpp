@@ -8,6 +8,7 @@
 
 #include "base/log.hpp"
 #include "cli/commands.hpp"
+#include "cli/describe.hpp"
 #include "core/process_signals.hpp"
 #include "options/config_error.hpp"
 #include "sluice/version.hpp"
@@ -61,6 +62,10 @@ int main(int argc, char** argv) {
   sluice::cli::TailArgs tail_args;
   CLI::App* tail = sluice::cli::add_tail_subcommand(app, tail_args);
 
+  CLI::App* list = sluice::cli::add_list_subcommand(app);
+  sluice::cli::DescribeArgs describe_args;
+  CLI::App* describe = sluice::cli::add_describe_subcommand(app, describe_args);
+
   CLI::App* version = app.add_subcommand("version", "Print the version and git revision");
 
   try {
@@ -86,6 +91,8 @@ int main(int argc, char** argv) {
     tail_args.paths.insert(tail_args.paths.end(), command.begin(), command.end());
     return sluice::cli::tail_command(tail_args);
   }
+  if (list->parsed()) return sluice::cli::list_command();
+  if (describe->parsed()) return sluice::cli::describe_command(describe_args);
   if (version->parsed()) {
     std::cout << "sluice " << sluice::kVersion << " (git " << sluice::kGitRevision << ")\n";
     return 0;
