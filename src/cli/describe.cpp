@@ -147,12 +147,17 @@ void markdown_rows(const std::vector<OptionSpec>& options, const std::string& pr
     for (const std::string& alias : o.aliases) key += " (alias `" + prefix + alias + "`)";
     std::string type = o.type == OptionType::Enum ? "`" + type_shown(o, "` \\| `") + "`"
                                                   : std::string(option_type_name(o.type));
-    std::string default_value = o.required                ? "required"
-                                : o.default_shown.empty() ? ""
-                                                          : escape_cell(o.default_shown);
+    // A literal value in code style; a default in words ("80% of the shutdown timeout") not.
+    bool literal = o.default_shown.find(' ') == std::string::npos;
+    std::string default_value;
+    if (o.required) {
+      default_value = "required";
+    } else if (!o.default_shown.empty()) {
+      default_value = literal ? "`" + o.default_shown + "`" : escape_cell(o.default_shown);
+    }
     std::string description = escape_cell(o.description);
-    if (o.secret) description += " *Secret: redacted in logs and messages.*";
-    if (o.reloadable) description += " *Reloadable.*";
+    if (o.secret) description += " — *secret*";
+    if (o.reloadable) description += " — *reloadable*";
     out += "| " + key + " | " + type + " | " + default_value + " | " + description + " |\n";
     markdown_rows(o.nested, prefix + o.key + ".", out);
   }

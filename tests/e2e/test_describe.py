@@ -64,7 +64,7 @@ class Describe(e2e.SluiceTestCase):
             for key, type_, default in rows:
                 if "." in key or not default or default == "required":
                     continue
-                value = default.split(" ")[0]
+                value = default.split(" ")[0].strip("`")
                 if type_ in scalar or type_.startswith("`"):
                     out.append(f"{key}: {e2e.yaml_str(value)}")
             return out

@@ -298,7 +298,7 @@ std::vector<OptionSpec> tls_options() {
       {.key = "verify",
        .type = OptionType::Bool,
        .default_shown = "true",
-       .description = "check the server's certificate and name"},
+       .description = "verify the server's certificate and host name"},
       {.key = "cert_file",
        .type = OptionType::String,
        .description = "client certificate (PEM), with `key_file`"},
@@ -320,37 +320,47 @@ const ComponentDescriptor& elasticsearch_sink_descriptor() {
               {.key = "endpoints",
                .type = OptionType::List,
                .description = "one or more `http(s)://host[:port][/prefix]`, round-robin; one "
-                              "that fails is skipped for a while",
+                              "that fails is skipped for a while; credentials in a URL are "
+                              "refused (use `auth`)",
                .required = true,
                .aliases = {"endpoint"}},
               {.key = "index",
                .type = OptionType::Template,
                .default_shown = "sluice-%Y.%m.%d",
-               .description = "strftime from `@timestamp`, `{{ field }}`; rendered names are "
-                              "lowercased and cleaned to Elasticsearch's rules"},
+               .description =
+                   "strftime from `@timestamp` (UTC), `{{ field }}`; rendered names are "
+                   "made valid (lowercase; `\\ / * ? \" < > | , # :` and spaces become "
+                   "`_`; no leading `-_+`; at most 255 bytes); its own text must already be valid"},
               {.key = "default_index",
                .type = OptionType::String,
-               .default_shown = "unknown",
-               .description = "when a field of `index` is missing"},
+               .default_shown = "`unknown` in place of the field",
+               .description = "where an event goes when a field of `index` is missing (or "
+                              "renders to nothing)"},
               {.key = "mode",
                .type = OptionType::Enum,
                .default_shown = "index",
-               .description = "`data_stream` sends `create`, which data streams require",
+               .description = "`index` writes with the `index` action (the same `_id` overwrites); "
+                              "`data_stream` with `create`, which data streams require (a name "
+                              "must not start with `.ds-`)",
                .choices = {"index", "data_stream"}},
               {.key = "id",
                .type = OptionType::Template,
                .default_shown = "auto",
-               .description = "`auto` (from the event's origin: a replay overwrites), `none` "
-                              "(Elasticsearch generates ids), or `\"{{ field }}\"`"},
-              {.key = "pipeline", .type = OptionType::String, .description = "ingest pipeline"},
+               .description = "the `_id`: `auto` (from the event's origin: a replay overwrites), "
+                              "`none` (Elasticsearch generates ids), or `\"{{ field }}\"` (an "
+                              "event without the field gets a generated one)"},
+              {.key = "pipeline",
+               .type = OptionType::String,
+               .description = "ingest pipeline (`/_bulk?pipeline=name`)"},
               {.key = "compression",
                .type = OptionType::Enum,
                .default_shown = "none",
-               .description = "request bodies",
+               .description = "gzip (zlib level 1) the request bodies, on threads of their own",
                .choices = {"none", "gzip"}},
               {.key = "auth",
                .type = OptionType::Mapping,
-               .description = "`{user, password}` or `{api_key}`",
+               .description = "the `Authorization` header: `{user, password}` (Basic) or "
+                              "`{api_key}` (ApiKey)",
                .nested = auth_options()},
               {.key = "tls",
                .type = OptionType::Mapping,
@@ -359,11 +369,12 @@ const ComponentDescriptor& elasticsearch_sink_descriptor() {
               {.key = "timeout",
                .type = OptionType::Duration,
                .default_shown = "60s",
-               .description = "per request"},
+               .description = "one request: connect, TLS handshake, send and answer, together"},
               {.key = "max_batch_bytes",
                .type = OptionType::Size,
                .default_shown = "5MiB",
-               .description = "per request body (1KiB to 1GiB)"},
+               .description = "one bulk body (uncompressed), 1KiB to 1GiB; a single larger event "
+                              "is sent alone"},
               {.key = "max_batch_events",
                .type = OptionType::Integer,
                .default_shown = "10000",
@@ -371,19 +382,22 @@ const ComponentDescriptor& elasticsearch_sink_descriptor() {
               {.key = "flush_interval",
                .type = OptionType::Duration,
                .default_shown = "1s",
-               .description = "a request that is not full is sent after this long"},
+               .description = "a partial request goes out after this (or as soon as the sink's "
+                              "queue is idle and a request slot is free)"},
               {.key = "concurrency",
                .type = OptionType::Integer,
                .default_shown = "2",
-               .description = "requests in flight (1 to 64)"},
+               .description = "bulk requests outstanding, in flight or waiting to be retried (1 "
+                              "to 64)"},
               {.key = "retry_backoff_min",
                .type = OptionType::Duration,
                .default_shown = "100ms",
-               .description = "first wait before a request or item is sent again (jittered)"},
+               .description = "first retry delay; doubles per failed attempt, jittered (half to "
+                              "all of it)"},
               {.key = "retry_backoff_max",
                .type = OptionType::Duration,
                .default_shown = "30s",
-               .description = "longest wait between attempts"},
+               .description = "the longest retry delay"},
           },
       .make_sink = &make_elasticsearch_sink,
       .url =

@@ -2,46 +2,8 @@
 // `elasticsearch`: writes events to Elasticsearch (or OpenSearch) through the `_bulk` API, over
 // HTTP/1.1 keep-alive connections (the shared HTTP client, net/http_client.hpp).
 //
-// Options (unknown keys are errors):
-//   endpoints: [url, ...]     one or more `http(s)://host[:port][/prefix]`, used round-robin;
-//                             endpoints that fail are skipped for a while. `endpoint: url` for one.
-//                             Required. Credentials in the URL are refused: use `auth`.
-//   index: "logs-%Y.%m.%d"    template: strftime fields from @timestamp (UTC), `{{ field }}` from
-//                             the event. Default "sluice-%Y.%m.%d". Rendered names are made valid
-//                             (lowercase; `\ / * ? " < > | , # :`, spaces → `_`; no leading `-_+`;
-//                             at most 255 bytes). Its fixed text must already be valid.
-//   default_index: name       where an event goes when a field of `index` is missing (or renders
-//                             to nothing). Default: the template with "unknown" for the field.
-//   mode: index|data_stream   `index` (default) writes with the `index` action (an event with
-//                             the same `_id` overwrites); `data_stream` with `create`, which data
-//                             streams require (the encoder always writes @timestamp). A data
-//                             stream's name must not start with `.ds-`.
-//   id: auto|none|"{{ f }}"   the `_id` of each document. `auto` (default): a deterministic id
-//                             from the event's origin (source, file identity and offset, or Kafka
-//                             partition and offset), so that events read again after a crash, and
-//                             requests sent again after a lost answer, overwrite (or, with
-//                             `create`, are answered 409 and counted as already stored) instead of
-//                             being stored twice. It costs Elasticsearch a lookup per document;
-//                             `none` lets Elasticsearch generate ids (faster indexing, duplicates
-//                             possible after a retry or replay). A template takes the id from a
-//                             field; an event without the field gets a generated one.
-//   pipeline: name            ingest pipeline (`/_bulk?pipeline=name`). Optional.
-//   compression: none|gzip    gzip (zlib level 1) the request bodies, on threads of their own
-//                             (min(concurrency, cores)). Default none.
-//   auth: {user: u, password: p} or {api_key: k}
-//                             the `Authorization` header (Basic, or ApiKey). Use ${VAR}.
-//   tls: {ca_file: pem, verify: true, cert_file: pem, key_file: pem}
-//                             for https endpoints: CA bundle (default: the system's), certificate
-//                             and host name verification (on by default), client certificate.
-//   timeout: 60s              one request: connect, TLS handshake, send and answer, together.
-//   max_batch_bytes: 5MiB     one bulk body (uncompressed) at most this; a single larger event
-//                             is sent alone.
-//   max_batch_events: 10000   events per bulk request at most.
-//   flush_interval: 1s        a partial request goes out after this (or as soon as the sink's
-//                             queue is idle and a request slot is free).
-//   concurrency: 2            bulk requests outstanding (in flight or waiting to be retried).
-//   retry_backoff_min: 100ms  first retry delay; doubles per failed attempt of a request, up to
-//   retry_backoff_max: 30s    this; each delay is jittered (half to all of it).
+// Options: the descriptor's schema in elasticsearch_config.cpp (`sluice describe
+// sink/elasticsearch`, the README's table).
 //
 // Delivery: events of several batches go into one bulk request, and a batch may straddle two
 // requests. A batch is acknowledged once each of its events is stored (2xx), already present

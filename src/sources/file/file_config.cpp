@@ -74,8 +74,8 @@ std::vector<OptionSpec> file_options(bool container) {
       {.key = "read_from",
        .type = OptionType::Enum,
        .default_shown = "end",
-       .description = "where files found at the very first start begin (later files are read "
-                      "from their beginning)",
+       .description = "where files found at the very first start begin; files that appear "
+                      "later, or while sluice was stopped, are always read from their beginning",
        .choices = {"end", "beginning"}},
       {.key = "glob_interval",
        .type = OptionType::Duration,
@@ -92,7 +92,8 @@ std::vector<OptionSpec> file_options(bool container) {
       {.key = "rotate_wait",
        .type = OptionType::Duration,
        .default_shown = "5s",
-       .description = "a file renamed or deleted is read until it has been quiet this long"},
+       .description = "a file renamed or deleted is read until it has been quiet this long, "
+                      "then closed"},
       {.key = "close_after",
        .type = OptionType::Duration,
        .default_shown = "5m",
