@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 MARKED = re.compile(r"(<!-- options: (\S+) -->\n)(.*?)(<!-- end options -->)", re.S)
-KINDS = ("source", "transform", "sink")
+KINDS = ("config", "source", "transform", "sink")
 
 
 def describe(binary, name):

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/component_list.hpp"
+#include "config/topology.hpp"
 #include "options/map_reader.hpp"
 
 namespace sluice::cli {
@@ -33,6 +34,9 @@ std::optional<ComponentKind> kind_named(const std::string& name) {
 }
 
 std::optional<Subject> resolve(const std::string& name, std::string* error) {
+  if (name == "config") {
+    return Subject{"config", "the top level of the config file", &top_level_options(), nullptr};
+  }
   if (std::optional<ComponentKind> kind = kind_named(name)) {
     return Subject{"every " + std::string(component_kind_name(*kind)),
                    "options every " + std::string(component_kind_name(*kind)) +
@@ -203,7 +207,7 @@ CLI::App* add_describe_subcommand(CLI::App& app, DescribeArgs& args) {
   describe
       ->add_option("TYPE", args.name,
                    "sink/kafka, or kafka when only one kind has it; source, transform or sink: "
-                   "the options every one of that kind has")
+                   "the options every one of that kind has; config: the file's top level")
       ->required();
   describe->add_flag("--markdown", args.markdown, "Print the README's Markdown table");
   return describe;

@@ -13,7 +13,9 @@ class App;
 namespace sluice::cli {
 
 struct DescribeArgs {
-  std::string name;  // `sink/kafka`, `kafka` when unambiguous, or a kind: `source`, `sink`
+  // `sink/kafka`, `kafka` when unambiguous, a kind (`source`, `sink`): the options every one of
+  // that kind has, or `config`: the file's top level.
+  std::string name;
   bool markdown = false;
 };
 

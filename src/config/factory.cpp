@@ -116,7 +116,9 @@ bool read_buffer_options(MapReader& buffer, const std::string& sink_name,
 
 BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& context) {
   BuiltPipeline built;
-  MapReader globals(topology.root, "config", topology.file, context.env);
+  MapReader globals(topology.root, "config", topology.file, context.env,
+                    std::make_shared<const OptionSchema>(
+                        "config", std::vector<std::span<const OptionSpec>>{top_level_options()}));
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   built.options.workers = static_cast<int>(globals.integer("workers", cores, 1, 256));
   std::string host_name = globals.string("host_name", context.host_name);

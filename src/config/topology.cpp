@@ -302,6 +302,38 @@ std::vector<ComponentDecl> sinks_from_urls(const std::string& urls,
   return out;
 }
 
+const std::vector<OptionSpec>& top_level_options() {
+  static const std::vector<OptionSpec> kOptions = {
+      {.key = "sources",
+       .type = OptionType::Map,
+       .description = "component name: its mapping (`type` and options)"},
+      {.key = "transforms",
+       .type = OptionType::Map,
+       .description = "component name: its mapping (`type`, `inputs` and options)"},
+      {.key = "sinks",
+       .type = OptionType::Map,
+       .description = "component name: its mapping (`type`, `inputs` and options)"},
+      {.key = "workers",
+       .type = OptionType::Integer,
+       .default_shown = "the number of cores",
+       .description = "parser threads (1 to 256)"},
+      {.key = "host_name",
+       .type = OptionType::String,
+       .default_shown = "the machine's host name",
+       .description = "`host.name` of every event"},
+      {.key = "data_dir",
+       .type = OptionType::String,
+       .default_shown = "`$SLUICE_DATA_DIR`, else `./data`",
+       .description = "where sources and sinks keep state: checkpoints, disk buffers, "
+                      "dead-letter files"},
+      {.key = "health_sink_grace",
+       .type = OptionType::Duration,
+       .default_shown = "60s",
+       .description = "how long a sink may fail before `/health/ready` and `/health` say 503"},
+  };
+  return kOptions;
+}
+
 Topology load_topology(const TopologyInputs& inputs) {
   Topology t;
   t.file = inputs.config_path.value_or("<no config file>");
@@ -312,14 +344,14 @@ Topology load_topology(const TopologyInputs& inputs) {
                "the config must be a mapping with `sources`, `transforms` and `sinks`");
     }
     remember_secret_values(t.root, inputs.env);
-    static const std::vector<std::string> kTopLevel{
-        "sources", "transforms", "sinks", "workers", "host_name", "data_dir", "health_sink_grace"};
+    std::vector<std::string> top_level;
+    for (const OptionSpec& option : top_level_options()) top_level.push_back(option.key);
     if (t.root.IsMap()) {
       for (auto it = t.root.begin(); it != t.root.end(); ++it) {
         const std::string& key = it->first.Scalar();
-        if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
+        if (std::find(top_level.begin(), top_level.end(), key) == top_level.end()) {
           throw_at(t.file, it->first.Mark(),
-                   "unknown top-level key `" + key + "`" + suggestion(key, kTopLevel));
+                   "unknown top-level key `" + key + "`" + suggestion(key, top_level));
         }
       }
     }

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "options/descriptor.hpp"
 #include "options/interpolate.hpp"
 
 namespace sluice {
@@ -37,6 +38,10 @@ struct TopologyInputs {
 
 // Throws ConfigError.
 Topology load_topology(const TopologyInputs& inputs);
+
+// The options of the config file's top level (`workers`, `data_dir`, ..., and the three
+// sections), read by build_pipeline; `sluice describe config` prints them.
+const std::vector<OptionSpec>& top_level_options();
 
 // Sinks described by URLs: `file:///var/log/out.jsonl`, `stdout://`, `stdout://?encoding=text`.
 // Query parameters become sink options. Every source is an input.

@@ -76,6 +76,14 @@ TEST(DescribeCommand, KindsShowTheSharedOptions) {
   EXPECT_NE(describe("sink", true, &error).find("| `buffer.when_full` |"), std::string::npos);
 }
 
+TEST(DescribeCommand, ConfigShowsTheTopLevel) {
+  std::string error;
+  std::string out = describe("config", true, &error);
+  EXPECT_EQ(error, "");
+  EXPECT_NE(out.find("| `health_sink_grace` | duration | `60s` | "), std::string::npos) << out;
+  EXPECT_NE(out.find("| `workers` | integer | the number of cores | "), std::string::npos) << out;
+}
+
 TEST(DescribeCommand, MarkdownIsOneTableRowPerOption) {
   std::string error;
   std::string out = describe("sink/kafka", true, &error);
