@@ -1,26 +1,14 @@
 #include "parse/multiline.hpp"
-#include "config/multiline_config.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <yaml-cpp/yaml.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "base/clock.hpp"
-#include "options/config_error.hpp"
-#include "options/map_reader.hpp"
 #include "parse/framer.hpp"
-#include "sources/stream_reader.hpp"
 #include "support/batch.hpp"
 #include "support/files.hpp"
 
@@ -510,177 +498,6 @@ TEST(MultilineJoin, PlainLinesPassUntouched) {
     for (size_t i = 0; i < 4; ++i) EXPECT_EQ(batch.events[i].line.data(), before[i]);
     EXPECT_FALSE(joiner->has_pending());  // no trace started: nothing waits
   }
-}
-
-// --- StreamReader: joining and the flush timing of a kept record ------------------------------
-
-// Records the pushed events and recycles batches like the pipeline does.
-class RecordingContext final : public SourceContext {
- public:
-  Batch* acquire() override {
-    if (free_.empty()) return new Batch();
-    Batch* b = free_.back().release();
-    free_.pop_back();
-    return b;
-  }
-  void push(Batch* batch) override {
-    for (const Event& e : batch->events) lines.emplace_back(e.line);
-    ++pushes;
-    release(batch);
-  }
-  void release(Batch* batch) override {
-    std::memset(batch->bytes.data(), '#', batch->bytes.size());
-    batch->reset();
-    free_.emplace_back(batch);
-  }
-  [[nodiscard]] uint64_t acknowledged_checkpoint() const override { return 0; }
-  bool wait_for_acks(int64_t) override { return true; }
-  [[nodiscard]] int64_t shutdown_deadline_ns() const override { return 0; }
-
-  std::vector<std::string> lines;
-  int pushes = 0;
-
- private:
-  std::vector<std::unique_ptr<Batch>> free_;
-};
-
-class Pipe {
- public:
-  Pipe() { EXPECT_EQ(::pipe2(fds_, O_NONBLOCK | O_CLOEXEC), 0); }
-  ~Pipe() {
-    ::close(fds_[0]);
-    ::close(fds_[1]);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  void write(std::string_view s) const {
-    EXPECT_EQ(::write(fds_[1], s.data(), s.size()), static_cast<ssize_t>(s.size()));
-  }
-  [[nodiscard]] int read_fd() const { return fds_[0]; }
-
- private:
-  int fds_[2] = {-1, -1};
-};
-
-TEST(MultilineStreamReader, KeptRecordIsFlushedAfterFlushAfter) {
-  auto options = std::make_shared<MultilineOptions>(mode(Mode::Java));
-  options->flush_after_ns = 100 * kMs;
-  FramerOptions framer;
-  framer.multiline = options;
-  RecordingContext ctx;
-  Pipe pipe;
-  StreamReader reader(ctx, "stdin", framer);
-  EXPECT_EQ(reader.poll_timeout_ms(), -1);
-
-  // Written in two reads, each handed on as the input goes quiet: one record.
-  pipe.write("INFO a\nERROR b\n\tat x\n");
-  ASSERT_GT(reader.read_once(pipe.read_fd()), 0);
-  reader.note_read(monotonic_ns());
-  EXPECT_EQ(reader.poll_timeout_ms(), StreamReader::kQuietFlushMs);
-  reader.flush_if_due(true, monotonic_ns());
-  EXPECT_EQ(ctx.lines, (std::vector<std::string>{"INFO a"}));
-  EXPECT_TRUE(reader.has_unflushed());
-  int timeout = reader.poll_timeout_ms();
-  EXPECT_GT(timeout, 0);
-  EXPECT_LE(timeout, 100);
-
-  pipe.write("\tat y\nWARN c\n\tat z");  // the last line is not complete yet
-  ASSERT_GT(reader.read_once(pipe.read_fd()), 0);
-  reader.note_read(monotonic_ns());
-  reader.flush_if_due(true, monotonic_ns());
-  EXPECT_EQ(ctx.lines, (std::vector<std::string>{"INFO a", "ERROR b\n\tat x\n\tat y"}));
-  // Not due yet: nothing more is handed on.
-  reader.flush_if_due(true, monotonic_ns());
-  EXPECT_EQ(ctx.lines.size(), 2u);
-
-  std::this_thread::sleep_for(std::chrono::milliseconds(110));
-  EXPECT_EQ(reader.poll_timeout_ms(), 0);
-  reader.flush_if_due(true, monotonic_ns());
-  EXPECT_EQ(ctx.lines.back(), "WARN c");
-  EXPECT_EQ(reader.poll_timeout_ms(), -1);
-  EXPECT_FALSE(reader.has_unflushed());
-
-  // The unfinished line was carried along; end of input completes it.
-  pipe.write("\n\tat w\n");
-  ASSERT_GT(reader.read_once(pipe.read_fd()), 0);
-  reader.finish();
-  EXPECT_EQ(ctx.lines.back(), "\tat z\n\tat w");
-}
-
-TEST(MultilineStreamReader, WithoutMultilineNothingIsKept) {
-  RecordingContext ctx;
-  Pipe pipe;
-  StreamReader reader(ctx, "stdin", FramerOptions{});
-  pipe.write("ERROR b\n\tat x\n");
-  ASSERT_GT(reader.read_once(pipe.read_fd()), 0);
-  reader.note_read(monotonic_ns());
-  reader.flush_if_due(true, monotonic_ns());
-  EXPECT_EQ(ctx.lines, (std::vector<std::string>{"ERROR b", "\tat x"}));
-  EXPECT_EQ(reader.poll_timeout_ms(), -1);
-  EXPECT_FALSE(reader.has_unflushed());
-}
-
-// --- configuration ---------------------------------------------------------------------------
-
-std::shared_ptr<const MultilineOptions> read(const std::string& yaml) {
-  YAML::Node node = YAML::Load(yaml);
-  MapReader reader(node, "source `in`", "test.yaml",
-                   [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
-  auto options = read_multiline_options(reader);
-  reader.finish();
-  return options;
-}
-
-std::string config_error(const std::string& yaml) {
-  try {
-    read(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-TEST(MultilineConfig, Reads) {
-  EXPECT_EQ(read("{}"), nullptr);
-  EXPECT_EQ(read("multiline: ~"), nullptr);
-  auto java = read("multiline: java");
-  ASSERT_TRUE(java);
-  EXPECT_EQ(java->mode, Mode::Java);
-  auto custom = read(
-      "multiline: {start_pattern: '^\\d', flush_after: 250ms, max_lines: 20, max_bytes: 64KiB}");
-  ASSERT_TRUE(custom);
-  EXPECT_EQ(custom->mode, Mode::Custom);
-  EXPECT_EQ(custom->start_pattern, "^\\d");
-  EXPECT_EQ(custom->flush_after_ns, 250 * kMs);
-  EXPECT_EQ(custom->max_lines, 20u);
-  EXPECT_EQ(custom->max_bytes, 64u * 1024);
-  auto go = read("multiline: {mode: go, flush_after: 2}");
-  EXPECT_EQ(go->mode, Mode::Go);
-  EXPECT_EQ(go->flush_after_ns, 2'000'000'000);
-}
-
-TEST(MultilineConfig, Errors) {
-  auto has = [](const std::string& error, const std::string& part) {
-    return error.find(part) != std::string::npos;
-  };
-  std::string e = config_error("multiline: {mode: ruby}");
-  EXPECT_TRUE(has(e, "test.yaml:1:") && has(e, "java, python, go, custom")) << e;
-  e = config_error("multiline: {mode: java, start_pattern: x}");
-  EXPECT_TRUE(has(e, "only used with `mode: custom`")) << e;
-  e = config_error("multiline:\n  mode: custom\n  start_pattern: '(oops'\n");
-  EXPECT_TRUE(has(e, "test.yaml:3:") && has(e, "start_pattern")) << e;
-  e = config_error("multiline: {mode: custom}");
-  EXPECT_TRUE(has(e, "start_pattern")) << e;
-  e = config_error("multiline: custom");
-  EXPECT_TRUE(has(e, "patterns")) << e;
-  e = config_error("multiline: {flush_after: 1s}");
-  EXPECT_TRUE(has(e, "`mode` is required")) << e;
-  e = config_error("multiline: {mode: java, max_line: 3}");
-  EXPECT_TRUE(has(e, "unknown key `max_line`") && has(e, "max_lines")) << e;
-  e = config_error("multiline: {mode: java, max_lines: 0}");
-  EXPECT_TRUE(has(e, "max_lines")) << e;
-  e = config_error("multiline: {mode: java, flush_after: soon}");
-  EXPECT_TRUE(has(e, "flush_after")) << e;
 }
 
 }  // namespace
