@@ -8,6 +8,7 @@
 
 #include "base/civil_time.hpp"
 #include "parse/timezone.hpp"
+#include "parse/year_inference.hpp"
 
 namespace sluice {
 namespace {
@@ -233,25 +234,14 @@ std::optional<int64_t> parse_syslog(const char* p, const char* end, const Timest
     if (p == nullptr) return std::nullopt;
   }
   if (p != end) return std::nullopt;
-
-  const int64_t now_s = floor_div(ctx.now_ns, kNsPerSec);
-  const int64_t now_local = now_s + (ctx.zone != nullptr ? ctx.zone->offset_at_utc(now_s) : 0);
-  const CivilDate today = civil_from_days(floor_div(now_local, kSecPerDay));
-  // Only in the last days of December can next year's date be at most a day ahead.
-  const int64_t newest = today.year + (today.month == 12 && today.day >= 30 ? 1 : 0);
-  int64_t limit;
-  if (__builtin_add_overflow(ctx.now_ns, kSecPerDay * kNsPerSec, &limit)) {
-    limit = std::numeric_limits<int64_t>::max();
-  }
-  // Feb 29 may need to go back up to 8 years (2104 -> 2096); other dates stop within two.
-  for (int64_t year = newest; year >= newest - 9; --year) {
-    f.year = year;
-    if (f.day > days_in_month(year, f.month)) continue;
-    const std::optional<int64_t> ns = finish_in_zone(f, ctx.zone);
-    if (!ns) return std::nullopt;
-    if (*ns <= limit) return ns;
-  }
-  return std::nullopt;
+  LineTime time;
+  time.month = static_cast<uint8_t>(f.month);
+  time.day = static_cast<uint8_t>(f.day);
+  time.hour = static_cast<uint8_t>(f.hour);
+  time.minute = static_cast<uint8_t>(f.minute);
+  time.second = static_cast<uint8_t>(f.second);
+  time.nanos = f.nanos;
+  return resolve_line_time(time, ctx.zone, ctx.now_ns);
 }
 
 // A non-negative decimal number, its digits at [int_digits, +n_int) then [frac_digits, +n_frac),
