@@ -40,7 +40,7 @@
 #include "config/factory.hpp"
 #include "config/topology.hpp"
 #include "core/event_view.hpp"
-#include "core/level.hpp"
+#include "base/level.hpp"
 #include "core/open_file_limit.hpp"
 #include "options/config_error.hpp"
 #include "parse/timestamp.hpp"

@@ -6,7 +6,7 @@
 
 #include "base/civil_time.hpp"
 #include "base/json_writer.hpp"
-#include "core/level.hpp"
+#include "base/level.hpp"
 
 namespace sluice {
 

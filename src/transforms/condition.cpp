@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/level.hpp"
+#include "base/level.hpp"
 
 namespace sluice {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/level.hpp"
+#include "base/level.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -13,22 +13,38 @@ struct NamedLevel {
 };
 
 // Lowercase spellings only; the input is folded before lookup.
+// The one table of level spellings: JSON fields, conditions, `tail --level` and the plain-text
+// detector (parse/text_detect.cpp) all read it. Lowercase; the input is folded before lookup.
+// Besides the syslog names: Java's java.util.logging (severe, fine, finer, finest), Android's
+// logcat letters (V verbose .. A assert) and zerolog's three-letter console names (trc, wrn, ftl,
+// pnc; not "inf", which reads as infinity).
 constexpr NamedLevel kNames[] = {
-    {"trace", Level::Trace}, {"v", Level::Trace},          {"t", Level::Trace},
-    {"debug", Level::Debug}, {"dbg", Level::Debug},        {"d", Level::Debug},
-    {"info", Level::Info},   {"information", Level::Info}, {"informational", Level::Info},
-    {"i", Level::Info},      {"notice", Level::Notice},    {"n", Level::Notice},
-    {"warn", Level::Warn},   {"warning", Level::Warn},     {"w", Level::Warn},
-    {"error", Level::Error}, {"err", Level::Error},        {"e", Level::Error},
-    {"fatal", Level::Fatal}, {"critical", Level::Fatal},   {"crit", Level::Fatal},
-    {"alert", Level::Fatal}, {"emerg", Level::Fatal},      {"emergency", Level::Fatal},
-    {"panic", Level::Fatal}, {"f", Level::Fatal},
+    {"trace", Level::Trace},      {"v", Level::Trace},
+    {"t", Level::Trace},          {"verbose", Level::Trace},
+    {"trc", Level::Trace},        {"finest", Level::Trace},
+    {"finer", Level::Trace},      {"debug", Level::Debug},
+    {"dbg", Level::Debug},        {"d", Level::Debug},
+    {"fine", Level::Debug},       {"info", Level::Info},
+    {"information", Level::Info}, {"informational", Level::Info},
+    {"i", Level::Info},           {"notice", Level::Notice},
+    {"n", Level::Notice},         {"warn", Level::Warn},
+    {"warning", Level::Warn},     {"wrn", Level::Warn},
+    {"w", Level::Warn},           {"error", Level::Error},
+    {"err", Level::Error},        {"e", Level::Error},
+    {"severe", Level::Error},     {"fatal", Level::Fatal},
+    {"ftl", Level::Fatal},        {"critical", Level::Fatal},
+    {"crit", Level::Fatal},       {"alert", Level::Fatal},
+    {"emerg", Level::Fatal},      {"emergency", Level::Fatal},
+    {"panic", Level::Fatal},      {"pnc", Level::Fatal},
+    {"f", Level::Fatal},          {"a", Level::Fatal},
 };
 
 // Longer than any name above, so anything that does not fit cannot be a name.
 constexpr std::size_t kMaxNameLength = 16;
 
-std::optional<Level> parse_name(std::string_view text) {
+}  // namespace
+
+std::optional<Level> parse_level_name(std::string_view text) {
   if (text.empty() || text.size() > kMaxNameLength) return std::nullopt;
   char folded[kMaxNameLength];
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -41,6 +57,8 @@ std::optional<Level> parse_name(std::string_view text) {
   }
   return std::nullopt;
 }
+
+namespace {
 
 std::optional<Level> parse_number(std::string_view text) {
   double value = 0;
@@ -85,7 +103,7 @@ std::optional<Level> parse_level(std::string_view text) {
   // from_chars would also accept "inf"/"nan", which are not levels; a leading digit or sign is a
   // cheap way to keep names away from the number path.
   if ((first >= '0' && first <= '9') || first == '-' || first == '.') return parse_number(text);
-  return parse_name(text);
+  return parse_level_name(text);
 }
 
 std::string_view level_name(Level level) {

@@ -16,12 +16,16 @@ enum class Level : int {
   Fatal = 6
 };
 
-// Case-insensitive names: trace, debug/dbg, info/information/informational, notice,
-// warn/warning, error/err, fatal/critical/crit/alert/emerg/emergency/panic; single letters
-// T D I N W E F (logcat/glog style) and syslog-style "V" (verbose -> trace).
+// Case-insensitive names: trace/verbose/trc/finer/finest, debug/dbg/fine,
+// info/information/informational, notice, warn/warning/wrn, error/err/severe,
+// fatal/ftl/critical/crit/alert/emerg/emergency/panic/pnc; single letters T D I N W E F
+// (logcat/glog style), "V" (verbose -> trace) and logcat's "A" (assert -> fatal).
 // Numbers: 10..60 on the pino/bunyan scale (10 trace, 20 debug, 30 info, 40 warn, 50 error,
 // 60 fatal); 0..7 as syslog severity (0 emerg .. 7 debug).
 std::optional<Level> parse_level(std::string_view text);
+
+// Names only (the list above), never numbers: for text where a digit is not a level.
+std::optional<Level> parse_level_name(std::string_view text);
 
 std::string_view level_name(Level level);  // "trace", "debug", "info", ...
 

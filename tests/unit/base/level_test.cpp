@@ -1,4 +1,4 @@
-#include "core/level.hpp"
+#include "base/level.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +26,28 @@ TEST(ParseLevel, Synonyms) {
   for (const char* name : {"critical", "crit", "alert", "emerg", "emergency", "panic"}) {
     EXPECT_EQ(parse_level(name), Level::Fatal) << name;
   }
+}
+
+TEST(ParseLevel, JavaLogcatAndZerologNames) {
+  EXPECT_EQ(parse_level("SEVERE"), Level::Error);
+  EXPECT_EQ(parse_level("FINE"), Level::Debug);
+  EXPECT_EQ(parse_level("FINER"), Level::Trace);
+  EXPECT_EQ(parse_level("FINEST"), Level::Trace);
+  EXPECT_EQ(parse_level("Verbose"), Level::Trace);
+  EXPECT_EQ(parse_level("A"), Level::Fatal);
+  EXPECT_EQ(parse_level("TRC"), Level::Trace);
+  EXPECT_EQ(parse_level("WRN"), Level::Warn);
+  EXPECT_EQ(parse_level("FTL"), Level::Fatal);
+  EXPECT_EQ(parse_level("PNC"), Level::Fatal);
+}
+
+TEST(ParseLevel, NamesOnlyRefusesNumbers) {
+  EXPECT_EQ(parse_level_name("notice"), Level::Notice);
+  EXPECT_EQ(parse_level_name("crit"), Level::Fatal);
+  EXPECT_EQ(parse_level_name("3"), std::nullopt);
+  EXPECT_EQ(parse_level_name("50"), std::nullopt);
+  EXPECT_EQ(parse_level_name(""), std::nullopt);
+  EXPECT_EQ(parse_level_name("informational-x"), std::nullopt);
 }
 
 TEST(ParseLevel, CaseInsensitive) {
