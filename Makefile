@@ -5,7 +5,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: deps build run test test-asan fuzz bench format tidy clean
+.PHONY: deps build run install test test-asan fuzz bench format tidy clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -18,11 +18,20 @@ build: deps $(BUILD)/build.ninja
 
 # The demo: sluice wraps a small log-emitting program, parses its mixed JSON/logfmt/plain
 # output, writes events to ./data/demo.jsonl and prints them readably.
-run: build
+# It needs the `sluice` binary alone: the tests, benchmarks and emulators are left unbuilt.
+run: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target sluice
 	@mkdir -p data
 	@rm -f data/demo.jsonl
 	$(BUILD)/sluice run -c config/demo.yaml -- sh config/demo-app.sh
 	@echo "--- $$(wc -l < data/demo.jsonl) events written to data/demo.jsonl"
+
+# The binary, its manual page and the example configs under PREFIX (bin/, share/man/man1/,
+# share/sluice/examples/); DESTDIR stages them for a package.
+PREFIX ?= /usr/local
+install: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target sluice sluice_manpage
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 test: build
 	# Serial: the Kafka tests (mock cluster) and the rotation tests are timing-sensitive under load.
