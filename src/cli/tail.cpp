@@ -260,6 +260,8 @@ TailTopology tail_topology(const TailArgs& args) {
   auto source_node = [&args] {
     YAML::Node node(YAML::NodeType::Map);
     if (args.multiline) node["multiline"] = *args.multiline;
+    // Checked by the source's schema, like `parser:` in a config file.
+    if (args.parser) node["parser"] = escape_dollars(*args.parser);
     return node;
   };
   if (wants_stdin) t.sources.push_back(component("stdin", "stdin", {}, source_node()));
@@ -393,6 +395,10 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
                    "Join multi-line records (stack traces) into one event: java, python or go")
       ->check(CLI::IsMember({"java", "python", "go"}))
       ->type_name("MODE");
+  tail->add_option("--parser", args.parser,
+                   "How lines are read: auto (the default: JSON, logfmt, else text), json, logfmt, "
+                   "syslog, clf (access logs), none")
+      ->type_name("NAME");
   tail->add_flag("--json", args.json, "Print events as JSON lines instead of text");
   tail->add_option("--color", args.color,
                    "Colour text output: auto (a terminal without NO_COLOR), always, never")
@@ -434,6 +440,7 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
   sluice tail --filter 'duration_ms > 1000' --json app.log | jq .
   sluice tail app.log --to file:///tmp/copy.jsonl   also keep what is shown, as JSON lines
   sluice tail --multiline java server.log      a stack trace is one event, not fifty
+  sluice tail --parser clf --filter 'http.response.status_code >= 500' access.log
   sluice tail --container -w kubernetes.namespace=shop   every container on this node, one namespace
 
 Lines are parsed like `sluice run` does (JSON, logfmt, else plain text) and shown as time, level,

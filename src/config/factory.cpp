@@ -41,7 +41,9 @@ ParserOptions read_parser(MapReader& r) {
                                  {"json", ParserKind::Json},
                                  {"logfmt", ParserKind::Logfmt},
                                  {"regex", ParserKind::Regex},
-                                 {"none", ParserKind::None}});
+                                 {"none", ParserKind::None},
+                                 {"syslog", ParserKind::Syslog},
+                                 {"clf", ParserKind::Clf}});
   p.pattern = r.string("pattern", "");
   if (!p.pattern.empty() && p.kind != ParserKind::Regex) {
     r.fail("pattern", "`pattern` is only used with `parser: regex`");

@@ -145,8 +145,9 @@ std::vector<OptionSpec> source_options() {
        .type = OptionType::Enum,
        .default_shown = "auto",
        .description = "`auto`: a JSON object if the line is one, else logfmt if it starts with a "
-                      "`key=value` pair, else plain text",
-       .choices = {"auto", "json", "logfmt", "regex", "none"},
+                      "`key=value` pair, else plain text; `syslog`, `clf`: that format (see "
+                      "Plain-text formats)",
+       .choices = {"auto", "json", "logfmt", "regex", "none", "syslog", "clf"},
        .reloadable = true},
       {.key = "pattern",
        .type = OptionType::Regex,

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "base/json_writer.hpp"
+#include "parse/clf_parser.hpp"
 #include "parse/json_parser.hpp"
 #include "parse/logfmt_parser.hpp"
+#include "parse/syslog_parser.hpp"
 #include "parse/timestamp.hpp"
 
 namespace sluice {
@@ -65,9 +67,14 @@ size_t padded_capacity(const Batch& batch, std::string_view line) {
 
 }  // namespace
 
-EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event) const {
+EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t now_ns) const {
   std::string_view line = event.line;
+  const TimestampContext ctx{options_.zone.get(), now_ns};
   switch (options_.kind) {
+    case ParserKind::Syslog:
+      return parse_syslog_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
+    case ParserKind::Clf:
+      return parse_clf_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
     case ParserKind::None:
       push_message(batch, line);
       return Outcome::Plain;
@@ -191,7 +198,7 @@ void EventParser::parse(Batch& batch, int64_t now_ns) const {
       // A piece of an over-long line cannot be parsed as a whole; keep it as text.
       push_message(batch, event.line);
     } else {
-      Outcome outcome = parse_line(batch, event);
+      Outcome outcome = parse_line(batch, event, now_ns);
       parsed = outcome == Outcome::Parsed;
       if (outcome == Outcome::Failed) {
         event.flags |= kFlagParseError;

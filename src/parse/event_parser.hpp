@@ -15,7 +15,8 @@ namespace sluice {
 
 class TimeZone;
 
-enum class ParserKind { Auto, Json, Logfmt, Regex, None };
+// Syslog, Clf, ...: named plain-text formats, for when the user knows the format.
+enum class ParserKind { Auto, Json, Logfmt, Regex, None, Syslog, Clf };
 
 struct ParserOptions {
   ParserKind kind = ParserKind::Auto;
@@ -47,7 +48,7 @@ class EventParser {
  private:
   explicit EventParser(ParserOptions options);
   enum class Outcome { Parsed, Plain, Failed };
-  Outcome parse_line(Batch& batch, Event& event) const;
+  Outcome parse_line(Batch& batch, Event& event, int64_t now_ns) const;
   void extract_timestamp(Batch& batch, Event& event, int64_t now_ns) const;
   void nest_under_target(Batch& batch, Event& event) const;
 

@@ -1,0 +1,312 @@
+// Hot path for `parser: syslog`: fixed-shape byte checks and one pass over the line; field values
+// are views into it. Only RFC 5424 structured data is rewritten (as a JSON object, in the arena).
+#include "parse/syslog_parser.hpp"
+
+#include <string>
+
+#include "base/json_writer.hpp"
+#include "parse/line_fields.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr std::string_view kFacilityCodes[] = {"0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",
+                                               "8",  "9",  "10", "11", "12", "13", "14", "15",
+                                               "16", "17", "18", "19", "20", "21", "22", "23"};
+constexpr std::string_view kFacilityNames[] = {
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "solaris-cron",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7"};
+// RFC 5424 table 2, as ECS's `log.syslog.severity.name` shows them.
+constexpr std::string_view kSeverityNames[] = {"Emergency", "Alert",  "Critical",      "Error",
+                                               "Warning",   "Notice", "Informational", "Debug"};
+// The syslog keywords (syslog.conf, rsyslog): what `level` holds, and what level filters read.
+constexpr std::string_view kSeverityKeywords[] = {"emerg",   "alert",  "crit", "err",
+                                                  "warning", "notice", "info", "debug"};
+
+inline bool is_digit(char c) {
+  return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0' <= 9;
+}
+inline bool is_alpha(char c) {
+  return static_cast<unsigned>((static_cast<unsigned char>(c) | 0x20) - 'a') < 26u;
+}
+
+// `<PRI>` at the start: 1 to 3 digits, at most 191, no leading zero but `<0>`.
+size_t read_priority(std::string_view line, int& priority) {
+  if (line.size() < 3 || line[0] != '<') return 0;
+  size_t i = 1;
+  int value = 0;
+  while (i < line.size() && i <= 3 && is_digit(line[i])) value = value * 10 + (line[i++] - '0');
+  if (i == 1 || i >= line.size() || line[i] != '>' || value > 191) return 0;
+  if (line[1] == '0' && i > 2) return 0;
+  priority = value;
+  return i + 1;
+}
+
+// `Mmm dd hh:mm:ss[.f]` with the day space-padded or not: the length of the time, or 0.
+size_t bsd_time_length(std::string_view s) {
+  if (s.size() < 14 || !is_alpha(s[0]) || !is_alpha(s[1]) || !is_alpha(s[2]) || s[3] != ' ')
+    return 0;
+  size_t i = 4;
+  if (s[i] == ' ') ++i;
+  if (!is_digit(s[i])) return 0;
+  ++i;
+  if (i < s.size() && is_digit(s[i]) && s[4] != ' ') ++i;
+  if (i + 9 > s.size() || s[i] != ' ') return 0;
+  const char* t = s.data() + i + 1;
+  if (!is_digit(t[0]) || !is_digit(t[1]) || t[2] != ':' || !is_digit(t[3]) || !is_digit(t[4]) ||
+      t[5] != ':' || !is_digit(t[6]) || !is_digit(t[7]))
+    return 0;
+  i += 9;
+  if (i + 1 < s.size() && s[i] == '.' && is_digit(s[i + 1])) {
+    ++i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+  }
+  return i;
+}
+
+// An RFC 3339 time token `YYYY-MM-DDThh:mm:ss...` (its end is the next space).
+bool looks_like_rfc3339(std::string_view token) {
+  return token.size() >= 19 && is_digit(token[0]) && is_digit(token[3]) && token[4] == '-' &&
+         token[7] == '-' && (token[10] == 'T' || token[10] == 't') && token[13] == ':';
+}
+
+bool rfc3339_has_zone(std::string_view token) {
+  const char last = token.back();
+  if (last == 'Z' || last == 'z') return true;
+  return token.find_first_of("+-", 19) != std::string_view::npos;
+}
+
+std::string_view next_token(std::string_view& rest) {
+  size_t space = rest.find(' ');
+  std::string_view token = rest.substr(0, space);
+  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  return token;
+}
+
+std::string_view nil_to_empty(std::string_view v) { return v == "-" ? std::string_view() : v; }
+
+// `[id k="v" ...]...` up to its end (quotes may hold `]`, `\"`, `\]`): the length, or 0.
+size_t structured_data_length(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && s[i] == '[') {
+    bool quoted = false;
+    for (++i;; ++i) {
+      if (i >= s.size()) return 0;
+      const char c = s[i];
+      if (quoted && c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && c == ']') {
+        ++i;
+        break;
+      }
+    }
+  }
+  return i;
+}
+
+// `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [MSG]` after the `<PRI>`.
+bool recognise_5424(std::string_view rest, SyslogLine& out) {
+  if (rest.size() < 2 || rest[0] != '1' || rest[1] != ' ') return false;
+  rest.remove_prefix(2);
+  std::string_view time = next_token(rest);
+  if (time != "-") {
+    if (!looks_like_rfc3339(time)) return false;
+    out.time = time;
+    out.time_has_year = true;
+    out.time_has_zone = rfc3339_has_zone(time);
+  }
+  std::string_view host = next_token(rest);
+  std::string_view app = next_token(rest);
+  std::string_view procid = next_token(rest);
+  std::string_view msgid = next_token(rest);
+  if (host.empty() || app.empty() || procid.empty() || msgid.empty() || rest.empty()) return false;
+  out.host = nil_to_empty(host);
+  out.app = nil_to_empty(app);
+  out.procid = nil_to_empty(procid);
+  out.msgid = nil_to_empty(msgid);
+  if (rest[0] == '-') {
+    rest.remove_prefix(1);
+  } else {
+    size_t sd = structured_data_length(rest);
+    if (sd == 0) return false;
+    out.structured_data = rest.substr(0, sd);
+    rest.remove_prefix(sd);
+  }
+  if (!rest.empty()) {
+    if (rest[0] != ' ') return false;
+    rest.remove_prefix(1);
+  }
+  // A UTF-8 BOM marks the message as UTF-8; it is not part of it.
+  if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);
+  out.rfc5424 = true;
+  out.message = rest;
+  return true;
+}
+
+// A 3164 TAG ending in `:` at the start of `rest`: `app[pid]: `, `app: `; the app may hold
+// spaces only when a `[pid]` follows (`Microsoft Word[14463]: `) and `spaces_allowed` (not in
+// the first token after the time, which is a host when a space follows it). Sets
+// app/procid/message.
+bool read_tag(std::string_view rest, bool spaces_allowed, SyslogLine& out) {
+  constexpr size_t kMaxTag = 64;
+  size_t colon = rest.substr(0, kMaxTag + 1).find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  if (colon + 1 < rest.size() && rest[colon + 1] != ' ') return false;
+  std::string_view tag = rest.substr(0, colon);
+  if (!spaces_allowed && tag.find(' ') != std::string_view::npos) return false;
+  std::string_view app = tag;
+  std::string_view pid;
+  if (tag.back() == ']') {
+    size_t open = tag.rfind('[');
+    if (open == std::string_view::npos || open == 0) return false;
+    pid = tag.substr(open + 1, tag.size() - open - 2);
+    if (!all_digits(pid)) return false;
+    app = tag.substr(0, open);
+  } else if (tag.find(' ') != std::string_view::npos) {
+    return false;
+  }
+  if (app.find_first_of("[]") != std::string_view::npos) return false;
+  out.app = app;
+  out.procid = pid;
+  out.message = rest.substr(std::min(rest.size(), colon + 2));
+  return true;
+}
+
+// `[<PRI>]TIME [HOST ]TAG: MSG` (or no tag: then the message is all after the host).
+bool recognise_3164(std::string_view rest, SyslogLine& out) {
+  size_t time_length = bsd_time_length(rest);
+  if (time_length != 0) {
+    out.time = rest.substr(0, time_length);
+  } else {
+    size_t space = rest.find(' ');
+    std::string_view token = rest.substr(0, space);
+    if (space == std::string_view::npos || !looks_like_rfc3339(token)) return false;
+    out.time = token;
+    out.time_has_year = true;
+    out.time_has_zone = rfc3339_has_zone(token);
+    time_length = space;
+  }
+  rest.remove_prefix(time_length);
+  if (rest.size() < 2 || rest[0] != ' ' || rest[1] == ' ') return false;
+  rest.remove_prefix(1);
+  // A local sender leaves the host out: the first token is then already the tag.
+  if (read_tag(rest, false, out)) return true;
+  std::string_view host = next_token(rest);
+  if (host.empty()) return false;
+  out.host = host;
+  while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+  if (!read_tag(rest, true, out)) out.message = rest;
+  return true;
+}
+
+// Appends the structured data as `{"id":{"param":"value",...},...}` (values unescaped).
+std::string_view structured_data_json(std::string_view sd, Arena& arena) {
+  thread_local ByteBuffer json;
+  thread_local std::string value;
+  json.clear();
+  json.push_back('{');
+  size_t i = 0;
+  bool first_element = true;
+  while (i < sd.size() && sd[i] == '[') {
+    ++i;
+    size_t id_end = i;
+    while (id_end < sd.size() && sd[id_end] != ' ' && sd[id_end] != ']') ++id_end;
+    if (!first_element) json.push_back(',');
+    first_element = false;
+    append_json_string(json, sd.substr(i, id_end - i));
+    json.append(":{");
+    i = id_end;
+    bool first_param = true;
+    while (i < sd.size() && sd[i] == ' ') {
+      ++i;
+      size_t eq = sd.find('=', i);
+      if (eq == std::string_view::npos || eq + 1 >= sd.size() || sd[eq + 1] != '"') break;
+      std::string_view name = sd.substr(i, eq - i);
+      value.clear();
+      for (i = eq + 2; i < sd.size() && sd[i] != '"'; ++i) {
+        if (sd[i] == '\\' && i + 1 < sd.size() &&
+            (sd[i + 1] == '"' || sd[i + 1] == '\\' || sd[i + 1] == ']')) {
+          ++i;
+        }
+        value.push_back(sd[i]);
+      }
+      ++i;  // the closing quote
+      if (!first_param) json.push_back(',');
+      first_param = false;
+      append_json_string(json, name);
+      json.push_back(':');
+      append_json_string(json, value);
+    }
+    json.push_back('}');
+    // Skip to the element's end (recognition checked that it has one).
+    while (i < sd.size() && sd[i] != ']') ++i;
+    ++i;
+  }
+  json.push_back('}');
+  return arena.copy(json.view());
+}
+
+}  // namespace
+
+std::string_view syslog_facility_name(int facility) {
+  return facility >= 0 && facility < 24 ? kFacilityNames[facility] : std::string_view();
+}
+
+std::string_view syslog_severity_name(int severity) {
+  return severity >= 0 && severity < 8 ? kSeverityNames[severity] : std::string_view();
+}
+
+bool recognise_syslog(std::string_view line, SyslogLine& out) {
+  out = SyslogLine{};
+  size_t skip = read_priority(line, out.priority);
+  std::string_view rest = line.substr(skip);
+  if (skip != 0 && recognise_5424(rest, out)) return true;
+  int priority = out.priority;
+  out = SyslogLine{};
+  out.priority = priority;
+  return recognise_3164(rest, out);
+}
+
+bool parse_syslog_line(std::string_view line, const TimestampContext& ctx, Batch& batch,
+                       Event& event) {
+  SyslogLine parts;
+  if (!recognise_syslog(line, parts)) return false;
+  if (!parts.time.empty()) {
+    std::optional<int64_t> ns = parse_timestamp(parts.time, ctx);
+    if (!ns) return false;
+    apply_line_time(event, *ns,
+                    parts.time_has_year && (parts.time_has_zone || ctx.zone != nullptr));
+  }
+  if (parts.priority >= 0) {
+    const int facility = parts.priority / 8;
+    const int severity = parts.priority % 8;
+    push_string(batch, "level", kSeverityKeywords[severity]);
+    push_number(batch, "log.syslog.priority", line.substr(1, line.find('>') - 1));
+    push_number(batch, "log.syslog.facility.code", kFacilityCodes[facility]);
+    push_string(batch, "log.syslog.facility.name", kFacilityNames[facility]);
+    push_number(batch, "log.syslog.severity.code", kFacilityCodes[severity]);
+    push_string(batch, "log.syslog.severity.name", kSeverityNames[severity]);
+  }
+  if (parts.rfc5424) push_number(batch, "log.syslog.version", "1");
+  push_present(batch, "host.hostname", parts.host);
+  push_present(batch, "process.name", parts.app);
+  if (all_digits(parts.procid)) {
+    push_digits(batch, "process.pid", parts.procid);
+  } else {
+    push_present(batch, "log.syslog.procid", parts.procid);
+  }
+  push_present(batch, "log.syslog.msgid", parts.msgid);
+  if (!parts.structured_data.empty()) {
+    batch.fields.push_back(Field{
+        "log.syslog.structured_data",
+        Value{ValueKind::Json, true, structured_data_json(parts.structured_data, batch.arena)}});
+  }
+  push_string(batch, "message", parts.message);
+  return true;
+}
+
+}  // namespace sluice

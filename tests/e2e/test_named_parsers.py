@@ -1,0 +1,140 @@
+"""`parser: syslog` and `parser: clf` through the real binary, on real lines: loghub's Linux
+syslog (logpai/loghub) and Loki promtail's short access log (grafana/loki), see the corpus README;
+plus `sluice tail --parser`."""
+
+import calendar
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sluice_e2e as e2e  # noqa: E402
+
+MONTHS = {m: i for i, m in enumerate(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+
+
+def field(event, dotted):
+    """A dotted ECS name, whether written as a dotted key or as nested objects."""
+    if dotted in event:
+        return event[dotted]
+    node = event
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def corpus_lines(*parts):
+    with open(e2e.corpus_path(*parts), "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+class NamedParsers(e2e.SluiceTestCase):
+
+    def run_lines(self, lines, parser):
+        out = self.path(f"out-{time.monotonic_ns()}.jsonl")
+        cfg = self.stdin_file_config(out, source_opts=f", parser: {parser}")
+        self.run_ok(["run", "-c", cfg], input=b"".join(line + b"\n" for line in lines),
+                    timeout=30)
+        return e2e.read_jsonl(out)
+
+    def test_syslog_loghub_linux(self):
+        lines = corpus_lines("loghub", "Linux_2k.log")
+        self.assertEqual(len(lines), 2000)
+        before = time.time()
+        events = self.run_lines(lines, "syslog")
+        self.assertEqual(len(events), len(lines))
+        # The year is inferred from the read time: the most recent year that does not put the
+        # line more than a day ahead of it.
+        now = time.gmtime(before)
+        for line, event in zip(lines, events):
+            text = line.decode()
+            self.assertNotIn("tags", event, text)
+            month, day, hms = MONTHS[text[:3]], int(text[4:6]), text[7:15]
+            year = now.tm_year
+            h, m, s = (int(x) for x in hms.split(":"))
+            if calendar.timegm((year, month, day, h, m, s, 0, 0, 0)) > before + 86400:
+                year -= 1
+            self.assertEqual(event["@timestamp"],
+                             e2e.normalised_rfc3339(f"{year}-{month:02d}-{day:02d}T{hms}Z"), text)
+            self.assertEqual(field(event, "host.hostname"), "combo", text)
+            # The metadata host stays: a parsed host.hostname does not replace host.name.
+            self.assertTrue(field(event, "host.name"), text)
+            self.assertEqual(event["source"], "in")
+        first = events[0]
+        self.assertEqual(field(first, "process.name"), "sshd(pam_unix)")
+        self.assertEqual(field(first, "process.pid"), 19939)
+        self.assertEqual(first["message"], lines[0].decode().split("]: ", 1)[1])
+
+    def test_syslog_priority_and_5424(self):
+        events = self.run_lines([
+            b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+            b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 '
+            b'[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application '
+            b'event log entry...',
+            b"not a syslog line",
+        ], "syslog")
+        self.assertEqual(len(events), 3)
+        self.assertEqual(events[0]["level"], "crit")
+        self.assertEqual(field(events[0], "log.syslog.facility.name"), "auth")
+        self.assertEqual(field(events[0], "log.syslog.severity.code"), 2)
+        self.assertEqual(events[1]["@timestamp"], "2003-10-11T22:14:15.003000000Z")
+        self.assertEqual(events[1]["level"], "notice")
+        self.assertEqual(field(events[1], "log.syslog.structured_data"),
+                         {"exampleSDID@32473": {"iut": "3", "eventSource": "Application",
+                                                "eventID": "1011"}})
+        self.assertEqual(field(events[1], "log.syslog.msgid"), "ID47")
+        self.assertEqual(events[2]["message"], "not a syslog line")
+        self.assertEqual(events[2]["tags"], ["parse_error"])
+
+    def test_clf_loki_access_log(self):
+        lines = corpus_lines("extra", "loki-promtail_short-access.log")
+        events = self.run_lines(lines, "clf")
+        self.assertEqual(len(events), len(lines))
+        for line, event in zip(lines, events):
+            text = line.decode()
+            self.assertNotIn("tags", event, text)
+            stamp = text[text.index("[") + 1:text.index("]")]  # 26/Jan/2019:20:27:53 +0330
+            day, mon, rest = stamp.split("/")
+            iso = (f"{rest[:4]}-{MONTHS[mon]:02d}-{day}T{rest[5:13]}"
+                   f"{rest[14:17]}:{rest[17:19]}")
+            self.assertEqual(event["@timestamp"], e2e.normalised_rfc3339(iso), text)
+            self.assertEqual(field(event, "source.address"), text.split(" ", 1)[0])
+            request = text.split('"')[1]
+            method, target, version = request.split(" ")
+            self.assertEqual(field(event, "http.request.method"), method)
+            self.assertEqual(field(event, "url.original"), target)
+            self.assertEqual(field(event, "http.version"), version[len("HTTP/"):])
+            status = int(text.split('"')[2].split()[0])
+            self.assertEqual(field(event, "http.response.status_code"), status)
+            self.assertEqual(event["message"], text)
+        agents = [field(e, "user_agent.original") for e in events]
+        self.assertIn("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+                      agents)
+
+    def test_tail_parser_option(self):
+        data = (b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 503 "
+                b"2326 \"-\" \"curl/8\"\n"
+                b"127.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.0\" 200 1 \"-\" "
+                b"\"curl/8\"\n")
+        r = self.run_ok(["tail", "--parser", "clf", "--json", "--filter",
+                         "http.response.status_code >= 500"], input=data, timeout=20)
+        events = e2e.parse_jsonl_bytes(r.stdout)
+        self.assertEqual(len(events), 1, r.describe())
+        self.assertEqual(events[0]["@timestamp"], "2000-10-10T20:55:36.000000000Z")
+        self.assertEqual(field(events[0], "user.name"), "frank")
+
+        r = self.run_sluice(["tail", "--parser", "sislog"], input=b"x\n", timeout=20)
+        self.assertEqual(r.rc, 78, r.describe())
+        self.assertIn("syslog", r.stderr_text)
+
+
+if __name__ == "__main__":
+    e2e.main()
