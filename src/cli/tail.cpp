@@ -33,6 +33,7 @@
 
 #include "base/clock.hpp"
 #include "base/duration.hpp"
+#include "base/level.hpp"
 #include "base/log.hpp"
 #include "base/secrets.hpp"
 #include "cli/commands.hpp"
@@ -40,7 +41,6 @@
 #include "config/factory.hpp"
 #include "config/topology.hpp"
 #include "core/event_view.hpp"
-#include "base/level.hpp"
 #include "core/open_file_limit.hpp"
 #include "options/config_error.hpp"
 #include "parse/timestamp.hpp"
@@ -397,7 +397,7 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
       ->type_name("MODE");
   tail->add_option("--parser", args.parser,
                    "How lines are read: auto (the default: JSON, logfmt, else text), json, logfmt, "
-                   "syslog, clf (access logs), none")
+                   "syslog, clf (access logs), klog, logcat, none")
       ->type_name("NAME");
   tail->add_flag("--json", args.json, "Print events as JSON lines instead of text");
   tail->add_option("--color", args.color,

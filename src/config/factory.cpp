@@ -43,7 +43,9 @@ ParserOptions read_parser(MapReader& r) {
                                  {"regex", ParserKind::Regex},
                                  {"none", ParserKind::None},
                                  {"syslog", ParserKind::Syslog},
-                                 {"clf", ParserKind::Clf}});
+                                 {"clf", ParserKind::Clf},
+                                 {"klog", ParserKind::Klog},
+                                 {"logcat", ParserKind::Logcat}});
   p.pattern = r.string("pattern", "");
   if (!p.pattern.empty() && p.kind != ParserKind::Regex) {
     r.fail("pattern", "`pattern` is only used with `parser: regex`");

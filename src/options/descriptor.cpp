@@ -145,9 +145,9 @@ std::vector<OptionSpec> source_options() {
        .type = OptionType::Enum,
        .default_shown = "auto",
        .description = "`auto`: a JSON object if the line is one, else logfmt if it starts with a "
-                      "`key=value` pair, else plain text; `syslog`, `clf`: that format (see "
-                      "Plain-text formats)",
-       .choices = {"auto", "json", "logfmt", "regex", "none", "syslog", "clf"},
+                      "`key=value` pair, else plain text; `syslog`, `clf`, `klog`, `logcat`: that "
+                      "format (see Named parsers)",
+       .choices = {"auto", "json", "logfmt", "regex", "none", "syslog", "clf", "klog", "logcat"},
        .reloadable = true},
       {.key = "pattern",
        .type = OptionType::Regex,

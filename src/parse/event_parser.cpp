@@ -8,6 +8,8 @@
 #include "base/json_writer.hpp"
 #include "parse/clf_parser.hpp"
 #include "parse/json_parser.hpp"
+#include "parse/klog_parser.hpp"
+#include "parse/logcat_parser.hpp"
 #include "parse/logfmt_parser.hpp"
 #include "parse/syslog_parser.hpp"
 #include "parse/timestamp.hpp"
@@ -75,6 +77,10 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t
       return parse_syslog_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
     case ParserKind::Clf:
       return parse_clf_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
+    case ParserKind::Klog:
+      return parse_klog_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
+    case ParserKind::Logcat:
+      return parse_logcat_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
     case ParserKind::None:
       push_message(batch, line);
       return Outcome::Plain;

@@ -15,8 +15,8 @@ namespace sluice {
 
 class TimeZone;
 
-// Syslog, Clf, ...: named plain-text formats, for when the user knows the format.
-enum class ParserKind { Auto, Json, Logfmt, Regex, None, Syslog, Clf };
+// Syslog, Clf, Klog, Logcat: named plain-text formats, for when the user knows the format.
+enum class ParserKind { Auto, Json, Logfmt, Regex, None, Syslog, Clf, Klog, Logcat };
 
 struct ParserOptions {
   ParserKind kind = ParserKind::Auto;

@@ -5,9 +5,48 @@
 #include <cstdint>
 #include <string_view>
 
+#include "parse/text_line.hpp"
+#include "parse/timestamp.hpp"
+#include "parse/year_inference.hpp"
 #include "sluice/batch.hpp"
 
 namespace sluice {
+
+inline bool is_ascii_digit(char c) {
+  return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0' <= 9;
+}
+
+// `n` digits at s[i] as a number, or -1 (bounds checked).
+inline int fixed_digits(std::string_view s, size_t i, size_t n) {
+  if (i + n > s.size()) return -1;
+  int value = 0;
+  for (size_t k = i; k < i + n; ++k) {
+    if (!is_ascii_digit(s[k])) return -1;
+    value = value * 10 + (s[k] - '0');
+  }
+  return value;
+}
+
+// `hh:mm:ss` and an optional `.fraction` at s[i] into `time`; the index after them, or 0.
+// Ranges are checked later, by resolve_line_time().
+inline size_t read_clock(std::string_view s, size_t i, LineTime& time) {
+  const int h = fixed_digits(s, i, 2), m = fixed_digits(s, i + 3, 2),
+            sec = fixed_digits(s, i + 6, 2);
+  if (h < 0 || m < 0 || sec < 0 || s[i + 2] != ':' || s[i + 5] != ':') return 0;
+  time.hour = static_cast<uint8_t>(h);
+  time.minute = static_cast<uint8_t>(m);
+  time.second = static_cast<uint8_t>(sec);
+  i += 8;
+  if (i + 1 < s.size() && s[i] == '.' && is_ascii_digit(s[i + 1])) {
+    uint32_t nanos = 0, scale = 100'000'000;
+    for (++i; i < s.size() && is_ascii_digit(s[i]); ++i) {
+      nanos += static_cast<uint32_t>(s[i] - '0') * scale;  // past the ninth digit scale is 0
+      scale /= 10;
+    }
+    time.nanos = nanos;
+  }
+  return i;
+}
 
 inline bool all_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -50,6 +89,15 @@ inline void push_digits(Batch& batch, std::string_view key, std::string_view val
 // container runtime's): then only a time that cannot be misread, with a year and a zone, wins.
 inline void apply_line_time(Event& event, int64_t line_ns, bool has_year_and_zone) {
   if (event.timestamp_ns == 0 || has_year_and_zone) event.timestamp_ns = line_ns;
+}
+
+// The same for a recognised LineTime (year inferred from ctx.now_ns); false when it is not a
+// valid time (Feb 30), which the callers treat as "not this format".
+inline bool apply_line_time(Event& event, const LineTime& time, const TimestampContext& ctx) {
+  std::optional<int64_t> ns = resolve_line_time(time, ctx.zone, ctx.now_ns);
+  if (!ns) return false;
+  apply_line_time(event, *ns, time.has_year && (time.has_zone || ctx.zone != nullptr));
+  return true;
 }
 
 }  // namespace sluice

@@ -28,6 +28,15 @@ def field(event, dotted):
     return node
 
 
+def inferred_year(read_time, month, day, clock):
+    """The read time's year unless that puts the time more than a day after it (UTC)."""
+    year = time.gmtime(read_time).tm_year
+    h, m, s = (int(float(x)) for x in clock.split(":"))
+    if calendar.timegm((year, month, day, h, m, s, 0, 0, 0)) > read_time + 86400:
+        year -= 1
+    return year
+
+
 def corpus_lines(*parts):
     with open(e2e.corpus_path(*parts), "rb") as f:
         lines = f.read().split(b"\n")
@@ -53,15 +62,11 @@ class NamedParsers(e2e.SluiceTestCase):
         self.assertEqual(len(events), len(lines))
         # The year is inferred from the read time: the most recent year that does not put the
         # line more than a day ahead of it.
-        now = time.gmtime(before)
         for line, event in zip(lines, events):
             text = line.decode()
             self.assertNotIn("tags", event, text)
             month, day, hms = MONTHS[text[:3]], int(text[4:6]), text[7:15]
-            year = now.tm_year
-            h, m, s = (int(x) for x in hms.split(":"))
-            if calendar.timegm((year, month, day, h, m, s, 0, 0, 0)) > before + 86400:
-                year -= 1
+            year = inferred_year(before, month, day, hms)
             self.assertEqual(event["@timestamp"],
                              e2e.normalised_rfc3339(f"{year}-{month:02d}-{day:02d}T{hms}Z"), text)
             self.assertEqual(field(event, "host.hostname"), "combo", text)
@@ -118,6 +123,32 @@ class NamedParsers(e2e.SluiceTestCase):
         agents = [field(e, "user_agent.original") for e in events]
         self.assertIn("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
                       agents)
+
+    def test_logcat_loghub_android_and_klog(self):
+        lines = corpus_lines("loghub", "Android_2k.log")
+        before = time.time()
+        events = self.run_lines(lines, "logcat")
+        self.assertEqual(len(events), 2000)
+        for line, event in zip(lines, events):
+            text = line.decode()
+            self.assertNotIn("tags", event, text)
+            date, clock, pid, tid, level = text.split()[:5]
+            self.assertEqual(event["level"], level)
+            self.assertEqual(field(event, "process.pid"), int(pid))
+            self.assertEqual(field(event, "process.thread.id"), int(tid))
+            year = inferred_year(before, int(date[:2]), int(date[3:]), clock)
+            self.assertEqual(event["@timestamp"],
+                             e2e.normalised_rfc3339(f"{year}-{date}T{clock}Z"), text)
+
+        events = self.run_lines([
+            b"E0930 02:45:00.550361   15299 handlers.go:131] GET /api/v1/pods: 500",
+            b"plain",
+        ], "klog")
+        self.assertEqual(events[0]["level"], "E")
+        self.assertEqual(field(events[0], "log.origin.file.name"), "handlers.go")
+        self.assertEqual(field(events[0], "log.origin.file.line"), 131)
+        self.assertEqual(events[0]["message"], "GET /api/v1/pods: 500")
+        self.assertEqual(events[1]["tags"], ["parse_error"])
 
     def test_tail_parser_option(self):
         data = (b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 503 "
