@@ -7,9 +7,7 @@ namespace sluice {
 
 namespace {
 
-inline bool is_digit(char c) {
-  return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0' <= 9;
-}
+inline bool is_digit(char c) { return is_ascii_digit(c); }
 
 // A space-free token ending at the next space; false when there is none or it is empty.
 bool take_token(std::string_view& rest, std::string_view& token) {
@@ -50,7 +48,35 @@ void split_request(ClfLine& out) {
   out.version = version.substr(5);
 }
 
+// `dd/Mon/yyyy:hh:mm:ss +hhmm` (separators checked by the caller).
+bool read_clf_time(std::string_view s, LineTime& time) {
+  const int day = fixed_digits(s, 0, 2), month = month_from_name(s.substr(3)),
+            year = fixed_digits(s, 7, 4), hours = fixed_digits(s, 22, 2),
+            minutes = fixed_digits(s, 24, 2);
+  if (day < 0 || month == 0 || year < 0 || hours < 0 || hours > 23 || minutes < 0 || minutes > 59 ||
+      (s[21] != '+' && s[21] != '-') || read_clock(s, 12, time) != 20)
+    return false;
+  time.year = year;
+  time.month = static_cast<uint8_t>(month);
+  time.day = static_cast<uint8_t>(day);
+  time.has_year = true;
+  time.has_zone = true;
+  time.utc_offset_seconds = (hours * 3600 + minutes * 60) * (s[21] == '-' ? -1 : 1);
+  return true;
+}
+
 }  // namespace
+
+bool recognise_clf(std::string_view line, TextLine& out) {
+  ClfLine parts;
+  if (!recognise_clf(line, parts)) return false;
+  out = TextLine{};
+  out.format = TextFormat::AccessLog;
+  out.has_time = true;
+  out.time = parts.time;
+  out.message = line;
+  return true;
+}
 
 bool recognise_clf(std::string_view line, ClfLine& out) {
   out = ClfLine{};
@@ -60,9 +86,9 @@ bool recognise_clf(std::string_view line, ClfLine& out) {
     return false;
   // `[dd/Mon/yyyy:hh:mm:ss +hhmm]`: the shape is fixed.
   if (rest.size() < 29 || rest[0] != '[' || rest[27] != ']' || rest[3] != '/' || rest[7] != '/' ||
-      rest[12] != ':' || rest[21] != ' ' || rest[28] != ' ')
+      rest[12] != ':' || rest[21] != ' ' || rest[28] != ' ' ||
+      !read_clf_time(rest.substr(1, 26), out.time))
     return false;
-  out.time = rest.substr(1, 26);
   rest.remove_prefix(29);
   if (!take_quoted(rest, out.request)) return false;
   split_request(out);
@@ -90,9 +116,7 @@ bool parse_clf_line(std::string_view line, const TimestampContext& ctx, Batch& b
                     Event& event) {
   ClfLine parts;
   if (!recognise_clf(line, parts)) return false;
-  std::optional<int64_t> ns = parse_timestamp(parts.time, ctx);
-  if (!ns) return false;
-  apply_line_time(event, *ns, true);  // the offset is always written
+  if (!apply_line_time(event, parts.time, ctx)) return false;
   push_string(batch, "source.address", parts.client);
   push_present(batch, "user.name", parts.user);
   push_present(batch, "http.request.method", parts.method);

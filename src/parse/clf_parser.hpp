@@ -4,6 +4,7 @@
 // optionally `"referrer" "user agent"` (anything after those is ignored).
 #include <string_view>
 
+#include "parse/text_line.hpp"
 #include "parse/timestamp.hpp"
 #include "sluice/batch.hpp"
 
@@ -14,7 +15,7 @@ namespace sluice {
 struct ClfLine {
   std::string_view client;
   std::string_view user;                   // `-` when none
-  std::string_view time;                   // inside the brackets
+  LineTime time;                           // inside the brackets (always with a year and an offset)
   std::string_view request;                // the whole request line
   std::string_view method, path, version;  // empty unless the request splits into these three
   std::string_view status;
@@ -25,6 +26,10 @@ struct ClfLine {
 
 // Cheap structural recognition, no allocation.
 bool recognise_clf(std::string_view line, ClfLine& out);
+
+// The same as the auto detector sees it (format AccessLog): the time, the whole line as the
+// message; no level.
+bool recognise_clf(std::string_view line, TextLine& out);
 
 // Recognises `line` and appends its fields (`source.address`, `user.name`,
 // `http.request.method`, `url.original`, `http.version`, `http.response.status_code`,

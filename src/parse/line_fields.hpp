@@ -2,6 +2,7 @@
 // What the named parsers (syslog, clf, klog, logcat) share when they turn a recognised line into
 // fields: keys are static strings and values are views into the line, so a parsed line costs
 // no allocation.
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -25,6 +26,19 @@ inline int fixed_digits(std::string_view s, size_t i, size_t n) {
     value = value * 10 + (s[k] - '0');
   }
   return value;
+}
+
+// 1..12 for an English month abbreviation (any case), else 0.
+inline int month_from_name(std::string_view s) {
+  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (s.size() < 3) return 0;
+  const char folded[3] = {static_cast<char>(s[0] | 0x20), static_cast<char>(s[1] | 0x20),
+                          static_cast<char>(s[2] | 0x20)};
+  for (int m = 0; m < 12; ++m) {
+    if (std::string_view(folded, 3) == kMonths[m]) return m + 1;
+  }
+  return 0;
 }
 
 // `hh:mm:ss` and an optional `.fraction` at s[i] into `time`; the index after them, or 0.

@@ -45,37 +45,49 @@ size_t read_priority(std::string_view line, int& priority) {
 }
 
 // `Mmm dd hh:mm:ss[.f]` with the day space-padded or not: the length of the time, or 0.
-size_t bsd_time_length(std::string_view s) {
-  if (s.size() < 14 || !is_alpha(s[0]) || !is_alpha(s[1]) || !is_alpha(s[2]) || s[3] != ' ')
-    return 0;
+size_t read_bsd_time(std::string_view s, LineTime& time) {
+  if (s.size() < 14 || s[3] != ' ') return 0;
+  const int month = month_from_name(s);
+  if (month == 0) return 0;
   size_t i = 4;
   if (s[i] == ' ') ++i;
   if (!is_digit(s[i])) return 0;
-  ++i;
-  if (i < s.size() && is_digit(s[i]) && s[4] != ' ') ++i;
-  if (i + 9 > s.size() || s[i] != ' ') return 0;
-  const char* t = s.data() + i + 1;
-  if (!is_digit(t[0]) || !is_digit(t[1]) || t[2] != ':' || !is_digit(t[3]) || !is_digit(t[4]) ||
-      t[5] != ':' || !is_digit(t[6]) || !is_digit(t[7]))
-    return 0;
-  i += 9;
-  if (i + 1 < s.size() && s[i] == '.' && is_digit(s[i + 1])) {
-    ++i;
-    while (i < s.size() && is_digit(s[i])) ++i;
+  int day = s[i++] - '0';
+  if (i < s.size() && is_digit(s[i]) && s[4] != ' ') day = day * 10 + (s[i++] - '0');
+  if (i >= s.size() || s[i] != ' ') return 0;
+  time.month = static_cast<uint8_t>(month);
+  time.day = static_cast<uint8_t>(day);
+  return read_clock(s, i + 1, time);
+}
+
+// An RFC 3339 time token `YYYY-MM-DDThh:mm:ss[.f][Z|+hh:mm|+hhmm]`, all of it.
+bool read_rfc3339(std::string_view token, LineTime& time) {
+  if (token.size() < 19) return false;
+  const int year = fixed_digits(token, 0, 4), month = fixed_digits(token, 5, 2),
+            day = fixed_digits(token, 8, 2);
+  if (year < 0 || month < 0 || day < 0 || token[4] != '-' || token[7] != '-' ||
+      (token[10] != 'T' && token[10] != 't'))
+    return false;
+  time.year = year;
+  time.month = static_cast<uint8_t>(month);
+  time.day = static_cast<uint8_t>(day);
+  time.has_year = true;
+  size_t i = read_clock(token, 11, time);
+  if (i == 0) return false;
+  if (i == token.size()) return true;
+  if ((token[i] == 'Z' || token[i] == 'z') && i + 1 == token.size()) {
+    time.has_zone = true;
+    return true;
   }
-  return i;
-}
-
-// An RFC 3339 time token `YYYY-MM-DDThh:mm:ss...` (its end is the next space).
-bool looks_like_rfc3339(std::string_view token) {
-  return token.size() >= 19 && is_digit(token[0]) && is_digit(token[3]) && token[4] == '-' &&
-         token[7] == '-' && (token[10] == 'T' || token[10] == 't') && token[13] == ':';
-}
-
-bool rfc3339_has_zone(std::string_view token) {
-  const char last = token.back();
-  if (last == 'Z' || last == 'z') return true;
-  return token.find_first_of("+-", 19) != std::string_view::npos;
+  if (token[i] != '+' && token[i] != '-') return false;
+  const int hours = fixed_digits(token, i + 1, 2);
+  size_t m = i + 3;
+  if (m < token.size() && token[m] == ':') ++m;
+  const int minutes = fixed_digits(token, m, 2);
+  if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59 || m + 2 != token.size()) return false;
+  time.utc_offset_seconds = (hours * 3600 + minutes * 60) * (token[i] == '-' ? -1 : 1);
+  time.has_zone = true;
+  return true;
 }
 
 std::string_view next_token(std::string_view& rest) {
@@ -114,10 +126,8 @@ bool recognise_5424(std::string_view rest, SyslogLine& out) {
   rest.remove_prefix(2);
   std::string_view time = next_token(rest);
   if (time != "-") {
-    if (!looks_like_rfc3339(time)) return false;
-    out.time = time;
-    out.time_has_year = true;
-    out.time_has_zone = rfc3339_has_zone(time);
+    if (!read_rfc3339(time, out.time)) return false;
+    out.has_time = true;
   }
   std::string_view host = next_token(rest);
   std::string_view app = next_token(rest);
@@ -178,18 +188,15 @@ bool read_tag(std::string_view rest, bool spaces_allowed, SyslogLine& out) {
 
 // `[<PRI>]TIME [HOST ]TAG: MSG` (or no tag: then the message is all after the host).
 bool recognise_3164(std::string_view rest, SyslogLine& out) {
-  size_t time_length = bsd_time_length(rest);
-  if (time_length != 0) {
-    out.time = rest.substr(0, time_length);
-  } else {
+  size_t time_length = read_bsd_time(rest, out.time);
+  if (time_length == 0) {
+    out.time = LineTime{};
     size_t space = rest.find(' ');
-    std::string_view token = rest.substr(0, space);
-    if (space == std::string_view::npos || !looks_like_rfc3339(token)) return false;
-    out.time = token;
-    out.time_has_year = true;
-    out.time_has_zone = rfc3339_has_zone(token);
+    if (space == std::string_view::npos || !read_rfc3339(rest.substr(0, space), out.time))
+      return false;
     time_length = space;
   }
+  out.has_time = true;
   rest.remove_prefix(time_length);
   if (rest.size() < 2 || rest[0] != ' ' || rest[1] == ' ') return false;
   rest.remove_prefix(1);
@@ -271,16 +278,25 @@ bool recognise_syslog(std::string_view line, SyslogLine& out) {
   return recognise_3164(rest, out);
 }
 
+bool recognise_syslog(std::string_view line, TextLine& out) {
+  SyslogLine parts;
+  if (!recognise_syslog(line, parts)) return false;
+  out = TextLine{};
+  out.format = parts.rfc5424 ? TextFormat::Syslog5424 : TextFormat::Syslog3164;
+  out.has_time = parts.has_time;
+  out.time = parts.time;
+  out.host = parts.host;
+  out.logger = parts.app;
+  if (all_digits(parts.procid)) out.pid = parts.procid;
+  out.message = parts.message;
+  return true;
+}
+
 bool parse_syslog_line(std::string_view line, const TimestampContext& ctx, Batch& batch,
                        Event& event) {
   SyslogLine parts;
   if (!recognise_syslog(line, parts)) return false;
-  if (!parts.time.empty()) {
-    std::optional<int64_t> ns = parse_timestamp(parts.time, ctx);
-    if (!ns) return false;
-    apply_line_time(event, *ns,
-                    parts.time_has_year && (parts.time_has_zone || ctx.zone != nullptr));
-  }
+  if (parts.has_time && !apply_line_time(event, parts.time, ctx)) return false;
   if (parts.priority >= 0) {
     const int facility = parts.priority / 8;
     const int severity = parts.priority % 8;

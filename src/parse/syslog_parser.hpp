@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "parse/text_line.hpp"
 #include "parse/timestamp.hpp"
 #include "sluice/batch.hpp"
 
@@ -13,9 +14,8 @@ namespace sluice {
 struct SyslogLine {
   int priority = -1;      // <PRI>, 0..191; -1 when the line has none
   bool rfc5424 = false;   // `<PRI>1 ` lines; else RFC 3164 style
-  std::string_view time;  // as written: `Jun 14 15:16:01` or RFC 3339
-  bool time_has_year = false;
-  bool time_has_zone = false;
+  bool has_time = false;  // false only for a 5424 NILVALUE time
+  LineTime time;          // `Jun 14 15:16:01` (no year) or RFC 3339
   std::string_view host;
   std::string_view app;              // 3164 TAG or 5424 APP-NAME
   std::string_view procid;           // `sshd[123]` → 123; 5424 PROCID (may be non-numeric)
@@ -27,6 +27,11 @@ struct SyslogLine {
 // Cheap structural recognition, no allocation: true when `line` has the shape of a syslog
 // line (the time's shape is checked, not its calendar validity).
 bool recognise_syslog(std::string_view line, SyslogLine& out);
+
+// The same as the auto detector sees it (format Syslog3164/Syslog5424): the time, host, the
+// tag or APP-NAME as `logger`, a numeric PROCID as `pid`, the message. No level: a PRI is a
+// number, not a level as written.
+bool recognise_syslog(std::string_view line, TextLine& out);
 
 // Recognises `line` and appends its fields (ECS names: `log.syslog.*`, `host.hostname`,
 // `process.name`, `process.pid`, `level`, `message`) to the batch, setting the event's time.

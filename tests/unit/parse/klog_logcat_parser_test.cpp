@@ -5,8 +5,10 @@
 #include <sstream>
 
 #include "named_parser_support.hpp"
+#include "parse/clf_parser.hpp"
 #include "parse/klog_parser.hpp"
 #include "parse/logcat_parser.hpp"
+#include "parse/syslog_parser.hpp"
 
 namespace sluice {
 namespace {
@@ -126,6 +128,61 @@ TEST(LogcatParser, EveryLineOfLoghubAndroid) {
     EXPECT_EQ(out[i].fields.at("log.logger"), tag.substr(0, tag.find(':'))) << i + 1;
     EXPECT_EQ(out[i].timestamp_ns, rfc3339_ns("2026-" + date + "T" + time + "Z")) << i + 1;
   }
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// What the auto detector gets from the named recognisers: the shared TextLine.
+TEST(NamedRecognisers, FillTextLineForTheDetector) {
+  TextLine syslog;
+  ASSERT_TRUE(recognise_syslog("<13>Jun 14 15:16:01 combo sshd[19939]: check pass", syslog));
+  EXPECT_EQ(syslog.format, TextFormat::Syslog3164);
+  EXPECT_TRUE(syslog.has_time);
+  EXPECT_FALSE(syslog.time.has_year);
+  EXPECT_EQ(syslog.time.month, 6);
+  EXPECT_EQ(syslog.time.day, 14);
+  EXPECT_EQ(syslog.time.second, 1);
+  EXPECT_EQ(syslog.host, "combo");
+  EXPECT_EQ(syslog.logger, "sshd");
+  EXPECT_EQ(syslog.pid, "19939");
+  EXPECT_EQ(syslog.level.data(), nullptr);  // a PRI is not a level as written
+  EXPECT_EQ(syslog.message, "check pass");
+
+  TextLine rfc5424;
+  ASSERT_TRUE(recognise_syslog(
+      "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - m", rfc5424));
+  EXPECT_EQ(rfc5424.format, TextFormat::Syslog5424);
+  EXPECT_TRUE(rfc5424.time.has_year && rfc5424.time.has_zone);
+  EXPECT_EQ(rfc5424.time.utc_offset_seconds, -7 * 3600);
+  EXPECT_EQ(rfc5424.time.nanos, 3000u);
+
+  TextLine access;
+  ASSERT_TRUE(recognise_clf(
+      "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326",
+      access));
+  EXPECT_EQ(access.format, TextFormat::AccessLog);
+  EXPECT_EQ(access.time.year, 2000);
+  EXPECT_EQ(access.time.utc_offset_seconds, -7 * 3600);
+
+  KlogLine klog;
+  ASSERT_TRUE(recognise_klog("W1206 18:00:00.123456       1 a.go:9] m", klog));
+  EXPECT_EQ(klog.text.format, TextFormat::Klog);
+  EXPECT_EQ(klog.text.level, "W");
+  EXPECT_EQ(klog.text.time.nanos, 123456000u);
+
+  LogcatLine logcat;
+  ASSERT_TRUE(recognise_logcat("03-17 16:13:38.811  1702  2395 D Tag: msg", logcat));
+  EXPECT_EQ(logcat.text.format, TextFormat::Logcat);
+  EXPECT_EQ(logcat.text.logger, "Tag");
+  EXPECT_EQ(logcat.text.time.nanos, 811000000u);
+
+  TextLine none;
+  EXPECT_FALSE(recognise_syslog("2024-01-02 03:04:05 INFO x", none));
+  EXPECT_FALSE(recognise_clf("2024-01-02 03:04:05 INFO x", none));
 }
 
 }  // namespace
