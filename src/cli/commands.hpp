@@ -24,7 +24,7 @@ struct TailArgs {
   bool no_follow = false;
   bool from_beginning = false;
   bool container = false;  // the files are container runtime logs (CRI / Docker json-file)
-  std::optional<std::string> multiline;  // java | python | go
+  std::optional<std::string> multiline;  // java | python | go | auto
   std::optional<std::string> parser;     // a source `parser:` name
   bool json = false;
   std::string color = "auto";

@@ -392,8 +392,9 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
                  "FILEs are container runtime logs (CRI or Docker json-file): decode them and add "
                  "Kubernetes metadata; with no FILE, follow /var/log/containers/*.log");
   tail->add_option("--multiline", args.multiline,
-                   "Join multi-line records (stack traces) into one event: java, python or go")
-      ->check(CLI::IsMember({"java", "python", "go"}))
+                   "Join multi-line records (stack traces) into one event: java, python, go, or "
+                   "auto (lines without a time continue the one before)")
+      ->check(CLI::IsMember({"java", "python", "go", "auto"}))
       ->type_name("MODE");
   tail->add_option("--parser", args.parser,
                    "How lines are read: auto (the default: JSON, logfmt, else text), json, logfmt, "

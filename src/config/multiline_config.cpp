@@ -9,8 +9,11 @@ namespace sluice {
 
 std::shared_ptr<const MultilineOptions> read_multiline_options(MapReader& source_config) {
   using Mode = MultilineOptions::Mode;
-  const std::initializer_list<std::pair<const char*, Mode>> kModes = {
-      {"java", Mode::Java}, {"python", Mode::Python}, {"go", Mode::Go}, {"custom", Mode::Custom}};
+  const std::initializer_list<std::pair<const char*, Mode>> kModes = {{"java", Mode::Java},
+                                                                      {"python", Mode::Python},
+                                                                      {"go", Mode::Go},
+                                                                      {"custom", Mode::Custom},
+                                                                      {"auto", Mode::Auto}};
   if (!source_config.has("multiline")) {
     (void)source_config.string("multiline");  // `multiline: ~` is no error either
     return nullptr;
@@ -30,7 +33,7 @@ std::shared_ptr<const MultilineOptions> read_multiline_options(MapReader& source
   bool has_start = m.has("start_pattern");
   bool has_continue = m.has("continue_pattern");
   if (!m.has("mode") && !has_start && !has_continue) {
-    m.fail_here("`mode` is required (java, python, go or custom)");
+    m.fail_here("`mode` is required (java, python, go, auto or custom)");
   }
   options->mode = m.choice<Mode>("mode", Mode::Custom, kModes);
   options->start_pattern = m.string("start_pattern", "");

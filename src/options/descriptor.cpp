@@ -102,8 +102,10 @@ std::vector<OptionSpec> multiline_options() {
       {.key = "mode",
        .type = OptionType::Enum,
        .default_shown = "custom with a pattern",
-       .description = "java, python or go (built-in record shapes) or custom (the two patterns)",
-       .choices = {"java", "python", "go", "custom"}},
+       .description = "java, python or go (built-in record shapes), auto (lines without a time "
+                      "continue the one before, once most lines start with one) or custom (the "
+                      "two patterns)",
+       .choices = {"java", "python", "go", "auto", "custom"}},
       {.key = "start_pattern",
        .type = OptionType::Regex,
        .description = "`mode: custom`: a line matching it starts a record"},
@@ -137,9 +139,9 @@ std::vector<OptionSpec> source_options() {
        .description = "longer lines are split and tagged `split` (at least 16)"},
       {.key = "multiline",
        .type = OptionType::Enum,
-       .description = "joins the lines of one record into one event: `java`, `python`, `go`, or "
-                      "the mapping below (see Multiline records)",
-       .choices = {"java", "python", "go", "custom"},
+       .description = "joins the lines of one record into one event: `java`, `python`, `go`, "
+                      "`auto`, or the mapping below (see Multiline records)",
+       .choices = {"java", "python", "go", "auto", "custom"},
        .nested = multiline_options()},
       {.key = "parser",
        .type = OptionType::Enum,

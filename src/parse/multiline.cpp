@@ -130,8 +130,10 @@ MultilineJoiner::MultilineJoiner(const MultilineOptions& options) : options_(opt
 MultilineJoiner::~MultilineJoiner() = default;
 
 std::unique_ptr<MultilineJoiner> MultilineJoiner::create(const MultilineOptions& options,
-                                                         std::string* error) {
+                                                         std::string* error,
+                                                         LineTimeTest time_test) {
   std::unique_ptr<MultilineJoiner> joiner(new MultilineJoiner(options));
+  if (time_test != nullptr) joiner->time_test_ = time_test;
   if (options.mode != MultilineOptions::Mode::Custom) return joiner;
   if (options.start_pattern.empty() && options.continue_pattern.empty()) {
     *error = "multiline mode `custom` needs `start_pattern`, `continue_pattern` or both";
@@ -154,6 +156,8 @@ MultilineJoiner::Action MultilineJoiner::classify(std::string_view line) {
       return classify_python(line);
     case MultilineOptions::Mode::Go:
       return classify_go(line);
+    case MultilineOptions::Mode::Auto:
+      return classify_auto(line);
     case MultilineOptions::Mode::Custom:
       break;
   }
@@ -253,6 +257,29 @@ MultilineJoiner::Action MultilineJoiner::classify_custom(std::string_view line) 
   if (!continue_re_) return Action::Continue;
   if (matches(*continue_re_, line)) return Action::Continue;
   return start_re_ ? Action::Single : Action::Start;
+}
+
+// Sampling: lines pass through on their own until kAutoPercent of at least kAutoMinLines
+// non-blank lines started with a time (then joining starts, for good), or kAutoSampleLines went
+// by without that (then the stream stays line by line, for good). Joining: a line with a time
+// starts a record, any other continues it; blank lines belong to it only if more follows.
+MultilineJoiner::Action MultilineJoiner::classify_auto(std::string_view line) {
+  if (auto_state_ == AutoState::LineByLine) return Action::Single;
+  const bool timed = !line.empty() && time_test_(line);
+  if (auto_state_ == AutoState::Sampling) {
+    if (line.empty()) return Action::Single;
+    ++auto_sampled_;
+    auto_timed_ += timed;
+    if (auto_sampled_ >= kAutoMinLines && auto_timed_ * 100 >= auto_sampled_ * kAutoPercent) {
+      auto_state_ = AutoState::Joining;
+    } else {
+      if (auto_sampled_ >= kAutoSampleLines) auto_state_ = AutoState::LineByLine;
+      return Action::Single;
+    }
+  }
+  if (timed) return Action::Start;
+  if (line.empty()) return open_ ? Action::Hold : Action::Single;
+  return Action::Continue;
 }
 
 // --- building records -------------------------------------------------------------------------

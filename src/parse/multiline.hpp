@@ -23,7 +23,9 @@ class RE2;
 namespace sluice {
 
 struct MultilineOptions {
-  enum class Mode { Java, Python, Go, Custom };
+  // Auto: once most of the first lines of a stream start with a recognised time, a line without
+  // one continues the record before it (see MultilineJoiner::classify_auto).
+  enum class Mode { Java, Python, Go, Custom, Auto };
   Mode mode = Mode::Custom;
   std::string start_pattern;     // Custom: RE2, a line that starts a record
   std::string continue_pattern;  // Custom: RE2, a line that continues the current record
@@ -36,11 +38,23 @@ struct MultilineOptions {
 // True when `pattern` is empty or compiles as RE2; else sets `error` naming `key`.
 bool valid_multiline_pattern(const std::string& pattern, const char* key, std::string* error);
 
+// Auto mode's sample: the share of a stream's first lines that must start with a recognised
+// time (kAutoSampleLines at most, and at least kAutoMinLines seen) before joining starts.
+constexpr size_t kAutoSampleLines = 500;
+constexpr size_t kAutoMinLines = 10;
+constexpr unsigned kAutoPercent = 80;
+
+// Auto mode's test of a line: the plain-text detector's "starts with a recognised time".
+using LineTimeTest = bool (*)(std::string_view line);
+bool starts_with_recognised_time(std::string_view line);
+
 class MultilineJoiner {
  public:
   // Null with `error` set when a pattern does not compile or a custom mode has no pattern.
+  // `time_test` replaces starts_with_recognised_time in auto mode (tests).
   static std::unique_ptr<MultilineJoiner> create(const MultilineOptions& options,
-                                                 std::string* error);
+                                                 std::string* error,
+                                                 LineTimeTest time_test = nullptr);
   ~MultilineJoiner();
   MultilineJoiner(const MultilineJoiner&) = delete;
   MultilineJoiner& operator=(const MultilineJoiner&) = delete;
@@ -65,6 +79,9 @@ class MultilineJoiner {
   // lines start a new record).
   [[nodiscard]] uint64_t records_cut() const { return records_cut_; }
   [[nodiscard]] const MultilineOptions& options() const { return options_; }
+  // Auto mode: whether the stream qualified for joining (false while sampling or when it did
+  // not).
+  [[nodiscard]] bool auto_joining() const { return auto_state_ == AutoState::Joining; }
 
  private:
   // What one line does to the record being built.
@@ -102,6 +119,7 @@ class MultilineJoiner {
   Action classify_python(std::string_view line);
   Action classify_go(std::string_view line);
   Action classify_custom(std::string_view line);
+  Action classify_auto(std::string_view line);
 
   void begin(const Event& event);
   void append(Batch& batch, const Event& event);
@@ -123,6 +141,13 @@ class MultilineJoiner {
   ByteBuffer buffer_;       // text of a record that could not stay a view
   std::vector<Event> out_;  // join() output, swapped with batch.events (capacity reused)
   uint64_t records_cut_ = 0;
+
+  // Auto mode: sampling the first lines, then joining or line by line for good.
+  enum class AutoState : uint8_t { Sampling, Joining, LineByLine };
+  AutoState auto_state_ = AutoState::Sampling;
+  LineTimeTest time_test_ = starts_with_recognised_time;
+  size_t auto_sampled_ = 0;
+  size_t auto_timed_ = 0;
 };
 
 }  // namespace sluice

@@ -150,6 +150,29 @@ class NamedParsers(e2e.SluiceTestCase):
         self.assertEqual(events[0]["message"], "GET /api/v1/pods: 500")
         self.assertEqual(events[1]["tags"], ["parse_error"])
 
+    def test_multiline_auto_with_klog(self):
+        """`multiline: auto` joins a klog message's continuation lines; the joined record is
+        then parsed by `parser: klog` with its first line's header."""
+        head = (b"I0930 02:45:00.561813   15325 controller.go:250] Pod nginx updated.\n" * 12)
+        data = head + (b"E0930 02:45:01.000000   15325 controller.go:300] sync failed:\n"
+                       b"  pod nginx: timeout\n  pod web: timeout\n"
+                       b"I0930 02:45:02.000000   15325 controller.go:250] done\n")
+        out = self.path("auto.jsonl")
+        cfg = self.stdin_file_config(out, source_opts=", parser: klog, multiline: auto")
+        self.run_ok(["run", "-c", cfg], input=data, timeout=30)
+        events = e2e.read_jsonl(out)
+        self.assertEqual(len(events), 14)
+        self.assertEqual(events[12]["level"], "E")
+        self.assertEqual(events[12]["message"], "sync failed:\n  pod nginx: timeout\n  pod web: timeout")
+        self.assertEqual(field(events[12], "log.origin.file.line"), 300)
+        self.assertEqual(events[13]["message"], "done")
+
+        # A stream that is mostly not timed stays line by line.
+        out = self.path("plain.jsonl")
+        cfg = self.stdin_file_config(out, source_opts=", multiline: auto")
+        self.run_ok(["run", "-c", cfg], input=b"one\n  two\nthree\n" * 20, timeout=30)
+        self.assertEqual(len(e2e.read_jsonl(out)), 60)
+
     def test_tail_parser_option(self):
         data = (b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 503 "
                 b"2326 \"-\" \"curl/8\"\n"
