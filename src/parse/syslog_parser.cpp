@@ -28,9 +28,6 @@ constexpr std::string_view kSeverityKeywords[] = {"emerg",   "alert",  "crit", "
 inline bool is_digit(char c) {
   return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0' <= 9;
 }
-inline bool is_alpha(char c) {
-  return static_cast<unsigned>((static_cast<unsigned char>(c) | 0x20) - 'a') < 26u;
-}
 
 // `<PRI>` at the start: 1 to 3 digits, at most 191, no leading zero but `<0>`.
 size_t read_priority(std::string_view line, int& priority) {
