@@ -174,5 +174,53 @@ TEST(HotPath, TemplatesRenderWithoutAllocatingPerEvent) {
   EXPECT_EQ(g_allocations.load() - before, 0);
 }
 
+// The named parsers (syslog with RFC 5424 structured data, clf, klog, logcat) parse and encode
+// their lines, and flag the lines of other formats, without allocating per event.
+TEST(HotPath, NamedParsersDoNotAllocatePerEvent) {
+  const std::vector<std::pair<ParserKind, std::vector<std::string>>> cases = {
+      {ParserKind::Syslog,
+       {"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+        "<165>1 2003-10-11T22:14:15.003Z host evntslog - ID47 [exampleSDID@32473 iut=\"3\" "
+        "eventSource=\"App\\\"lication\"][p@1 class=\"high\"] msg",
+        "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure", "not syslog"}},
+      {ParserKind::Clf,
+       {"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 200 2326 "
+        "\"http://ref/\" \"Mozilla/4.08\"",
+        "not an access line"}},
+      {ParserKind::Klog, {"I0930 02:45:00.550361   15299 handlers.go:131] POST /api", "x"}},
+      {ParserKind::Logcat, {"03-17 16:13:38.811  1702  2395 D Tag: msg", "y"}},
+  };
+  for (const auto& [kind, lines] : cases) {
+    std::string text;
+    for (int i = 0; i < 500; ++i) text += lines[static_cast<size_t>(i) % lines.size()] + "\n";
+    ParserOptions options;
+    options.kind = kind;
+    std::string error;
+    auto parser = EventParser::create(std::move(options), &error);
+    ASSERT_TRUE(parser) << error;
+    Batch batch;
+    ByteBuffer json;
+    SourceMeta meta{"app", "host-1", false};
+    auto run = [&] {
+      batch.reset();
+      batch.read_time_ns = 1'700'000'000'000'000'000;
+      frame_text(batch, text);
+      parser->parse(batch, batch.read_time_ns);
+      json.clear();
+      for (const Event& e : batch.events) encode_event(batch, e, meta, EncodingSpec{}, json);
+    };
+    long cold = g_allocations.load();
+    run();
+    EXPECT_GT(g_allocations.load() - cold, 0);  // the counter counts
+    for (int i = 0; i < 2; ++i) run();
+    size_t flagged = 0;
+    for (const Event& e : batch.events) flagged += (e.flags & kFlagParseError) != 0;
+    ASSERT_EQ(flagged, 500 / lines.size()) << static_cast<int>(kind);
+    long before = g_allocations.load();
+    for (int i = 0; i < 5; ++i) run();
+    EXPECT_EQ(g_allocations.load() - before, 0) << static_cast<int>(kind);
+  }
+}
+
 }  // namespace
 }  // namespace sluice
