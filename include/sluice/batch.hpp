@@ -30,7 +30,10 @@ struct Batch {
   std::string_view stream;    // "stdout", "stderr", "stdin", ... (static storage)
   uint64_t seq = 0;           // per-source sequence, assigned when pushed
   int64_t read_time_ns = 0;   // when the bytes were read; fallback timestamp
-  uint64_t checkpoint = 0;    // source-defined position after this batch (e.g. file offset)
+  // The year of year-less times in the lines (BSD syslog, logcat) is inferred against this: a
+  // file's modification time, set by file sources; 0 = the time of parsing.
+  int64_t year_anchor_ns = 0;
+  uint64_t checkpoint = 0;  // source-defined position after this batch (e.g. file offset)
   // Where the events were read from, when a source reads many places (file sources): one
   // shared description per file, so metadata costs nothing per event.
   std::shared_ptr<const Origin> origin;
@@ -45,6 +48,7 @@ struct Batch {
     ack = nullptr;
     seq = 0;
     read_time_ns = 0;
+    year_anchor_ns = 0;
     checkpoint = 0;
     origin.reset();
   }

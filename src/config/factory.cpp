@@ -45,7 +45,8 @@ ParserOptions read_parser(MapReader& r) {
                                  {"syslog", ParserKind::Syslog},
                                  {"clf", ParserKind::Clf},
                                  {"klog", ParserKind::Klog},
-                                 {"logcat", ParserKind::Logcat}});
+                                 {"logcat", ParserKind::Logcat},
+                                 {"text", ParserKind::Text}});
   p.pattern = r.string("pattern", "");
   if (!p.pattern.empty() && p.kind != ParserKind::Regex) {
     r.fail("pattern", "`pattern` is only used with `parser: regex`");

@@ -147,9 +147,11 @@ std::vector<OptionSpec> source_options() {
        .type = OptionType::Enum,
        .default_shown = "auto",
        .description = "`auto`: a JSON object if the line is one, else logfmt if it starts with a "
-                      "`key=value` pair, else plain text; `syslog`, `clf`, `klog`, `logcat`: that "
-                      "format (see Named parsers)",
-       .choices = {"auto", "json", "logfmt", "regex", "none", "syslog", "clf", "klog", "logcat"},
+                      "`key=value` pair, else plain text with its own time and level where the "
+                      "layout is a known one (see Plain-text lines); `text`: only the latter; "
+                      "`syslog`, `clf`, `klog`, `logcat`: that format (see Named parsers)",
+       .choices = {"auto", "json", "logfmt", "regex", "none", "text", "syslog", "clf", "klog",
+                   "logcat"},
        .reloadable = true},
       {.key = "pattern",
        .type = OptionType::Regex,

@@ -12,6 +12,7 @@
 #include "parse/logcat_parser.hpp"
 #include "parse/logfmt_parser.hpp"
 #include "parse/syslog_parser.hpp"
+#include "parse/text_detect.hpp"
 #include "parse/timestamp.hpp"
 
 namespace sluice {
@@ -69,6 +70,16 @@ size_t padded_capacity(const Batch& batch, std::string_view line) {
 
 }  // namespace
 
+// A recognised plain-text line gives schema fields (`level`, `message`, `log.logger`, ...), not
+// the application's own keys, so it counts as plain: they are never nested under `target`.
+bool EventParser::parse_text(Batch& batch, Event& event, int64_t now_ns) const {
+  // Year-less times take their year from the file's modification time where the source knows
+  // it, else from the time the line was read.
+  const TimestampContext ctx{options_.zone.get(),
+                             batch.year_anchor_ns != 0 ? batch.year_anchor_ns : now_ns};
+  return parse_text_line(event.line, ctx, batch, event);
+}
+
 EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t now_ns) const {
   std::string_view line = event.line;
   const TimestampContext ctx{options_.zone.get(), now_ns};
@@ -81,6 +92,9 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t
       return parse_klog_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
     case ParserKind::Logcat:
       return parse_logcat_line(line, ctx, batch, event) ? Outcome::Parsed : Outcome::Failed;
+    case ParserKind::Text:
+      if (!parse_text(batch, event, now_ns)) push_message(batch, line);
+      return Outcome::Plain;
     case ParserKind::None:
       push_message(batch, line);
       return Outcome::Plain;
@@ -121,7 +135,7 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t
       if (parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
         return Outcome::Parsed;
       }
-      push_message(batch, line);
+      if (!parse_text(batch, event, now_ns)) push_message(batch, line);
       return Outcome::Plain;
     }
   }

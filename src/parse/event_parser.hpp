@@ -15,8 +15,9 @@ namespace sluice {
 
 class TimeZone;
 
+// Text: the plain-text layouts of parse/text_detect.hpp (Auto tries them after JSON and logfmt).
 // Syslog, Clf, Klog, Logcat: named plain-text formats, for when the user knows the format.
-enum class ParserKind { Auto, Json, Logfmt, Regex, None, Syslog, Clf, Klog, Logcat };
+enum class ParserKind { Auto, Json, Logfmt, Regex, None, Text, Syslog, Clf, Klog, Logcat };
 
 struct ParserOptions {
   ParserKind kind = ParserKind::Auto;
@@ -49,6 +50,7 @@ class EventParser {
   explicit EventParser(ParserOptions options);
   enum class Outcome { Parsed, Plain, Failed };
   Outcome parse_line(Batch& batch, Event& event, int64_t now_ns) const;
+  bool parse_text(Batch& batch, Event& event, int64_t now_ns) const;
   void extract_timestamp(Batch& batch, Event& event, int64_t now_ns) const;
   void nest_under_target(Batch& batch, Event& event) const;
 
