@@ -3,6 +3,7 @@
 // (a line starting with `2024-`) where the shape of the stream is what matters, and by the real
 // one on kube-apiserver klog lines (gist maddyblue/8e0730228e5c9cb1bbb7).
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <string>
@@ -17,6 +18,35 @@ namespace {
 constexpr int64_t kMs = 1'000'000;
 
 bool starts_with_2024(std::string_view line) { return line.starts_with("2024-"); }
+
+// `YYYY-MM-DD ` at the start, written here independently of the detector.
+bool starts_with_iso_date(std::string_view line) {
+  auto digit = [&](size_t i) { return i < line.size() && line[i] >= '0' && line[i] <= '9'; };
+  return digit(0) && digit(1) && digit(2) && digit(3) && line.size() > 10 && line[4] == '-' &&
+         digit(5) && digit(6) && line[7] == '-' && digit(8) && digit(9) && line[10] == ' ';
+}
+
+// The lines of a gzipped corpus file, without terminators.
+std::vector<std::string> gunzip_lines(const std::string& name) {
+  std::string path = std::string(SLUICE_CORPUS_DIR) + "/" + name;
+  gzFile file = gzopen(path.c_str(), "rb");
+  EXPECT_NE(file, nullptr) << name;
+  std::string text;
+  if (file) {
+    char buf[1 << 16];
+    int n;
+    while ((n = gzread(file, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    gzclose(file);
+  }
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
 
 MultilineOptions auto_mode() {
   MultilineOptions o;
@@ -143,6 +173,34 @@ TEST(MultilineAuto, BoundedByMaxLinesAndFlushAfter) {
   waiting->flush(batch, waiting->options().flush_after_ns, false);
   ASSERT_EQ(batch.events.size(), 1u);
   EXPECT_EQ(batch.events[0].line, "2024-01-02 03:04:05 INFO line 10\n  continued");
+}
+
+TEST(MultilineAuto, JoinsTheDumpsOfARealNeutronLog) {
+  // os-loganalyze screen-q-svc (neutron-server, 2013): 47887 lines, four shell-trace lines
+  // first, then 44555 lines that start with a time and 3328 that do not: JSON dumps of the
+  // router list (up to 306 lines) and tracebacks, each after the timed line that logged it.
+  std::vector<std::string> lines =
+      gunzip_lines("multiline/os-loganalyze_screen-q-svc_python.txt.gz");
+  ASSERT_EQ(lines.size(), 47887u);
+  auto joiner = make(auto_mode(), starts_with_iso_date);
+  std::vector<std::string> out = run(*joiner, lines, 997);
+  EXPECT_TRUE(joiner->auto_joining());
+  EXPECT_EQ(joiner->records_cut(), 0u);
+  ASSERT_EQ(out.size(), 4u + 44555u);
+  EXPECT_EQ(out[0], lines[0]);  // sampled before joining started: passed on as they came
+  size_t dumps = 0;
+  for (const std::string& record : out) {
+    if (!record.starts_with("2013-09-27 18:22:30.581 2820 DEBUG neutron.db.l3_rpc_base [-] "
+                            "Routers returned to l3 agent:"))
+      continue;
+    ++dumps;
+    EXPECT_NE(record.find("\n [\n     {\n          \"status\": \"ACTIVE\","), std::string::npos);
+    // The dump ends with the logging call's location, on the dump's closing line.
+    EXPECT_TRUE(
+        record.ends_with("\n] sync_routers /opt/stack/new/neutron/neutron/db/l3_rpc_base.py:64"))
+        << record.substr(record.size() - 80);
+  }
+  EXPECT_EQ(dumps, 1u);
 }
 
 TEST(MultilineAuto, RecognisedTimesOfRealLines) {
