@@ -1,7 +1,8 @@
 // `multiline: auto`: joining starts once most of a stream's first lines start with a recognised
 // time, and never for a stream where that does not hold. Times are tested by an injected test
 // (a line starting with `2024-`) where the shape of the stream is what matters, and by the real
-// one on kube-apiserver klog lines (gist maddyblue/8e0730228e5c9cb1bbb7).
+// one (the plain-text detector's layouts and the named formats) on kube-apiserver klog lines
+// (gist maddyblue/8e0730228e5c9cb1bbb7) and a neutron-server log.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -184,6 +185,11 @@ TEST(MultilineAuto, JoinsTheDumpsOfARealNeutronLog) {
   ASSERT_EQ(lines.size(), 47887u);
   auto joiner = make(auto_mode(), starts_with_iso_date);
   std::vector<std::string> out = run(*joiner, lines, 997);
+  // The detector's test finds the same times as the plain date test written above.
+  std::string error;
+  auto detecting = MultilineJoiner::create(auto_mode(), &error);
+  ASSERT_TRUE(detecting) << error;
+  EXPECT_EQ(run(*detecting, lines, 4096), out);
   EXPECT_TRUE(joiner->auto_joining());
   EXPECT_EQ(joiner->records_cut(), 0u);
   ASSERT_EQ(out.size(), 4u + 44555u);
@@ -223,6 +229,9 @@ TEST(MultilineAuto, RecognisedTimesOfRealLines) {
   EXPECT_TRUE(starts_with_recognised_time(lines[0]));
   EXPECT_TRUE(starts_with_recognised_time("Jun 14 15:16:01 combo sshd[1]: x"));
   EXPECT_TRUE(starts_with_recognised_time("03-17 16:13:38.811  1702  2395 D Tag: msg"));
+  EXPECT_TRUE(starts_with_recognised_time("2015-10-18 18:01:47,978 INFO [main] x: y"));
+  EXPECT_TRUE(starts_with_recognised_time("[Sun Dec 04 04:47:44 2005] [notice] x"));
+  EXPECT_FALSE(starts_with_recognised_time("WARNING:root:no time here"));
   EXPECT_FALSE(starts_with_recognised_time("  pod nginx: timeout"));
   EXPECT_FALSE(starts_with_recognised_time("\tat a.b.C.d(C.java:1)"));
   std::string error;
