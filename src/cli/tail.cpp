@@ -398,7 +398,7 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
       ->type_name("MODE");
   tail->add_option("--parser", args.parser,
                    "How lines are read: auto (the default: JSON, logfmt, else text), json, logfmt, "
-                   "syslog, clf (access logs), klog, logcat, none")
+                   "text (plain-text layouts only), syslog, clf (access logs), klog, logcat, none")
       ->type_name("NAME");
   tail->add_flag("--json", args.json, "Print events as JSON lines instead of text");
   tail->add_option("--color", args.color,
