@@ -76,7 +76,9 @@ template <typename Separator>
 class NestedMembers {
  public:
   NestedMembers(ByteBuffer& out, Separator& sep) : out_(out), sep_(sep) {}
-  ~NestedMembers() {
+  ~NestedMembers() { close(); }
+  // Closes the objects still open, so that other members can be written after them.
+  void close() {
     for (; depth_ > 0; --depth_) out_.push_back('}');
   }
   NestedMembers(const NestedMembers&) = delete;
@@ -151,6 +153,197 @@ void append_source_metadata(const Batch& batch, const Event& event, uint16_t tak
   }
 }
 
+// ECS objects that parsed fields and metadata share. A parsed JSON object of that name and
+// parsed dotted keys under it (`log.logger`, `host.hostname`) are written as one object together
+// with the metadata of that name (`log.file.path`, `host.name`): the metadata is merged in, not
+// dropped, and a member the line has itself wins. A parsed scalar of that name still replaces
+// the metadata (an object and a scalar cannot share one key).
+struct MergedObject {
+  std::string_view name;
+  uint16_t taken;
+};
+constexpr MergedObject kMergedObjects[] = {
+    {"log", kTakenLog},
+    {"host", kTakenHost},
+    {"process", 0},
+    {"kubernetes", kTakenKubernetes},
+    {"container", kTakenContainer},
+    {"kafka", kTakenKafka},
+};
+
+// Index into kMergedObjects of `key` (the object itself or a dotted key under it), or -1.
+int merged_object_of(std::string_view key) {
+  if (key.empty()) return -1;
+  switch (key[0]) {
+    case 'l':
+    case 'h':
+    case 'p':
+    case 'k':
+    case 'c':
+      break;
+    default:
+      return -1;
+  }
+  for (int i = 0; i < static_cast<int>(std::size(kMergedObjects)); ++i) {
+    const std::string_view name = kMergedObjects[i].name;
+    if (key.starts_with(name) && (key.size() == name.size() || key[name.size()] == '.')) return i;
+  }
+  return -1;
+}
+
+bool is_json_object(const Value& value) {
+  return value.kind == ValueKind::Json && value.text.size() >= 2 && value.text.front() == '{';
+}
+
+// Whether the compact, valid JSON object `object` has the top-level key `key` (written without
+// escapes: the metadata names are plain ASCII).
+bool json_object_has_key(std::string_view object, std::string_view key) {
+  size_t i = 1;
+  const size_t n = object.size();
+  while (i < n && object[i] == '"') {
+    const size_t key_start = ++i;
+    while (i < n && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
+    if (object.substr(key_start, i - key_start) == key) return true;
+    i += 2;  // the closing quote and the colon
+    int depth = 0;
+    bool in_string = false;
+    for (; i < n; ++i) {
+      const char c = object[i];
+      if (in_string) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth-- == 0) return false;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    ++i;  // past the comma
+  }
+  return false;
+}
+
+// Writes `"name":{...}` for kMergedObjects[index]: the event's parsed members of it, then the
+// metadata members the parsed ones do not already have.
+class MergedObjectWriter {
+ public:
+  MergedObjectWriter(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
+                     ByteBuffer& out)
+      : batch_(batch),
+        event_(event),
+        meta_(meta),
+        index_(index),
+        name_(kMergedObjects[index].name),
+        out_(out) {}
+
+  void write() {
+    append_json_string(out_, name_, true);
+    out_.append(":{");
+    auto sep = [this] {
+      if (any_) out_.push_back(',');
+      any_ = true;
+    };
+    NestedMembers members(out_, sep);
+    const uint32_t end = event_.first_field + event_.field_count;
+    for (uint32_t i = event_.first_field; i < end; ++i) {
+      const Field& field = batch_.fields[i];
+      if (field.key.data() == nullptr || merged_object_of(field.key) != index_) continue;
+      if (field.key.size() == name_.size()) {
+        const std::string_view inner = field.value.text.substr(1, field.value.text.size() - 2);
+        if (inner.empty()) continue;
+        members.close();
+        sep();
+        out_.append(inner);
+        continue;
+      }
+      const std::string_view relative = field.key.substr(name_.size() + 1);
+      if (object_has(first_segment(relative))) continue;  // the object's own member wins
+      members.member(relative, field.value);
+    }
+    write_metadata(members);
+    members.close();
+    out_.push_back('}');
+  }
+
+ private:
+  static std::string_view first_segment(std::string_view key) {
+    return key.substr(0, key.find('.'));
+  }
+
+  // A parsed JSON object of this name has `key` at its top level.
+  [[nodiscard]] bool object_has(std::string_view key) const {
+    const uint32_t end = event_.first_field + event_.field_count;
+    for (uint32_t i = event_.first_field; i < end; ++i) {
+      const Field& field = batch_.fields[i];
+      if (field.key == name_ && is_json_object(field.value) &&
+          json_object_has_key(field.value.text, key))
+        return true;
+    }
+    return false;
+  }
+
+  // The parsed members (object or dotted keys) already have `segment`.
+  [[nodiscard]] bool parsed_has(std::string_view segment) const {
+    const uint32_t end = event_.first_field + event_.field_count;
+    for (uint32_t i = event_.first_field; i < end; ++i) {
+      const std::string_view key = batch_.fields[i].key;
+      if (key.size() > name_.size() && merged_object_of(key) == index_ &&
+          first_segment(key.substr(name_.size() + 1)) == segment)
+        return true;
+    }
+    return object_has(segment);
+  }
+
+  template <typename Members>
+  void write_metadata(Members& members) {
+    const Origin* origin = batch_.origin.get();
+    if (name_ == "log" && origin && !origin->file_path.empty()) {
+      if (!parsed_has("file")) {
+        members.member("file.path", Value{ValueKind::String, false, origin->file_path});
+      }
+      if (!parsed_has("offset")) {
+        auto [last, ec] = std::to_chars(digits_, digits_ + sizeof digits_, event_.offset);
+        members.member("offset",
+                       Value{ValueKind::Number, true,
+                             std::string_view(digits_, static_cast<size_t>(last - digits_))});
+      }
+    }
+    if (name_ == "host" && !(event_.hidden_meta & kMetaHost) && !parsed_has("name")) {
+      members.member("name", Value{ValueKind::String, false, meta_.host_name});
+    }
+    auto dotted_metadata = [&](std::string_view key, const Value& value) {
+      if (merged_object_of(key) != index_ || key.size() == name_.size()) return;
+      const std::string_view relative = key.substr(name_.size() + 1);
+      if (!parsed_has(first_segment(relative))) members.member(relative, value);
+    };
+    if (origin) {
+      for (const auto& [key, value] : origin->fields) {
+        dotted_metadata(key, Value{ValueKind::String, false, value});
+      }
+    }
+    const uint32_t meta_end = event_.meta_first + event_.meta_count;
+    for (uint32_t i = event_.meta_first; i < meta_end; ++i) {
+      dotted_metadata(batch_.meta[i].key, batch_.meta[i].value);
+    }
+  }
+
+  const Batch& batch_;
+  const Event& event_;
+  const SourceMeta& meta_;
+  const int index_;
+  const std::string_view name_;
+  ByteBuffer& out_;
+  bool any_ = false;
+  char digits_[24];
+};
+
 void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
   out.push_back('{');
   bool first = true;
@@ -166,9 +359,33 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
   const bool wrote_timestamp = !first;
   uint16_t taken = 0;
   const uint32_t end = event.first_field + event.field_count;
+  // Which merged objects the parsed fields hold, and which of them a parsed scalar claims.
+  unsigned merged = 0, scalar = 0, written = 0;
+  for (uint32_t i = event.first_field; i < end; ++i) {
+    const Field& field = batch.fields[i];
+    const int index = field.key.data() == nullptr ? -1 : merged_object_of(field.key);
+    if (index < 0) continue;
+    merged |= 1u << index;
+    if (field.key.size() == kMergedObjects[index].name.size() && !is_json_object(field.value)) {
+      scalar |= 1u << index;
+    }
+  }
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& field = batch.fields[i];
     if (field.key.data() == nullptr) continue;  // removed
+    if (merged != 0) {
+      const int index = merged_object_of(field.key);
+      if (index >= 0 && !(scalar & (1u << index))) {
+        if (!(written & (1u << index))) {
+          if (!first) out.push_back(',');
+          first = false;
+          MergedObjectWriter(batch, event, meta, index, out).write();
+          written |= 1u << index;
+          taken |= kMergedObjects[index].taken;
+        }
+        continue;
+      }
+    }
     const uint16_t bit = taken_bit(field.key);
     // The parser turns a line's @timestamp into the event's time and a remap that sets one
     // hides the event's: a field still named so here would be the same key twice.

@@ -13,8 +13,11 @@ std::optional<Value> EventView::get(std::string_view path) const {
     const Field& field = batch_.fields[i];
     if (field.key.data() != nullptr && field.key == path) return field.value;
   }
-  // `a.b.c`: the longest prefix that is a JSON field, then a lookup inside it.
-  for (size_t dot = path.rfind('.'); dot != std::string_view::npos && dot > 0;
+  // `a.b.c`: the longest prefix that is a JSON field, then a lookup inside it. A parsed object
+  // that lacks the member falls through to the metadata, which the output merges into it
+  // (`host.name` beside a parsed `host: {hostname: ...}`); a parsed scalar replaces it.
+  bool searched = false;
+  for (size_t dot = path.rfind('.'); !searched && dot != std::string_view::npos && dot > 0;
        dot = path.rfind('.', dot - 1)) {
     std::string_view prefix = path.substr(0, dot);
     for (uint32_t i = event_.first_field; i < end; ++i) {
@@ -25,7 +28,9 @@ std::optional<Value> EventView::get(std::string_view path) const {
       if (find_json_path(field.value.text, path.substr(dot + 1), batch_.arena, &nested)) {
         return nested;
       }
-      return std::nullopt;
+      if (field.value.text.empty() || field.value.text.front() != '{') return std::nullopt;
+      searched = true;
+      break;
     }
     if (dot == 0) break;
   }
