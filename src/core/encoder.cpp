@@ -173,22 +173,25 @@ constexpr MergedObject kMergedObjects[] = {
 
 // Index into kMergedObjects of `key` (the object itself or a dotted key under it), or -1.
 int merged_object_of(std::string_view key) {
-  if (key.empty()) return -1;
+  if (key.size() < 3) return -1;
+  // One candidate per first letter (two for `k`), so most keys cost one comparison.
+  auto under = [key](std::string_view name) {
+    return key.starts_with(name) && (key.size() == name.size() || key[name.size()] == '.');
+  };
   switch (key[0]) {
     case 'l':
+      return under("log") ? 0 : -1;
     case 'h':
+      return under("host") ? 1 : -1;
     case 'p':
+      return under("process") ? 2 : -1;
     case 'k':
+      return under("kubernetes") ? 3 : under("kafka") ? 5 : -1;
     case 'c':
-      break;
+      return under("container") ? 4 : -1;
     default:
       return -1;
   }
-  for (int i = 0; i < static_cast<int>(std::size(kMergedObjects)); ++i) {
-    const std::string_view name = kMergedObjects[i].name;
-    if (key.starts_with(name) && (key.size() == name.size() || key[name.size()] == '.')) return i;
-  }
-  return -1;
 }
 
 bool is_json_object(const Value& value) {
@@ -234,13 +237,16 @@ bool json_object_has_key(std::string_view object, std::string_view key) {
 // metadata members the parsed ones do not already have.
 class MergedObjectWriter {
  public:
+  // `has_object`: the event has a parsed JSON object of this name (else no member check needs
+  // to look into one).
   MergedObjectWriter(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                     ByteBuffer& out)
+                     bool has_object, ByteBuffer& out)
       : batch_(batch),
         event_(event),
         meta_(meta),
         index_(index),
         name_(kMergedObjects[index].name),
+        has_object_(has_object),
         out_(out) {}
 
   void write() {
@@ -279,6 +285,7 @@ class MergedObjectWriter {
 
   // A parsed JSON object of this name has `key` at its top level.
   [[nodiscard]] bool object_has(std::string_view key) const {
+    if (!has_object_) return false;
     const uint32_t end = event_.first_field + event_.field_count;
     for (uint32_t i = event_.first_field; i < end; ++i) {
       const Field& field = batch_.fields[i];
@@ -339,6 +346,7 @@ class MergedObjectWriter {
   const SourceMeta& meta_;
   const int index_;
   const std::string_view name_;
+  const bool has_object_;
   ByteBuffer& out_;
   bool any_ = false;
   char digits_[24];
@@ -360,14 +368,14 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
   uint16_t taken = 0;
   const uint32_t end = event.first_field + event.field_count;
   // Which merged objects the parsed fields hold, and which of them a parsed scalar claims.
-  unsigned merged = 0, scalar = 0, written = 0;
+  unsigned merged = 0, scalar = 0, objects = 0, written = 0;
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& field = batch.fields[i];
     const int index = field.key.data() == nullptr ? -1 : merged_object_of(field.key);
     if (index < 0) continue;
     merged |= 1u << index;
-    if (field.key.size() == kMergedObjects[index].name.size() && !is_json_object(field.value)) {
-      scalar |= 1u << index;
+    if (field.key.size() == kMergedObjects[index].name.size()) {
+      (is_json_object(field.value) ? objects : scalar) |= 1u << index;
     }
   }
   for (uint32_t i = event.first_field; i < end; ++i) {
@@ -379,7 +387,7 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
         if (!(written & (1u << index))) {
           if (!first) out.push_back(',');
           first = false;
-          MergedObjectWriter(batch, event, meta, index, out).write();
+          MergedObjectWriter(batch, event, meta, index, objects & (1u << index), out).write();
           written |= 1u << index;
           taken |= kMergedObjects[index].taken;
         }
