@@ -2,7 +2,9 @@
 // are views into it. Only RFC 5424 structured data is rewritten (as a JSON object, in the arena).
 #include "parse/syslog_parser.hpp"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "base/json_writer.hpp"
 #include "parse/line_fields.hpp"
@@ -207,48 +209,112 @@ bool recognise_3164(std::string_view rest, SyslogLine& out) {
   return true;
 }
 
-// Appends the structured data as `{"id":{"param":"value",...},...}` (values unescaped).
-std::string_view structured_data_json(std::string_view sd, Arena& arena) {
-  thread_local ByteBuffer json;
+struct SdParam {
+  std::string_view name;
+  std::string_view value;  // as written: `\"`, `\\` and `\]` still escaped
+  bool keep = true;
+};
+struct SdElement {
+  std::string_view id;
+  uint32_t first_param = 0;
+  uint32_t param_count = 0;
+  bool keep = true;
+};
+
+// A key as the JSON writer will write it: invalid UTF-8 repaired first, so that two keys that
+// differ only in such bytes are seen as the one key they become.
+std::string_view written_key(std::string_view key, Arena& arena) {
+  return is_valid_utf8(key) ? key : repair_utf8(key, arena);
+}
+
+// Clears `keep` on every item whose key comes again later in [first, first + count): the last
+// one wins, as for a JSON object's repeated keys. Sorting indices keeps it O(n log n) on hostile
+// input; std::sort does not allocate.
+template <typename Item, typename KeyOf>
+void keep_last_of_each_key(std::vector<Item>& items, uint32_t first, uint32_t count, KeyOf key_of) {
+  if (count < 2) return;
+  thread_local std::vector<uint32_t> order;
+  order.clear();
+  for (uint32_t i = first; i < first + count; ++i) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const std::string_view ka = key_of(items[a]), kb = key_of(items[b]);
+    return ka != kb ? ka < kb : a < b;
+  });
+  for (size_t k = 0; k + 1 < order.size(); ++k) {
+    if (key_of(items[order[k]]) == key_of(items[order[k + 1]])) items[order[k]].keep = false;
+  }
+}
+
+void append_unescaped_value(ByteBuffer& json, std::string_view raw) {
   thread_local std::string value;
-  json.clear();
-  json.push_back('{');
+  value.clear();
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size() &&
+        (raw[i + 1] == '"' || raw[i + 1] == '\\' || raw[i + 1] == ']')) {
+      ++i;
+    }
+    value.push_back(raw[i]);
+  }
+  append_json_string(json, value);
+}
+
+// The structured data as `{"id":{"param":"value",...},...}`, values unescaped; an SD-ID or a
+// param name given twice keeps its last occurrence.
+std::string_view structured_data_json(std::string_view sd, Arena& arena) {
+  thread_local std::vector<SdElement> elements;
+  thread_local std::vector<SdParam> params;
+  thread_local ByteBuffer json;
+  elements.clear();
+  params.clear();
   size_t i = 0;
-  bool first_element = true;
   while (i < sd.size() && sd[i] == '[') {
     ++i;
     size_t id_end = i;
     while (id_end < sd.size() && sd[id_end] != ' ' && sd[id_end] != ']') ++id_end;
-    if (!first_element) json.push_back(',');
-    first_element = false;
-    append_json_string(json, sd.substr(i, id_end - i));
-    json.append(":{");
+    SdElement element;
+    element.id = written_key(sd.substr(i, id_end - i), arena);
+    element.first_param = static_cast<uint32_t>(params.size());
     i = id_end;
-    bool first_param = true;
     while (i < sd.size() && sd[i] == ' ') {
       ++i;
       size_t eq = sd.find('=', i);
       if (eq == std::string_view::npos || eq + 1 >= sd.size() || sd[eq + 1] != '"') break;
-      std::string_view name = sd.substr(i, eq - i);
-      value.clear();
-      for (i = eq + 2; i < sd.size() && sd[i] != '"'; ++i) {
-        if (sd[i] == '\\' && i + 1 < sd.size() &&
-            (sd[i + 1] == '"' || sd[i + 1] == '\\' || sd[i + 1] == ']')) {
-          ++i;
-        }
-        value.push_back(sd[i]);
-      }
-      ++i;  // the closing quote
-      if (!first_param) json.push_back(',');
-      first_param = false;
-      append_json_string(json, name);
-      json.push_back(':');
-      append_json_string(json, value);
+      size_t close = eq + 2;
+      while (close < sd.size() && sd[close] != '"') close += sd[close] == '\\' ? 2 : 1;
+      close = std::min(close, sd.size());
+      params.push_back(
+          SdParam{written_key(sd.substr(i, eq - i), arena), sd.substr(eq + 2, close - eq - 2)});
+      i = close + 1;  // past the closing quote
     }
-    json.push_back('}');
+    element.param_count = static_cast<uint32_t>(params.size()) - element.first_param;
+    elements.push_back(element);
     // Skip to the element's end (recognition checked that it has one).
     while (i < sd.size() && sd[i] != ']') ++i;
     ++i;
+  }
+  keep_last_of_each_key(elements, 0, static_cast<uint32_t>(elements.size()),
+                        [](const SdElement& e) { return e.id; });
+  json.clear();
+  json.push_back('{');
+  bool first_element = true;
+  for (const SdElement& element : elements) {
+    if (!element.keep) continue;
+    keep_last_of_each_key(params, element.first_param, element.param_count,
+                          [](const SdParam& p) { return p.name; });
+    if (!first_element) json.push_back(',');
+    first_element = false;
+    append_json_string(json, element.id, true);
+    json.append(":{");
+    bool first_param = true;
+    for (uint32_t k = element.first_param; k < element.first_param + element.param_count; ++k) {
+      if (!params[k].keep) continue;
+      if (!first_param) json.push_back(',');
+      first_param = false;
+      append_json_string(json, params[k].name, true);
+      json.push_back(':');
+      append_unescaped_value(json, params[k].value);
+    }
+    json.push_back('}');
   }
   json.push_back('}');
   return arena.copy(json.view());

@@ -175,6 +175,24 @@ TEST(SyslogParser, StructuredDataEscapesAreUnescaped) {
   EXPECT_EQ(p.fields.at("message"), "msg");
 }
 
+TEST(SyslogParser, RepeatedStructuredDataKeysKeepTheLastOne) {
+  // Found by fuzz_named_parsers: a repeated SD-ID or param name would be a JSON key written
+  // twice. As for JSON input, the last one wins.
+  ParsedLine p = parse_one(
+      R"(<14>1 2024-01-02T03:04:05Z h a 7 m [x@1 k="1" j="2" k="3"][y@1 a="b"][x@1 z="4"] msg)",
+      ParserKind::Syslog);
+  EXPECT_EQ(p.flags, 0);
+  EXPECT_EQ(p.fields.at("log.syslog.structured_data"), R"({"y@1":{"a":"b"},"x@1":{"z":"4"}})");
+  ParsedLine params = parse_one(R"(<14>1 2024-01-02T03:04:05Z h a 7 m [x@1 k="1" j="2" k="3"] msg)",
+                                ParserKind::Syslog);
+  EXPECT_EQ(params.fields.at("log.syslog.structured_data"), R"({"x@1":{"j":"2","k":"3"}})");
+  // Names that differ only in invalid UTF-8 become the same key once repaired.
+  ParsedLine repaired = parse_one(
+      "<14>1 2024-01-02T03:04:05Z h a 7 m [x@1 k\xFF=\"1\" k\xFE=\"2\"] m", ParserKind::Syslog);
+  EXPECT_EQ(repaired.fields.at("log.syslog.structured_data"),
+            "{\"x@1\":{\"k\xEF\xBF\xBD\":\"2\"}}");
+}
+
 TEST(SyslogParser, Rfc3339FileFormat) {
   // rsyslog's RSYSLOG_FileFormat.
   ParsedLine p =
