@@ -394,7 +394,10 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
         continue;
       }
     }
-    const uint16_t bit = taken_bit(field.key);
+    uint16_t bit = taken_bit(field.key);
+    // A dotted key under the scalar `source` (ECS `source.address` of access logs) takes its
+    // place too: a string and an object of one name cannot both be stored (Elasticsearch).
+    if (bit == 0 && field.key.starts_with("source.")) bit = kTakenSource;
     // The parser turns a line's @timestamp into the event's time and a remap that sets one
     // hides the event's: a field still named so here would be the same key twice.
     if (bit == kTakenTimestamp && wrote_timestamp) continue;

@@ -120,6 +120,8 @@ class NamedParsers(e2e.SluiceTestCase):
             status = int(text.split('"')[2].split()[0])
             self.assertEqual(field(event, "http.response.status_code"), status)
             self.assertEqual(event["message"], text)
+            # source.address takes the place of the source's name (one key, one type).
+            self.assertNotIn("source", event)
         agents = [field(e, "user_agent.original") for e in events]
         self.assertIn("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
                       agents)

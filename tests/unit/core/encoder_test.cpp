@@ -288,5 +288,22 @@ TEST(EncoderSourceMetadata, ParsedFieldOfTheSameGroupWins) {
   EXPECT_EQ(json.find("42"), std::string::npos) << json;
 }
 
+TEST(EncoderSourceMetadata, DottedSourceKeyTakesThePlaceOfTheSourceName) {
+  // `parser: clf` writes ECS `source.address`; `"source":"src"` beside it would be a string and
+  // an object of one name, which Elasticsearch cannot map.
+  Batch batch;
+  frame_text(batch, "x\n");
+  batch.fields.push_back(Field{"source.address", Value{ValueKind::String, true, "10.0.0.1"}});
+  Event& event = batch.events[0];
+  event.first_field = 0;
+  event.field_count = 1;
+  SourceMeta meta{"src", "host", false};
+  ByteBuffer out;
+  encode_event(batch, event, meta, EncodingSpec{}, out);
+  std::string json(out.data(), out.size());
+  EXPECT_NE(json.find(R"("source.address":"10.0.0.1")"), std::string::npos) << json;
+  EXPECT_EQ(json.find(R"("source":)"), std::string::npos) << json;
+}
+
 }  // namespace
 }  // namespace sluice
