@@ -187,6 +187,16 @@ class NamedParsers(e2e.SluiceTestCase):
         self.assertEqual(events[0]["@timestamp"], "2000-10-10T20:55:36.000000000Z")
         self.assertEqual(field(events[0], "user.name"), "frank")
 
+        # --multiline auto: the traceback after a timed Python logging line is one event.
+        lines = b"".join(b"2024-01-02 03:04:%02d,000 INFO app: step %d\n" % (i, i) for i in range(12))
+        lines += (b"2024-01-02 03:05:00,000 ERROR app: failed\nTraceback (most recent call last):\n"
+                  b'  File "x.py", line 1, in <module>\nValueError: boom\n')
+        r = self.run_ok(["tail", "--multiline", "auto", "--json"], input=lines, timeout=20)
+        events = e2e.parse_jsonl_bytes(r.stdout)
+        self.assertEqual(len(events), 13, r.describe())
+        self.assertEqual(events[12]["level"], "ERROR")
+        self.assertTrue(events[12]["message"].endswith("\nValueError: boom"), events[12])
+
         r = self.run_sluice(["tail", "--parser", "sislog"], input=b"x\n", timeout=20)
         self.assertEqual(r.rc, 78, r.describe())
         self.assertIn("syslog", r.stderr_text)
