@@ -6,10 +6,14 @@
 //     a `message` field, a time other than the read time unless the line's own time equals it)
 //     or kept whole as `message` with parse_error; every event encodes as one valid JSON object
 //     and as text without control characters.
+//   - `multiline: auto` over the same lines, fed in batches of 1..8 lines (batches recycled as a
+//     source does): the records, split back at their newlines, are exactly the lines the joiner
+//     was given, in order (nothing lost, duplicated or reordered), none over max_lines lines.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/encoder.hpp"
 #include "fuzz_common.hpp"
@@ -18,6 +22,7 @@
 #include "parse/framer.hpp"
 #include "parse/klog_parser.hpp"
 #include "parse/logcat_parser.hpp"
+#include "parse/multiline.hpp"
 #include "parse/syslog_parser.hpp"
 #include "sluice/batch.hpp"
 
@@ -110,6 +115,54 @@ void check_pipeline(const EventParser& parser, Batch& batch, ByteBuffer& out,
   }
 }
 
+void check_multiline_auto(std::string_view input) {
+  Batch framed;
+  frame_text(framed, input);
+  std::vector<std::string> lines;
+  for (const Event& e : framed.events) {
+    if (e.flags & kFlagSplit) return;  // pieces of one line are not newline-separated
+    lines.emplace_back(e.line);
+  }
+  if (lines.empty()) return;
+  MultilineOptions options;
+  options.mode = MultilineOptions::Mode::Auto;
+  options.max_lines = 4;
+  std::string error;
+  auto joiner = MultilineJoiner::create(options, &error);
+  if (!joiner) __builtin_trap();
+  const size_t per_batch = 1 + static_cast<unsigned char>(input[0]) % 8;
+  std::vector<std::string> records;
+  std::vector<std::string> fed;
+  Batch batch;
+  for (size_t i = 0; i < lines.size(); i += per_batch) {
+    std::string chunk;
+    for (size_t j = i; j < std::min(lines.size(), i + per_batch); ++j) chunk += lines[j] + "\n";
+    batch.reset();
+    frame_text(batch, chunk);
+    // What the joiner is given (a line ending in `\r\r` reads one `\r` shorter when framed
+    // again, so this, not `lines`, is what the records must add up to).
+    for (const Event& e : batch.events) fed.emplace_back(e.line);
+    joiner->join(batch, static_cast<int64_t>(i));
+    for (const Event& e : batch.events) records.emplace_back(e.line);
+    std::fill(batch.bytes.data(), batch.bytes.data() + batch.bytes.size(), '#');
+  }
+  batch.reset();
+  joiner->flush(batch, 0, true);
+  for (const Event& e : batch.events) records.emplace_back(e.line);
+  std::vector<std::string> split;
+  for (const std::string& record : records) {
+    size_t count = 0;
+    for (size_t pos = 0;; ++count) {
+      size_t nl = record.find('\n', pos);
+      split.push_back(record.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+    FUZZ_CHECK(count + 1 <= options.max_lines);
+  }
+  FUZZ_CHECK(split == fed);
+}
+
 }  // namespace
 }  // namespace sluice
 
@@ -122,6 +175,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static sluice::ByteBuffer out;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   sluice::check_recognisers(input);
+  sluice::check_multiline_auto(input);
   for (const auto& parser : parsers) sluice::check_pipeline(*parser, batch, out, input);
   return 0;
 }
