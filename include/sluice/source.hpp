@@ -56,11 +56,14 @@ class Source {
 
   // A signal sluice received (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2), on the
   // main thread. By default a shutdown signal (SIGTERM, SIGINT) stops the source and the others
-  // mean nothing to it; a source wrapping a process (exec) forwards them all to it instead, and
+  // mean nothing to it; a source wrapping a process (exec) forwards those it is told to, and
   // ends when the process does.
   virtual void on_signal(int signal) {
     if (signal == SIGTERM || signal == SIGINT) stop();
   }
+  // False for a source a live reload must never restart even when its config changed (exec:
+  // the wrapped app's lifetime is not the config's).
+  [[nodiscard]] virtual bool restartable() const { return true; }
   // Set by a source that decides sluice's exit code (exec: its child's, or 128+signal); read
   // once the source has ended.
   [[nodiscard]] virtual std::optional<int> exit_code() const { return std::nullopt; }

@@ -152,6 +152,48 @@ class Exec(e2e.SluiceTestCase):
         self.assertEqual(r.rc, 3, r.describe())
         self.assertEqual(self.sink_messages(out), expected + ["got-term"])
 
+    def test_hup_left_out_of_forward_signals_reopens_files_and_spares_the_app(self):
+        # The app has no HUP handler: a forwarded HUP would kill it (exit 129). Left out of
+        # forward_signals, HUP only makes sluice reopen its files (logrotate moved `out` away).
+        out = self.path("out.jsonl")
+        cfg = self.config(f"""
+            sources:
+              app:
+                type: exec
+                command: [sh, -c, 'trap "echo after-rotate" USR1; trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done']
+                passthrough: false
+                forward_signals: [TERM, INT, USR1]
+            sinks:
+              out: {{type: file, inputs: [app], path: {e2e.yaml_str(out)}}}
+            """)
+        proc = self.start(["run", "-c", cfg])
+        self.wait_for_message(out, "ready")
+        os.rename(out, out + ".1")
+        proc.signal(signal.SIGHUP)
+        # HUP is read before USR1 (lower-numbered pending signals come first), so the line the
+        # app writes for USR1 lands in the reopened file.
+        proc.signal(signal.SIGUSR1)
+        self.wait_for_message(out, "after-rotate")
+        self.assertIsNone(proc.proc.poll(), "sluice exited after SIGHUP")
+        proc.signal(signal.SIGTERM)
+        r = proc.wait(timeout=10)
+        self.assertEqual(r.rc, 3, r.describe())
+        self.assertEqual(self.sink_messages(out + ".1"), ["ready"])
+        self.assertEqual(self.sink_messages(out), ["after-rotate"])
+
+    def test_unknown_signal_in_forward_signals_is_a_config_error(self):
+        out = self.path("out.jsonl")
+        cfg = self.config(f"""
+            sources:
+              app: {{type: exec, command: [true], forward_signals: [TERM, KILL]}}
+            sinks:
+              out: {{type: file, inputs: [app], path: {e2e.yaml_str(out)}}}
+            """)
+        r = e2e.run(["validate", "-c", cfg])
+        self.assertEqual(r.rc, 78, r.describe())
+        self.assertIn("KILL", r.stderr_text)
+        self.assertIn("forward_signals", r.stderr_text)
+
     def test_child_ignoring_sigterm_is_killed_at_the_deadline(self):
         out = self.path("out.jsonl")
         cfg = self.exec_config(

@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -85,7 +87,26 @@ void ExecSource::stop() {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
+std::vector<int> default_forwarded_signals() {
+  return {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+}
+
+int forwardable_signal(const std::string& name) {
+  std::string upper;
+  for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper.rfind("SIG", 0) == 0) upper.erase(0, 3);
+  static const std::pair<const char*, int> kNames[] = {{"TERM", SIGTERM}, {"INT", SIGINT},
+                                                       {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
+                                                       {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+  for (const auto& [known, number] : kNames) {
+    if (upper == known) return number;
+  }
+  return 0;
+}
+
 void ExecSource::on_signal(int signal) {
+  const std::vector<int>& forwarded = options_.forward_signals;
+  if (std::find(forwarded.begin(), forwarded.end(), signal) == forwarded.end()) return;
   if (pid_ > 0 && !exited_.load()) ::kill(pid_, signal);
 }
 

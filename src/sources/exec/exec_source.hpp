@@ -16,10 +16,18 @@
 
 namespace sluice {
 
+// SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2.
+std::vector<int> default_forwarded_signals();
+// `HUP`, `SIGHUP` or `hup` → SIGHUP, for the signals sluice handles; 0 for anything else.
+int forwardable_signal(const std::string& name);
+
 struct ExecOptions {
   std::vector<std::string> command;
   bool passthrough = true;  // also copy the child's bytes to sluice's own stdout/stderr
   FramerOptions framer;
+  // The signals sluice passes on to the child (tini and dumb-init forward these). A signal not
+  // listed keeps its meaning for sluice alone (SIGHUP: reopen files, reload the config).
+  std::vector<int> forward_signals = default_forwarded_signals();
 };
 
 class ExecSource final : public Source {
@@ -31,9 +39,12 @@ class ExecSource final : public Source {
   void run(SourceContext& ctx) override;
   void stop() override;
 
-  // Forwards every signal to the child; the source ends when the child does (and its output
-  // has been read).
+  // Forwards the signals listed in `forward_signals` to the child; the source ends when the
+  // child does (and its output has been read). A shutdown signal that is not forwarded leaves
+  // the child running until the shutdown deadline, when stop() kills it.
   void on_signal(int signal) override;
+  // The wrapped app's lifetime is not the config's: a reload never restarts it.
+  [[nodiscard]] bool restartable() const override { return false; }
   // The child's exit code, or 128+signal; 1 while it has not exited. None without a child.
   [[nodiscard]] std::optional<int> exit_code() const override;
 

@@ -63,8 +63,9 @@ class LineContext final : public SourceContext {
 // An exec source running `script` under sh, its run() on a thread of its own.
 class RunningExec {
  public:
-  explicit RunningExec(const std::string& script)
-      : source_(ExecOptions{{"sh", "-c", script}, false, FramerOptions{}}) {
+  explicit RunningExec(const std::string& script,
+                       std::vector<int> forward_signals = default_forwarded_signals())
+      : source_(options(script, std::move(forward_signals))) {
     std::string error;
     started_ = source_.start(&error);
     EXPECT_TRUE(started_) << error;
@@ -83,6 +84,14 @@ class RunningExec {
   }
 
   ExecSource& source() { return source_; }
+
+  static ExecOptions options(const std::string& script, std::vector<int> forward_signals) {
+    ExecOptions options;
+    options.command = {"sh", "-c", script};
+    options.passthrough = false;
+    options.forward_signals = std::move(forward_signals);
+    return options;
+  }
   LineContext& context() { return context_; }
 
  private:
@@ -126,6 +135,32 @@ TEST(ExecSource, ForwardsEverySignalAndEndsWhenTheChildDoes) {
   EXPECT_EQ(exec.source().exit_code(), 4);
 }
 
+TEST(ExecSource, ForwardsOnlyTheListedSignals) {
+  // No trap for HUP: forwarded, it would kill the child (exit 129) before USR1's trap ran, as
+  // the kernel delivers the lower-numbered pending signal first.
+  RunningExec exec(
+      "trap 'echo got-usr1' USR1; trap 'exit 4' TERM; echo ready; "
+      "while :; do sleep 0.02; done",
+      {SIGTERM, SIGUSR1});
+  ASSERT_TRUE(exec.context().wait_for_line("ready"));
+  exec.source().on_signal(SIGHUP);
+  exec.source().on_signal(SIGUSR1);
+  ASSERT_TRUE(exec.context().wait_for_line("got-usr1"));
+  exec.source().on_signal(SIGTERM);
+  ASSERT_TRUE(exec.wait_until_ended());
+  EXPECT_EQ(exec.source().exit_code(), 4);
+}
+
+TEST(ExecSource, SignalNamesWithOrWithoutSigInAnyCase) {
+  EXPECT_EQ(forwardable_signal("HUP"), SIGHUP);
+  EXPECT_EQ(forwardable_signal("SIGUSR2"), SIGUSR2);
+  EXPECT_EQ(forwardable_signal("term"), SIGTERM);
+  EXPECT_EQ(forwardable_signal("KILL"), 0);  // not a signal sluice receives to pass on
+  EXPECT_EQ(forwardable_signal("SIG"), 0);
+  EXPECT_EQ(default_forwarded_signals(),
+            (std::vector<int>{SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}));
+}
+
 TEST(ExecSource, StopKillsAChildThatIgnoredTheShutdownSignal) {
   RunningExec exec("trap '' TERM; echo ready; while :; do sleep 0.02; done");
   ASSERT_TRUE(exec.context().wait_for_line("ready"));
@@ -136,7 +171,10 @@ TEST(ExecSource, StopKillsAChildThatIgnoredTheShutdownSignal) {
 }
 
 TEST(ExecSource, DecidesNoExitCodeWithoutAChild) {
-  ExecSource source(ExecOptions{{"/nonexistent/sluice-unit-no-such-program"}, false, {}});
+  ExecOptions options;
+  options.command = {"/nonexistent/sluice-unit-no-such-program"};
+  options.passthrough = false;
+  ExecSource source(options);
   std::string error;
   EXPECT_FALSE(source.start(&error));
   EXPECT_NE(error.find("sluice-unit-no-such-program"), std::string::npos) << error;
