@@ -12,6 +12,7 @@ namespace sluice::cli {
 struct RunArgs {
   std::optional<std::string> config_path;
   std::vector<std::string> command;  // after `--`
+  bool watch_config = false;         // run: reload when the config file changes
 };
 
 int run_command(const RunArgs& args);

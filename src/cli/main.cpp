@@ -48,9 +48,12 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "Run the pipeline. `sluice run -c cfg.yaml -- myapp args` wraps myapp (source `app`)");
   run->add_option("-c,--config", run_args.config_path, "YAML config file (default $SLUICE_CONFIG)");
+  run->add_flag("--watch-config", run_args.watch_config,
+                "Reload the config when its file changes (also SLUICE_WATCH_CONFIG=true)");
   run->footer(
       "Environment: SLUICE_CONFIG, SLUICE_SINKS (e.g. file:///var/log/out.jsonl,stdout://),\n"
-      "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10).");
+      "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10),\n"
+      "SLUICE_WATCH_CONFIG=true. SIGHUP reopens files and reloads the config (see README).");
 
   sluice::cli::RunArgs validate_args;
   CLI::App* validate = app.add_subcommand(

@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "base/clock.hpp"
+#include "base/json_writer.hpp"
 #include "base/log.hpp"
 #include "base/secrets.hpp"
 #include "cli/commands.hpp"
+#include "cli/config_reload.hpp"
 #include "cli/environment.hpp"
 #include "config/factory.hpp"
 #include "core/open_file_limit.hpp"
@@ -33,10 +35,22 @@ TopologyInputs topology_inputs(const std::optional<std::string>& config_path,
   return inputs;
 }
 
-// Serves /metrics, /health/live and /health/ready (alias /health) on SLUICE_METRICS_ADDR. A port
-// already taken is reported and sluice runs on: losing metrics must not stop log delivery.
+// The body POST /reload answers with.
+HealthReport reload_answer(const ConfigReloader::Result& result) {
+  ByteBuffer body;
+  body.append(result.success ? "{\"result\":\"success\",\"detail\":"
+                             : "{\"result\":\"failure\",\"detail\":");
+  append_json_string(body, result.detail, false);
+  body.append(",\"seconds\":" + std::to_string(result.seconds) + "}\n");
+  return HealthReport{result.success, std::string(body.data(), body.size())};
+}
+
+// Serves /metrics, /health/live and /health/ready (alias /health) on SLUICE_METRICS_ADDR, and
+// POST /reload when there is a config file to reload. A port already taken is reported and
+// sluice runs on: losing metrics must not stop log delivery.
 std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
-                                                 const PipelineOptions& options) {
+                                                 const PipelineOptions& options,
+                                                 ConfigReloader* reloader) {
   std::optional<std::string> address = metrics_address_from_env();
   if (!address) return nullptr;
   HttpServer::Handlers handlers;
@@ -45,6 +59,14 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
     return health_report(pipeline, grace, monotonic_ns());
   };
   handlers.live = [&pipeline] { return liveness_report(pipeline.liveness(monotonic_ns())); };
+  if (reloader) {
+    handlers.reload = [reloader](std::function<void(HealthReport)> answer) {
+      reloader->request("POST /reload",
+                        [answer = std::move(answer)](const ConfigReloader::Result& result) {
+                          answer(reload_answer(result));
+                        });
+    };
+  }
   std::string error;
   auto server = HttpServer::start(*address, std::move(handlers), &error);
   if (!server) {
@@ -54,6 +76,11 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
   return server;
 }
 
+bool watch_config_from_env() {
+  std::optional<std::string> value = env_var("SLUICE_WATCH_CONFIG");
+  return value && (*value == "true" || *value == "1" || *value == "yes");
+}
+
 }  // namespace
 
 int run_command(const RunArgs& args) {
@@ -61,8 +88,13 @@ int run_command(const RunArgs& args) {
   raise_open_file_limit();
   reap_orphans_as_init();
   try {
-    BuiltPipeline built = guard_config_errors([&args] {
-      Topology topology = load_topology(topology_inputs(args.config_path, args.command));
+    TopologyInputs inputs = topology_inputs(args.config_path, args.command);
+    bool wraps_command = false;
+    BuiltPipeline built = guard_config_errors([&] {
+      Topology topology = load_topology(inputs);
+      for (const ComponentDecl& source : topology.sources) {
+        wraps_command = wraps_command || source.type == "exec";
+      }
       BuiltPipeline pipeline = build_pipeline(topology, build_context());
       pipeline.options.shutdown_timeout_ns = shutdown_timeout_ns();
       return pipeline;
@@ -71,8 +103,35 @@ int run_command(const RunArgs& args) {
               "sinks", built.sinks.size(), "workers", built.options.workers);
     Pipeline pipeline(built.options, std::move(built.sources), std::move(built.transforms),
                       std::move(built.sinks));
-    std::unique_ptr<HttpServer> server = start_metrics_server(pipeline, built.options);
-    return pipeline.run();
+    // Declared in this order so that the triggers go before the reloader they call.
+    std::unique_ptr<ConfigReloader> reloader;
+    std::unique_ptr<ConfigWatcher> watcher;
+    const bool watch = args.watch_config || watch_config_from_env();
+    if (inputs.config_path) {
+      reloader = std::make_unique<ConfigReloader>(
+          pipeline, [inputs] { return build_pipeline(load_topology(inputs), build_context()); });
+      // A wrapped app's HUP is usually meant for the app (and forwarded to it): sluice reloads
+      // on HUP too only when asked to watch its config.
+      if (watch || !wraps_command) {
+        pipeline.on_hangup([r = reloader.get()] { r->request("SIGHUP"); });
+      }
+      if (watch) {
+        std::string error;
+        watcher = ConfigWatcher::start(
+            *inputs.config_path, [r = reloader.get()] { r->request("config file changed"); },
+            &error);
+        if (!watcher) log::error("config file not watched", "error", error);
+      }
+    } else if (watch) {
+      log::warn("--watch-config needs a config file (-c or SLUICE_CONFIG); not watching");
+    }
+    std::unique_ptr<HttpServer> server =
+        start_metrics_server(pipeline, built.options, reloader.get());
+    int code = pipeline.run();
+    server.reset();
+    watcher.reset();
+    reloader.reset();
+    return code;
   } catch (const ConfigError& e) {
     log::error("invalid configuration", "error", e.what());
     return kExitConfig;

@@ -62,6 +62,12 @@ ParserOptions read_parser(MapReader& r) {
   return p;
 }
 
+// What a live reload compares: the component's mapping as written (the environment does not
+// change while sluice runs), and the global settings it is built with.
+std::string fingerprint(const ComponentDecl& decl, const std::string& globals) {
+  return YAML::Dump(decl.node) + "\n--\n" + globals;
+}
+
 }  // namespace
 
 namespace {
@@ -154,7 +160,8 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     auto source = type.make_source(r, SourceBuildContext{decl.name, framer, data_dir});
     r.finish();
     built.sources.push_back(SourceSpec{decl.name, std::move(source), std::move(parser),
-                                       SourceMeta{decl.name, host_name, keep_raw}});
+                                       SourceMeta{decl.name, host_name, keep_raw},
+                                       fingerprint(decl, host_name + "\n" + data_dir)});
   }
   for (const ComponentDecl& decl : topology.transforms) {
     std::string what = "transform `" + decl.name + "`";
@@ -165,7 +172,8 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     r.string_list("inputs");
     auto transform = type.make_transform(r);
     r.finish();
-    built.transforms.push_back(TransformSpec{decl.name, std::move(transform), decl.inputs});
+    built.transforms.push_back(
+        TransformSpec{decl.name, std::move(transform), decl.inputs, fingerprint(decl, "")});
   }
   // Sinks keep state (dead-letter files) in the same data_dir as the sources.
   BuildContext sink_context = context;
@@ -180,6 +188,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     SinkSpec spec;
     spec.name = decl.name;
     spec.inputs = decl.inputs;
+    spec.fingerprint = fingerprint(decl, data_dir);
     MapReader buffer = r.sub("buffer");
     bool disk = read_buffer_options(buffer, decl.name, data_dir, spec);
     spec.sink = type.make_sink(r, decl.name, sink_context);

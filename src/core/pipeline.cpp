@@ -3,8 +3,6 @@
 #include "core/pipeline.hpp"
 
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -15,106 +13,100 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "core/pipeline_impl.hpp"
 #include "core/process_signals.hpp"
-#include "core/worker_pool.hpp"
 
 namespace sluice {
 
-struct Pipeline::Impl {
-  explicit Impl(PipelineOptions o)
-      : options(o),
-        work_queue(o.worker_queue_bytes),
-        heartbeats(static_cast<size_t>(o.workers), monotonic_ns()),
-        workers(topology, work_queue, batch_pool, encoded_pool, heartbeats),
-        source_shared{batch_pool, work_queue, shutdown_deadline, o.shutdown_timeout_ns} {}
-  ~Impl() { ::close(wake_fd); }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
+ComponentMetrics* Pipeline::Impl::add_metrics(const std::string& name, const char* kind) {
+  auto metrics = std::make_unique<ComponentMetrics>();
+  metrics->name = name;
+  metrics->kind = kind;
+  std::lock_guard lock(components_mutex);
+  all_metrics.push_back(std::move(metrics));
+  return all_metrics.back().get();
+}
 
-  void open_disk_buffers();  // for the sinks with `buffer.type: disk`; else sets disk_error
+SourceRuntime* Pipeline::Impl::add_source(SourceSpec spec) {
+  ComponentMetrics* metrics = add_metrics(spec.name, "source");
+  std::lock_guard lock(components_mutex);
+  auto index = static_cast<uint32_t>(all_sources.size());
+  all_sources.push_back(
+      std::make_unique<SourceRuntime>(source_shared, index, std::move(spec), metrics));
+  return all_sources.back().get();
+}
 
-  // The phases of run(), in order.
-  [[nodiscard]] bool ready_to_run() const;
-  void start_sinks();
-  int start_sources();  // the exit code a source that cannot start asks for (0: all started)
-  void start_source_threads();
-  void supervise();
-  void settle_deadline();
-  struct DrainOutcome {
-    bool complete = false;         // every source, worker and sink finished in time
-    bool abandoned_sinks = false;  // disk-buffered sinks left busy at the deadline
-  };
-  DrainOutcome drain();
-  void wait_for_sink(SinkRuntime& sink, int64_t deadline_ns, DrainOutcome& outcome);
-  [[nodiscard]] int exit_code(int start_failure, bool drained) const;
-  [[nodiscard]] uint64_t report_undelivered(bool drained) const;
+std::shared_ptr<SinkRuntime> Pipeline::Impl::make_sink(SinkSpec spec, std::string* error) {
+  ComponentMetrics* metrics = add_metrics(spec.name, "sink");
+  auto sink = std::make_shared<SinkRuntime>(std::move(spec), metrics, &encoded_pool);
+  if (!sink->spec.disk) return sink;
+  auto buffer = DiskBuffer::open(*sink->spec.disk, error);
+  if (!buffer) {
+    *error = "sink `" + sink->spec.name + "`: " + *error;
+    return sink;
+  }
+  sink->disk = std::make_unique<SinkDiskBuffer>(std::move(buffer), sink->spec.name, sink->metrics,
+                                                sink->spec.buffer_max_bytes);
+  sink->shutdown_deadline = &shutdown_deadline;
+  sink->shutdown_timeout_ns = options.shutdown_timeout_ns;
+  return sink;
+}
 
-  // Supervision.
-  void handle_signal(int sig);
-  void stop_sources_near_deadline();
+std::shared_ptr<TransformRuntime> Pipeline::Impl::make_transform(TransformSpec spec) {
+  ComponentMetrics* metrics = add_metrics(spec.name, "transform");
+  return std::make_shared<TransformRuntime>(TransformRuntime{std::move(spec), metrics});
+}
 
-  PipelineOptions options;
-  RunningTopology topology;
-  BoundedQueue<Batch*> work_queue;
-  Pool<Batch> batch_pool{128};
-  Pool<EncodedBatch> encoded_pool{256};
-  PipelineHeartbeats heartbeats;
-  WorkerPool workers;
-  std::atomic<int64_t> shutdown_deadline{0};  // monotonic ns; 0 = not shutting down
-  SourceRuntimeShared source_shared;
-  std::atomic<int> sources_running{0};
-  int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a source finished
-  bool sources_stopped = false;
-  std::string disk_error;  // a disk buffer that could not be opened: run() fails
-};
+std::shared_ptr<RoutingTable> Pipeline::Impl::assemble(
+    std::vector<SourceRuntime*> sources, std::vector<std::shared_ptr<TransformRuntime>> transforms,
+    std::vector<std::shared_ptr<SinkRuntime>> sinks, uint64_t generation) {
+  auto table = std::make_shared<RoutingTable>();
+  table->generation = generation;
+  TopologyWiring wiring;
+  for (SourceRuntime* source : sources) wiring.sources.push_back(source->spec.name);
+  for (const auto& transform : transforms) {
+    wiring.transforms.push_back({transform->spec.name, transform->spec.inputs});
+  }
+  for (const auto& sink : sinks) {
+    wiring.sinks.push_back({sink->spec.name, sink->spec.inputs, sink->encoding,
+                            !sink->templates.empty(), sink->wants_ids});
+  }
+  table->plan = build_pipeline_plan(wiring);
+  {
+    std::lock_guard lock(components_mutex);
+    for (const auto& source : all_sources) table->sources.push_back(source.get());
+  }
+  table->source_plans.assign(table->sources.size(), RoutingTable::kUnrouted);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    table->source_plans[sources[i]->index] = i;
+    for (const auto& sink : sinks) sink->add_source_token(sources[i]->index);
+  }
+  table->transforms = std::move(transforms);
+  table->sinks = std::move(sinks);
+  return table;
+}
 
 Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
                    std::vector<TransformSpec> transforms, std::vector<SinkSpec> sinks)
     : impl_(std::make_unique<Impl>(options)) {
   Impl& impl = *impl_;
-  RunningTopology& topology = impl.topology;
-  topology.plan = build_pipeline_plan(wiring_of(sources, transforms, sinks));
-  auto add_metrics = [&](const std::string& name, const char* kind) {
-    metrics_.push_back(std::make_unique<ComponentMetrics>());
-    metrics_.back()->name = name;
-    metrics_.back()->kind = kind;
-    return metrics_.back().get();
-  };
+  std::vector<std::shared_ptr<SinkRuntime>> sink_runtimes;
   for (auto& sink : sinks) {
-    ComponentMetrics* m = add_metrics(sink.name, "sink");
-    topology.sinks.push_back(std::make_unique<SinkRuntime>(std::move(sink), m, &impl.encoded_pool));
-    // One producer token per source: a source's batches reach the queue from several workers.
-    for (size_t i = 0; i < sources.size(); ++i) {
-      topology.sinks.back()->source_tokens.push_back(topology.sinks.back()->queue.make_token());
-    }
+    std::string error;
+    sink_runtimes.push_back(impl.make_sink(std::move(sink), &error));
+    if (!error.empty() && impl.disk_error.empty()) impl.disk_error = error;  // run() fails
   }
-  impl.open_disk_buffers();
-  for (auto& t : transforms) topology.transform_metrics.push_back(add_metrics(t.name, "transform"));
-  topology.transforms = std::move(transforms);
-  for (uint32_t i = 0; i < sources.size(); ++i) {
-    ComponentMetrics* m = add_metrics(sources[i].name, "source");
-    topology.sources.push_back(std::make_unique<SourceRuntime>(
-        impl.source_shared, i, std::move(sources[i]), m, topology.plan.sources[i].deliveries));
-  }
+  std::vector<std::shared_ptr<TransformRuntime>> transform_runtimes;
+  for (auto& t : transforms) transform_runtimes.push_back(impl.make_transform(std::move(t)));
+  std::vector<SourceRuntime*> source_runtimes;
+  for (auto& source : sources) source_runtimes.push_back(impl.add_source(std::move(source)));
+  impl.live_sources = source_runtimes;
+  for (const auto& m : impl.all_metrics) impl.live_metrics.push_back(m.get());
+  impl.workers.publish(impl.assemble(std::move(source_runtimes), std::move(transform_runtimes),
+                                     std::move(sink_runtimes), 1));
 }
 
 Pipeline::~Pipeline() = default;
-
-void Pipeline::Impl::open_disk_buffers() {
-  for (auto& sink : topology.sinks) {
-    if (!sink->spec.disk || !disk_error.empty()) continue;
-    std::string error;
-    auto buffer = DiskBuffer::open(*sink->spec.disk, &error);
-    if (!buffer) {
-      disk_error = "sink `" + sink->spec.name + "`: " + error;
-      continue;
-    }
-    sink->disk = std::make_unique<SinkDiskBuffer>(std::move(buffer), sink->spec.name, sink->metrics,
-                                                  sink->spec.buffer_max_bytes);
-    sink->shutdown_deadline = &shutdown_deadline;
-    sink->shutdown_timeout_ns = options.shutdown_timeout_ns;
-  }
-}
 
 namespace {
 
@@ -132,17 +124,27 @@ void log_component_totals(const std::vector<std::unique_ptr<ComponentMetrics>>& 
 int Pipeline::run() {
   Impl& impl = *impl_;
   if (!impl.ready_to_run()) return 1;
-  impl.start_sinks();
+  std::shared_ptr<const RoutingTable> table = impl.workers.table();
+  for (const auto& sink : table->sinks) impl.start_sink_thread(*sink);
   int start_failure = impl.start_sources();
   impl.workers.start(impl.options.workers);
-  impl.start_source_threads();
+  for (SourceRuntime* source : impl.live_sources) impl.start_source_thread(*source);
+  {
+    std::lock_guard lock(impl.lifecycle_mutex);
+    impl.accepting_reloads = true;
+  }
   impl.supervise();
+  {
+    // Waits for a reload under way: the drain works on the topology it leaves.
+    std::lock_guard lock(impl.lifecycle_mutex);
+    impl.accepting_reloads = false;
+  }
   impl.heartbeats.stopping();
   impl.settle_deadline();
   Impl::DrainOutcome drain = impl.drain();
   int exit_code = impl.exit_code(start_failure, drain.complete);
   uint64_t unacknowledged = impl.report_undelivered(drain.complete);
-  log_component_totals(metrics_);
+  log_component_totals(impl.all_metrics);
   if (!drain.complete || unacknowledged > 0) {
     log::error("shutdown deadline passed before everything was delivered", "unacked_batches",
                unacknowledged);
@@ -150,29 +152,35 @@ int Pipeline::run() {
     std::_Exit(exit_code != 0 ? exit_code : 1);
   }
   log::info("stopped", "exit_code", exit_code);
+  // Sinks a reload removed while their destination was down had the shutdown time too.
+  bool removed_sinks_done = true;
+  for (const auto& sink : impl.abandoned_sinks) {
+    while (!sink->done.load() && monotonic_ns() < impl.shutdown_deadline.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    removed_sinks_done = removed_sinks_done && sink->done.load();
+  }
   // A sink thread still blocked on its destination cannot be joined.
-  if (drain.abandoned_sinks) std::_Exit(exit_code);
-  for (auto& sink : impl.topology.sinks) sink->thread.join();
+  if (drain.abandoned_sinks || !removed_sinks_done) std::_Exit(exit_code);
+  for (const auto& sink : impl.abandoned_sinks) sink->thread.join();
+  for (const auto& sink : impl.workers.table()->sinks) sink->thread.join();
   return exit_code;
 }
 
 bool Pipeline::Impl::ready_to_run() const {
-  for (const std::string& error : topology.plan.errors) {
-    log::error("topology cannot run", "error", error);
-  }
+  const PipelinePlan& plan = workers.table()->plan;
+  for (const std::string& error : plan.errors) log::error("topology cannot run", "error", error);
   if (!disk_error.empty()) log::error("disk buffer cannot be opened", "error", disk_error);
-  return topology.plan.ok() && disk_error.empty();
+  return plan.ok() && disk_error.empty();
 }
 
-void Pipeline::Impl::start_sinks() {
-  for (auto& sink : topology.sinks) {
-    sink->thread = std::thread([s = sink.get()] { s->loop(); });
-  }
+void Pipeline::Impl::start_sink_thread(SinkRuntime& sink) {
+  sink.thread = std::thread([s = &sink] { s->loop(); });
 }
 
 int Pipeline::Impl::start_sources() {
   int failure = 0;
-  for (auto& source : topology.sources) {
+  for (SourceRuntime* source : live_sources) {
     std::string error;
     if (!source->spec.source->start(&error)) {
       log::error("source failed to start", "source", source->spec.name, "error", error);
@@ -183,18 +191,16 @@ int Pipeline::Impl::start_sources() {
   return failure;
 }
 
-void Pipeline::Impl::start_source_threads() {
-  for (auto& source : topology.sources) {
-    if (source->finished) continue;
-    sources_running.fetch_add(1);
-    source->thread = std::thread([this, s = source.get()] {
-      s->spec.source->run(*s);
-      s->finished = true;
-      sources_running.fetch_sub(1);
-      uint64_t one = 1;
-      (void)!::write(wake_fd, &one, sizeof one);
-    });
-  }
+void Pipeline::Impl::start_source_thread(SourceRuntime& source) {
+  if (source.finished) return;
+  sources_running.fetch_add(1);
+  source.thread = std::thread([this, s = &source] {
+    s->spec.source->run(*s);
+    s->finished = true;
+    sources_running.fetch_sub(1);
+    uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+  });
 }
 
 // Until every source has ended, or the shutdown deadline has passed.
@@ -229,17 +235,20 @@ void Pipeline::Impl::handle_signal(int sig) {
     }
   } else if (sig == SIGHUP) {
     log::info("SIGHUP: reopening files");
-    for (auto& sink : topology.sinks) sink->reopen_requested = true;
+    for (const auto& sink : workers.table()->sinks) sink->reopen_requested = true;
+    if (hangup_handler) hangup_handler();
   }
   // Each source decides what a signal means to it (Source::on_signal): most stop on SIGTERM
-  // and SIGINT; a source wrapping a process forwards every signal to it.
-  for (auto& source : topology.sources) source->spec.source->on_signal(sig);
+  // and SIGINT; a source wrapping a process forwards the signals its `forward_signals` lists.
+  std::lock_guard lock(components_mutex);
+  for (SourceRuntime* source : live_sources) source->spec.source->on_signal(sig);
 }
 
 // A source still running this close to the deadline must end now, so that what it read can
 // be delivered in the time left (exec kills a child that ignored the forwarded signal).
 void Pipeline::Impl::stop_sources_near_deadline() {
-  for (auto& source : topology.sources) source->spec.source->stop();
+  std::lock_guard lock(components_mutex);
+  for (SourceRuntime* source : live_sources) source->spec.source->stop();
   sources_stopped = true;
 }
 
@@ -253,13 +262,14 @@ Pipeline::Impl::DrainOutcome Pipeline::Impl::drain() {
   int64_t deadline = shutdown_deadline.load(std::memory_order_acquire);
   DrainOutcome outcome;
   if (sources_running.load() != 0) return outcome;
-  for (auto& source : topology.sources) {
+  for (const auto& source : all_sources) {
     if (source->thread.joinable()) source->thread.join();
   }
   if (!workers.finish(deadline)) return outcome;
   outcome.complete = true;
-  for (auto& sink : topology.sinks) sink->queue.push_control(Delivery());
-  for (auto& sink : topology.sinks) wait_for_sink(*sink, deadline, outcome);
+  std::shared_ptr<const RoutingTable> table = workers.table();
+  for (const auto& sink : table->sinks) sink->queue.push_control(Delivery());
+  for (const auto& sink : table->sinks) wait_for_sink(*sink, deadline, outcome);
   return outcome;
 }
 
@@ -286,10 +296,11 @@ void Pipeline::Impl::wait_for_sink(SinkRuntime& sink, int64_t deadline_ns, Drain
 
 int Pipeline::Impl::exit_code(int start_failure, bool drained) const {
   int code = start_failure;
-  for (const auto& source : topology.sources) {
+  // Sources a reload replaced are left out: they ended on purpose.
+  for (const SourceRuntime* source : live_sources) {
     if (std::optional<int> decided = source->spec.source->exit_code()) code = *decided;
   }
-  for (const auto& source : topology.sources) {
+  for (const SourceRuntime* source : live_sources) {
     // It said why (a final checkpoint not written); a run that leaves a restart to read
     // delivered data again is not a success.
     if (drained && !source->spec.source->saved_final_state() && code == 0) {
@@ -305,9 +316,9 @@ int Pipeline::Impl::exit_code(int start_failure, bool drained) const {
 // Returns the batches not acknowledged.
 uint64_t Pipeline::Impl::report_undelivered(bool drained) const {
   uint64_t batches = 0;
-  for (const auto& source : topology.sources) batches += source->batches_unacknowledged();
+  for (const auto& source : all_sources) batches += source->batches_unacknowledged();
   if (drained && batches == 0) return 0;
-  for (const auto& source : topology.sources) {
+  for (const auto& source : all_sources) {
     uint64_t events = source->pushed_events() - source->acked_events();
     if (events > 0) {
       log::error("events not confirmed delivered to every sink", "source", source->spec.name,
@@ -317,22 +328,43 @@ uint64_t Pipeline::Impl::report_undelivered(bool drained) const {
   return batches;
 }
 
+void Pipeline::on_hangup(std::function<void()> handler) {
+  impl_->hangup_handler = std::move(handler);
+}
+
+Pipeline::ReloadOutcome Pipeline::reload(std::vector<SourceSpec> sources,
+                                         std::vector<TransformSpec> transforms,
+                                         std::vector<SinkSpec> sinks) {
+  return impl_->reload(std::move(sources), std::move(transforms), std::move(sinks));
+}
+
+ReloadStatus& Pipeline::reload_status() { return impl_->reload_status; }
+const ReloadStatus& Pipeline::reload_status() const { return impl_->reload_status; }
+
+std::vector<const ComponentMetrics*> Pipeline::metrics() const {
+  std::lock_guard lock(impl_->components_mutex);
+  return impl_->live_metrics;
+}
+
 LivenessStatus Pipeline::liveness(int64_t now_ns) const {
   return impl_->heartbeats.check(now_ns, impl_->options.liveness_stall_ns);
 }
 
 PipelineSnapshot Pipeline::snapshot() const {
   PipelineSnapshot snap;
-  for (const auto& source : impl_->topology.sources) {
-    PipelineSnapshot::SourceState state;
-    state.name = source->spec.name;
-    state.pushed_events = source->pushed_events();
-    state.acked_events = source->acked_events();
-    state.finished = source->finished.load(std::memory_order_relaxed);
-    state.files = source->spec.source->file_status();
-    snap.sources.push_back(std::move(state));
+  {
+    std::lock_guard lock(impl_->components_mutex);
+    for (const SourceRuntime* source : impl_->live_sources) {
+      PipelineSnapshot::SourceState state;
+      state.name = source->spec.name;
+      state.pushed_events = source->pushed_events();
+      state.acked_events = source->acked_events();
+      state.finished = source->finished.load(std::memory_order_relaxed);
+      state.files = source->spec.source->file_status();
+      snap.sources.push_back(std::move(state));
+    }
   }
-  for (const auto& sink : impl_->topology.sinks) {
+  for (const auto& sink : impl_->workers.table()->sinks) {
     PipelineSnapshot::SinkState state;
     state.name = sink->spec.name;
     state.queue_bytes = sink->queue.used();

@@ -10,6 +10,7 @@
 // waits for its turn), so every sink sees a source's events in the order they were read.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "core/disk_buffer.hpp"
 #include "core/liveness.hpp"
 #include "core/metrics.hpp"
+#include "core/reload_status.hpp"
 #include "parse/event_parser.hpp"
 #include "sluice/sink.hpp"
 #include "sluice/source.hpp"
@@ -33,12 +35,15 @@ struct SourceSpec {
   std::unique_ptr<Source> source;
   std::unique_ptr<EventParser> parser;
   SourceMeta meta;
+  // What a live reload compares to decide whether the source changed (its config, as read).
+  std::string fingerprint{};
 };
 
 struct TransformSpec {
   std::string name;
   std::unique_ptr<Transform> transform;
   std::vector<std::string> inputs;
+  std::string fingerprint{};  // as SourceSpec::fingerprint
 };
 
 struct SinkSpec {
@@ -50,6 +55,7 @@ struct SinkSpec {
   int64_t buffer_max_bytes = 8 << 20;
   WhenFull when_full = WhenFull::Block;
   std::optional<DiskBufferOptions> disk;  // buffer `type: disk`, opened when the pipeline runs
+  std::string fingerprint{};              // as SourceSpec::fingerprint
 };
 
 struct PipelineOptions {
@@ -103,9 +109,31 @@ class Pipeline {
   // deadline or the topology cannot run).
   int run();
 
-  [[nodiscard]] const std::vector<std::unique_ptr<ComponentMetrics>>& metrics() const {
-    return metrics_;
-  }
+  // Called on the supervising thread when SIGHUP arrives (after the file sinks were asked to
+  // reopen): `sluice run` asks for a config reload there when reload is on. Set before run().
+  void on_hangup(std::function<void()> handler);
+
+  // Live reload: replaces the running topology by this one (already validated and built, with
+  // fingerprints), component by component. What did not change (same name and fingerprint)
+  // keeps running untouched: queues, offsets, connections. A removed or changed sink drains
+  // until the shutdown deadline, then what it still holds is acknowledged as dropped (counted
+  // in ReloadStatus) so that it never holds the others back; a removed or changed source stops
+  // once what it read is acknowledged (a file source saves its offsets, which the new one
+  // loads); a changed transform applies from the next batch. A source that is not restartable
+  // (exec: the wrapped app) is kept as it is. Call from one thread at a time while run() runs;
+  // does nothing once a shutdown began. Returns false with `error` when it changed nothing.
+  struct ReloadOutcome {
+    bool applied = false;
+    std::string error;    // when not applied
+    std::string summary;  // what was kept, started and stopped
+  };
+  ReloadOutcome reload(std::vector<SourceSpec> sources, std::vector<TransformSpec> transforms,
+                       std::vector<SinkSpec> sinks);
+  [[nodiscard]] ReloadStatus& reload_status();
+  [[nodiscard]] const ReloadStatus& reload_status() const;
+
+  // The components of the running topology (those a reload removed are left out).
+  [[nodiscard]] std::vector<const ComponentMetrics*> metrics() const;
   [[nodiscard]] PipelineSnapshot snapshot() const;
   // Whether the pipeline's own threads are responsive (see core/liveness.hpp); reads a few
   // atomics only, so a probe never waits on a lock a stuck thread may hold.
@@ -114,7 +142,6 @@ class Pipeline {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::vector<std::unique_ptr<ComponentMetrics>> metrics_;
 };
 
 }  // namespace sluice

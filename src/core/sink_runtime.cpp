@@ -27,12 +27,93 @@ int64_t memory_cost(const EncodedBatch& batch) {
 }
 
 void SinkRuntime::finished(EncodedBatch* batch, int64_t cost) {
+  {
+    std::lock_guard lock(held_mutex_);
+    auto held = std::find(held_.begin(), held_.end(), batch);
+    if (held != held_.end()) {
+      held_.erase(held);
+    } else if (auto released = std::find(released_.begin(), released_.end(), batch);
+               released != released_.end()) {
+      // abandon() acknowledged it and gave its room in the queue back already; only the
+      // memory was still the sink's.
+      released_.erase(released);
+      release_shared(batch, pool);
+      return;
+    }
+  }
   metrics->add(metrics->events_out, batch->count());
   metrics->add(metrics->bytes_out, batch->data.size());
   queue.release(cost);
   AckToken* ack = batch->ack;
   release_shared(batch, pool);
   ack->done();
+}
+
+void SinkRuntime::consume(Delivery delivery) {
+  auto* batch = const_cast<EncodedBatch*>(&delivery.batch());
+  {
+    std::lock_guard lock(held_mutex_);
+    if (!abandoned_.load(std::memory_order_relaxed)) {
+      held_.push_back(batch);
+      batch = nullptr;
+    }
+  }
+  if (batch) {
+    drop_for_reload(batch, memory_cost(*batch));
+    return;
+  }
+  metrics->add(metrics->events_in, delivery.batch().count());
+  metrics->add(metrics->bytes_in, delivery.batch().data.size());
+  spec.sink->consume(std::move(delivery));
+}
+
+void SinkRuntime::drop_for_reload(EncodedBatch* batch, int64_t cost) {
+  dropped_on_reload.fetch_add(batch->count(), std::memory_order_relaxed);
+  metrics->add(metrics->dropped, batch->count());
+  queue.release(cost);
+  skipped(batch);
+}
+
+uint64_t SinkRuntime::abandon() {
+  std::vector<AckToken*> acks;
+  uint64_t events = 0;
+  {
+    std::lock_guard lock(held_mutex_);
+    abandoned_.store(true, std::memory_order_release);
+    for (EncodedBatch* batch : held_) {
+      events += batch->count();
+      acks.push_back(batch->ack);
+      released_.push_back(batch);
+      // A worker may wait for room in the queue to hand over a batch routed before the
+      // reload: what the sink holds must stop counting against the bound.
+      queue.release(memory_cost(*batch));
+    }
+    held_.clear();
+  }
+  dropped_on_reload.fetch_add(events, std::memory_order_relaxed);
+  metrics->add(metrics->dropped, events);
+  for (AckToken* ack : acks) ack->done();
+  return events + drop_queued();
+}
+
+// Also called again while a worker may still be adding to the queue (its batch was routed by
+// the table that still had this sink).
+uint64_t SinkRuntime::drop_queued() {
+  uint64_t events = 0;
+  bool marker = false;
+  Delivery delivery;
+  while (queue.try_pop(delivery)) {
+    if (!delivery.valid()) {
+      marker = true;
+      continue;
+    }
+    auto* batch = const_cast<EncodedBatch*>(&delivery.batch());
+    events += batch->count();
+    drop_for_reload(batch, memory_cost(*batch));
+  }
+  // The sink thread ends at the marker, should its destination come back.
+  if (marker) queue.push_control(Delivery());
+  return events;
 }
 
 void SinkRuntime::skipped(EncodedBatch* batch) {
@@ -54,6 +135,10 @@ void SinkRuntime::count_drop(const EncodedBatch& batch) {
 void SinkRuntime::accept(EncodedBatch* batch, BoundedQueue<Delivery>::Token& token) {
   if (batch->count() == 0) {
     skipped(batch);
+    return;
+  }
+  if (abandoned_.load(std::memory_order_acquire)) {
+    drop_for_reload(batch, 0);
     return;
   }
   if (disk) {
@@ -89,16 +174,15 @@ void SinkRuntime::loop() {
     // it may sit in other producers' sub-queues, behind the marker.
     bool got = closing ? queue.try_pop(delivery) : queue.pop(delivery, kSinkTick);
     if (closing && !got) break;
+    // Before consuming: what arrives after a SIGHUP goes to the reopened files.
+    if (reopen_requested.exchange(false)) spec.sink->reopen();
     if (got) {
       if (!delivery.valid()) {
         closing = true;
         continue;
       }
-      metrics->add(metrics->events_in, delivery.batch().count());
-      metrics->add(metrics->bytes_in, delivery.batch().data.size());
-      spec.sink->consume(delivery);
+      consume(std::move(delivery));
     }
-    if (reopen_requested.exchange(false)) spec.sink->reopen();
     spec.sink->tick(wall_clock_ns());
   }
   spec.sink->shutdown();

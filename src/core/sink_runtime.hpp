@@ -3,6 +3,7 @@
 // (acknowledgement, buffer accounting, recycling of shared encoded batches).
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -20,12 +21,39 @@ namespace sluice {
 int64_t memory_cost(const EncodedBatch& batch);
 
 struct SinkRuntime final : DeliveryOwner {
+  // Source indices are never reused across reloads; this many sources may be started in one
+  // process's lifetime (a reload that would need more fails).
+  static constexpr uint32_t kMaxSourceSlots = 4096;
+
   SinkRuntime(SinkSpec spec_in, ComponentMetrics* m, Pool<EncodedBatch>* p)
-      : spec(std::move(spec_in)), queue(spec.buffer_max_bytes), metrics(m), pool(p) {
+      : spec(std::move(spec_in)),
+        queue(spec.buffer_max_bytes),
+        metrics(m),
+        pool(p),
+        source_tokens_(
+            std::make_unique<std::unique_ptr<BoundedQueue<Delivery>::Token>[]>(kMaxSourceSlots)) {
     templates = spec.sink->templates();
     encoding = spec.sink->encoding();
     wants_ids = spec.sink->wants_event_ids();
   }
+
+  // One producer token per source: a source's batches reach the queue from several workers in
+  // turn. Created (by whoever builds a routing table) before a table routing that source here
+  // is published; read by the workers.
+  void add_source_token(uint32_t source_index) {
+    if (!source_tokens_[source_index]) source_tokens_[source_index] = queue.make_token();
+  }
+  BoundedQueue<Delivery>::Token& source_token(uint32_t source_index) {
+    return *source_tokens_[source_index];
+  }
+
+  // A sink a reload removed that has not delivered by the deadline (its destination is down):
+  // every batch it holds or has queued is acknowledged to its source as dropped (counted in
+  // `dropped_on_reload`), so that it holds nothing else back; what it is handed from now on is
+  // dropped the same way. Its thread may stay blocked on the destination: the runtime must then
+  // be kept alive (it still holds the batches' memory). Returns the events dropped.
+  uint64_t abandon();
+  [[nodiscard]] bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
 
   void finished(EncodedBatch* batch, int64_t cost) override;
 
@@ -46,6 +74,8 @@ struct SinkRuntime final : DeliveryOwner {
 
   void count_drop(const EncodedBatch& batch);
 
+  std::atomic<uint64_t> dropped_on_reload{0};  // events, see abandon()
+
   // Declared before `spec`, so that it outlives the sink, which may still hold its batches.
   std::unique_ptr<SinkDiskBuffer> disk;
   SinkSpec spec;
@@ -57,12 +87,24 @@ struct SinkRuntime final : DeliveryOwner {
   std::vector<const Template*> templates;
   EncodingSpec encoding;
   bool wants_ids = false;
-  // One per source: a source's batches reach this queue from several workers in turn.
-  std::vector<std::unique_ptr<BoundedQueue<Delivery>::Token>> source_tokens;
   std::atomic<bool> reopen_requested{false};
   std::atomic<bool> done{false};
   log::RateLimit drop_log;
   std::thread thread;
+
+ private:
+  // Hands a delivery to the sink unless it was abandoned (then drops it).
+  void consume(Delivery delivery);
+  uint64_t drop_queued();
+  void drop_for_reload(EncodedBatch* batch, int64_t cost);
+
+  std::unique_ptr<std::unique_ptr<BoundedQueue<Delivery>::Token>[]> source_tokens_;
+  // The batches the sink holds (handed over, not yet done()), and those abandon() acknowledged
+  // while the sink still held them: their done() only returns the memory.
+  std::mutex held_mutex_;
+  std::vector<EncodedBatch*> held_;
+  std::vector<EncodedBatch*> released_;
+  std::atomic<bool> abandoned_{false};
 };
 
 }  // namespace sluice

@@ -14,13 +14,12 @@ int64_t memory_cost(const Batch& batch) {
 }
 
 SourceRuntime::SourceRuntime(const SourceRuntimeShared& shared, uint32_t index_in,
-                             SourceSpec spec_in, ComponentMetrics* metrics_in, int deliveries)
+                             SourceSpec spec_in, ComponentMetrics* metrics_in)
     : index(index_in),
       spec(std::move(spec_in)),
       metrics(metrics_in),
       id_seed(id_seed_for(spec.name)),
-      shared_(shared),
-      deliveries_(deliveries) {}
+      shared_(shared) {}
 
 Batch* SourceRuntime::acquire() {
   Batch* batch = shared_.batch_pool.acquire();
@@ -43,7 +42,7 @@ void SourceRuntime::push(Batch* batch) {
   batch->source_index = index;
   batch->seq = next_seq_++;
   if (batch->read_time_ns == 0) batch->read_time_ns = wall_clock_ns();
-  batch->ack = new AckToken(this, batch->seq, batch->events.size(), batch->checkpoint, deliveries_);
+  batch->ack = new AckToken(this, batch->seq, batch->events.size(), batch->checkpoint, 1);
   metrics->add(metrics->events_out, batch->events.size());
   pushed_events_.fetch_add(batch->events.size(), std::memory_order_relaxed);
   pushed_.fetch_add(1, std::memory_order_acq_rel);

@@ -31,9 +31,10 @@ struct SourceRuntimeShared {
 
 class SourceRuntime final : public AckReceiver, public SourceContext {
  public:
-  // `deliveries`: how many sinks each batch reaches (its plan's), so how many acks it waits for.
+  // How many sinks a batch reaches is decided when a worker routes it (by the routing table of
+  // that moment), so a batch's acknowledgement token starts with one hold for the routing.
   SourceRuntime(const SourceRuntimeShared& shared, uint32_t index, SourceSpec spec,
-                ComponentMetrics* metrics, int deliveries);
+                ComponentMetrics* metrics);
 
   // SourceContext, for the source's thread.
   Batch* acquire() override;
@@ -69,7 +70,6 @@ class SourceRuntime final : public AckReceiver, public SourceContext {
 
  private:
   const SourceRuntimeShared& shared_;
-  const int deliveries_;
   uint64_t next_seq_ = 0;  // source thread only
   std::atomic<uint64_t> pushed_{0};
   std::atomic<uint64_t> acked_{0};

@@ -16,14 +16,22 @@ struct WorkerPool::Scratch {
   std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
 };
 
-WorkerPool::WorkerPool(const RunningTopology& topology, BoundedQueue<Batch*>& work_queue,
-                       Pool<Batch>& batch_pool, Pool<EncodedBatch>& encoded_pool,
-                       PipelineHeartbeats& heartbeats)
-    : topology_(topology),
-      work_queue_(work_queue),
+WorkerPool::WorkerPool(BoundedQueue<Batch*>& work_queue, Pool<Batch>& batch_pool,
+                       Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats)
+    : work_queue_(work_queue),
       batch_pool_(batch_pool),
       encoded_pool_(encoded_pool),
       heartbeats_(heartbeats) {}
+
+void WorkerPool::publish(std::shared_ptr<const RoutingTable> table) { table_.store(table); }
+
+bool WorkerPool::none_older_than(uint64_t generation) const {
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    uint64_t in_use = in_use_[i].load();
+    if (in_use == kLoading || (in_use != 0 && in_use < generation)) return false;
+  }
+  return true;
+}
 
 WorkerPool::~WorkerPool() {
   for (auto& thread : threads_) {
@@ -33,6 +41,7 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::start(int workers) {
   running_ = workers;
+  in_use_ = std::make_unique<std::atomic<uint64_t>[]>(static_cast<size_t>(workers));
   for (int i = 0; i < workers; ++i) {
     threads_.emplace_back([this, i] { loop(static_cast<size_t>(i)); });
   }
@@ -77,7 +86,13 @@ void WorkerPool::loop(size_t index) {
 }
 
 void WorkerPool::process(Batch* batch, Scratch& scratch) {
-  SourceRuntime& source = *topology_.sources[batch->source_index];
+  // Marked before the table is loaded: a reload that sees this worker idle after publishing a
+  // table knows it will load that one (sequentially consistent order).
+  std::atomic<uint64_t>& in_use = in_use_[scratch.worker];
+  in_use.store(kLoading);
+  std::shared_ptr<const RoutingTable> table = table_.load();
+  in_use.store(table->generation);
+  SourceRuntime& source = *table->sources[batch->source_index];
   // Busy while parsing, transforming and encoding; idle again before commit(), which may wait
   // on a full sink queue (backpressure is not a stall).
   heartbeats_.worker_busy(scratch.worker, monotonic_ns());
@@ -91,19 +106,24 @@ void WorkerPool::process(Batch* batch, Scratch& scratch) {
   if (split) source.metrics->add(source.metrics->split, split);
 
   scratch.deliveries.clear();
-  route(*batch, source, topology_.plan.sources[source.index].root, batch->events, 0, scratch);
+  size_t plan = table->source_plans[batch->source_index];
+  if (plan != RoutingTable::kUnrouted) {
+    route(*table, *batch, source, table->plan.sources[plan].root, batch->events, 0, scratch);
+  }
   heartbeats_.worker_idle(scratch.worker);
-  commit(source, batch->seq, scratch);
+  commit(*batch, source, scratch);
+  in_use.store(0);
   batch->reset();
   batch_pool_.release(batch);
 }
 
-void WorkerPool::route(Batch& batch, SourceRuntime& source, const PlanNode& node,
-                       std::span<const Event> events, size_t depth, Scratch& scratch) {
+void WorkerPool::route(const RoutingTable& table, Batch& batch, SourceRuntime& source,
+                       const PlanNode& node, std::span<const Event> events, size_t depth,
+                       Scratch& scratch) {
   static const std::vector<const Template*> kNoTemplates;
   for (const PlanOutput& output : node.outputs) {
     const std::vector<const Template*>& templates =
-        output.templated ? topology_.sinks[output.sinks.front()]->templates : kNoTemplates;
+        output.templated ? table.sinks[output.sinks.front()]->templates : kNoTemplates;
     EncodedBatch* encoded = encoded_pool_.acquire();
     encoded->source_index = source.index;
     encoded->seq = batch.seq;
@@ -125,7 +145,7 @@ void WorkerPool::route(Batch& batch, SourceRuntime& source, const PlanNode& node
       }
     }
     for (size_t sink : output.sinks) {
-      scratch.deliveries.emplace_back(topology_.sinks[sink].get(), encoded);
+      scratch.deliveries.emplace_back(table.sinks[sink].get(), encoded);
     }
   }
   if (node.children.empty()) return;
@@ -133,26 +153,32 @@ void WorkerPool::route(Batch& batch, SourceRuntime& source, const PlanNode& node
   for (const PlanNode& child : node.children) {
     std::vector<Event>& out = scratch.levels[depth];
     out.clear();
-    ComponentMetrics* metrics = topology_.transform_metrics[child.transform];
-    metrics->add(metrics->events_in, events.size());
-    topology_.transforms[child.transform].transform->apply(batch, source.spec.meta, events, out);
-    metrics->add(metrics->events_out, out.size());
-    route(batch, source, child, out, depth + 1, scratch);
+    const TransformRuntime& transform = *table.transforms[child.transform];
+    transform.metrics->add(transform.metrics->events_in, events.size());
+    transform.spec.transform->apply(batch, source.spec.meta, events, out);
+    transform.metrics->add(transform.metrics->events_out, out.size());
+    route(table, batch, source, child, out, depth + 1, scratch);
   }
 }
 
-void WorkerPool::commit(SourceRuntime& source, uint64_t seq, Scratch& scratch) {
+void WorkerPool::commit(Batch& batch, SourceRuntime& source, Scratch& scratch) {
   // Wait for the previous batch of this source to be handed over: sinks see read order.
+  uint64_t seq = batch.seq;
   uint64_t turn = source.next_commit.load(std::memory_order_acquire);
   while (turn != seq) {
     source.next_commit.wait(turn, std::memory_order_acquire);
     turn = source.next_commit.load(std::memory_order_acquire);
   }
+  // The token holds one delivery for the routing (SourceRuntime::push): the sinks this table
+  // reaches are added before any of them can finish, then the routing's own is released.
+  AckToken* ack = batch.ack;
+  ack->add(static_cast<int>(scratch.deliveries.size()));
   for (auto [sink, encoded] : scratch.deliveries) {
-    sink->accept(encoded, *sink->source_tokens[source.index]);
+    sink->accept(encoded, sink->source_token(source.index));
   }
   source.next_commit.store(seq + 1, std::memory_order_release);
   source.next_commit.notify_all();
+  ack->done();
 }
 
 }  // namespace sluice

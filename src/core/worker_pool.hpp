@@ -21,45 +21,68 @@
 
 namespace sluice {
 
-// The components the workers route between, in the order of the plan's indices. Owned by the
-// pipeline; unchanged while the workers run.
-struct RunningTopology {
+// A transform as the workers run it.
+struct TransformRuntime {
+  TransformSpec spec;
+  ComponentMetrics* metrics;
+};
+
+// What the workers route by: the plan and the components its indices name. Immutable once
+// published; a live reload publishes a new one and the workers take it up at their next batch
+// (a batch boundary), while the components both tables share keep running untouched.
+struct RoutingTable {
+  uint64_t generation = 1;
   PipelinePlan plan;
-  std::vector<std::unique_ptr<SourceRuntime>> sources;
-  std::vector<TransformSpec> transforms;
-  std::vector<ComponentMetrics*> transform_metrics;
-  std::vector<std::unique_ptr<SinkRuntime>> sinks;
+  // By source index (SourceRuntime::index; indices are never reused, so a source stopped by a
+  // reload keeps its slot while its last batches drain): which of plan.sources routes its
+  // batches, or kUnrouted.
+  static constexpr size_t kUnrouted = static_cast<size_t>(-1);
+  std::vector<SourceRuntime*> sources;
+  std::vector<size_t> source_plans;
+  std::vector<std::shared_ptr<TransformRuntime>> transforms;  // plan indices
+  std::vector<std::shared_ptr<SinkRuntime>> sinks;            // plan indices
 };
 
 class WorkerPool {
  public:
-  WorkerPool(const RunningTopology& topology, BoundedQueue<Batch*>& work_queue,
-             Pool<Batch>& batch_pool, Pool<EncodedBatch>& encoded_pool,
-             PipelineHeartbeats& heartbeats);
+  WorkerPool(BoundedQueue<Batch*>& work_queue, Pool<Batch>& batch_pool,
+             Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // The table the next batches are routed by (the first before start()).
+  void publish(std::shared_ptr<const RoutingTable> table);
+  [[nodiscard]] std::shared_ptr<const RoutingTable> table() const { return table_.load(); }
 
   void start(int workers);
   // Once no source pushes any more: lets the workers empty the queue and end. Returns false if
   // they are still busy at the monotonic deadline (then they are left running).
   bool finish(int64_t deadline_ns);
 
+  // True once no worker is still routing a batch by a table older than `generation` (the
+  // batches routed by older tables have been handed to their sinks).
+  [[nodiscard]] bool none_older_than(uint64_t generation) const;
+
  private:
   struct Scratch;
   void loop(size_t index);
   void process(Batch* batch, Scratch& scratch);
-  void route(Batch& batch, SourceRuntime& source, const PlanNode& node,
+  void route(const RoutingTable& table, Batch& batch, SourceRuntime& source, const PlanNode& node,
              std::span<const Event> events, size_t depth, Scratch& scratch);
-  void commit(SourceRuntime& source, uint64_t seq, Scratch& scratch);
+  void commit(Batch& batch, SourceRuntime& source, Scratch& scratch);
 
-  const RunningTopology& topology_;
+  std::atomic<std::shared_ptr<const RoutingTable>> table_;
   BoundedQueue<Batch*>& work_queue_;
   Pool<Batch>& batch_pool_;
   Pool<EncodedBatch>& encoded_pool_;
   PipelineHeartbeats& heartbeats_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_{0};
+  // Per worker: the generation of the table it routes its current batch by, kLoading while it
+  // takes one, 0 when idle.
+  static constexpr uint64_t kLoading = static_cast<uint64_t>(-1);
+  std::unique_ptr<std::atomic<uint64_t>[]> in_use_;
 };
 
 }  // namespace sluice

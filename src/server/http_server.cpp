@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -202,12 +203,65 @@ class Session : public std::enable_shared_from_this<Session> {
     return handler != nullptr && *handler ? handler : nullptr;
   }
 
+  // Reloading takes a while (sinks drain): the answer comes back through the io_context, and
+  // other connections are served meanwhile.
+  void respond_reload(const Request& req) {
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    auto send = [this, version, keep_alive](http::status status, std::string body) {
+      res_ = {};
+      res_.version(version);
+      res_.result(status);
+      res_.keep_alive(keep_alive);
+      if (status == http::status::method_not_allowed) res_.set(http::field::allow, "POST");
+      finish_response(status == http::status::ok || status == http::status::unprocessable_entity
+                          ? kJsonType
+                          : kTextType,
+                      std::move(body), false);
+      write(!keep_alive);
+    };
+    if (req.method() != http::verb::post) {
+      send(http::status::method_not_allowed, "method not allowed\n");
+      return;
+    }
+    if (!from_loopback()) {
+      send(http::status::forbidden, "reload is answered for loopback clients only\n");
+      return;
+    }
+    auto answer = [self = shared_from_this(), send](HealthReport report) {
+      asio::post(self->stream_.get_executor(), [self, send, report = std::move(report)] {
+        if (self->evicted()) return;
+        send(report.healthy ? http::status::ok : http::status::unprocessable_entity, report.body);
+      });
+    };
+    try {
+      state_.handlers.reload(std::move(answer));
+    } catch (const std::exception& e) {
+      handler_failed("/reload", e.what());
+      send(http::status::internal_server_error, "internal error\n");
+    }
+  }
+
+  bool from_loopback() {
+    beast::error_code ec;
+    asio::ip::address peer = stream_.socket().remote_endpoint(ec).address();
+    if (ec) return false;
+    if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6()).is_loopback();
+    }
+    return peer.is_loopback();
+  }
+
   void respond(const Request& req) {
     enter_phase(/*answering=*/true);
     std::string_view target(req.target().data(), req.target().size());
     target = target.substr(0, target.find('?'));  // scrapers may add parameters; none are used
     const http::verb method = req.method();
     const bool head = method == http::verb::head;
+    if (target == "/reload" && state_.handlers.reload) {
+      respond_reload(req);
+      return;
+    }
 
     http::status status = http::status::ok;
     std::string_view type = kTextType;

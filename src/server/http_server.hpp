@@ -4,7 +4,8 @@
 // Asio stay inside http_server.cpp so that the rest of the code base never compiles them.
 //
 // Routes: GET|HEAD /metrics (Prometheus text 0.0.4); /health/live (liveness), /health/ready and
-// its alias /health (readiness): 200 healthy, 503 not.
+// its alias /health (readiness): 200 healthy, 503 not; POST /reload (loopback clients only):
+// 200 when the reloaded config runs, 422 when it was refused.
 // The server is hardened for an endpoint that may be reachable from a network: request headers
 // are capped, bodies refused, idle and slow connections time out, concurrent connections are
 // capped, and a full house of idle or slow clients cannot lock a probe out: the connection that
@@ -54,6 +55,10 @@ class HttpServer {
     std::function<std::string()> metrics;  // Prometheus text exposition format 0.0.4
     std::function<HealthReport()> ready;   // /health/ready and /health
     std::function<HealthReport()> live;    // /health/live
+    // POST /reload, from loopback clients only (403 for others): starts a config reload and
+    // returns at once; `answer` is called (from any thread) with the result once it is known,
+    // healthy meaning the new config runs. The connection waits for it; the server does not.
+    std::function<void(std::function<void(HealthReport)> answer)> reload;
   };
 
   // `address` is "host:port": "127.0.0.1:9598", "[::1]:9598", "localhost:9598", or port 0 for any

@@ -53,7 +53,19 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
       w.sample(c.name, {{"component", m->name}, {"kind", m->kind}},
                (*m.*c.field).load(std::memory_order_relaxed));
     }
+    if (c.field != &ComponentMetrics::dropped) continue;
+    // Sinks a reload removed that could not deliver by the deadline (they are gone from the
+    // series above).
+    for (const auto& [sink, events] : pipeline.reload_status().dropped()) {
+      w.sample(c.name, {{"component", sink}, {"kind", "sink"}, {"reason", "reload"}}, events);
+    }
   }
+  w.family("sluice_config_reloads_total", "counter",
+           "Live config reloads, by result (a failure changes nothing).");
+  w.sample("sluice_config_reloads_total", {{"result", "success"}},
+           pipeline.reload_status().successes());
+  w.sample("sluice_config_reloads_total", {{"result", "failure"}},
+           pipeline.reload_status().failures());
 }
 
 // Every file a source follows, summed: what the capped per-file series cannot show.
@@ -208,7 +220,21 @@ HealthReport health_report(const Pipeline& pipeline, int64_t sink_grace_ns, int6
     append_json_string(body, s.name, false);
     body.append(s.finished ? ":{\"state\":\"finished\"}" : ":{\"state\":\"running\"}");
   }
-  body.append("},\"status\":");
+  body.append("}");
+  // The last reload's result: a failed one leaves the previous config running, which is
+  // healthy, but an operator waiting for a change wants to see why it did not happen.
+  if (ReloadStatus::Last last = pipeline.reload_status().last(); last.any) {
+    body.append(",\"last_reload\":{\"result\":");
+    body.append(last.success ? "\"success\"" : "\"failure\"");
+    body.append(",\"detail\":");
+    append_json_string(body, last.detail, false);
+    body.append(",\"seconds\":");
+    body.append(std::to_string(last.seconds));
+    body.append(",\"unix_ns\":");
+    body.append(std::to_string(last.unix_ns));
+    body.append("}");
+  }
+  body.append(",\"status\":");
   body.append(report.healthy ? "\"ok\"}" : "\"failing\"}");
   report.body.assign(body.data(), body.size());
   return report;

@@ -117,7 +117,7 @@ SinkSpec sink(const std::string& name, RecordingSink*& out, std::vector<std::str
 uint64_t metric(const Pipeline& p, const std::string& name,
                 std::atomic<uint64_t> ComponentMetrics::*m) {
   for (const auto& c : p.metrics()) {
-    if (c->name == name) return (c.get()->*m).load();
+    if (c->name == name) return (c->*m).load();
   }
   return ~0ull;
 }
