@@ -169,11 +169,11 @@ class Reload(e2e.SluiceTestCase):
                     self.assertEqual(self.health(port)["last_reload"]["result"], "failure")
                     e2e.wait_until(
                         lambda: extra_sink.count() > before + 1000,
-                        what="the `extra` sink still running after the invalid config")
+                        timeout=30, what="the `extra` sink still running after the invalid config")
                 # Let the sinks see some lines under this config.
                 target = writer.written + 2000
                 e2e.wait_until(lambda: all_sink.newest() >= target,
-                               what="lines after the reload")
+                               timeout=30, what="lines after the reload")
             total = writer.finish()
             e2e.wait_until(lambda: all_sink.count() >= total,
                            timeout=20, what=f"all {total} lines in the `all` sink")
@@ -218,7 +218,7 @@ class Reload(e2e.SluiceTestCase):
             os.symlink("..v2", os.path.join(volume, "..data_tmp"))
             os.rename(os.path.join(volume, "..data_tmp"), os.path.join(volume, "..data"))
             e2e.wait_until(lambda: extra_sink.count() > 100,
-                           what="the sink the new ConfigMap version adds")
+                           timeout=30, what="the sink the new ConfigMap version adds")
             self.assertEqual(self.reloads(port, "failure"), 0)
             self.assertGreaterEqual(self.reloads(port, "success"), 1)
         finally:
@@ -248,11 +248,11 @@ class Reload(e2e.SluiceTestCase):
             for n in range(1, 11):
                 self.write_config(cfg, numbered(n))
                 proc.signal(signal.SIGHUP)
-            self.assertLess(time.monotonic() - start, 0.5, "the burst took too long to send")
+            self.assertLess(time.monotonic() - start, 2, "the burst took too long to send")
             # Coalesced: at most one reload more than the one running when the burst ended, and
             # the last one read the latest file.
             e2e.wait_until(lambda: list(self.health(port)["sinks"]) == ["out10"],
-                           what="the latest config running")
+                           timeout=30, what="the latest config running")
             e2e.wait_until(lambda: SinkFile(os.path.join(out, "out10.jsonl")).read(),
                            what="lines in the latest config's sink")
             self.assertEqual(self.reloads(port, "failure"), 0)
@@ -283,20 +283,20 @@ class Reload(e2e.SluiceTestCase):
         try:
             # The down sink's small buffer fills and holds everything back.
             e2e.wait_until(lambda: e2e.metric(port, "sluice_sink_retries_total",
-                                              component="down"), what="the down sink retrying")
+                                              component="down"), timeout=30, what="the down sink retrying")
             self.write_config(cfg, self.topology("a", False, logs, out))
             start = time.monotonic()
             status, body = http_request(port, "POST", "/reload")
             elapsed = time.monotonic() - start
             self.assertEqual(status, 200, body)
-            self.assertLess(elapsed, 5, f"the reload took {elapsed:.1f}s with a 2s deadline")
+            self.assertLess(elapsed, 8, f"the reload took {elapsed:.1f}s with a 2s deadline")
             dropped = e2e.metric(port, "sluice_component_dropped_events_total",
                                  component="down", reason="reload")
             self.assertGreater(dropped or 0, 0)
             # The others move on: `all` catches up with the writer.
             target = writer.written + 1000
             e2e.wait_until(lambda: all_sink.newest() >= target,
-                           what="the `all` sink moving on")
+                           timeout=30, what="the `all` sink moving on")
         finally:
             total = writer.finish()
             e2e.wait_until(lambda: all_sink.count() >= total,

@@ -20,9 +20,9 @@ std::unique_ptr<Source> make_exec_source(MapReader& config, const SourceBuildCon
     for (const std::string& name : config.string_list("forward_signals")) {
       int signal = forwardable_signal(name);
       if (signal == 0) {
-        config.fail("forward_signals", "`" + name +
-                                           "` is not a signal sluice forwards; choose among "
-                                           "TERM, INT, QUIT, HUP, USR1, USR2");
+        config.fail("forward_signals", "`forward_signals` lists `" + name +
+                                           "`, which is not a signal sluice forwards; choose "
+                                           "among TERM, INT, QUIT, HUP, USR1, USR2");
       }
       options.forward_signals.push_back(signal);
     }
