@@ -54,6 +54,7 @@ bench: build
 	$(BUILD)/sluice_bench --benchmark_min_time=0.5
 	./bench/e2e.sh $(BUILD)/sluice
 	./bench/tail.sh $(BUILD)/sluice
+	./bench/reload.sh $(BUILD)/sluice
 	./bench/kafka.sh $(BUILD)/sluice
 	./bench/kafka_source.sh $(BUILD)/sluice
 	./bench/elasticsearch.sh $(BUILD)/sluice
