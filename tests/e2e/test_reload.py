@@ -97,7 +97,7 @@ def closed_port():
 
 class Reload(e2e.SluiceTestCase):
 
-    def topology(self, tag, extra_sink, logs_dir, out_dir, extra=""):
+    def topology(self, tag, extra_sink, logs_dir, out_dir, extra="", source_extra=""):
         sinks = f"""
               all: {{type: file, inputs: [tagged], path: {e2e.yaml_str(os.path.join(out_dir, 'all.jsonl'))}}}"""
         if extra_sink:
@@ -110,7 +110,7 @@ class Reload(e2e.SluiceTestCase):
                 type: file
                 include: [{e2e.yaml_str(os.path.join(logs_dir, 'app.log'))}]
                 read_from: beginning
-                rotate_wait: 30s
+                rotate_wait: 30s{source_extra}
             transforms:
               tagged: {{type: remap, inputs: [logs], add: {{config: {tag}}}}}
             sinks:{sinks}{extra}
@@ -306,6 +306,45 @@ class Reload(e2e.SluiceTestCase):
         self.assertEqual(r.rc, 0, r.describe())
         self.assertIn("reason=reload", r.stderr_text)
         self.assertEqual(sorted(all_sink.read()), list(range(total)))
+
+    def test_a_changed_file_source_keeps_its_offsets(self):
+        # The source's options change on every reload: it is stopped once what it read is
+        # acknowledged, and its successor continues from the saved offsets (rotated files too).
+        logs, out = self.path("logs"), self.path("out")
+        os.makedirs(logs)
+        os.makedirs(out)
+        cfg = self.path("sluice.yaml")
+        all_sink = SinkFile(os.path.join(out, "all.jsonl"))
+
+        def with_interval(ms):
+            return self.topology("a", False, logs, out, source_extra=f"""
+                glob_interval: {ms}ms""").replace('app.log"]', 'app.log*"]').replace(
+                "app.log]", "app.log*]")
+
+        self.write_config(cfg, with_interval(500))
+        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=20000, rotate_s=0.3)
+        writer.start()
+        proc, port = self.start_sluice(cfg)
+        try:
+            e2e.wait_until(lambda: all_sink.count() > 1000, timeout=30, what="the first lines")
+            for i in range(6):
+                self.write_config(cfg, with_interval(400 + 10 * i))
+                status, body = http_request(port, "POST", "/reload")
+                self.assertEqual(status, 200, body)
+                self.assertIn("source logs", json.loads(body)["detail"])
+                target = writer.written + 2000
+                e2e.wait_until(lambda: all_sink.newest() >= target, timeout=30,
+                               what="lines after the source was replaced")
+            total = writer.finish()
+            e2e.wait_until(lambda: all_sink.count() >= total, timeout=30,
+                           what=f"all {total} lines")
+        finally:
+            writer.finish()
+            proc.signal(signal.SIGTERM)
+            r = proc.wait(timeout=20)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(sorted(all_sink.read()), list(range(total)),
+                         "every line exactly once across six source replacements")
 
     def test_post_reload_answers_loopback_clients_only_and_only_to_post(self):
         logs, out = self.path("logs"), self.path("out")
