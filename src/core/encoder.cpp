@@ -7,10 +7,18 @@
 #include "base/civil_time.hpp"
 #include "base/json_writer.hpp"
 #include "base/level.hpp"
+#include "core/encoder_members.hpp"
 
 namespace sluice {
 
 namespace {
+
+using encoder_detail::append_value;
+using encoder_detail::is_json_object;
+using encoder_detail::merged_object_name_size;
+using encoder_detail::merged_object_of;
+using encoder_detail::NestedMembers;
+using encoder_detail::write_merged_object;
 
 // Metadata keys the parsed fields may already use; a parsed field wins over metadata.
 enum Taken : uint16_t {
@@ -36,6 +44,10 @@ uint16_t group_bit(std::string_view key) {
   return 0;
 }
 
+// The metadata each merged object (encoder_members.hpp, in its order) takes the place of.
+constexpr uint16_t kMergedTaken[encoder_detail::kMergedObjectCount] = {
+    kTakenLog, kTakenHost, 0, kTakenKubernetes, kTakenContainer, kTakenKafka};
+
 uint16_t taken_bit(std::string_view key) {
   switch (key.size()) {
     case 3:
@@ -60,68 +72,6 @@ uint16_t taken_bit(std::string_view key) {
       return 0;
   }
 }
-
-void append_value(ByteBuffer& out, const Value& value) {
-  if (value.kind == ValueKind::String) {
-    append_json_string(out, value.text, value.utf8_valid);
-  } else {
-    out.append(value.text);
-  }
-}
-
-// Writes members with dotted keys as nested objects; consecutive keys share the objects of
-// their common prefix (`kubernetes.pod.name`, `kubernetes.pod.uid` →
-// "kubernetes":{"pod":{"name":..,"uid":..}}).
-template <typename Separator>
-class NestedMembers {
- public:
-  NestedMembers(ByteBuffer& out, Separator& sep) : out_(out), sep_(sep) {}
-  ~NestedMembers() { close(); }
-  // Closes the objects still open, so that other members can be written after them.
-  void close() {
-    for (; depth_ > 0; --depth_) out_.push_back('}');
-  }
-  NestedMembers(const NestedMembers&) = delete;
-  NestedMembers& operator=(const NestedMembers&) = delete;
-
-  void member(std::string_view key, const Value& value) {
-    std::string_view segments[kMaxDepth];
-    size_t count = 0;
-    for (std::string_view rest = key; count < kMaxDepth;) {
-      size_t dot = rest.find('.');
-      if (dot == std::string_view::npos || count == kMaxDepth - 1) {
-        segments[count++] = rest;
-        break;
-      }
-      segments[count++] = rest.substr(0, dot);
-      rest = rest.substr(dot + 1);
-    }
-    size_t common = 0;
-    while (common < depth_ && common + 1 < count && open_[common] == segments[common]) ++common;
-    for (; depth_ > common; --depth_) out_.push_back('}');
-    // Still inside an object of the previous key: it has members already.
-    if (depth_ == 0) {
-      sep_();
-    } else {
-      out_.push_back(',');
-    }
-    for (size_t i = depth_; i + 1 < count; ++i) {
-      append_json_string(out_, segments[i], true);
-      out_.append(":{");
-      open_[depth_++] = segments[i];
-    }
-    append_json_string(out_, segments[count - 1], true);
-    out_.push_back(':');
-    append_value(out_, value);
-  }
-
- private:
-  static constexpr size_t kMaxDepth = 8;
-  ByteBuffer& out_;
-  Separator& sep_;
-  std::string_view open_[kMaxDepth];  // the objects currently open, outermost first
-  size_t depth_ = 0;
-};
 
 // `"log":{"file":{"path":..},"offset":N}`, the origin's fields and the event's own metadata.
 template <typename Separator>
@@ -153,205 +103,6 @@ void append_source_metadata(const Batch& batch, const Event& event, uint16_t tak
   }
 }
 
-// ECS objects that parsed fields and metadata share. A parsed JSON object of that name and
-// parsed dotted keys under it (`log.logger`, `host.hostname`) are written as one object together
-// with the metadata of that name (`log.file.path`, `host.name`): the metadata is merged in, not
-// dropped, and a member the line has itself wins. A parsed scalar of that name still replaces
-// the metadata (an object and a scalar cannot share one key).
-struct MergedObject {
-  std::string_view name;
-  uint16_t taken;
-};
-constexpr MergedObject kMergedObjects[] = {
-    {"log", kTakenLog},
-    {"host", kTakenHost},
-    {"process", 0},
-    {"kubernetes", kTakenKubernetes},
-    {"container", kTakenContainer},
-    {"kafka", kTakenKafka},
-};
-
-// Index into kMergedObjects of `key` (the object itself or a dotted key under it), or -1.
-int merged_object_of(std::string_view key) {
-  if (key.size() < 3) return -1;
-  // One candidate per first letter (two for `k`), so most keys cost one comparison.
-  auto under = [key](std::string_view name) {
-    return key.starts_with(name) && (key.size() == name.size() || key[name.size()] == '.');
-  };
-  switch (key[0]) {
-    case 'l':
-      return under("log") ? 0 : -1;
-    case 'h':
-      return under("host") ? 1 : -1;
-    case 'p':
-      return under("process") ? 2 : -1;
-    case 'k':
-      return under("kubernetes") ? 3 : under("kafka") ? 5 : -1;
-    case 'c':
-      return under("container") ? 4 : -1;
-    default:
-      return -1;
-  }
-}
-
-bool is_json_object(const Value& value) {
-  return value.kind == ValueKind::Json && value.text.size() >= 2 && value.text.front() == '{';
-}
-
-// Whether the compact, valid JSON object `object` has the top-level key `key` (written without
-// escapes: the metadata names are plain ASCII).
-bool json_object_has_key(std::string_view object, std::string_view key) {
-  size_t i = 1;
-  const size_t n = object.size();
-  while (i < n && object[i] == '"') {
-    const size_t key_start = ++i;
-    while (i < n && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
-    if (object.substr(key_start, i - key_start) == key) return true;
-    i += 2;  // the closing quote and the colon
-    int depth = 0;
-    bool in_string = false;
-    for (; i < n; ++i) {
-      const char c = object[i];
-      if (in_string) {
-        if (c == '\\') {
-          ++i;
-        } else if (c == '"') {
-          in_string = false;
-        }
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        if (depth-- == 0) return false;
-      } else if (c == ',' && depth == 0) {
-        break;
-      }
-    }
-    ++i;  // past the comma
-  }
-  return false;
-}
-
-// Writes `"name":{...}` for kMergedObjects[index]: the event's parsed members of it, then the
-// metadata members the parsed ones do not already have.
-class MergedObjectWriter {
- public:
-  // `has_object`: the event has a parsed JSON object of this name (else no member check needs
-  // to look into one).
-  MergedObjectWriter(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                     bool has_object, ByteBuffer& out)
-      : batch_(batch),
-        event_(event),
-        meta_(meta),
-        index_(index),
-        name_(kMergedObjects[index].name),
-        has_object_(has_object),
-        out_(out) {}
-
-  void write() {
-    append_json_string(out_, name_, true);
-    out_.append(":{");
-    auto sep = [this] {
-      if (any_) out_.push_back(',');
-      any_ = true;
-    };
-    NestedMembers members(out_, sep);
-    const uint32_t end = event_.first_field + event_.field_count;
-    for (uint32_t i = event_.first_field; i < end; ++i) {
-      const Field& field = batch_.fields[i];
-      if (field.key.data() == nullptr || merged_object_of(field.key) != index_) continue;
-      if (field.key.size() == name_.size()) {
-        const std::string_view inner = field.value.text.substr(1, field.value.text.size() - 2);
-        if (inner.empty()) continue;
-        members.close();
-        sep();
-        out_.append(inner);
-        continue;
-      }
-      const std::string_view relative = field.key.substr(name_.size() + 1);
-      if (object_has(first_segment(relative))) continue;  // the object's own member wins
-      members.member(relative, field.value);
-    }
-    write_metadata(members);
-    members.close();
-    out_.push_back('}');
-  }
-
- private:
-  static std::string_view first_segment(std::string_view key) {
-    return key.substr(0, key.find('.'));
-  }
-
-  // A parsed JSON object of this name has `key` at its top level.
-  [[nodiscard]] bool object_has(std::string_view key) const {
-    if (!has_object_) return false;
-    const uint32_t end = event_.first_field + event_.field_count;
-    for (uint32_t i = event_.first_field; i < end; ++i) {
-      const Field& field = batch_.fields[i];
-      if (field.key == name_ && is_json_object(field.value) &&
-          json_object_has_key(field.value.text, key))
-        return true;
-    }
-    return false;
-  }
-
-  // The parsed members (object or dotted keys) already have `segment`.
-  [[nodiscard]] bool parsed_has(std::string_view segment) const {
-    const uint32_t end = event_.first_field + event_.field_count;
-    for (uint32_t i = event_.first_field; i < end; ++i) {
-      const std::string_view key = batch_.fields[i].key;
-      if (key.size() > name_.size() && merged_object_of(key) == index_ &&
-          first_segment(key.substr(name_.size() + 1)) == segment)
-        return true;
-    }
-    return object_has(segment);
-  }
-
-  template <typename Members>
-  void write_metadata(Members& members) {
-    const Origin* origin = batch_.origin.get();
-    if (name_ == "log" && origin && !origin->file_path.empty()) {
-      if (!parsed_has("file")) {
-        members.member("file.path", Value{ValueKind::String, false, origin->file_path});
-      }
-      if (!parsed_has("offset")) {
-        auto [last, ec] = std::to_chars(digits_, digits_ + sizeof digits_, event_.offset);
-        members.member("offset",
-                       Value{ValueKind::Number, true,
-                             std::string_view(digits_, static_cast<size_t>(last - digits_))});
-      }
-    }
-    if (name_ == "host" && !(event_.hidden_meta & kMetaHost) && !parsed_has("name")) {
-      members.member("name", Value{ValueKind::String, false, meta_.host_name});
-    }
-    auto dotted_metadata = [&](std::string_view key, const Value& value) {
-      if (merged_object_of(key) != index_ || key.size() == name_.size()) return;
-      const std::string_view relative = key.substr(name_.size() + 1);
-      if (!parsed_has(first_segment(relative))) members.member(relative, value);
-    };
-    if (origin) {
-      for (const auto& [key, value] : origin->fields) {
-        dotted_metadata(key, Value{ValueKind::String, false, value});
-      }
-    }
-    const uint32_t meta_end = event_.meta_first + event_.meta_count;
-    for (uint32_t i = event_.meta_first; i < meta_end; ++i) {
-      dotted_metadata(batch_.meta[i].key, batch_.meta[i].value);
-    }
-  }
-
-  const Batch& batch_;
-  const Event& event_;
-  const SourceMeta& meta_;
-  const int index_;
-  const std::string_view name_;
-  const bool has_object_;
-  ByteBuffer& out_;
-  bool any_ = false;
-  char digits_[24];
-};
-
 void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
   out.push_back('{');
   bool first = true;
@@ -374,7 +125,7 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     const int index = field.key.data() == nullptr ? -1 : merged_object_of(field.key);
     if (index < 0) continue;
     merged |= 1u << index;
-    if (field.key.size() == kMergedObjects[index].name.size()) {
+    if (field.key.size() == merged_object_name_size(index)) {
       (is_json_object(field.value) ? objects : scalar) |= 1u << index;
     }
   }
@@ -387,9 +138,9 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
         if (!(written & (1u << index))) {
           if (!first) out.push_back(',');
           first = false;
-          MergedObjectWriter(batch, event, meta, index, objects & (1u << index), out).write();
+          write_merged_object(batch, event, meta, index, (objects & (1u << index)) != 0, out);
           written |= 1u << index;
-          taken |= kMergedObjects[index].taken;
+          taken |= kMergedTaken[index];
         }
         continue;
       }

@@ -93,6 +93,27 @@ TEST_F(MergedObjects, TheLinesOwnMemberWins) {
       << json;
 }
 
+TEST_F(MergedObjects, SharedPathsOpenEachObjectOnce) {
+  // Not adjacent in the line: sorted before nesting, so `origin` is one object.
+  add("log.origin.file", ValueKind::String, "a.go");
+  add("log.logger", ValueKind::String, "x");
+  add("log.origin.line", ValueKind::Number, "3");
+  const std::string json = encode();
+  EXPECT_NE(json.find(R"("log":{"logger":"x","origin":{"file":"a.go","line":3},"file":)"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(count(json, R"("origin":)"), 1u) << json;
+}
+
+TEST_F(MergedObjects, AMemberUnderAnotherKeepsItsDottedName) {
+  // `a` is a value and a path: the members under `a` cannot nest without writing `a` twice.
+  add("process.a", ValueKind::Number, "1");
+  add("process.a.b", ValueKind::Number, "2");
+  add("process.c.d", ValueKind::Number, "3");
+  const std::string json = encode();
+  EXPECT_NE(json.find(R"("process":{"a":1,"a.b":2,"c":{"d":3}})"), std::string::npos) << json;
+}
+
 TEST_F(MergedObjects, AParsedScalarStillReplacesTheMetadata) {
   add("host", ValueKind::String, "web1");
   const std::string json = encode();
