@@ -50,7 +50,7 @@ HealthReport reload_answer(const ConfigReloader::Result& result) {
 // sluice runs on: losing metrics must not stop log delivery.
 std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
                                                  const PipelineOptions& options,
-                                                 ConfigReloader* reloader) {
+                                                 const std::shared_ptr<ConfigReloader>& reloader) {
   std::optional<std::string> address = metrics_address_from_env();
   if (!address) return nullptr;
   HttpServer::Handlers handlers;
@@ -60,12 +60,20 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
   };
   handlers.live = [&pipeline] { return liveness_report(pipeline.liveness(monotonic_ns())); };
   if (reloader) {
-    handlers.reload = [reloader](std::function<void(HealthReport)> answer) {
-      reloader->request("POST /reload",
-                        [answer = std::move(answer)](const ConfigReloader::Result& result) {
-                          answer(reload_answer(result));
-                        });
-    };
+    // Weak: the reloader goes first at exit (answering whoever still waits while the server
+    // can send it); a request arriving after that is answered here.
+    handlers.reload =
+        [weak = std::weak_ptr<ConfigReloader>(reloader)](std::function<void(HealthReport)> answer) {
+          std::shared_ptr<ConfigReloader> alive = weak.lock();
+          if (!alive) {
+            answer(reload_answer({false, "sluice is shutting down", 0}));
+            return;
+          }
+          alive->request("POST /reload",
+                         [answer = std::move(answer)](const ConfigReloader::Result& result) {
+                           answer(reload_answer(result));
+                         });
+        };
   }
   std::string error;
   auto server = HttpServer::start(*address, std::move(handlers), &error);
@@ -103,12 +111,11 @@ int run_command(const RunArgs& args) {
               "sinks", built.sinks.size(), "workers", built.options.workers);
     Pipeline pipeline(built.options, std::move(built.sources), std::move(built.transforms),
                       std::move(built.sinks));
-    // Declared in this order so that the triggers go before the reloader they call.
-    std::unique_ptr<ConfigReloader> reloader;
+    std::shared_ptr<ConfigReloader> reloader;
     std::unique_ptr<ConfigWatcher> watcher;
     const bool watch = args.watch_config || watch_config_from_env();
     if (inputs.config_path) {
-      reloader = std::make_unique<ConfigReloader>(
+      reloader = std::make_shared<ConfigReloader>(
           pipeline, [inputs] { return build_pipeline(load_topology(inputs), build_context()); });
       // A wrapped app's HUP is usually meant for the app (and forwarded to it): sluice reloads
       // on HUP too only when asked to watch its config.
@@ -125,12 +132,13 @@ int run_command(const RunArgs& args) {
     } else if (watch) {
       log::warn("--watch-config needs a config file (-c or SLUICE_CONFIG); not watching");
     }
-    std::unique_ptr<HttpServer> server =
-        start_metrics_server(pipeline, built.options, reloader.get());
+    std::unique_ptr<HttpServer> server = start_metrics_server(pipeline, built.options, reloader);
     int code = pipeline.run();
-    server.reset();
+    // The triggers first, then the reloader (its waiters are answered while the server can
+    // still send), then the server.
     watcher.reset();
     reloader.reset();
+    server.reset();
     return code;
   } catch (const ConfigError& e) {
     log::error("invalid configuration", "error", e.what());

@@ -6,6 +6,7 @@
 // start; sinks that changed or went drain until the deadline and are then released.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "base/clock.hpp"
@@ -168,7 +169,11 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
     for (const auto& transform : next_transforms) live_metrics.push_back(transform->metrics);
     for (const auto& sink : next_sinks) live_metrics.push_back(sink->metrics);
   }
-  for (SourceRuntime* source : fresh_sources) start_source_thread(*source);
+  for (SourceRuntime* source : fresh_sources) {
+    start_source_thread(*source);
+    // A shutdown that began during the reload already told the sources to stop: these too.
+    if (shutdown_deadline.load() != 0) source->spec.source->on_signal(SIGTERM);
+  }
   sources_running.fetch_sub(1);
   uint64_t one = 1;
   (void)!::write(wake_fd, &one, sizeof one);
