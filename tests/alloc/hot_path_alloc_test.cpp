@@ -222,5 +222,54 @@ TEST(HotPath, NamedParsersDoNotAllocatePerEvent) {
   }
 }
 
+// parser: auto on plain text: every detected layout (and the named ones it hands on, and lines
+// it leaves alone) parses and encodes, with fields merged into the log/host/process objects of
+// a file source's metadata, without allocating per event.
+TEST(HotPath, PlainTextDetectionDoesNotAllocatePerEvent) {
+  const std::vector<std::string> lines = {
+      "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: x",
+      "2024-01-02T03:04:05.123+01:00  INFO 12345 --- [main] o.s.Foo : Tomcat started",
+      "17/06/09 20:10:40 WARN executor.Backend: slow",
+      "2024-01-02 03:04:05,678 - myapp.db - WARNING - slow query",
+      "[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] gone",
+      "I, [2024-01-02T03:04:05.123456 #1234]  INFO -- app: started",
+      "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack",
+      "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure",
+      "03-17 16:13:38.811  1702  2395 D Tag: msg",
+      "just words, left alone"};
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += lines[static_cast<size_t>(i) % lines.size()] + "\n";
+  std::string error;
+  auto parser = EventParser::create(ParserOptions{}, &error);
+  ASSERT_TRUE(parser) << error;
+  auto origin = std::make_shared<Origin>();
+  origin->file_path = "/var/log/app.log";
+  Batch batch;
+  ByteBuffer json, human;
+  SourceMeta meta{"app", "host-1", false};
+  auto run = [&] {
+    batch.reset();
+    batch.origin = origin;
+    batch.read_time_ns = 1;
+    frame_text(batch, text);
+    parser->parse(batch, 1'700'000'000'000'000'000);
+    json.clear();
+    human.clear();
+    for (const Event& e : batch.events) {
+      encode_event(batch, e, meta, EncodingSpec{}, json);
+      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Text, false}, human);
+    }
+  };
+  run();
+  size_t own_time = 0;
+  for (const Event& e : batch.events) own_time += e.timestamp_ns != 1;
+  ASSERT_EQ(own_time, 450u);  // all but the left-alone line
+  ASSERT_NE(json.view().find(R"("log":{"logger":)"), std::string_view::npos);
+  for (int i = 0; i < 2; ++i) run();
+  long before = g_allocations.load();
+  for (int i = 0; i < 5; ++i) run();
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
 }  // namespace
 }  // namespace sluice
