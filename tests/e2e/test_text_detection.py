@@ -8,6 +8,7 @@ Run directly (`python3 test_text_detection.py -v`) it prints the README's table.
 import calendar
 import os
 import re
+import signal
 import sys
 import time
 
@@ -124,6 +125,31 @@ class TextDetection(e2e.SluiceTestCase):
             with self.subTest(file=name):
                 n, time_ok, level_ok, wrong_time, wrong_level = self.measure(name)
                 self.assertEqual((wrong_time, wrong_level), (0, 0))
+
+    def test_year_of_an_old_file_comes_from_its_modification_time(self):
+        # Written until 2020-01-01T00:00:30Z and read today: its year-less Dec 31 line is from
+        # 2019 and its Jan 1 line from 2020, whatever year it is now.
+        log = self.write_file("logs/old.log",
+                              b"Dec 31 23:59:59 host app[1]: last of the year\n"
+                              b"Jan  1 00:00:01 host app[1]: first of the next\n")
+        mtime = calendar.timegm((2020, 1, 1, 0, 0, 30, 0, 0, 0))
+        os.utime(log, (mtime, mtime))
+        out = self.path("out.jsonl")
+        cfg = self.config(f"""
+            data_dir: {e2e.yaml_str(self.path("data"))}
+            sources:
+              logs: {{type: file, include: [{e2e.yaml_str(log)}], read_from: beginning}}
+            sinks:
+              out: {{type: file, inputs: [logs], path: {e2e.yaml_str(out)}}}
+            """)
+        proc = self.start(["run", "-c", cfg])
+        e2e.wait_until(lambda: os.path.exists(out) and len(e2e.read_jsonl(out)) >= 2,
+                       timeout=20, what="two events")
+        proc.signal(signal.SIGTERM)
+        proc.wait(20)
+        events = e2e.read_jsonl(out)
+        self.assertEqual([e["@timestamp"] for e in events[:2]],
+                         ["2019-12-31T23:59:59.000000000Z", "2020-01-01T00:00:01.000000000Z"])
 
     def test_all_sixteen_files_measured(self):
         files = sorted(os.path.basename(p) for p in

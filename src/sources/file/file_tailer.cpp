@@ -127,6 +127,7 @@ void FileTailer::decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& 
   Batch* out = ctx.acquire();
   out->origin = origin_;
   out->read_time_ns = raw.read_time_ns;
+  out->year_anchor_ns = raw.year_anchor_ns;
   decoder_->decode(raw, *out);
   if (joiner_) joiner_->join(*out, monotonic_ns());
   push(ctx, log, out);
@@ -193,6 +194,10 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
     refresh_origin_id();
   }
   batch->read_time_ns = wall_clock_ns();
+  // Year-less times in the lines (BSD syslog, logcat) are read against the file's last write,
+  // not today: an old file's "Dec 31" is its own year's.
+  batch->year_anchor_ns =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   batch->origin = origin_;
   if (decoder_) {
     decode_and_push(ctx, log, scratch);
