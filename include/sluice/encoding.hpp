@@ -13,6 +13,9 @@ struct EncodingSpec {
   };
   Kind kind = Kind::Json;
   bool color = false;  // Text only: ANSI colours
+  // Text only: each event begins with where it came from (`[namespace/pod/container]`, the
+  // file's base name, else the source's name), for output that mixes several sources.
+  bool prefix = false;
   bool operator==(const EncodingSpec&) const = default;
 };
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@ struct TailArgs {
   bool follow = false;             // -f: accepted for tail's muscle memory, the default anyway
   bool no_follow = false;
   bool from_beginning = false;
-  bool container = false;  // the files are container runtime logs (CRI / Docker json-file)
+  std::optional<uint64_t> lines;  // -n: start this many lines before the end of each file
+  bool container = false;         // the files are container runtime logs (CRI / Docker json-file)
   std::optional<std::string> multiline;  // java | python | go | auto
   std::optional<std::string> parser;     // a source `parser:` name
   bool json = false;

@@ -14,6 +14,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -38,13 +39,17 @@
 #include "base/secrets.hpp"
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
+#include "cli/tail_archives.hpp"
 #include "config/factory.hpp"
 #include "config/topology.hpp"
 #include "core/event_view.hpp"
 #include "core/open_file_limit.hpp"
 #include "options/config_error.hpp"
+#include "parse/multiline.hpp"
 #include "parse/timestamp.hpp"
+#include "sinks/stdout_sink.hpp"
 #include "sluice/transform.hpp"
+#include "sources/file/glob.hpp"
 #include "transforms/condition.hpp"
 
 namespace sluice::cli {
@@ -214,10 +219,28 @@ ComponentDecl component(std::string name, std::string type, std::vector<std::str
   return ComponentDecl{std::move(name), std::move(type), std::move(inputs), node, kTailFile};
 }
 
-// The `include` patterns for the file source; throws NoInputError for a missing file when
-// there is nothing to wait for (--no-follow).
-std::vector<std::string> include_patterns(const TailArgs& args) {
+// Where `--container` with no FILE looks: the kubelet's links to every container's log.
+constexpr const char* kContainerLogDir = "/var/log/containers";
+constexpr const char* kContainerLogGlob = "/var/log/containers/*.log";
+
+// The files a glob matches now (sluice's glob syntax, as the file source will use it).
+std::vector<std::string> glob_now(const std::string& pattern) {
+  std::string error;
+  auto matcher = PathMatcher::create({pattern}, {}, &error);
+  if (!matcher) throw ConfigError(error);
+  return matcher->scan();
+}
+
+// What to read: the `include` patterns of the file source, and the compressed files, read once
+// by sources of their own. Throws NoInputError for a missing file when there is nothing to
+// wait for (--no-follow), and when --container has no container log directory to look in.
+struct TailInputs {
   std::vector<std::string> include;
+  std::vector<std::string> archives;
+};
+
+TailInputs tail_inputs(const TailArgs& args) {
+  TailInputs inputs;
   for (const auto& path : args.paths) {
     if (path == "-") continue;
     struct stat st {};
@@ -229,22 +252,75 @@ std::vector<std::string> include_patterns(const TailArgs& args) {
         message += "/*.log' (quoted: sluice expands globs itself and follows new files)";
         throw ConfigError(message);
       }
-      include.push_back(escape_dollars(escape_glob(path)));
+      if (is_compressed_name(path)) {
+        inputs.archives.push_back(path);
+      } else {
+        inputs.include.push_back(escape_dollars(escape_glob(path)));
+      }
       continue;
     }
     if (!has_glob_chars(path)) {
       if (args.no_follow) throw NoInputError(path + ": no such file");
       std::cerr << "sluice tail: " << path << " does not exist yet; waiting for it\n";
+    } else {
+      // Compressed files the glob matches now are read decompressed; the file source skips them.
+      std::vector<std::string> matched = glob_now(path);
+      for (const auto& file : matched) {
+        if (is_compressed_name(file)) inputs.archives.push_back(file);
+      }
+      if (matched.empty()) {
+        std::cerr << "sluice tail: nothing matches " << path
+                  << (args.no_follow ? "\n" : " yet; waiting for files\n");
+      }
     }
-    include.push_back(escape_dollars(path));
+    inputs.include.push_back(escape_dollars(path));
   }
-  return include;
+  if (args.container && args.paths.empty()) {
+    struct stat st {};
+    if (::stat(kContainerLogDir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      throw NoInputError(std::string("no container logs here: ") + kContainerLogDir +
+                         " does not exist (--container with no FILE follows " + kContainerLogGlob +
+                         ", the kubelet's links; run it on a Kubernetes node, or name the files)");
+    }
+    if (glob_now(kContainerLogGlob).empty()) {
+      std::cerr << "sluice tail: nothing matches " << kContainerLogGlob
+                << (args.no_follow ? "\n" : " yet; waiting for containers\n");
+    }
+  }
+  return inputs;
+}
+
+// Lines say where they came from once more than one file or pod may be shown.
+bool shows_several_sources(const TailArgs& args) {
+  if (args.paths.size() > 1 || (args.container && args.paths.empty())) return true;
+  for (const auto& path : args.paths) {
+    if (path != "-" && has_glob_chars(path) && ::access(path.c_str(), F_OK) != 0) return true;
+  }
+  return false;
+}
+
+FramerOptions archive_framer(const TailArgs& args) {
+  FramerOptions framer;
+  if (args.multiline) {
+    auto options = std::make_shared<MultilineOptions>();
+    using Mode = MultilineOptions::Mode;
+    const std::string& mode = *args.multiline;  // one of --multiline's choices
+    options->mode = mode == "java"     ? Mode::Java
+                    : mode == "python" ? Mode::Python
+                    : mode == "go"     ? Mode::Go
+                                       : Mode::Auto;
+    framer.multiline = std::move(options);
+  }
+  return framer;
 }
 
 struct TailTopology {
   Topology topology;
   std::unique_ptr<RE2> grep;
   std::vector<std::string> grep_inputs;  // what the grep transform reads
+  // Source name → compressed file: declared as `stdin` sources (for their parser options), their
+  // Source replaced by an ArchiveSource once built.
+  std::vector<std::pair<std::string, std::string>> archives;
 };
 
 TailTopology tail_topology(const TailArgs& args) {
@@ -253,7 +329,8 @@ TailTopology tail_topology(const TailArgs& args) {
   t.file = kTailFile;
   t.root = YAML::Node(YAML::NodeType::Map);
 
-  std::vector<std::string> include = include_patterns(args);
+  TailInputs inputs = tail_inputs(args);
+  const std::vector<std::string>& include = inputs.include;
   // --container with no FILE follows the node's containers (the container source's default).
   bool wants_stdin = args.paths.empty() && !args.container;
   for (const auto& path : args.paths) wants_stdin = wants_stdin || path == "-";
@@ -265,11 +342,26 @@ TailTopology tail_topology(const TailArgs& args) {
     return node;
   };
   if (wants_stdin) t.sources.push_back(component("stdin", "stdin", {}, source_node()));
+  for (const auto& archive : inputs.archives) {
+    // Named after the file (the prefix shows it), `#N` added if two share a base name.
+    std::string name = archive.substr(archive.rfind('/') + 1);
+    for (int n = 2; std::any_of(t.sources.begin(), t.sources.end(),
+                                [&](const ComponentDecl& d) { return d.name == name; });
+         ++n) {
+      name = archive.substr(archive.rfind('/') + 1) + "#" + std::to_string(n);
+    }
+    t.sources.push_back(component(name, "stdin", {}, source_node()));
+    out.archives.emplace_back(name, archive);
+  }
   if (!include.empty() || args.container) {
     YAML::Node node = source_node();
     if (!include.empty()) node["include"] = string_sequence(include);
-    // --no-follow reads whole files, as `cat` would; following starts at the end, as `tail -f`.
-    node["read_from"] = args.from_beginning || args.no_follow ? "beginning" : "end";
+    node["exclude"] = string_sequence({"*.gz", "*.zst"});  // read decompressed, once, above
+    // --no-follow reads whole files, as `cat` would; following starts at the end, as `tail -f`,
+    // or N lines before it (-n N).
+    bool from_end = args.lines || !(args.from_beginning || args.no_follow);
+    node["read_from"] = from_end ? "end" : "beginning";
+    if (args.lines) node["lines_before_end"] = std::to_string(*args.lines);
     node["checkpoints"] = false;  // a person's tail must not move a daemon's read positions
     if (args.no_follow) node["stop_at_eof"] = true;
     const char* type = args.container ? "container" : "file";
@@ -386,8 +478,14 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
   tail->add_flag("--no-follow", args.no_follow,
                  "Read the files from the beginning to their end, then exit")
       ->excludes(follow);
-  tail->add_flag("-b,--from-beginning", args.from_beginning,
-                 "Start at the beginning of existing files instead of their end");
+  auto* from_beginning =
+      tail->add_flag("-b,--from-beginning", args.from_beginning,
+                     "Start at the beginning of existing files instead of their end");
+  tail->add_option("-n,--lines", args.lines,
+                   "Start N lines before the end of each existing file (then follow, or exit "
+                   "with --no-follow)")
+      ->type_name("N")
+      ->excludes(from_beginning);
   tail->add_flag("--container", args.container,
                  "FILEs are container runtime logs (CRI or Docker json-file): decode them and add "
                  "Kubernetes metadata; with no FILE, follow /var/log/containers/*.log");
@@ -434,6 +532,8 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
       ->allow_extra_args(false);
   tail->footer(R"(Examples:
   sluice tail app.log                          follow app.log from its end, like tail -f
+  sluice tail -n 20 app.log                    its last 20 lines, then follow
+  sluice tail app.log.1.gz app.log             a rotated archive (read decompressed), then on
   sluice tail -b 'logs/**/*.log'               every .log under logs/ from the start, and new ones
   sluice tail --no-follow -l error app.log     the errors in app.log, then exit
   kubectl logs -f deploy/api | sluice tail -l warn -g 'timeout|refused'
@@ -445,8 +545,11 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
   sluice tail --container -w kubernetes.namespace=shop   every container on this node, one namespace
 
 Lines are parsed like `sluice run` does (JSON, logfmt, else plain text) and shown as time, level,
-message and key=value fields. Filters combine with `and`. Files are followed across rotation
-(rename or truncation); read positions are not saved. SLUICE_SINKS and SLUICE_CONFIG are ignored.
+message and key=value fields; a joined multiline record's further lines follow, indented. With
+several files, a glob or --container, each line begins with [file] or [namespace/pod/container].
+Filters combine with `and`. Files are followed across rotation (rename or truncation); .gz and .zst
+files are read decompressed, once; read positions are not saved. SLUICE_SINKS and SLUICE_CONFIG
+are ignored.
 Ctrl-C exits 0; a closed output (| head) ends it too. Invalid options exit 78, a missing FILE with
 --no-follow 66. Own logs: warnings and errors only unless SLUICE_LOG is set. NO_COLOR=1 turns
 colours off.)");
@@ -459,10 +562,23 @@ int tail_command(const TailArgs& args) {
   raise_open_file_limit();  // `sluice tail '**/*.log'` may follow thousands of files
   try {
     TailTopology plan;
+    const FramerOptions framer = archive_framer(args);
+    const bool several_sources = shows_several_sources(args);
     BuiltPipeline built = guard_config_errors<NoInputError>([&] {
       plan = tail_topology(args);
       return build_pipeline(plan.topology, build_context());
     });
+    for (SourceSpec& source : built.sources) {
+      for (const auto& [name, path] : plan.archives) {
+        if (source.name == name) source.source = std::make_unique<ArchiveSource>(path, framer);
+      }
+    }
+    for (SinkSpec& sink : built.sinks) {
+      if (auto* out = dynamic_cast<StdoutSink*>(sink.sink.get()); out && sink.name == "stdout") {
+        out->treat_closed_output_as_normal();
+        if (several_sources) out->show_origin_prefix();
+      }
+    }
     if (plan.grep) {
       built.transforms.push_back(TransformSpec{
           "grep", std::make_unique<GrepTransform>(std::move(plan.grep)), plan.grep_inputs});

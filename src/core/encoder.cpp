@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "base/civil_time.hpp"
 #include "base/json_writer.hpp"
@@ -263,7 +264,92 @@ void append_text_value(ByteBuffer& out, const Value& value) {
   }
 }
 
-void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer& out) {
+// The label of an event's origin: `namespace/pod/container` for a Kubernetes container's log,
+// else the base name of its file, else its source's name. Views into `origin` and `meta`.
+struct OriginLabel {
+  std::string_view parts[3];
+  size_t count = 0;
+};
+
+OriginLabel origin_label(const Origin* origin, const SourceMeta& meta) {
+  OriginLabel label;
+  if (origin) {
+    std::string_view pod_parts[3];  // namespace, pod, container
+    for (const auto& [key, value] : origin->fields) {
+      if (key == "kubernetes.namespace") pod_parts[0] = value;
+      if (key == "kubernetes.pod.name") pod_parts[1] = value;
+      if (key == "kubernetes.container.name") pod_parts[2] = value;
+    }
+    if (!pod_parts[1].empty()) {
+      for (std::string_view part : pod_parts) {
+        if (!part.empty()) label.parts[label.count++] = part;
+      }
+      return label;
+    }
+    if (!origin->file_path.empty()) {
+      std::string_view path = origin->file_path;
+      label.parts[label.count++] = path.substr(path.rfind('/') + 1);
+      return label;
+    }
+  }
+  label.parts[label.count++] = meta.name;
+  return label;
+}
+
+// One colour per origin, the same for every line of it, as `stern` does.
+const char* origin_color(const OriginLabel& label) {
+  static constexpr const char* kColors[] = {"\x1b[35m", "\x1b[36m", "\x1b[33m",
+                                            "\x1b[32m", "\x1b[34m", "\x1b[95m"};
+  uint32_t hash = 2166136261u;  // FNV-1a
+  for (size_t i = 0; i < label.count; ++i) {
+    for (char c : label.parts[i]) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  }
+  return kColors[hash % std::size(kColors)];
+}
+
+void append_origin_prefix(const Batch& batch, const SourceMeta& meta, bool color, ByteBuffer& out) {
+  OriginLabel label = origin_label(batch.origin.get(), meta);
+  if (color) out.append(origin_color(label));
+  out.push_back('[');
+  for (size_t i = 0; i < label.count; ++i) {
+    if (i > 0) out.push_back('/');
+    append_text_safe(out, label.parts[i]);
+  }
+  out.push_back(']');
+  if (color) out.append(kReset);
+  out.push_back(' ');
+}
+
+// A joined multiline record (a stack trace) is shown as lines: the first on the event's line,
+// each further one on its own line, indented. `\r` before a `\n` is dropped.
+constexpr std::string_view kContinuationIndent = "    ";
+
+std::string_view first_line(std::string_view text) { return text.substr(0, text.find('\n')); }
+
+void append_continuation_lines(ByteBuffer& out, std::string_view text) {
+  size_t newline = text.find('\n');
+  while (newline != std::string_view::npos) {
+    text.remove_prefix(newline + 1);
+    newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    if (newline != std::string_view::npos && !line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    out.push_back('\n');
+    out.append(kContinuationIndent);
+    append_text_safe(out, line);
+  }
+}
+
+std::string_view without_cr(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+void encode_text(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
+                 ByteBuffer& out) {
+  const bool color = spec.color;
+  if (spec.prefix) append_origin_prefix(batch, meta, color, out);
   char ts[kRfc3339Length];
   format_rfc3339(event.timestamp_ns, ts);
   // Milliseconds are enough for a person: 2024-01-02T15:04:05.123Z
@@ -292,11 +378,14 @@ void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer&
   }
   out.append(std::string_view(padded, 6));
   if (color && level) out.append(kReset);
+  std::string_view message;
   if (message_field) {
-    append_text_safe(out, message_field->value.text);
+    message = message_field->value.text;
   } else if (event.field_count == 0) {
-    append_text_safe(out, event.line);
+    message = event.line;
   }
+  const bool multiline = message.find('\n') != std::string_view::npos;
+  append_text_safe(out, multiline ? without_cr(first_line(message)) : message);
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& f = batch.fields[i];
     if (f.key.data() == nullptr || &f == message_field || &f == level_field) continue;
@@ -311,6 +400,7 @@ void encode_text(const Batch& batch, const Event& event, bool color, ByteBuffer&
   if (event.flags & kFlagParseError)
     out.append(color ? " \x1b[31m[parse_error]\x1b[0m" : " [parse_error]");
   if (event.flags & kFlagSplit) out.append(" [split]");
+  if (multiline) append_continuation_lines(out, message);
   out.push_back('\n');
 }
 
@@ -327,7 +417,7 @@ void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta
       out.push_back('\n');
       return;
     case EncodingSpec::Kind::Text:
-      encode_text(batch, event, spec.color, out);
+      encode_text(batch, event, meta, spec, out);
       return;
   }
 }

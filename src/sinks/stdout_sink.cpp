@@ -10,17 +10,20 @@ namespace sluice {
 
 void StdoutSink::consume(Delivery delivery) {
   if (!broken_ && !write_all(fd_, delivery.batch().data.view())) {
-    // A closed stdout (the reader went away) cannot be retried; say so once, loudly.
-    log::error("stdout sink cannot write; further events to it are discarded", "error",
-               std::strerror(errno));
     broken_ = true;
+    quiet_ = closed_output_is_normal_ && errno == EPIPE;
+    // A closed stdout (the reader went away) cannot be retried; say so once, loudly.
+    if (!quiet_) {
+      log::error("stdout sink cannot write; further events to it are discarded", "error",
+                 std::strerror(errno));
+    }
   }
   if (broken_) discarded_ += delivery.batch().count();
   delivery.done();
 }
 
 void StdoutSink::shutdown() {
-  if (discarded_ > 0) {
+  if (discarded_ > 0 && !quiet_) {
     log::error("stdout sink discarded events after its output closed", "events", discarded_);
   }
 }

@@ -23,6 +23,8 @@ FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext&
   }
   o.exclude = config.string_list("exclude");
   o.read_from_end = config.choice<bool>("read_from", true, {{"end", true}, {"beginning", false}});
+  o.lines_before_end =
+      static_cast<uint64_t>(config.integer("lines_before_end", 0, 0, int64_t{1} << 40));
   o.glob_interval_ns = config.duration_ns("glob_interval", o.glob_interval_ns);
   if (o.glob_interval_ns < 10'000'000)
     config.fail("glob_interval", "`glob_interval` must be at least 10ms");
@@ -77,6 +79,11 @@ std::vector<OptionSpec> file_options(bool container) {
        .description = "where files found at the very first start begin; files that appear "
                       "later, or while sluice was stopped, are always read from their beginning",
        .choices = {"end", "beginning"}},
+      {.key = "lines_before_end",
+       .type = OptionType::Integer,
+       .default_shown = "0",
+       .description = "with `read_from: end`, files found at the very first start begin this "
+                      "many lines before their end, as `tail -n` does"},
       {.key = "glob_interval",
        .type = OptionType::Duration,
        .default_shown = "1s",

@@ -148,6 +148,9 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
     // Not the file the first scan saw there (replaced, or truncated since): new content.
     if (from_end && (first_seen->key != key || first_seen->size > tailer->size())) from_end = false;
     offset = from_end ? first_seen->size : 0;
+    if (from_end && options_.lines_before_end > 0) {
+      offset = start_of_last_lines(tailer->fd(), offset, options_.lines_before_end);
+    }
     log::info("tailing file", "source", options_.name, "path", path, "from",
               from_end ? "end" : "beginning");
   }

@@ -31,6 +31,8 @@ struct FileSourceOptions {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   bool read_from_end = true;  // files found at the first start, without a checkpoint
+  // With read_from_end: such files begin this many lines before their end (`sluice tail -n`).
+  uint64_t lines_before_end = 0;
   int64_t glob_interval_ns = 1'000'000'000;
   int64_t poll_interval_ns = 250'000'000;  // files without an inotify watch
   size_t max_open_files = 1024;

@@ -17,6 +17,25 @@
 
 namespace sluice {
 
+uint64_t start_of_last_lines(int fd, uint64_t end, uint64_t lines) {
+  if (lines == 0) return end;
+  char chunk[16384];
+  uint64_t newlines = 0;
+  bool last_byte = true;  // the file's last byte: a `\n` there ends the last line, not a gap
+  for (uint64_t pos = end; pos > 0;) {
+    const uint64_t from = pos > sizeof chunk ? pos - sizeof chunk : 0;
+    const auto want = static_cast<size_t>(pos - from);
+    ssize_t n = ::pread(fd, chunk, want, static_cast<off_t>(from));
+    if (n != static_cast<ssize_t>(want)) return 0;
+    for (size_t i = want; i-- > 0;) {
+      if (chunk[i] == '\n' && !last_byte && ++newlines == lines) return from + i + 1;
+      last_byte = false;
+    }
+    pos = from;
+  }
+  return 0;
+}
+
 FileTailer::FileTailer(std::string path, const TailOptions& options,
                        std::shared_ptr<const Origin> origin, std::shared_ptr<FileProgress> progress,
                        size_t* open_files)

@@ -32,6 +32,10 @@ struct TailOptions {
   size_t read_budget = 512 * 1024;  // bytes per read, so one busy file cannot starve the others
 };
 
+// Where the last `lines` lines of the first `end` bytes of `fd` begin, as `tail -n` counts them:
+// an unfinished last line counts as one. 0 when there are fewer lines (or on a read error).
+uint64_t start_of_last_lines(int fd, uint64_t end, uint64_t lines);
+
 class FileTailer {
  public:
   // `open_files`, when given, counts the descriptors of every tailer sharing it (the source's
