@@ -1,5 +1,6 @@
 #include "base/level.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -124,6 +125,43 @@ std::string_view level_name(Level level) {
       return "fatal";
   }
   return "unknown";
+}
+
+bool is_level_key(std::string_view key) {
+  return key == "level" || key == "lvl" || key == "severity" || key == "loglevel" ||
+         key == "log.level";
+}
+
+std::string_view nearest_level_name(std::string_view text) {
+  if (text.size() > kMaxNameLength) return {};
+  // Edit distance (Levenshtein) on lowercase text, one row at a time.
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::size_t row[kMaxNameLength + 1];
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t above = row[j];
+        const char c =
+            a[i - 1] >= 'A' && a[i - 1] <= 'Z' ? static_cast<char>(a[i - 1] + 32) : a[i - 1];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (c == b[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string_view best;
+  std::size_t best_distance = 3;
+  for (const NamedLevel& entry : kNames) {
+    if (entry.name.size() < 3) continue;
+    const std::size_t d = distance(text, entry.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = entry.name;
+    }
+  }
+  return best;
 }
 
 }  // namespace sluice

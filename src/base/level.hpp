@@ -29,4 +29,11 @@ std::optional<Level> parse_level_name(std::string_view text);
 
 std::string_view level_name(Level level);  // "trace", "debug", "info", ...
 
+// The field names that hold an event's level: level, lvl, severity, loglevel, log.level.
+bool is_level_key(std::string_view key);
+
+// The level name (of the table above, three letters or more) nearest to a misspelt one, within
+// two edits (`warnn` → `warn`); empty when none is that near.
+std::string_view nearest_level_name(std::string_view text);
+
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <string_view>
 
 #include "config/yaml_aliases.hpp"
 #include "options/config_error.hpp"
@@ -42,6 +43,35 @@ class Fd {
   int fd_;
 };
 
+// TOML (`[section]` headers, `key = value` lines) is a common guess for a config format; YAML
+// reads it as one long string or fails on it, and neither message says what is wrong.
+bool looks_like_toml(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    const bool header = line.front() == '[' && line.back() == ']' &&
+                        line.find_first_of(",{}\"' ") == std::string_view::npos;
+    const size_t eq = line.find(" = ");
+    const bool assignment = eq != std::string_view::npos && eq > 0 &&
+                            line.substr(0, eq).find_first_of(":[{\"' ") == std::string_view::npos;
+    return header || assignment;  // judged by the first line that says something
+  }
+  return false;
+}
+
+[[noreturn]] void fail_toml(const std::string& path) {
+  throw ConfigError(path +
+                    ": this looks like TOML; sluice reads YAML (JSON is YAML too). Write "
+                    "`[sinks.out]` / `type = \"stdout\"` as `sinks:` / `  out: { type: stdout, "
+                    "inputs: [app] }`");
+}
+
 }  // namespace
 
 std::string read_config_file(const std::string& path, const ConfigLimits& limits) {
@@ -53,6 +83,8 @@ std::string read_config_file(const std::string& path, const ConfigLimits& limits
     struct stat link {};
     if (error == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
       why += " (a symbolic link to a missing file)";
+    } else if (error == ENOENT) {
+      why += " (check the path given with -c or in SLUICE_CONFIG)";
     }
     fail(why);
   };
@@ -97,10 +129,12 @@ YAML::Node load_config_file(const std::string& path, const ConfigLimits& limits)
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
+    if (looks_like_toml(text)) fail_toml(path);
     throw ConfigError(path, e.mark.line, e.mark.column, e.msg);
   } catch (const std::bad_alloc&) {
     throw ConfigError(path + ": out of memory while parsing the config file");
   }
+  if (root && !root.IsMap() && looks_like_toml(text)) fail_toml(path);
   reject_nul_scalars(root, path);
   check_alias_expansion(root, path, text.size(), limits);
   return root;

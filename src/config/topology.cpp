@@ -61,6 +61,22 @@ std::string supported_schemes() {
   throw ConfigError(c.file + ": " + message);
 }
 
+// A transform or sink without `inputs`: most often the key is misspelt (`input:`), and that key
+// is what the message then points at.
+[[noreturn]] void fail_without_inputs(const ComponentDecl& c) {
+  std::string message = "`" + c.name + "` needs `inputs`, the components it reads from";
+  if (c.node.IsMap()) {
+    for (auto it = c.node.begin(); it != c.node.end(); ++it) {
+      const std::string& key = it->first.Scalar();
+      if (!suggestion(key, {"inputs"}).empty()) {
+        throw_at(c.file, it->first.Mark(),
+                 message + ": `" + key + "` is not an option (did you mean `inputs`?)");
+      }
+    }
+  }
+  fail_component(c, message + " (e.g. `inputs: [app]`)");
+}
+
 // A URL as messages show it: credentials masked, also in what is not a URL at all (a
 // `user:password@host` without its scheme).
 std::string shown_url(const std::string& url) {
@@ -101,7 +117,7 @@ void validate(Topology& t) {
   std::vector<std::string> upstream_list(upstream.begin(), upstream.end());
   for (auto* list : {&t.transforms, &t.sinks}) {
     for (const auto& c : *list) {
-      if (c.inputs.empty()) fail_component(c, "`" + c.name + "` needs `inputs`");
+      if (c.inputs.empty()) fail_without_inputs(c);
       for (const auto& in : c.inputs) {
         if (in == c.name) fail_component(c, "`" + c.name + "` lists itself as an input");
         if (!upstream.count(in)) {
@@ -341,7 +357,11 @@ Topology load_topology(const TopologyInputs& inputs) {
     t.root = load_config_file(*inputs.config_path);
     if (t.root && !t.root.IsNull() && !t.root.IsMap()) {
       throw_at(t.file, t.root.Mark(),
-               "the config must be a mapping with `sources`, `transforms` and `sinks`");
+               std::string("the config is ") +
+                   (t.root.IsSequence() ? "a list (a JSON array)" : "a single value") +
+                   "; it must be a mapping with `sources`, `transforms` and `sinks`, e.g. "
+                   "`sinks: {out: {type: stdout, inputs: [app]}}` (in JSON: "
+                   "{\"sinks\": {\"out\": {\"type\": \"stdout\", \"inputs\": [\"app\"]}}})");
     }
     remember_secret_values(t.root, inputs.env);
     std::vector<std::string> top_level;

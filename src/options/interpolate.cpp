@@ -80,6 +80,12 @@ std::string interpolate(std::string_view text, const EnvLookup& env) {
     } else if (op == ":?" && empty) {
       throw std::invalid_argument("environment variable " + std::string(name) +
                                   " is required: " + (arg.empty() ? "not set" : std::string(arg)));
+    } else if (!value && op.empty()) {
+      // Strict, as Vector's: `path: ${OUT_DIR}/o.jsonl` must not quietly become `/o.jsonl`.
+      const std::string var(name);
+      throw std::invalid_argument(
+          "environment variable " + var + " is not set (set it, or write ${" + var +
+          ":-} to allow it unset and empty, ${" + var + ":-default} for a default)");
     } else if (value) {
       out.append(*value);
     }

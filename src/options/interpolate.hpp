@@ -1,6 +1,7 @@
 #pragma once
-// Environment interpolation in config values: `${VAR}`, `${VAR:-default}` (default when unset
-// or empty), `${VAR:?message}` (error when unset or empty), and `$$` for a literal `$`.
+// Environment interpolation in config values: `${VAR}` (an error when unset; empty is fine),
+// `${VAR:-default}` (default when unset or empty; `${VAR:-}` allows unset), `${VAR:?message}`
+// (error when unset or empty), and `$$` for a literal `$`.
 #include <cstddef>
 #include <functional>
 #include <memory>

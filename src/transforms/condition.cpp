@@ -300,6 +300,21 @@ class Parser {
     std::string literal;
     if (!read_value(op_text, &literal)) return nullptr;
 
+    // `level >= warnn` would order nothing and drop every event: a level field ordered against
+    // a word that is no level name is a mistake (numbers are levels too, on the pino/syslog
+    // scales, and order as numbers otherwise).
+    const bool orders = *op == Op::Lt || *op == Op::Le || *op == Op::Gt || *op == Op::Ge;
+    double number = 0;
+    if (orders && is_level_key(path) && !parse_number(literal, &number) && !parse_level(literal)) {
+      std::string message = "unknown level '" + literal + "'";
+      if (std::string_view near = nearest_level_name(literal); !near.empty()) {
+        message += " (did you mean '" + std::string(near) + "'?)";
+      }
+      return fail(value_at, message +
+                                "; levels: trace, debug, info, notice, warn, error, fatal "
+                                "(and their spellings: warning, err, crit, ...)");
+    }
+
     std::unique_ptr<RE2> regex;
     if (*op == Op::Match || *op == Op::NotMatch) {
       RE2::Options options;

@@ -229,12 +229,21 @@ class Config(e2e.SluiceTestCase):
                     timeout=10)
         self.assertEqual(e2e.messages(e2e.read_jsonl(os.path.join(outdir, "x.jsonl"))), ["hi"])
 
-    def test_plain_variable_missing_is_empty(self):
+    def test_plain_variable_missing_is_an_error_and_colon_dash_allows_it(self):
         cfg = self.config("""
             sources:
               in: {type: stdin}
             transforms:
               t: {type: remap, inputs: [in], add: {who: 'x${SLUICE_E2E_UNSET_VAR}y'}}
+            sinks:
+              out: {type: stdout, inputs: [t]}
+            """)
+        self.assertConfigError(cfg, 4, [r"SLUICE_E2E_UNSET_VAR is not set"])
+        cfg = self.config("""
+            sources:
+              in: {type: stdin}
+            transforms:
+              t: {type: remap, inputs: [in], add: {who: 'x${SLUICE_E2E_UNSET_VAR:-}y'}}
             sinks:
               out: {type: stdout, inputs: [t]}
             """)

@@ -155,5 +155,21 @@ TEST(LevelName, RoundTrips) {
   }
 }
 
+TEST(LevelName, NearestNameOfAMisspelling) {
+  EXPECT_EQ(nearest_level_name("warnn"), "warn");
+  EXPECT_EQ(nearest_level_name("eror"), "error");
+  EXPECT_EQ(nearest_level_name("DEBG"), "debug");
+  EXPECT_EQ(nearest_level_name("banana"), "");
+  EXPECT_EQ(nearest_level_name("a-very-long-word-indeed"), "");
+}
+
+TEST(LevelKey, TheFieldsThatHoldALevel) {
+  for (const char* key : {"level", "lvl", "severity", "loglevel", "log.level"}) {
+    EXPECT_TRUE(is_level_key(key)) << key;
+  }
+  EXPECT_FALSE(is_level_key("message"));
+  EXPECT_FALSE(is_level_key("Level"));
+}
+
 }  // namespace
 }  // namespace sluice

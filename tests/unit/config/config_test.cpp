@@ -27,7 +27,8 @@ TEST(Interpolate, Forms) {
   EXPECT_EQ(interpolate("${B:-fallback}", env), "fallback");
   EXPECT_EQ(interpolate("${EMPTY:-fallback}", env), "fallback");
   EXPECT_EQ(interpolate("${A:-fallback}", env), "alpha");
-  EXPECT_EQ(interpolate("${B}", env), "");
+  EXPECT_EQ(interpolate("${B:-}", env), "");
+  EXPECT_EQ(interpolate("${EMPTY}", env), "");  // set and empty is a value
   EXPECT_EQ(interpolate("cost $$5 and $HOME", env), "cost $5 and $HOME");
   EXPECT_EQ(interpolate("${A:?needed}", env), "alpha");
 }
@@ -40,6 +41,13 @@ TEST(Interpolate, Errors) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("TOKEN"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("set the API token"), std::string::npos);
+  }
+  try {
+    interpolate("${OUT_DIR}/o.jsonl", env);
+    FAIL() << "an unset ${VAR} without a default must be an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("OUT_DIR is not set"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("${OUT_DIR:-}"), std::string::npos) << e.what();
   }
   EXPECT_THROW(interpolate("${UNCLOSED", env), std::invalid_argument);
   EXPECT_THROW(interpolate("${1BAD}", env), std::invalid_argument);

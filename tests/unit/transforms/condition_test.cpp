@@ -328,6 +328,18 @@ TEST(Condition, CompiledOnceEvaluatedMany) {
   }
 }
 
+TEST(ConditionErrors, UnknownLevelNameWithSuggestion) {
+  // `level >= warnn` would silently drop every event: an error, with the near name.
+  ExpectError("level >= warnn", "column 10: unknown level 'warnn' (did you mean 'warn'?)");
+  ExpectError("severity > 'eror'", "did you mean 'error'?");
+  ExpectError("log.level < banana", "unknown level 'banana'; levels: trace, debug");
+  // Equality compares text, numbers order as numbers, other fields order as strings.
+  MustCompile("level == warnn");
+  MustCompile("level >= 35");
+  MustCompile("status >= abc");
+  MustCompile("lvl >= Warning and loglevel < crit");
+}
+
 TEST(ConditionErrors, EmptyExpression) {
   ExpectError("", "column 1: empty expression");
   ExpectError("   ", "column 1: empty expression");
