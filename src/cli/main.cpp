@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
                 "Reload the config when its file changes (also SLUICE_WATCH_CONFIG=true)");
   run->footer(
       "Environment: SLUICE_CONFIG, SLUICE_SINKS (e.g. file:///var/log/out.jsonl,stdout://),\n"
-      "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10),\n"
-      "SLUICE_WATCH_CONFIG=true. SIGHUP reopens files and reloads the config (see README).");
+      "SLUICE_LOG (trace|debug|info|warn|error), SLUICE_DATA_DIR (default data_dir: ./data),\n"
+      "SLUICE_METRICS_ADDR (/metrics and /health/*; default 127.0.0.1:9598, off to disable),\n"
+      "SLUICE_SHUTDOWN_TIMEOUT_SECONDS (default 10), SLUICE_WATCH_CONFIG=true, NO_COLOR.\n"
+      "SIGHUP reopens files and reloads the config (see README).");
 
   sluice::cli::RunArgs validate_args;
   CLI::App* validate = app.add_subcommand(

@@ -72,7 +72,8 @@ std::vector<OptionSpec> rotate_options() {
       {.key = "max_bytes",
        .type = OptionType::Size,
        .default_shown = "0 (never)",
-       .description = "rotate once the current file holds this much"},
+       .description = "rotate once the current file holds this much; checked before each "
+                      "batch of events is written, so a file can end one batch over it"},
       {.key = "interval",
        .type = OptionType::Duration,
        .default_shown = "0 (never)",
