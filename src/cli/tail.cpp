@@ -45,7 +45,6 @@
 #include "core/event_view.hpp"
 #include "core/open_file_limit.hpp"
 #include "options/config_error.hpp"
-#include "parse/multiline.hpp"
 #include "parse/timestamp.hpp"
 #include "sinks/stdout_sink.hpp"
 #include "sluice/transform.hpp"
@@ -299,21 +298,6 @@ bool shows_several_sources(const TailArgs& args) {
   return false;
 }
 
-FramerOptions archive_framer(const TailArgs& args) {
-  FramerOptions framer;
-  if (args.multiline) {
-    auto options = std::make_shared<MultilineOptions>();
-    using Mode = MultilineOptions::Mode;
-    const std::string& mode = *args.multiline;  // one of --multiline's choices
-    options->mode = mode == "java"     ? Mode::Java
-                    : mode == "python" ? Mode::Python
-                    : mode == "go"     ? Mode::Go
-                                       : Mode::Auto;
-    framer.multiline = std::move(options);
-  }
-  return framer;
-}
-
 struct TailTopology {
   Topology topology;
   std::unique_ptr<RE2> grep;
@@ -562,7 +546,7 @@ int tail_command(const TailArgs& args) {
   raise_open_file_limit();  // `sluice tail '**/*.log'` may follow thousands of files
   try {
     TailTopology plan;
-    const FramerOptions framer = archive_framer(args);
+    const FramerOptions framer = archive_framer(args.multiline);
     const bool several_sources = shows_several_sources(args);
     BuiltPipeline built = guard_config_errors<NoInputError>([&] {
       plan = tail_topology(args);

@@ -18,6 +18,7 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/log.hpp"
+#include "parse/multiline.hpp"
 #include "sources/stream_reader.hpp"
 
 namespace sluice::cli {
@@ -87,6 +88,21 @@ bool copy_zstd(const std::string& path, int out, std::string* error) {
 
 bool is_compressed_name(std::string_view path) {
   return ends_with(path, ".gz") || ends_with(path, ".zst");
+}
+
+FramerOptions archive_framer(const std::optional<std::string>& multiline) {
+  FramerOptions framer;
+  if (multiline) {
+    auto options = std::make_shared<MultilineOptions>();
+    using Mode = MultilineOptions::Mode;
+    const std::string& mode = *multiline;  // one of --multiline's choices
+    options->mode = mode == "java"     ? Mode::Java
+                    : mode == "python" ? Mode::Python
+                    : mode == "go"     ? Mode::Go
+                                       : Mode::Auto;
+    framer.multiline = std::move(options);
+  }
+  return framer;
 }
 
 ArchiveSource::ArchiveSource(std::string path, FramerOptions framer)

@@ -2,7 +2,7 @@
 // Compressed files for `sluice tail`: rotated archives (`app.log.1.gz`, `app.log.2.zst`) are what
 // people read when something went wrong. Each is read decompressed, once, from its beginning, by
 // a source of its own (an archive does not grow: there is nothing to follow).
-#include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +13,9 @@ namespace sluice::cli {
 
 // `.gz` or `.zst` at the end of the name.
 bool is_compressed_name(std::string_view path);
+
+// The framer of an archive's source: tail's --multiline mode (java, python, go or auto), if any.
+FramerOptions archive_framer(const std::optional<std::string>& multiline);
 
 class ArchiveSource final : public Source {
  public:
