@@ -13,6 +13,7 @@ namespace sluice::cli {
 struct RunArgs {
   std::optional<std::string> config_path;
   std::vector<std::string> command;  // after `--`
+  bool deep = false;                 // validate --deep: probe directories and network sinks
   bool watch_config = false;         // run: reload when the config file changes
 };
 

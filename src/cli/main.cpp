@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
       "Check a config and print its topology; exit 0 or 78. `-- COMMAND` as for run (source app)");
   validate->add_option("-c,--config", validate_args.config_path,
                        "YAML config file (default $SLUICE_CONFIG)");
+  validate->add_flag("--deep", validate_args.deep,
+                     "Also check, changing nothing, that the directories it writes to are "
+                     "writable (else exit 73) and that network sinks answer (else exit 69)");
 
   sluice::cli::TailArgs tail_args;
   CLI::App* tail = sluice::cli::add_tail_subcommand(app, tail_args);

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/config_reload.hpp"
 #include "cli/environment.hpp"
+#include "cli/validate_deep.hpp"
 #include "config/factory.hpp"
 #include "core/open_file_limit.hpp"
 #include "options/config_error.hpp"
@@ -154,6 +155,7 @@ int validate_command(const RunArgs& args) {
       return loaded;
     });
     std::cout << secrets::redact(topology.file + ": valid\n" + describe(topology));
+    if (args.deep) return deep_checks(topology, build_context(), std::cout);
     return 0;
   } catch (const ConfigError& e) {
     std::cerr << "sluice: invalid configuration: " << secrets::redact(e.what()) << "\n";
