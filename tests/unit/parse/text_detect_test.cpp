@@ -1,5 +1,5 @@
-// Lines are real ones (LogHub, framework defaults from their documentation); expected instants
-// come from GNU date (`date -u -d ... +%s`), never from the code under test.
+// Lines follow each layout's documented default (the LogHub files have these layouts); expected
+// instants come from GNU date (`date -u -d ... +%s`), never from the code under test.
 #include "parse/text_detect.hpp"
 
 #include <gtest/gtest.h>
