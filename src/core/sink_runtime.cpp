@@ -26,6 +26,12 @@ int64_t memory_cost(const EncodedBatch& batch) {
          1;
 }
 
+SinkRuntime::~SinkRuntime() {
+  // The sink first: it may still hold those batches, and may finish some as it goes.
+  spec.sink.reset();
+  for (EncodedBatch* batch : released_) release_shared(batch, pool);
+}
+
 void SinkRuntime::finished(EncodedBatch* batch, int64_t cost) {
   {
     std::lock_guard lock(held_mutex_);

@@ -25,6 +25,12 @@ struct SinkRuntime final : DeliveryOwner {
   // process's lifetime (a reload that would need more fails).
   static constexpr uint32_t kMaxSourceSlots = 4096;
 
+  // The sink thread has ended (joined). Returns to the pool the memory of batches abandon()
+  // acknowledged that the sink never finished (it gave up on a destination that was down).
+  ~SinkRuntime() override;
+  SinkRuntime(const SinkRuntime&) = delete;
+  SinkRuntime& operator=(const SinkRuntime&) = delete;
+
   SinkRuntime(SinkSpec spec_in, ComponentMetrics* m, Pool<EncodedBatch>* p)
       : spec(std::move(spec_in)),
         queue(spec.buffer_max_bytes),
