@@ -195,11 +195,16 @@ inline void check_encoded_json(std::string_view encoded) {
 
 // One text-encoded event (no colour): C0 control characters from the logs (ESC above all, which
 // starts terminal escape sequences) never reach a terminal. DEL (0x7f) is not checked: values
-// that need quoting are written with JSON escaping, which leaves DEL as it is.
+// that need quoting are written with JSON escaping, which leaves DEL as it is. A message's own
+// newlines are shown as lines: each one starts a continuation line indented by four spaces.
 inline void check_encoded_text(std::string_view encoded) {
   FUZZ_CHECK(!encoded.empty() && encoded.back() == '\n');
   for (size_t i = 0; i + 1 < encoded.size(); ++i) {
     auto c = static_cast<unsigned char>(encoded[i]);
+    if (c == '\n') {
+      FUZZ_CHECK(encoded.substr(i + 1).starts_with("    "));
+      continue;
+    }
     FUZZ_CHECK(c == '\t' || c >= 0x20);
   }
 }
