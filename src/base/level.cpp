@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include "base/edit_distance.hpp"
+
 namespace sluice {
 namespace {
 
@@ -43,16 +45,21 @@ constexpr NamedLevel kNames[] = {
 // Longer than any name above, so anything that does not fit cannot be a name.
 constexpr std::size_t kMaxNameLength = 16;
 
+// ASCII lowercase of `text` (at most kMaxNameLength bytes) in `out`: level names are lowercase.
+std::string_view lowercase_into(std::string_view text, char (&out)[kMaxNameLength]) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return {out, text.size()};
+}
+
 }  // namespace
 
 std::optional<Level> parse_level_name(std::string_view text) {
   if (text.empty() || text.size() > kMaxNameLength) return std::nullopt;
   char folded[kMaxNameLength];
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    folded[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  const std::string_view lower(folded, text.size());
+  const std::string_view lower = lowercase_into(text, folded);
   for (const NamedLevel& entry : kNames) {
     if (entry.name == lower) return entry.level;
   }
@@ -134,28 +141,13 @@ bool is_level_key(std::string_view key) {
 
 std::string_view nearest_level_name(std::string_view text) {
   if (text.size() > kMaxNameLength) return {};
-  // Edit distance (Levenshtein) on lowercase text, one row at a time.
-  auto distance = [](std::string_view a, std::string_view b) {
-    std::size_t row[kMaxNameLength + 1];
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diagonal = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        const std::size_t above = row[j];
-        const char c =
-            a[i - 1] >= 'A' && a[i - 1] <= 'Z' ? static_cast<char>(a[i - 1] + 32) : a[i - 1];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (c == b[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    return row[b.size()];
-  };
+  char folded[kMaxNameLength];
+  const std::string_view lower = lowercase_into(text, folded);
   std::string_view best;
   std::size_t best_distance = 3;
   for (const NamedLevel& entry : kNames) {
     if (entry.name.size() < 3) continue;
-    const std::size_t d = distance(text, entry.name);
+    const std::size_t d = edit_distance(lower, entry.name);
     if (d < best_distance) {
       best_distance = d;
       best = entry.name;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/duration.hpp"
+#include "base/edit_distance.hpp"
 #include "base/secrets.hpp"
 
 namespace sluice {
@@ -16,20 +17,6 @@ void throw_at(const std::string& file, const YAML::Mark& mark, const std::string
 }
 
 namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t");
