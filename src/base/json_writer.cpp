@@ -71,6 +71,67 @@ inline bool word_needs_escape(uint64_t w) {
   return (below_space | quote | backslash) != 0;
 }
 
+inline uint64_t load_word(const char* s) {
+  uint64_t w;
+  std::memcpy(&w, s, 8);
+  return w;
+}
+
+inline uint32_t load_half(const char* s) {
+  uint32_t w;
+  std::memcpy(&w, s, 4);
+  return w;
+}
+
+// True when a byte of `w` is below 0x20, '"', '\\' or not ASCII: the word cannot be copied as
+// it is. Exact as a yes/no answer: a byte with its high bit set answers yes by itself, and when
+// there is none the per-byte subtractions borrow first at the lowest byte that matches.
+inline bool word_needs_more_than_copy(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  const uint64_t below_space = w - kOnes * 0x20;
+  const uint64_t quote = (w ^ (kOnes * '"')) - kOnes;
+  const uint64_t backslash = (w ^ (kOnes * '\\')) - kOnes;
+  return ((below_space | quote | backslash | w) & kHighs) != 0;
+}
+
+// Whether all of the last bytes of s[0, n) past the whole words already checked are plain
+// ASCII: the last 8 bytes when there are 8 (overlapping checked ones does no harm), else the
+// short string read in two overlapping halves or three single bytes, padded with 'A'.
+inline bool tail_is_plain_ascii(const char* s, size_t n) {
+  if (n >= 8) return !word_needs_more_than_copy(load_word(s + n - 8));
+  if (n >= 4) {
+    return !word_needs_more_than_copy(load_half(s) |
+                                      (static_cast<uint64_t>(load_half(s + n - 4)) << 32));
+  }
+  if (n == 0) return true;
+  const uint64_t bytes = static_cast<unsigned char>(s[0]) |
+                         (static_cast<uint64_t>(static_cast<unsigned char>(s[n / 2])) << 8) |
+                         (static_cast<uint64_t>(static_cast<unsigned char>(s[n - 1])) << 16);
+  return !word_needs_more_than_copy(bytes | 0x4141414141000000ull);
+}
+
+// memcpy for n bytes; short strings (most keys and values) with overlapping word moves rather
+// than a call.
+inline void copy_short_or_long(char* p, const char* s, size_t n) {
+  if (n > 16) {
+    std::memcpy(p, s, n);
+  } else if (n >= 8) {
+    const uint64_t head = load_word(s), tail = load_word(s + n - 8);
+    std::memcpy(p, &head, 8);
+    std::memcpy(p + n - 8, &tail, 8);
+  } else if (n >= 4) {
+    const uint32_t head = load_half(s), tail = load_half(s + n - 4);
+    std::memcpy(p, &head, 4);
+    std::memcpy(p + n - 4, &tail, 4);
+  } else if (n > 0) {
+    const char first = s[0], middle = s[n / 2], last = s[n - 1];
+    p[0] = first;
+    p[n / 2] = middle;
+    p[n - 1] = last;
+  }
+}
+
 // Copies valid UTF-8, escaping what JSON requires. `p` has room for 6 bytes per input byte.
 char* write_escaped_valid(char* p, const char* s, size_t n) {
   size_t i = 0;
@@ -159,13 +220,27 @@ std::string_view repair_utf8(std::string_view text, Arena& arena) {
 }
 
 void append_json_string(ByteBuffer& out, std::string_view text, bool utf8_valid) {
-  char* start = out.prepare(text.size() * 6 + 2);
+  const size_t n = text.size();
+  char* start = out.prepare(n * 6 + 2);
   char* p = start;
   *p++ = '"';
-  if (utf8_valid || is_valid_utf8(text)) {
-    p = write_escaped_valid(p, text.data(), text.size());
+  const char* s = text.data();
+  // Most keys and values are printable ASCII: one pass of word checks finds that, and the copy
+  // of such a string needs no further look at its bytes.
+  size_t clean = 0;
+  while (clean + 8 <= n && !word_needs_more_than_copy(load_word(s + clean))) clean += 8;
+  if (clean + 8 > n && tail_is_plain_ascii(s, n)) {
+    copy_short_or_long(p, s, n);
+    p += n;
   } else {
-    p = write_escaped_repairing(p, text.data(), text.size());
+    // The words before `clean` are ASCII, so the rest is valid UTF-8 exactly when the whole is.
+    std::memcpy(p, s, clean);
+    p += clean;
+    if (utf8_valid || is_valid_utf8(text.substr(clean))) {
+      p = write_escaped_valid(p, s + clean, n - clean);
+    } else {
+      p = write_escaped_repairing(p, s + clean, n - clean);
+    }
   }
   *p++ = '"';
   out.commit(static_cast<size_t>(p - start));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "base/civil_time.hpp"
 #include "base/json_writer.hpp"
@@ -119,11 +120,16 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
   const bool wrote_timestamp = !first;
   uint16_t taken = 0;
   const uint32_t end = event.first_field + event.field_count;
-  // Which merged objects the parsed fields hold, and which of them a parsed scalar claims.
+  // Which merged objects the parsed fields hold, and which of them a parsed scalar claims. Each
+  // field's merged object is found once (per thread, the buffer only grows: no allocation per
+  // event once warm).
+  thread_local std::vector<int8_t> object_of_field;
+  object_of_field.resize(event.field_count);
   unsigned merged = 0, scalar = 0, objects = 0, written = 0;
   for (uint32_t i = event.first_field; i < end; ++i) {
     const Field& field = batch.fields[i];
     const int index = field.key.data() == nullptr ? -1 : merged_object_of(field.key);
+    object_of_field[i - event.first_field] = static_cast<int8_t>(index);
     if (index < 0) continue;
     merged |= 1u << index;
     if (field.key.size() == merged_object_name_size(index)) {
@@ -134,12 +140,13 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     const Field& field = batch.fields[i];
     if (field.key.data() == nullptr) continue;  // removed
     if (merged != 0) {
-      const int index = merged_object_of(field.key);
+      const int index = object_of_field[i - event.first_field];
       if (index >= 0 && !(scalar & (1u << index))) {
         if (!(written & (1u << index))) {
           if (!first) out.push_back(',');
           first = false;
-          write_merged_object(batch, event, meta, index, (objects & (1u << index)) != 0, out);
+          write_merged_object(batch, event, meta, index, (objects & (1u << index)) != 0,
+                              object_of_field.data(), out);
           written |= 1u << index;
           taken |= kMergedTaken[index];
         }

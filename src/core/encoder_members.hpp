@@ -20,6 +20,15 @@ inline void append_value(ByteBuffer& out, const Value& value) {
   }
 }
 
+// The position of the first '.' in `key`, or npos. Keys are short: a loop costs less than the
+// call find() makes.
+inline size_t find_dot(std::string_view key) {
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '.') return i;
+  }
+  return std::string_view::npos;
+}
+
 // Writes members with dotted keys as nested objects; consecutive keys share the objects of
 // their common prefix (`kubernetes.pod.name`, `kubernetes.pod.uid` →
 // "kubernetes":{"pod":{"name":..,"uid":..}}).
@@ -44,19 +53,20 @@ class NestedMembers {
   NestedMembers& operator=(const NestedMembers&) = delete;
 
   void member(std::string_view key, const Value& value) {
-    std::string_view segments[kMaxDepth];
-    size_t count = 0;
-    for (std::string_view rest = key; count < kMaxDepth;) {
-      size_t dot = rest.find('.');
-      if (dot == std::string_view::npos || count == kMaxDepth - 1) {
-        segments[count++] = rest;
-        break;
-      }
-      segments[count++] = rest.substr(0, dot);
-      rest = rest.substr(dot + 1);
-    }
+    // The key's segments, read in place: segment i is an object (not the member's own name)
+    // while a dot follows it and i < kMaxDepth - 1 (the last level takes the rest of the key).
+    std::string_view rest = key;
+    size_t dot = find_dot(rest);
+    auto is_object = [&](size_t i) { return dot != std::string_view::npos && i + 1 < kMaxDepth; };
+    auto next = [&] {
+      rest.remove_prefix(dot + 1);
+      dot = find_dot(rest);
+    };
     size_t common = 0;
-    while (common < depth_ && common + 1 < count && open_[common] == segments[common]) ++common;
+    while (common < depth_ && is_object(common) && open_[common].view() == rest.substr(0, dot)) {
+      next();
+      ++common;
+    }
     for (; depth_ > common; --depth_) out_.push_back('}');
     // Still inside an object of the previous key: it has members already.
     if (depth_ == 0) {
@@ -64,21 +74,29 @@ class NestedMembers {
     } else {
       out_.push_back(',');
     }
-    for (size_t i = depth_; i + 1 < count; ++i) {
-      append_json_string(out_, segments[i], true);
+    for (; is_object(depth_); next()) {
+      const std::string_view segment = rest.substr(0, dot);
+      append_json_string(out_, segment, true);
       out_.append(":{");
-      open_[depth_++] = segments[i];
+      open_[depth_++] = OpenObject{segment.data(), segment.size()};
     }
-    append_json_string(out_, segments[count - 1], true);
+    append_json_string(out_, rest, true);
     out_.push_back(':');
     append_value(out_, value);
   }
 
  private:
   static constexpr size_t kMaxDepth = 8;
+  // A trivial type, so that the array below is not zeroed for every use of the class (it is read
+  // only below depth_).
+  struct OpenObject {
+    const char* data;
+    size_t size;
+    [[nodiscard]] std::string_view view() const { return {data, size}; }
+  };
   ByteBuffer& out_;
   Separator& sep_;
-  std::string_view open_[kMaxDepth];  // the objects currently open, outermost first
+  OpenObject open_[kMaxDepth];  // the objects currently open, outermost first
   size_t depth_ = 0;
 };
 
@@ -100,9 +118,10 @@ inline bool is_json_object(const Value& value) {
 
 // Writes `"name":{...}` for merged object `index`: the event's parsed members of it, then the
 // metadata members the parsed ones do not already have. `has_object`: the event has a parsed
-// JSON object of that name.
+// JSON object of that name. `object_of[k]`: merged_object_of() of the event's k-th field's key
+// (-1 for a removed field), found once by the caller.
 void write_merged_object(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                         bool has_object, ByteBuffer& out);
+                         bool has_object, const int8_t* object_of, ByteBuffer& out);
 
 // The length of merged object `index`'s name.
 size_t merged_object_name_size(int index);

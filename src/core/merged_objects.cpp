@@ -9,6 +9,8 @@ namespace {
 
 constexpr std::string_view kMergedObjectNames[kMergedObjectCount] = {
     "log", "host", "process", "kubernetes", "container", "kafka"};
+constexpr int kLogObject = 0;
+constexpr int kHostObject = 1;
 
 // Whether the compact, valid JSON object `object` has the top-level key `key` (written without
 // escapes: the metadata names are plain ASCII).
@@ -52,13 +54,14 @@ class MergedObjectWriter {
   // `has_object`: the event has a parsed JSON object of this name (else no member check needs
   // to look into one).
   MergedObjectWriter(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                     bool has_object, ByteBuffer& out)
+                     bool has_object, const int8_t* object_of, ByteBuffer& out)
       : batch_(batch),
         event_(event),
         meta_(meta),
         index_(index),
         name_(kMergedObjectNames[index]),
         has_object_(has_object),
+        object_of_(object_of),
         out_(out) {}
 
   void write() {
@@ -79,7 +82,7 @@ class MergedObjectWriter {
     const uint32_t end = event_.first_field + event_.field_count;
     for (uint32_t i = event_.first_field; i < end; ++i) {
       const Field& field = batch_.fields[i];
-      if (field.key.data() == nullptr || merged_object_of(field.key) != index_) continue;
+      if (object_of(i) != index_) continue;
       if (field.key.size() == name_.size()) {
         const std::string_view inner = field.value.text.substr(1, field.value.text.size() - 2);
         if (inner.empty()) continue;
@@ -88,7 +91,8 @@ class MergedObjectWriter {
         out_.append(inner);
         continue;
       }
-      if (object_has(first_segment(relative(field)))) continue;  // the object's own member wins
+      if (has_object_ && object_has(first_segment(relative(field))))
+        continue;  // the object's own member wins
       if (count < kMaxSorted) {
         dotted[count++] = &field;
       } else {
@@ -99,8 +103,8 @@ class MergedObjectWriter {
       // Beyond the sorting budget: every member keeps its dotted name, in the line's order.
       for (uint32_t i = event_.first_field; i < end; ++i) {
         const Field& field = batch_.fields[i];
-        if (field.key.data() == nullptr || field.key.size() == name_.size() ||
-            merged_object_of(field.key) != index_ || object_has(first_segment(relative(field))))
+        if (object_of(i) != index_ || field.key.size() == name_.size() ||
+            object_has(first_segment(relative(field))))
           continue;
         members.flat(relative(field), field.value);
       }
@@ -109,7 +113,7 @@ class MergedObjectWriter {
                 [](const Field* a, const Field* b) { return a->key < b->key; });
       for (size_t i = 0; i < count; ++i) {
         const std::string_view key = relative(*dotted[i]);
-        if (path_conflict(dotted, count, first_segment(key))) {
+        if (count > 1 && path_conflict(dotted, count, first_segment(key))) {
           members.flat(key, dotted[i]->value);
         } else {
           members.member(key, dotted[i]->value);
@@ -123,8 +127,11 @@ class MergedObjectWriter {
 
  private:
   static std::string_view first_segment(std::string_view key) {
-    return key.substr(0, key.find('.'));
+    return key.substr(0, find_dot(key));
   }
+
+  // The merged object the event's field `i` (an index into batch.fields) belongs to, or -1.
+  [[nodiscard]] int object_of(uint32_t i) const { return object_of_[i - event_.first_field]; }
 
   [[nodiscard]] std::string_view relative(const Field& field) const {
     return field.key.substr(name_.size() + 1);
@@ -162,7 +169,7 @@ class MergedObjectWriter {
     const uint32_t end = event_.first_field + event_.field_count;
     for (uint32_t i = event_.first_field; i < end; ++i) {
       const std::string_view key = batch_.fields[i].key;
-      if (key.size() > name_.size() && merged_object_of(key) == index_ &&
+      if (object_of(i) == index_ && key.size() > name_.size() &&
           first_segment(key.substr(name_.size() + 1)) == segment)
         return true;
     }
@@ -172,7 +179,7 @@ class MergedObjectWriter {
   template <typename Members>
   void write_metadata(Members& members) {
     const Origin* origin = batch_.origin.get();
-    if (name_ == "log" && origin && !origin->file_path.empty()) {
+    if (index_ == kLogObject && origin && !origin->file_path.empty()) {
       if (!parsed_has("file")) {
         members.member("file.path", Value{ValueKind::String, false, origin->file_path});
       }
@@ -183,7 +190,7 @@ class MergedObjectWriter {
                              std::string_view(digits_, static_cast<size_t>(last - digits_))});
       }
     }
-    if (name_ == "host" && !(event_.hidden_meta & kMetaHost) && !parsed_has("name")) {
+    if (index_ == kHostObject && !(event_.hidden_meta & kMetaHost) && !parsed_has("name")) {
       members.member("name", Value{ValueKind::String, false, meta_.host_name});
     }
     auto dotted_metadata = [&](std::string_view key, const Value& value) {
@@ -208,6 +215,7 @@ class MergedObjectWriter {
   const int index_;
   const std::string_view name_;
   const bool has_object_;
+  const int8_t* const object_of_;
   ByteBuffer& out_;
   bool any_ = false;
   char digits_[24];
@@ -240,8 +248,8 @@ int merged_object_of(std::string_view key) {
 size_t merged_object_name_size(int index) { return kMergedObjectNames[index].size(); }
 
 void write_merged_object(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                         bool has_object, ByteBuffer& out) {
-  MergedObjectWriter(batch, event, meta, index, has_object, out).write();
+                         bool has_object, const int8_t* object_of, ByteBuffer& out) {
+  MergedObjectWriter(batch, event, meta, index, has_object, object_of, out).write();
 }
 
 }  // namespace sluice::encoder_detail

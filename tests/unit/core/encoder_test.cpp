@@ -78,6 +78,33 @@ TEST(JsonWriter, EscapesAtEveryPositionOfAWord) {
   EXPECT_EQ(json_string(text), reference_escape(text));
 }
 
+// Short strings are checked in overlapping halves and bytes, longer ones in words with an
+// overlapping last word: every length, every position, validated or not, and bytes that are not
+// ASCII (a valid two-byte character kept, an invalid byte replaced) anywhere.
+TEST(JsonWriter, EveryLengthAndPositionOfShortStrings) {
+  const std::string kReplacement = "\xEF\xBF\xBD";
+  for (size_t length = 0; length <= 40; ++length) {
+    const std::string plain(length, 'a');
+    EXPECT_EQ(json_string(plain), "\"" + plain + "\"");
+    for (size_t pos = 0; pos < length; ++pos) {
+      for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\0', '\x7f', '~'}) {
+        std::string s = plain;
+        s[pos] = special;
+        EXPECT_EQ(json_string(s), reference_escape(s))
+            << "special " << int(special) << " at " << pos << " of " << length;
+      }
+      std::string two_byte = plain;
+      two_byte.replace(pos, 1, "\xC3\xA9");
+      EXPECT_EQ(json_string(two_byte), "\"" + two_byte + "\"") << pos << " of " << length;
+      std::string invalid = plain;
+      invalid[pos] = '\xFF';
+      std::string expected = plain;
+      expected.replace(pos, 1, kReplacement);
+      EXPECT_EQ(json_string(invalid), "\"" + expected + "\"") << pos << " of " << length;
+    }
+  }
+}
+
 class EncoderTest : public ::testing::Test {
  protected:
   // Parses `lines` with `kind` and encodes them.
