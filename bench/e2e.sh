@@ -11,6 +11,13 @@
 #   raw-disk, json-disk  the same through a disk buffer in front of the file sink
 #                    (`buffer: {type: disk, fsync: interval}`, data_dir next to the corpus);
 #                    target: at least half the memory-buffer figure of the same run
+# and, on plain text (real LogHub lines repeated, bench/corpus.sh ensure_text_corpus: `hadoop`
+# log4j, `linux` BSD syslog, `mixed` all 16 LogHub files interleaved line by line), stdin → file,
+# JSON encoding:
+#   LAYOUT-cat       cat text corpus > out
+#   LAYOUT-none      `parser: none` (the line as `message`, read time)
+#   LAYOUT-auto      `parser: auto`, the default: the layout detected per line, the line's own
+#                    time, level, logger, thread, pid, host; target (issue 14): >= 300 MB/s
 # sluice runs with the default number of workers, once with stdin redirected from the corpus file
 # (`< corpus`) and once fed through a pipe (`cat corpus | sluice`). Outputs go next to the corpus
 # (same filesystem) and are deleted after each run; the number of output lines is checked against
@@ -18,7 +25,9 @@
 #
 # Environment:
 #   SLUICE_BENCH_DIR    corpus cache and scratch dir (default /tmp/sluice-bench)
-#   SLUICE_BENCH_GB     corpus size in GiB, may be fractional (default 1)
+#   SLUICE_BENCH_GB     corpus size in GiB, may be fractional (default 1); each plain-text
+#                       corpus is a quarter of it
+#   SLUICE_BENCH_LOGHUB the LogHub files (default ../shared/corpus/loghub beside the repository)
 #   SLUICE_BENCH_SEED   generator seed (default 1)
 #   SLUICE_BENCH_RUNS   runs per case; the fastest is reported (default 3)
 #   SLUICE_BENCH_STRICT=1  exit 1 when a target is missed (default: only on wrong output)
@@ -36,12 +45,21 @@ bench_init e2e "${1:-build/sluice}"
 
 # --- corpus (generated once; the name changes with the generator's source, size and seed) -----
 ensure_corpus e2e
+text_target_bytes=$((bytes / 4))
+text_layouts=(hadoop linux mixed)
+declare -A text_corpora=() text_in_bytes=() text_in_lines=()
+for layout in "${text_layouts[@]}"; do
+  ensure_text_corpus "$layout" e2e
+  text_corpora[$layout]=$text_corpus
+  text_in_bytes[$layout]=$text_bytes
+  text_in_lines[$layout]=$text_lines
+done
 
 # --- configs ----------------------------------------------------------------------------------
 scratch_files ""
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
-  rm -f "$out" "$tfile" "$log" "$bench_dir"/{raw,json,raw-disk,json-disk}.$$.yaml
+  rm -f "$out" "$tfile" "$log" "$bench_dir"/{raw,json,raw-disk,json-disk,text-none,text-auto}.$$.yaml
   rm -rf "$bench_dir/data.$$"
 }
 trap cleanup EXIT
@@ -66,6 +84,8 @@ write_config none raw "$bench_dir/raw.$$.yaml"
 write_config json json "$bench_dir/json.$$.yaml"
 disk_buffer="buffer: {type: disk, max_bytes: 1GiB, fsync: interval}"
 write_config none raw "$bench_dir/raw-disk.$$.yaml" "$disk_buffer"
+write_config none json "$bench_dir/text-none.$$.yaml"
+write_config auto json "$bench_dir/text-auto.$$.yaml"
 write_config json json "$bench_dir/json-disk.$$.yaml" "$disk_buffer"
 # A disk-buffered sink may still be writing when stdin ends: give the drain time, so the output
 # is complete and the figure is the whole run's.
@@ -73,7 +93,7 @@ export SLUICE_SHUTDOWN_TIMEOUT_SECONDS=300
 
 # --- measuring --------------------------------------------------------------------------------
 # Warm the page cache so every case reads the corpus from memory, like cat does.
-cat "$corpus" >/dev/null
+cat "$corpus" "${text_corpora[@]}" >/dev/null
 
 # run_case NAME: runs the case once and verifies its output (for best_of_runs).
 # shellcheck disable=SC2002  # `cat corpus | sluice`: the pipe is what the -pipe cases measure
@@ -90,6 +110,10 @@ run_case() {
     raw-disk | json-disk)
       rm -rf "$bench_dir/data.$$"
       /usr/bin/time -f "$timefmt" -o "$tfile" "$sluice" run -c "$bench_dir/$1.$$.yaml" <"$corpus" 2>"$log" || rc=$? ;;
+    *-cat) /usr/bin/time -f "$timefmt" -o "$tfile" cat "${text_corpora[${1%-cat}]}" >"$out" || rc=$? ;;
+    *-none | *-auto)
+      /usr/bin/time -f "$timefmt" -o "$tfile" "$sluice" run -c "$bench_dir/text-${1##*-}.$$.yaml" \
+        <"${text_corpora[${1%-*}]}" 2>"$log" || rc=$? ;;
   esac
   end=$(date +%s%N)
   end_run "$1" "$rc" "$start" "$end"
@@ -98,17 +122,25 @@ run_case() {
 
 # verify NAME: checks the output of the run just made, then deletes it.
 verify() {
-  local lines
+  local lines expected=$in_lines input=$corpus
+  if [[ -n ${text_corpora[${1%-*}]:-} ]]; then
+    input=${text_corpora[${1%-*}]}
+    expected=${text_in_lines[${1%-*}]}
+  fi
   lines=$(wc -l <"$out")
-  [[ $lines == "$in_lines" ]] || die "$1: $lines output lines, expected $in_lines"
+  [[ $lines == "$expected" ]] || die "$1: $lines output lines, expected $expected"
   case $1 in
-    cat | raw-*) cmp -s "$out" "$corpus" || die "$1: output differs from the input" ;;
+    cat | raw-* | *-cat) cmp -s "$out" "$input" || die "$1: output differs from the input" ;;
+    # Detection must have happened: every corpus has lines with a logger or a process name.
+    *-auto) grep -q -m1 -E '"log":\{"logger"|"process":\{"name"' "$out" || die "$1: nothing detected" ;;
   esac
   rm -f "$out"
 }
 
 cases=(cat raw-file raw-pipe json-file json-pipe raw-disk json-disk)
-best_of_runs "${cases[@]}"
+text_cases=()
+for layout in "${text_layouts[@]}"; do text_cases+=("$layout-cat" "$layout-none" "$layout-auto"); done
+best_of_runs "${cases[@]}" "${text_cases[@]}"
 
 # --- report -----------------------------------------------------------------------------------
 print_corpus_header e2e "best of $runs run(s)"
@@ -139,4 +171,33 @@ echo
 echo "raw = parser none + encoding raw; json = parser json + JSON encoding; -file = stdin is the"
 echo "corpus file (< corpus), -pipe = cat corpus | sluice, -disk = < corpus through a disk buffer"
 echo "(fsync interval). Outputs verified: line counts, and raw outputs byte-identical to the input."
+
+# --- plain text: detection vs none vs the JSON path, each against cat of its own corpus ----------
+echo
+echo "plain text, stdin (< corpus) → file, JSON out; best of $runs run(s); MB/s of input:"
+printf '%-12s %7s %6s %9s %7s %8s %7s %8s %8s  %s\n' case MB 'lines' MB/s 'CPU s' 'CPU s/GB' \
+  'RSS MiB' 'x cat' 'x json' targets
+json_mbs=$(awk -v b="$in_bytes" -v w="${best_wall[json-file]}" 'BEGIN { printf "%.3f", b / (w / 1e9) / 1e6 }')
+for c in "${text_cases[@]}"; do
+  layout=${c%-*}
+  read -r mb mbs cpu_gb rss_mib ratio vs_json < <(awk -v b="${text_in_bytes[$layout]}" \
+    -v w="${best_wall[$c]}" -v cw="${best_wall[$layout-cat]}" -v cpu="${best_cpu[$c]}" \
+    -v rss="${best_rss[$c]}" -v json="$json_mbs" \
+    'BEGIN { mbs = b / (w / 1e9) / 1e6; printf "%.0f %.0f %.2f %.1f %.2f %.2f\n", b / 1e6, mbs,
+             cpu / (b / 1e9), rss / 1024, mbs / (b / (cw / 1e9) / 1e6), mbs / json }')
+  targets=""
+  case $c in
+    *-auto)
+      share=$(awk -v a="${best_wall[$c]}" -v n="${best_wall[$layout-none]}" 'BEGIN { printf "%.2f", n / a }')
+      check_target ">=300 MB/s" "$mbs >= 300"
+      targets+="(${share}x none)"
+      ;;
+  esac
+  [[ $c == *-cat ]] && vs_json="-"
+  printf '%-12s %7s %6s %9s %7s %8s %7s %8s %8s  %s\n' "$c" "$mb" "${text_in_lines[$layout]}" \
+    "$mbs" "${best_cpu[$c]}" "$cpu_gb" "$rss_mib" "$ratio" "$vs_json" "$targets"
+done
+echo
+echo "x cat = MB/s ÷ cat's MB/s on the same corpus; x json = MB/s ÷ json-file's MB/s above."
+echo "none = parser none (line as message); auto = parser auto (layout detected per line)."
 finish
