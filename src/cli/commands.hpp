@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,5 +44,17 @@ struct TailArgs {
 // Declares the `tail` subcommand and its options (filling `args`) on `app`.
 CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args);
 int tail_command(const TailArgs& args);
+
+// `sluice top`: a live view of a running sluice, from its /metrics (cli/top.cpp).
+struct TopArgs {
+  std::vector<std::string> components;  // names or globs; none: all
+  std::optional<std::string> addr;      // else SLUICE_METRICS_ADDR, else the default
+  std::string interval = "1s";
+  size_t files = 10;  // the files furthest behind to list
+  bool once = false;
+  bool json = false;
+};
+CLI::App* add_top_subcommand(CLI::App& app, TopArgs& args);
+int top_command(const TopArgs& args);
 
 }  // namespace sluice::cli

@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   sluice::cli::TailArgs tail_args;
   CLI::App* tail = sluice::cli::add_tail_subcommand(app, tail_args);
 
+  sluice::cli::TopArgs top_args;
+  CLI::App* top = sluice::cli::add_top_subcommand(app, top_args);
+
   CLI::App* list = sluice::cli::add_list_subcommand(app);
   sluice::cli::DescribeArgs describe_args;
   CLI::App* describe = sluice::cli::add_describe_subcommand(app, describe_args);
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
     tail_args.paths.insert(tail_args.paths.end(), command.begin(), command.end());
     return sluice::cli::tail_command(tail_args);
   }
+  if (top->parsed()) return sluice::cli::top_command(top_args);
   if (list->parsed()) return sluice::cli::list_command();
   if (describe->parsed()) return sluice::cli::describe_command(describe_args);
   if (version->parsed()) {
