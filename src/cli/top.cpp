@@ -195,18 +195,17 @@ class Scraper {
   std::optional<ScrapeResult> result_;
 };
 
-// INT, TERM and HUP are blocked in every thread already (main); WINCH is blocked here, before
-// the HTTP client's thread starts, so that all four arrive on this signalfd.
+// INT, TERM and HUP are blocked in every thread already (main); WINCH (window resized), TSTP
+// (Ctrl-Z) and CONT are blocked here, before the HTTP client's thread starts, so that all of
+// them arrive on this signalfd.
 class Signals {
  public:
   Signals() {
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    pthread_sigmask(SIG_BLOCK, &winch, nullptr);
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, sig);
+    for (int sig : {SIGWINCH, SIGTSTP, SIGCONT}) sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
     fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   }
   ~Signals() {
@@ -244,23 +243,22 @@ bool write_out(std::string_view text) {
 class Screen {
  public:
   Screen() {
-    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0) {
-      termios raw = saved_;
-      raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));
-      raw.c_cc[VMIN] = 0;
-      raw.c_cc[VTIME] = 0;
-      keys_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-    }
-    write_out("\x1b[?1049h\x1b[?25l");
+    have_saved_ = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0;
+    enter();
   }
-  ~Screen() {
-    write_out("\x1b[?25h\x1b[?1049l");
-    if (keys_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-  }
+  ~Screen() { leave(); }
   Screen(const Screen&) = delete;
   Screen& operator=(const Screen&) = delete;
 
   [[nodiscard]] bool reads_keys() const { return keys_; }
+
+  // Ctrl-Z: the shell gets its screen and modes back while top is stopped, and top takes them
+  // again when continued (`fg`).
+  void suspend() {
+    leave();
+    ::kill(::getpid(), SIGSTOP);
+    enter();
+  }
 
   // Columns and rows; 80x24 when the terminal does not say.
   static std::pair<size_t, size_t> size() {
@@ -285,7 +283,23 @@ class Screen {
   }
 
  private:
+  void enter() {
+    if (have_saved_) {
+      termios raw = saved_;
+      raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));
+      raw.c_cc[VMIN] = 0;
+      raw.c_cc[VTIME] = 0;
+      keys_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+    }
+    write_out("\x1b[?1049h\x1b[?25l");
+  }
+  void leave() {
+    write_out("\x1b[?25h\x1b[?1049l");
+    if (keys_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  }
+
   termios saved_{};
+  bool have_saved_ = false;
   bool keys_ = false;
 };
 
@@ -303,7 +317,7 @@ class Top {
   Top(const TopArgs& args, Target target, int64_t interval_ns)
       : args_(args), target_(std::move(target)), interval_ns_(interval_ns) {}
 
-  // Starts the HTTP client (and its thread: after signals_, so it inherits SIGWINCH blocked).
+  // Starts the HTTP client (and its thread: after signals_, so it inherits their mask).
   bool connect(int64_t timeout_ns, std::string* error) {
     scraper_ = Scraper::create(target_, timeout_ns, error);
     return scraper_ != nullptr;
@@ -332,7 +346,7 @@ class Top {
     for (;;) {
       pollfd fds[2] = {{scraper_->fd(), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0 && errno != EINTR) return {};
-      if (fds[1].revents && signals_.next() != SIGWINCH) return {};
+      if (fds[1].revents && !handle_signal(nullptr)) return {};
       if (fds[0].revents) {
         if (auto result = scraper_->take()) return std::move(*result);
       }
@@ -345,9 +359,29 @@ class Top {
     for (int64_t now = monotonic_ns(); now < until; now = monotonic_ns()) {
       pollfd fds[1] = {{signals_.fd(), POLLIN, 0}};
       const int ms = static_cast<int>((until - now + 999'999) / 1'000'000);
-      if (::poll(fds, 1, ms) > 0 && signals_.next() != SIGWINCH) return false;
+      if (::poll(fds, 1, ms) > 0 && !handle_signal(nullptr)) return false;
     }
     return true;
+  }
+
+  // Acts on the next pending signal; false when it asks top to end (INT, TERM, HUP).
+  bool handle_signal(Screen* screen) {
+    switch (signals_.next()) {
+      case SIGINT:
+      case SIGTERM:
+      case SIGHUP:
+        return false;
+      case SIGTSTP:
+        // Blocked, so not stopped by it: stop as its default action would, tidily.
+        if (screen) {
+          screen->suspend();
+        } else {
+          ::kill(::getpid(), SIGSTOP);
+        }
+        return true;
+      default:  // WINCH (the caller redraws), CONT
+        return true;
+    }
   }
 
   int report_unreachable(const std::string& error) {
@@ -418,7 +452,7 @@ class Top {
                        {keys ? STDIN_FILENO : -1, POLLIN, 0}};
       if (::poll(fds, 3, timeout_ms) < 0 && errno != EINTR) return 1;
       if (fds[1].revents) {
-        if (signals_.next() != SIGWINCH) return 0;
+        if (!handle_signal(screen)) return 0;
         if (!show(model, screen, status)) return 0;
       }
       if (fds[2].revents) {

@@ -63,29 +63,53 @@ std::string notes(const ComponentRow& row) {
 
 struct Column {
   std::string_view title;
-  size_t width;
-  bool right;  // numbers right-aligned
+  size_t max_width;  // cells are cut to it; the last column is never cut (the line is)
+  bool right;        // numbers right-aligned
 };
 
-std::string row_text(const std::vector<Column>& columns, const std::vector<std::string>& cells) {
+// Code points, not bytes: a name in UTF-8 pads like the ASCII ones.
+size_t display_columns(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Each column as wide as its title or its widest cell (cut to the column's max).
+std::vector<size_t> fit_widths(const std::vector<Column>& columns,
+                               const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    size_t widest = 0;
+    for (const auto& cells : rows) widest = std::max(widest, display_columns(cells[i]));
+    if (i + 1 < columns.size()) widest = std::min(widest, columns[i].max_width);
+    widths.push_back(std::max(columns[i].title.size(), widest));
+  }
+  return widths;
+}
+
+std::string row_text(const std::vector<Column>& columns, const std::vector<size_t>& widths,
+                     const std::vector<std::string>& cells) {
   std::string line;
   for (size_t i = 0; i < columns.size() && i < cells.size(); ++i) {
-    const Column& c = columns[i];
     const bool last = i + 1 == columns.size();
-    std::string cell = last ? cells[i] : terminal_safe(cells[i], c.width);
-    // Code points, not bytes: a name in UTF-8 pads like the ASCII ones.
-    size_t shown = 0;
-    for (unsigned char ch : cell) shown += (ch & 0xC0) != 0x80;
-    const std::string pad(c.width > shown ? c.width - shown : 0, ' ');
+    std::string cell = last ? cells[i] : terminal_safe(cells[i], widths[i]);
+    const size_t shown = display_columns(cell);
+    const std::string pad(widths[i] > shown ? widths[i] - shown : 0, ' ');
     if (i > 0) line += "  ";
     if (last) {
       line += cell;
     } else {
-      line += c.right ? pad + cell : cell + pad;
+      line += columns[i].right ? pad + cell : cell + pad;
     }
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
+}
+
+std::vector<std::string> titles_of(const std::vector<Column>& columns) {
+  std::vector<std::string> titles;
+  for (const Column& c : columns) titles.emplace_back(c.title);
+  return titles;
 }
 
 class TableWriter {
@@ -112,39 +136,18 @@ class TableWriter {
 };
 
 void component_table(const TopModel& model, TableWriter& out) {
-  size_t name_width = 9;
-  for (const ComponentRow& row : model.components) {
-    name_width = std::max(name_width, std::min<size_t>(row.name.size(), 24));
-  }
   const std::vector<Column> columns = {
-      {"COMPONENT", name_width, false},
-      {"KIND", 9, false},
-      {"EVENTS/S IN", 11, true},
-      {"EVENTS/S OUT", 12, true},
-      {"BYTES/S IN", 10, true},
-      {"BYTES/S OUT", 11, true},
-      {"ERRORS", 9, true},
-      {"PARSE ERR", 9, true},
-      {"DROPS", 9, true},
-      {"QUEUE", 5, true},
-      {"ACK LAG", 8, true},
-      {"NOTES", 0, false},
+      {"COMPONENT", 24, false},  {"KIND", 9, false},       {"EVENTS/S IN", 9, true},
+      {"EVENTS/S OUT", 9, true}, {"BYTES/S IN", 10, true}, {"BYTES/S OUT", 10, true},
+      {"ERRORS", 14, true},      {"PARSE ERR", 14, true},  {"DROPS", 14, true},
+      {"QUEUE", 5, true},        {"ACK LAG", 8, true},     {"NOTES", 0, false},
   };
-  std::vector<std::string> titles;
-  for (const Column& c : columns) titles.emplace_back(c.title);
-  out.line(row_text(columns, titles), kReverse);
-  const size_t count = model.components.size();
-  for (size_t i = 0; i < count; ++i) {
-    // Keep a line to say what is not shown.
-    if (out.left() == 1 && i + 1 < count) {
-      out.line(fmt::format("… {} more components (name the ones to watch: sluice top NAME…)",
-                           count - i));
-      return;
-    }
-    const ComponentRow& row = model.components[i];
-    std::vector<std::string> cells = {
-        row.name,
-        row.kind,
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string_view> styles;
+  for (const ComponentRow& row : model.components) {
+    rows.push_back({
+        terminal_safe(row.name, SIZE_MAX),
+        terminal_safe(row.kind, SIZE_MAX),
         rate_cell(row.events_in_per_s, row.counts_events_in),
         rate_cell(row.events_out_per_s, true),
         bytes_rate_cell(row.bytes_in_per_s, row.counts_bytes_in),
@@ -155,14 +158,25 @@ void component_table(const TopModel& model, TableWriter& out) {
         percent_cell(row.queue_fill),
         row.unacknowledged_events ? human_count(*row.unacknowledged_events) : "",
         terminal_safe(notes(row), SIZE_MAX),
-    };
+    });
     std::string_view style;
     if (row.failing_seconds > 0 || row.errors.recent > 0 || row.dropped.recent > 0) {
       style = kRed;
     } else if (row.queue_fill && *row.queue_fill >= kQueueWarnFill) {
       style = kYellow;
     }
-    if (!out.line(row_text(columns, cells), style)) return;
+    styles.push_back(style);
+  }
+  const std::vector<size_t> widths = fit_widths(columns, rows);
+  out.line(row_text(columns, widths, titles_of(columns)), kReverse);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    // Keep a line to say what is not shown.
+    if (out.left() == 1 && i + 1 < rows.size()) {
+      out.line(fmt::format("… {} more components (name the ones to watch: sluice top NAME…)",
+                           rows.size() - i));
+      return;
+    }
+    if (!out.line(row_text(columns, widths, rows[i]), styles[i])) return;
   }
 }
 
@@ -176,33 +190,26 @@ void file_table(const TopModel& model, TableWriter& out) {
   }
   out.line(summary, kBold);
   if (model.files.empty()) return;
-  size_t source_width = 6;
-  for (const FileRow& f : model.files) {
-    source_width = std::max(source_width, std::min<size_t>(f.source.size(), 16));
-  }
   const std::vector<Column> columns = {
-      {"SOURCE", source_width, false},
-      {"BEHIND", 10, true},
-      {"READ/S", 10, true},
-      {"SIZE", 10, true},
-      {"READ", 10, true},
-      {"ACKED", 10, true},
-      {"PATH", 0, false},
+      {"SOURCE", 16, false}, {"BEHIND", 10, true}, {"READ/S", 10, true}, {"SIZE", 10, true},
+      {"READ", 10, true},    {"ACKED", 10, true},  {"PATH", 0, false},
   };
-  std::vector<std::string> titles;
-  for (const Column& c : columns) titles.emplace_back(c.title);
-  out.line(row_text(columns, titles), kReverse);
+  std::vector<std::vector<std::string>> rows;
   for (const FileRow& f : model.files) {
-    std::vector<std::string> cells = {
-        f.source,
+    rows.push_back({
+        terminal_safe(f.source, SIZE_MAX),
         human_bytes(f.bytes_behind()),
         f.read_bytes_per_s ? human_bytes(*f.read_bytes_per_s) : "-",
         human_bytes(f.size),
         human_bytes(f.read_offset),
         human_bytes(f.acknowledged_offset),
         terminal_safe(f.path, SIZE_MAX),
-    };
-    if (!out.line(row_text(columns, cells))) return;
+    });
+  }
+  const std::vector<size_t> widths = fit_widths(columns, rows);
+  out.line(row_text(columns, widths, titles_of(columns)), kReverse);
+  for (const auto& cells : rows) {
+    if (!out.line(row_text(columns, widths, cells))) return;
   }
 }
 

@@ -276,6 +276,45 @@ class TopTest(SluiceTestCase):
             self.assertTrue(drawn.endswith(b"\x1b[?25h\x1b[?1049l"), drawn[-100:])
         p.kill()
 
+    def test_ctrl_z_gives_the_terminal_back_until_fg(self):
+        p, port = self.start_watched()
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        before = termios.tcgetattr(slave)
+        proc = subprocess.Popen([BIN, "top", "--interval", "100ms", "--addr", f"127.0.0.1:{port}"],
+                                stdin=slave, stdout=slave, stderr=slave, env=base_env(),
+                                start_new_session=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        drawn = bytearray()
+
+        def read_some():
+            while select.select([master], [], [], 0.05)[0]:
+                drawn.extend(os.read(master, 65536))
+            return drawn
+
+        def state():
+            with open(f"/proc/{proc.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+
+        wait_until(lambda: b"rates over" in read_some(), timeout=30, interval=0,
+                   what="top drawing its view")
+        proc.send_signal(signal.SIGTSTP)
+        wait_until(lambda: state() == "T", timeout=30, what="top stopped")
+        read_some()
+        self.assertTrue(bytes(drawn).endswith(b"\x1b[?25h\x1b[?1049l"), bytes(drawn[-100:]))
+        self.assertEqual(termios.tcgetattr(slave), before, "the shell's modes while stopped")
+        mark = len(drawn)
+        proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: b"rates over" in read_some()[mark:], timeout=30, interval=0,
+                   what="top drawing again after fg")
+        self.assertIn(b"\x1b[?1049h", drawn[mark:])
+        self.assertNotEqual(termios.tcgetattr(slave), before, "top reads keys again")
+        os.write(master, b"q")
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertEqual(termios.tcgetattr(slave), before)
+        p.kill()
+
 
 if __name__ == "__main__":
     main()

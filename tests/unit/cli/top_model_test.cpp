@@ -203,7 +203,7 @@ TEST(TopView, TableNamesComponentsRatesAndFiles) {
       << text;
   EXPECT_NE(text.find("COMPONENT"), std::string::npos);
   // logs: 1.50k events/s in and out, 2.00 KiB/s in; its ack lag 12.
-  EXPECT_NE(text.find("logs       source                         1.50k    2.00 KiB"),
+  EXPECT_NE(text.find("logs       source                      1.50k    2.00 KiB"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("2 +2"), std::string::npos) << text;  // out's errors, 2 new
