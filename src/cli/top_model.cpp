@@ -22,8 +22,12 @@ std::string series_key(const PrometheusSample& s) {
   return key;
 }
 
-// A Prometheus page may say NaN or a negative number anywhere; top shows neither as a count.
-double finite_or_zero(double v) { return std::isfinite(v) ? v : 0; }
+// A Prometheus page may say NaN, infinity or a negative number anywhere; sluice's series are
+// uint64 counts, so top reads anything else as 0 and caps the rest there (sums stay finite).
+double count_value(double v) {
+  constexpr double kMaxCount = 18446744073709551615.0;  // UINT64_MAX
+  return std::isfinite(v) && v > 0 ? std::min(v, kMaxCount) : 0;
+}
 
 class ModelBuilder {
  public:
@@ -34,7 +38,7 @@ class ModelBuilder {
       const double dt = static_cast<double>(current.taken_ns - previous->taken_ns) / 1e9;
       if (dt > 0) interval_s_ = dt;
       for (const PrometheusSample& s : previous->samples) {
-        before_.emplace(series_key(s), finite_or_zero(s.value));
+        before_.emplace(series_key(s), count_value(s.value));
       }
     }
   }
@@ -95,7 +99,7 @@ class ModelBuilder {
   // How much a counter grew since the previous scrape; a counter that went down was reset (a
   // restarted sluice), so all of its value is new, as Prometheus's rate() counts it.
   double growth(const PrometheusSample& s) const {
-    const double now = finite_or_zero(s.value);
+    const double now = count_value(s.value);
     auto it = before_.find(series_key(s));
     const double then = it == before_.end() ? 0 : it->second;
     return now >= then ? now - then : now;
@@ -107,7 +111,7 @@ class ModelBuilder {
   }
 
   CounterReading reading(const PrometheusSample& s) const {
-    return {finite_or_zero(s.value), growth(s)};
+    return {count_value(s.value), growth(s)};
   }
 
   static void add(CounterReading& into, const CounterReading& r) {
@@ -134,11 +138,11 @@ class ModelBuilder {
     if (n == "sluice_build_info") {
       model_.version = std::string(s.label("version"));
     } else if (n == "process_resident_memory_bytes") {
-      model_.resident_bytes = finite_or_zero(s.value);
+      model_.resident_bytes = count_value(s.value);
     } else if (n.starts_with("sluice_component_")) {
       take_component_counter(s);
     } else if (n == "sluice_source_unacknowledged_events") {
-      if (ComponentRow* r = row(s, "source")) r->unacknowledged_events = finite_or_zero(s.value);
+      if (ComponentRow* r = row(s, "source")) r->unacknowledged_events = count_value(s.value);
     } else if (n.starts_with("sluice_sink_")) {
       take_sink_gauge(s);
     } else if (n.starts_with("sluice_source_files")) {
@@ -187,7 +191,7 @@ class ModelBuilder {
     const std::string name(s.label("component"));
     if (name.empty() || !component_selected(name, patterns_)) return;
     std::string_view n = s.name;
-    const double v = std::max(0.0, finite_or_zero(s.value));
+    const double v = count_value(s.value);
     Sink& sink = sinks_[name];
     if (n == "sluice_sink_queue_bytes") {
       sink.queue_bytes = v;
@@ -209,7 +213,7 @@ class ModelBuilder {
   void take_file_totals(const PrometheusSample& s) {
     if (!component_selected(std::string(s.label("component")), patterns_)) return;
     std::string_view n = s.name;
-    const double v = std::max(0.0, finite_or_zero(s.value));
+    const double v = count_value(s.value);
     if (n == "sluice_source_files") {
       model_.files_followed += v;
     } else if (n == "sluice_source_files_size_bytes") {
@@ -233,7 +237,7 @@ class ModelBuilder {
       file.source = std::move(source);
       file.path = std::move(path);
     }
-    const double v = std::max(0.0, finite_or_zero(s.value));
+    const double v = count_value(s.value);
     if (n == "sluice_file_size_bytes") {
       model_.file_series += 1;
       file.size = v;

@@ -311,34 +311,46 @@ std::string human_bytes(double value) {
 
 std::string terminal_safe(std::string_view text, size_t columns) {
   if (columns == 0) return {};
+  // Each piece is one code point of `text` as shown: itself, U+FFFD, or a 4-column escape.
+  struct Piece {
+    size_t end;    // in `out`
+    size_t shown;  // columns up to its end
+  };
   std::string out;
+  std::vector<Piece> pieces;
   size_t shown = 0;
-  size_t last_start = 0;  // where the last code point shown begins in `out`
   for (size_t i = 0; i < text.size();) {
-    if (shown == columns) {
-      // Cut: the last column shown says so.
-      out.resize(last_start);
-      out.append("…");
-      break;
-    }
-    last_start = out.size();
     const auto c = static_cast<unsigned char>(text[i]);
     const size_t len = utf8_sequence_length(text, i);
     // C1 controls (U+0080..U+009F) are two bytes, C2 80..C2 9F; some terminals obey them.
     const bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
     if (len == 0) {
       out.append("\xEF\xBF\xBD");
+      shown += 1;
       i += 1;
     } else if (c < 0x20 || c == 0x7F || c1) {
       const unsigned escaped = c1 ? static_cast<unsigned char>(text[i + 1]) : c;
       out.append(fmt::format("\\x{:02x}", escaped));
+      shown += 4;
       i += len;
     } else {
       out.append(text.substr(i, len));
+      shown += 1;
       i += len;
     }
-    ++shown;
+    pieces.push_back({out.size(), shown});
+    // Past the limit: no need to look further.
+    if (shown > columns) break;
   }
+  if (shown <= columns) return out;
+  // Cut: keep what fits in one column less, and say so in the last one.
+  size_t keep = 0;
+  for (const Piece& piece : pieces) {
+    if (piece.shown > columns - 1) break;
+    keep = piece.end;
+  }
+  out.resize(keep);
+  out.append("…");
   return out;
 }
 

@@ -242,6 +242,12 @@ TEST(TopView, TerminalSafeEscapesControlsAndCuts) {
   EXPECT_EQ(terminal_safe("bad \xff byte", 100), "bad \xEF\xBF\xBD byte");
   EXPECT_EQ(terminal_safe("héllo wörld", 5), "héll…");
   EXPECT_EQ(terminal_safe("short", 5), "short");
+  // An escape takes four columns of the width, not one.
+  EXPECT_EQ(terminal_safe("a\x1b"
+                          "bc",
+                          4),
+            "a…");
+  EXPECT_EQ(terminal_safe("a\x1b", 5), "a\\x1b");
   EXPECT_EQ(terminal_safe("anything", 0), "");
 }
 
