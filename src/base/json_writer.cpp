@@ -7,6 +7,10 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "base/utf8.hpp"
 
 namespace sluice {
@@ -95,11 +99,14 @@ inline bool word_needs_more_than_copy(uint64_t w) {
   return ((below_space | quote | backslash | w) & kHighs) != 0;
 }
 
-// Whether all of the last bytes of s[0, n) past the whole words already checked are plain
-// ASCII: the last 8 bytes when there are 8 (overlapping checked ones does no harm), else the
-// short string read in two overlapping halves or three single bytes, padded with 'A'.
-inline bool tail_is_plain_ascii(const char* s, size_t n) {
-  if (n >= 8) return !word_needs_more_than_copy(load_word(s + n - 8));
+// Whether the n < 16 bytes at `s` are all plain ASCII (no byte needs more than a copy): read
+// as two overlapping words, or two overlapping halves or three single bytes gathered into one
+// word (padded with 'A'). Never OR two words: that makes bytes of its own.
+inline bool short_is_plain_ascii(const char* s, size_t n) {
+  if (n >= 8) {
+    return !word_needs_more_than_copy(load_word(s)) &&
+           !word_needs_more_than_copy(load_word(s + n - 8));
+  }
   if (n >= 4) {
     return !word_needs_more_than_copy(load_half(s) |
                                       (static_cast<uint64_t>(load_half(s + n - 4)) << 32));
@@ -111,12 +118,9 @@ inline bool tail_is_plain_ascii(const char* s, size_t n) {
   return !word_needs_more_than_copy(bytes | 0x4141414141000000ull);
 }
 
-// memcpy for n bytes; short strings (most keys and values) with overlapping word moves rather
-// than a call.
-inline void copy_short_or_long(char* p, const char* s, size_t n) {
-  if (n > 16) {
-    std::memcpy(p, s, n);
-  } else if (n >= 8) {
+// Copies the n < 16 bytes with overlapping moves rather than a call.
+inline void copy_short(char* p, const char* s, size_t n) {
+  if (n >= 8) {
     const uint64_t head = load_word(s), tail = load_word(s + n - 8);
     std::memcpy(p, &head, 8);
     std::memcpy(p + n - 8, &tail, 8);
@@ -130,6 +134,57 @@ inline void copy_short_or_long(char* p, const char* s, size_t n) {
     p[n / 2] = middle;
     p[n - 1] = last;
   }
+}
+
+#if defined(__SSE2__)
+// Whether a byte of the 16 is below 0x20, '"', '\\' or not ASCII (the signed comparison puts
+// bytes from 0x80 up below 0x20 too).
+inline bool block_needs_more_than_copy(__m128i v) {
+  const __m128i below_space = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  return _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) != 0;
+}
+#endif
+
+// Copies the longest prefix of s[0, n) that is whole blocks of plain ASCII to `p` (room for n
+// bytes), checking and copying in the same pass; n when all of it is plain (the last block may
+// overlap the one before). Most keys and values are: they need nothing else.
+inline size_t copy_plain_ascii_prefix(char* p, const char* s, size_t n) {
+#if defined(__SSE2__)
+  constexpr size_t kBlock = 16;
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    if (block_needs_more_than_copy(v)) return i;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
+  }
+  if (i == n) return n;
+  if (n >= kBlock) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - kBlock));
+    if (block_needs_more_than_copy(v)) return i;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + n - kBlock), v);
+    return n;
+  }
+#else
+  constexpr size_t kBlock = 8;
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    const uint64_t w = load_word(s + i);
+    if (word_needs_more_than_copy(w)) return i;
+    std::memcpy(p + i, &w, kBlock);
+  }
+  if (i == n) return n;
+  if (n >= kBlock) {
+    const uint64_t w = load_word(s + n - kBlock);
+    if (word_needs_more_than_copy(w)) return i;
+    std::memcpy(p + n - kBlock, &w, kBlock);
+    return n;
+  }
+#endif
+  if (!short_is_plain_ascii(s, n)) return 0;
+  copy_short(p, s, n);
+  return n;
 }
 
 // Copies valid UTF-8, escaping what JSON requires. `p` has room for 6 bytes per input byte.
@@ -225,21 +280,14 @@ void append_json_string(ByteBuffer& out, std::string_view text, bool utf8_valid)
   char* p = start;
   *p++ = '"';
   const char* s = text.data();
-  // Most keys and values are printable ASCII: one pass of word checks finds that, and the copy
-  // of such a string needs no further look at its bytes.
-  size_t clean = 0;
-  while (clean + 8 <= n && !word_needs_more_than_copy(load_word(s + clean))) clean += 8;
-  if (clean + 8 > n && tail_is_plain_ascii(s, n)) {
-    copy_short_or_long(p, s, n);
-    p += n;
-  } else {
-    // The words before `clean` are ASCII, so the rest is valid UTF-8 exactly when the whole is.
-    std::memcpy(p, s, clean);
-    p += clean;
-    if (utf8_valid || is_valid_utf8(text.substr(clean))) {
-      p = write_escaped_valid(p, s + clean, n - clean);
+  const size_t plain = copy_plain_ascii_prefix(p, s, n);
+  p += plain;
+  if (plain < n) {
+    // The prefix is ASCII, so the rest is valid UTF-8 exactly when the whole is.
+    if (utf8_valid || is_valid_utf8(text.substr(plain))) {
+      p = write_escaped_valid(p, s + plain, n - plain);
     } else {
-      p = write_escaped_repairing(p, s + clean, n - clean);
+      p = write_escaped_repairing(p, s + plain, n - plain);
     }
   }
   *p++ = '"';

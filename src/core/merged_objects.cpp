@@ -111,9 +111,11 @@ class MergedObjectWriter {
     } else {
       std::sort(dotted, dotted + count,
                 [](const Field* a, const Field* b) { return a->key < b->key; });
+      // Most objects have no member under another: then no segment needs the check below.
+      const bool any_conflict = count > 1 && any_path_prefix(dotted, count);
       for (size_t i = 0; i < count; ++i) {
         const std::string_view key = relative(*dotted[i]);
-        if (count > 1 && path_conflict(dotted, count, first_segment(key))) {
+        if (any_conflict && path_conflict(dotted, count, first_segment(key))) {
           members.flat(key, dotted[i]->value);
         } else {
           members.member(key, dotted[i]->value);
@@ -135,6 +137,18 @@ class MergedObjectWriter {
 
   [[nodiscard]] std::string_view relative(const Field& field) const {
     return field.key.substr(name_.size() + 1);
+  }
+
+  // Some member is a path prefix of another (`a.b` and `a.b.c`).
+  [[nodiscard]] bool any_path_prefix(const Field* const* dotted, size_t count) const {
+    for (size_t i = 0; i < count; ++i) {
+      const std::string_view a = relative(*dotted[i]);
+      for (size_t j = 0; j < count; ++j) {
+        const std::string_view b = relative(*dotted[j]);
+        if (b.size() > a.size() && b.starts_with(a) && b[a.size()] == '.') return true;
+      }
+    }
+    return false;
   }
 
   // Some member under `segment` is a path prefix of another (`a.b` and `a.b.c`).

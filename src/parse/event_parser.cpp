@@ -49,6 +49,13 @@ std::unique_ptr<EventParser> EventParser::create(ParserOptions options, std::str
   if (parser->options_.timestamp_fields.empty()) {
     parser->options_.timestamp_fields = default_timestamp_fields();
   }
+  // A plain line's fields are `message`, `level` and dotted ECS names (`log.logger`,
+  // `process.pid`, `http.request.method`, ...), never `@timestamp`.
+  for (const std::string& name : parser->options_.timestamp_fields) {
+    if (name == "message" || name == "level" || name.find('.') != std::string::npos) {
+      parser->plain_fields_may_hold_time_ = true;
+    }
+  }
   return parser;
 }
 
@@ -132,7 +139,8 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t
                    ? Outcome::Parsed
                    : Outcome::Failed;
       }
-      if (parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
+      if (start < line.size() && is_logfmt_identifier_start(line[start]) &&
+          parse_logfmt(line, LogfmtStrictness::RequireLeadingPair, batch.arena, batch.fields)) {
         return Outcome::Parsed;
       }
       if (!parse_text(batch, event, now_ns)) push_message(batch, line);
@@ -214,11 +222,12 @@ void EventParser::parse(Batch& batch, int64_t now_ns) const {
   for (Event& event : batch.events) {
     event.first_field = static_cast<uint32_t>(batch.fields.size());
     bool parsed = false;
+    Outcome outcome = Outcome::Plain;  // a split piece is kept as a plain message
     if (event.flags & kFlagSplit) {
       // A piece of an over-long line cannot be parsed as a whole; keep it as text.
       push_message(batch, event.line);
     } else {
-      Outcome outcome = parse_line(batch, event, now_ns);
+      outcome = parse_line(batch, event, now_ns);
       parsed = outcome == Outcome::Parsed;
       if (outcome == Outcome::Failed) {
         event.flags |= kFlagParseError;
@@ -226,7 +235,12 @@ void EventParser::parse(Batch& batch, int64_t now_ns) const {
       }
     }
     event.field_count = static_cast<uint32_t>(batch.fields.size()) - event.first_field;
-    extract_timestamp(batch, event, now_ns);
+    if (outcome == Outcome::Plain && !plain_fields_may_hold_time_) {
+      // No field of a plain line can be a timestamp field: the line's own time, or the read time.
+      if (event.timestamp_ns == 0) event.timestamp_ns = batch.read_time_ns;
+    } else {
+      extract_timestamp(batch, event, now_ns);
+    }
     if (parsed && !options_.target.empty()) nest_under_target(batch, event);
   }
 }

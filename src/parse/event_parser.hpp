@@ -58,6 +58,9 @@ class EventParser {
   std::unique_ptr<re2::RE2> regex_;
   std::vector<std::pair<int, std::string>> regex_groups_;  // capture index → field name
   int regex_captures_ = 0;  // captures a match fills: up to the last named group
+  // Whether a configured timestamp field could be one of the fields a plain line gets (message,
+  // level, dotted ECS names); when not, a plain line's time needs no search of its fields.
+  bool plain_fields_may_hold_time_ = false;
 };
 
 }  // namespace sluice

@@ -28,15 +28,22 @@ inline int fixed_digits(std::string_view s, size_t i, size_t n) {
   return value;
 }
 
-// 1..12 for an English month abbreviation (any case), else 0.
+// 1..12 for an English month abbreviation (any case), else 0. The three letters are compared
+// as one number (lowercased by setting bit 5, which changes no letter into another letter).
 inline int month_from_name(std::string_view s) {
-  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
+  constexpr auto pack = [](char a, char b, char c) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(a | 0x20)) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(b | 0x20)) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(c | 0x20));
+  };
+  static constexpr uint32_t kMonths[] = {
+      pack('j', 'a', 'n'), pack('f', 'e', 'b'), pack('m', 'a', 'r'), pack('a', 'p', 'r'),
+      pack('m', 'a', 'y'), pack('j', 'u', 'n'), pack('j', 'u', 'l'), pack('a', 'u', 'g'),
+      pack('s', 'e', 'p'), pack('o', 'c', 't'), pack('n', 'o', 'v'), pack('d', 'e', 'c')};
   if (s.size() < 3) return 0;
-  const char folded[3] = {static_cast<char>(s[0] | 0x20), static_cast<char>(s[1] | 0x20),
-                          static_cast<char>(s[2] | 0x20)};
+  const uint32_t folded = pack(s[0], s[1], s[2]);
   for (int m = 0; m < 12; ++m) {
-    if (std::string_view(folded, 3) == kMonths[m]) return m + 1;
+    if (folded == kMonths[m]) return m + 1;
   }
   return 0;
 }

@@ -13,12 +13,11 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 bool is_key_char(char c) { return !is_space(c) && c != '=' && c != '"'; }
 
 bool is_identifier(std::string_view key) {
-  auto alpha = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@';
-  };
-  if (key.empty() || !alpha(key[0])) return false;
+  if (key.empty() || !is_logfmt_identifier_start(key[0])) return false;
   for (char c : key) {
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != '/') return false;
+    if (!is_logfmt_identifier_start(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' &&
+        c != '/')
+      return false;
   }
   return true;
 }

@@ -19,6 +19,12 @@ enum class LogfmtStrictness {
   RequireLeadingPair,
 };
 
+// Whether `c` may start a key under RequireLeadingPair (`[A-Za-z_@]`): a line whose first
+// non-blank byte is anything else is not logfmt there, and need not be tried.
+inline bool is_logfmt_identifier_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@';
+}
+
 // Returns false (leaving `fields` as it was) when the line has no key=value pair, has an
 // unterminated quote, or fails the strictness rule.
 bool parse_logfmt(std::string_view line, LogfmtStrictness strictness, Arena& arena,

@@ -50,15 +50,33 @@ std::optional<int64_t> instant_in_year(const LineTime& t, int64_t year, const Ti
   return ns;
 }
 
-}  // namespace
+struct YearAndInstant {
+  int32_t year;
+  int64_t ns;
+};
 
-std::optional<int32_t> infer_year(const LineTime& time, const TimeZone* zone, int64_t anchor_ns) {
+// infer_year() with the instant it found in that year, so that no caller computes it twice.
+// The newest year a line's date can be in: the anchor's year in the line's zone, or the next one
+// in the last days of December (a date at most a day ahead). The lines of a batch share the
+// anchor, so the last local day's answer is kept (per thread, as the parser is shared).
+int64_t newest_possible_year(const LineTime& time, const TimeZone* zone, int64_t anchor_ns) {
   const int64_t anchor_s = floor_div(anchor_ns, kNsPerSec);
   const int64_t offset = time.has_zone ? time.utc_offset_seconds
                                        : (zone != nullptr ? zone->offset_at_utc(anchor_s) : 0);
-  const CivilDate today = civil_from_days(floor_div(anchor_s + offset, kSecPerDay));
-  // Only in the last days of December can next year's date be at most a day ahead.
-  const int64_t newest = today.year + (today.month == 12 && today.day >= 30 ? 1 : 0);
+  const int64_t local_day = floor_div(anchor_s + offset, kSecPerDay);
+  thread_local int64_t last_day = std::numeric_limits<int64_t>::min();
+  thread_local int64_t last_newest = 0;
+  if (local_day != last_day) {
+    const CivilDate today = civil_from_days(local_day);
+    last_newest = today.year + (today.month == 12 && today.day >= 30 ? 1 : 0);
+    last_day = local_day;
+  }
+  return last_newest;
+}
+
+std::optional<YearAndInstant> infer_year_and_instant(const LineTime& time, const TimeZone* zone,
+                                                     int64_t anchor_ns) {
+  const int64_t newest = newest_possible_year(time, zone, anchor_ns);
   int64_t limit;
   if (__builtin_add_overflow(anchor_ns, kSecPerDay * kNsPerSec, &limit)) {
     limit = std::numeric_limits<int64_t>::max();
@@ -68,18 +86,26 @@ std::optional<int32_t> infer_year(const LineTime& time, const TimeZone* zone, in
     if (time.month >= 1 && time.month <= 12 && time.day > days_in_month(year, time.month)) continue;
     const std::optional<int64_t> ns = instant_in_year(time, year, zone);
     if (!ns) return std::nullopt;
-    if (*ns <= limit) return static_cast<int32_t>(year);
+    if (*ns <= limit) return YearAndInstant{static_cast<int32_t>(year), *ns};
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int32_t> infer_year(const LineTime& time, const TimeZone* zone, int64_t anchor_ns) {
+  const std::optional<YearAndInstant> found = infer_year_and_instant(time, zone, anchor_ns);
+  if (!found) return std::nullopt;
+  return found->year;
 }
 
 std::optional<int64_t> resolve_line_time(const LineTime& time, const TimeZone* zone,
                                          int64_t anchor_ns) {
   if (time.is_epoch) return time.epoch_ns;
   if (time.has_year) return instant_in_year(time, time.year, zone);
-  const std::optional<int32_t> year = infer_year(time, zone, anchor_ns);
-  if (!year) return std::nullopt;
-  return instant_in_year(time, *year, zone);
+  const std::optional<YearAndInstant> found = infer_year_and_instant(time, zone, anchor_ns);
+  if (!found) return std::nullopt;
+  return found->ns;
 }
 
 }  // namespace sluice

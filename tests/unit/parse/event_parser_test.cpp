@@ -107,6 +107,51 @@ TEST(EventParser, ConfiguredTimestampFieldAndZone) {
   EXPECT_EQ(r.timestamps[0], 1719849600'000'000'000);
 }
 
+// A plain line's time is the line's own or the read time without a search of its fields, as
+// long as none of its fields can be a timestamp field: they are `message`, `level` or dotted ECS
+// names in every layout, named parsers included.
+TEST(EventParser, PlainLineFieldsAreMessageLevelOrDotted) {
+  const std::vector<std::string> lines = {
+      "2015-10-18 18:01:47,978 INFO [main] org.apache.Foo: Created MRAppMaster",
+      "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:Election@774] - x",
+      "2024-01-02T03:04:05.123+01:00  INFO 12345 --- [main] o.s.Foo : Tomcat started",
+      "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure",
+      R"(<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 1234 ID47 [ex@32473 iut="3"] hi)",
+      R"(127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326 "-" "x")",
+      "E0614 10:00:00.123456   12345 main.go:42] boom",
+      "03-17 16:13:38.811  1702  2395 D WindowManager: freezing",
+      "I, [2024-01-02T03:04:05.123456 #1234]  INFO -- prog: msg",
+      "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok",
+      "WARNING:root:disk almost full",
+      "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack",
+      "no layout at all",
+  };
+  for (ParserKind kind : {ParserKind::Auto, ParserKind::Text, ParserKind::None}) {
+    Result r = run(lines, with(kind));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      EXPECT_EQ(r.flags[i], 0) << lines[i];
+      for (const auto& [key, value] : r.fields[i]) {
+        EXPECT_TRUE(key == "message" || key == "level" || key.find('.') != std::string::npos)
+            << key << " in " << lines[i];
+      }
+    }
+  }
+}
+
+// A timestamp field that a plain line does have is still read from it.
+TEST(EventParser, PlainMessageAsTheTimestampField) {
+  ParserOptions o = with(ParserKind::None);
+  o.timestamp_fields = {"message"};
+  Result r = run({"2024-07-01T12:00:00Z", "not a time"}, o);
+  EXPECT_EQ(r.timestamps[0], 1719835200'000'000'000);
+  EXPECT_EQ(r.timestamps[1], kReadTime);
+  o.kind = ParserKind::Auto;
+  o.timestamp_fields = {"process.thread.name"};
+  r = run({"2015-10-18 18:01:47,978 INFO [2024-07-01T12:00:00Z] org.Foo: x"}, o);
+  EXPECT_EQ(r.fields[0].at("process.thread.name"), "2024-07-01T12:00:00Z");
+  EXPECT_EQ(r.timestamps[0], 1719835200'000'000'000);
+}
+
 TEST(EventParser, TargetCannotBeAtTimestamp) {
   ParserOptions o;
   o.target = "@timestamp";
