@@ -419,6 +419,7 @@ class Top {
       options.height = rows;
       options.interactive = true;
     }
+    options.now_unix_s = static_cast<double>(wall_clock_ns()) / 1e9;
     return options;
   }
 

@@ -139,6 +139,8 @@ class ModelBuilder {
       model_.version = std::string(s.label("version"));
     } else if (n == "process_resident_memory_bytes") {
       model_.resident_bytes = count_value(s.value);
+    } else if (n == "process_start_time_seconds") {
+      if (s.value > 0) model_.started_unix_s = count_value(s.value);
     } else if (n.starts_with("sluice_component_")) {
       take_component_counter(s);
     } else if (n == "sluice_source_unacknowledged_events") {

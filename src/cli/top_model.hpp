@@ -71,6 +71,7 @@ struct TopModel {
   std::optional<double> interval_s;  // between the two scrapes; unset on the first
   std::string version;               // sluice_build_info's
   double resident_bytes = 0;
+  std::optional<double> started_unix_s;  // process_start_time_seconds, when the page has it
   // Sources, then transforms, then sinks (the way events flow); each in the page's order.
   std::vector<ComponentRow> components;
   // The files furthest behind, most first (ties by source, then path), at most `max_files`.

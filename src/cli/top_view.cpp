@@ -294,6 +294,15 @@ std::string human_count(double value) {
   return fmt::format("{:.{}f}{}", value, decimals, kSuffixes[unit]);
 }
 
+std::string human_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<uint64_t>(std::min(seconds, 1e15));
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
+}
+
 std::string human_bytes(double value) {
   if (!std::isfinite(value)) return "?";
   if (std::fabs(value) < 1023.5) return fmt::format("{:.0f} B", value);
@@ -360,6 +369,9 @@ std::vector<std::string> render_top_table(const TopModel& model, const TopTableO
       fmt::format("sluice {} at {}", model.version.empty() ? "?" : model.version, options.address);
   header += model.interval_s ? fmt::format(", rates over {:.1f}s", *model.interval_s)
                              : std::string(", first look (rates after the next)");
+  if (model.started_unix_s && options.now_unix_s >= *model.started_unix_s) {
+    header += ", up " + human_duration(options.now_unix_s - *model.started_unix_s);
+  }
   if (model.resident_bytes > 0) header += ", RSS " + human_bytes(model.resident_bytes);
   if (options.interactive) header += "  (q quits)";
   out.line(header, kBold);
@@ -377,6 +389,7 @@ std::string render_top_json(const TopModel& model, std::string_view address) {
   append_json_string(out, model.version);
   append_member(out, "interval_seconds", model.interval_s);
   append_member(out, "resident_memory_bytes", model.resident_bytes);
+  append_member(out, "started_unix_seconds", model.started_unix_s);
   out.append(",\"components\":[");
   for (size_t i = 0; i < model.components.size(); ++i) {
     if (i > 0) out.push_back(',');

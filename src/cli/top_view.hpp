@@ -18,6 +18,7 @@ struct TopTableOptions {
   bool color = false;        // ANSI colours and bold
   bool interactive = false;  // the header says how to quit
   std::string status;        // e.g. the last scrape's failure; shown under the header when set
+  double now_unix_s = 0;     // for the uptime in the header; 0: none shown
 };
 
 // The table's lines, without line ends.
@@ -33,5 +34,7 @@ std::string terminal_safe(std::string_view text, size_t columns);
 // Human figures: 0, 7.5, 999, 1.23k, 45.6M; 512 B, 1.50 KiB, 120 MiB.
 std::string human_count(double value);
 std::string human_bytes(double value);
+// 45s, 12m05s, 3h12m, 2d04h.
+std::string human_duration(double seconds);
 
 }  // namespace sluice::cli

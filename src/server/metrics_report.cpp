@@ -14,6 +14,10 @@ namespace sluice {
 
 namespace {
 
+// Static initialisation runs as the process starts, before main: its start time, which tells a
+// restarted sluice (`sluice top` shows the uptime) from one that has run all along.
+const int64_t kProcessStartNs = wall_clock_ns();
+
 // Resident memory from /proc/self/statm (pages), for the process_ family scrapers expect.
 uint64_t resident_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -102,6 +106,9 @@ std::string render_metrics(const Pipeline& pipeline) {
   w.sample("sluice_build_info", {{"version", kVersion}, {"revision", kGitRevision}}, 1);
   w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
   w.sample("process_resident_memory_bytes", {}, resident_bytes());
+  w.family("process_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch, in seconds.");
+  w.sample("process_start_time_seconds", {}, static_cast<double>(kProcessStartNs) / 1e9);
   component_counters(pipeline, w);
 
   PipelineSnapshot snap = pipeline.snapshot();

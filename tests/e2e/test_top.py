@@ -10,6 +10,7 @@ import socket
 import subprocess
 import termios
 import threading
+import time
 
 from sluice_e2e import BIN, SluiceTestCase, base_env, main, metrics_port, wait_until, yaml_str
 
@@ -65,6 +66,7 @@ class TopTest(SluiceTestCase):
               out: {{type: file, inputs: [logs], path: {yaml_str(self.path('out.jsonl'))}}}
               full: {{type: file, inputs: [stuck], path: /dev/full}}
             """)
+        self.started_at = int(time.time())  # whole seconds: the clocks may round differently
         p = self.start(["run", "-c", cfg],
                        env=base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0", "SLUICE_LOG": "info"}))
         return p, metrics_port(p)
@@ -102,6 +104,9 @@ class TopTest(SluiceTestCase):
             self.assertNotIn("events_in_per_second", rows["logs"])  # sources send, not take
             self.assertEqual(view["address"], addr)
             self.assertGreater(view["interval_seconds"], 0)
+            # process_start_time_seconds: the watched sluice started during this test.
+            self.assertLessEqual(self.started_at, view["started_unix_seconds"])
+            self.assertLessEqual(view["started_unix_seconds"], time.time())
             # The held file is never acknowledged: all of it is behind, and it comes first.
             held = [f for f in view["files"]["furthest_behind"] if f["path"] == self.stuck_path]
             self.assertEqual(len(held), 1, view["files"])
@@ -133,6 +138,7 @@ class TopTest(SluiceTestCase):
             table = wait_until(table_with_rates, timeout=60, interval=0.1, what="a table with rates")
         lines = table.splitlines()
         self.assertTrue(lines[0].startswith(f"sluice 0.1.0 at {addr}, rates over 0."), table)
+        self.assertIn(", up ", lines[0])
         self.assertIn("COMPONENT", lines[1])
         self.assertIn("EVENTS/S IN", lines[1])
         for name in ("logs", "stuck", "out", "full"):

@@ -16,6 +16,7 @@ constexpr int64_t kSecond = 1'000'000'000;
 Scrape page(int64_t taken_ns, double events, double bytes, double out_errors, double ack_a) {
   std::string text = R"(sluice_build_info{version="0.1.0",revision="abc"} 1
 process_resident_memory_bytes 25165824
+process_start_time_seconds 1700000000.5
 )";
   text += "sluice_component_received_events_total{component=\"logs\",kind=\"source\"} " +
           std::to_string(events) + "\n";
@@ -74,6 +75,7 @@ TEST(TopModel, RatesOverTheIntervalBetweenTwoScrapes) {
   EXPECT_DOUBLE_EQ(*model.interval_s, 2.0);
   EXPECT_EQ(model.version, "0.1.0");
   EXPECT_EQ(model.resident_bytes, 25165824);
+  EXPECT_EQ(model.started_unix_s, 1700000000.5);
   // The page's order: logs, out, then the removed sink seen only in the drops.
   ASSERT_EQ(model.components.size(), 3u);
   EXPECT_EQ(model.components[0].name, "logs");
@@ -195,10 +197,11 @@ TEST(TopView, TableNamesComponentsRatesAndFiles) {
   Scrape after = page(kSecond, 1500, 2048, 2, 0);
   TopTableOptions options;
   options.address = "127.0.0.1:9598";
+  options.now_unix_s = 1700000000.5 + 3 * 3600 + 12 * 60 + 7;
   std::vector<std::string> lines = render_top_table(build_top_model(&before, after, 10), options);
   std::string text;
   for (const std::string& line : lines) text += line + "\n";
-  EXPECT_NE(text.find("sluice 0.1.0 at 127.0.0.1:9598, rates over 1.0s, RSS 24.0 MiB"),
+  EXPECT_NE(text.find("sluice 0.1.0 at 127.0.0.1:9598, rates over 1.0s, up 3h12m, RSS 24.0 MiB"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("COMPONENT"), std::string::npos);
@@ -261,6 +264,10 @@ TEST(TopView, HumanFigures) {
   EXPECT_EQ(human_bytes(512), "512 B");
   EXPECT_EQ(human_bytes(1536), "1.50 KiB");
   EXPECT_EQ(human_bytes(120.0 * 1024 * 1024), "120 MiB");
+  EXPECT_EQ(human_duration(45.9), "45s");
+  EXPECT_EQ(human_duration(725), "12m05s");
+  EXPECT_EQ(human_duration(3 * 3600 + 12 * 60 + 59), "3h12m");
+  EXPECT_EQ(human_duration(2 * 86400 + 4 * 3600 + 1), "2d04h");
 }
 
 TEST(TopView, JsonHasTheSameFigures) {
