@@ -475,7 +475,11 @@ class Top {
         } else {
           if (status.empty()) failing_since_ = wall_clock_text();
           status = fmt::format("no answer since {}: {} (retrying)", failing_since_, result->error);
-          if (!screen) std::cerr << "sluice top: " << status << "\n";
+          // A pipe gets the failure on stderr, not the last table again.
+          if (!screen) {
+            std::cerr << "sluice top: " << status << "\n";
+            continue;
+          }
         }
         if (!show(model, screen, status)) return 0;
       }

@@ -234,6 +234,49 @@ class TopTest(SluiceTestCase):
         self.assertEqual(proc.stderr.read(), b"")
         p.kill()
 
+    def test_a_restarted_sluice_is_watched_again(self):
+        p, port = self.start_watched()
+        err_path = self.path("top.stderr")
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen([BIN, "top", "--json", "--interval", "100ms", "--addr",
+                                     f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=err,
+                                    stdin=subprocess.DEVNULL, env=base_env())
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(proc.stdout.close)
+        first = json.loads(proc.stdout.readline())
+        p.kill()
+        p.wait()
+
+        def stderr_text():
+            with open(err_path) as f:
+                return f.read()
+
+        wait_until(lambda: "no answer since" in stderr_text(), timeout=30,
+                   what="top saying the sluice is gone")
+        self.assertIn("(retrying)", stderr_text())
+        self.assertIsNone(proc.poll(), "top keeps watching")
+        cfg = self.path("sluice.yaml")
+        again = self.start(["run", "-c", cfg], env=base_env(
+            {"SLUICE_METRICS_ADDR": f"127.0.0.1:{port}", "SLUICE_LOG": "info"}))
+        self.assertEqual(metrics_port(again), port)
+
+        # Lines already in the pipe describe the first sluice; read on to the second's.
+        while True:
+            line = proc.stdout.readline()
+            self.assertTrue(line, stderr_text())
+            view = json.loads(line)
+            if view["started_unix_seconds"] != first["started_unix_seconds"]:
+                break
+        # Its counters started again from zero: rates, not negative numbers.
+        for row in view["components"]:
+            for key, value in row.items():
+                if key.endswith("_per_second"):
+                    self.assertGreaterEqual(value, 0, row)
+        self.assertEqual(sorted(c["name"] for c in view["components"]),
+                         ["full", "logs", "out", "stuck"])
+        proc.kill()
+        again.kill()
+
     def run_on_terminal(self, port, stop):
         """Runs top on a pseudo-terminal, waits for a drawn view, stops it with `stop`, and
         returns (exit code, everything drawn, the terminal's modes after)."""
