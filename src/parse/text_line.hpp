@@ -43,12 +43,13 @@ struct TextLine {
   bool has_time = false;
   LineTime time;
   // Spans into the line; empty (data() == nullptr) when the format has no such part.
-  std::string_view level;    // exactly as written (`WARN`, `W`, `warning`, `<4>` is not one)
-  std::string_view logger;   // log.logger: a class, module, tag or component name
-  std::string_view thread;   // process.thread.name
-  std::string_view pid;      // process.pid: decimal digits only
-  std::string_view host;     // host.hostname
-  std::string_view message;  // the rest of the line
+  std::string_view level;        // exactly as written (`WARN`, `W`, `warning`, `<4>` is not one)
+  std::string_view logger;       // log.logger: a class, module, tag or component name
+  std::string_view thread;       // process.thread.name
+  std::string_view pid;          // process.pid: decimal digits only
+  std::string_view host;         // host.hostname
+  std::string_view source_line;  // log.origin.file.line: the line of code that logged, digits
+  std::string_view message;      // the rest of the line
 };
 
 }  // namespace sluice

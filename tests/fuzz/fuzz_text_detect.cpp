@@ -30,12 +30,13 @@ bool inside(std::string_view part, std::string_view line) {
 void check_detect(std::string_view line) {
   TextLine text;
   if (!detect_text_line(line, text)) return;
-  for (std::string_view part :
-       {text.level, text.logger, text.thread, text.pid, text.host, text.message}) {
+  for (std::string_view part : {text.level, text.logger, text.thread, text.pid, text.host,
+                                text.source_line, text.message}) {
     FUZZ_CHECK(inside(part, line));
   }
   if (!text.level.empty()) FUZZ_CHECK(parse_level(text.level).has_value());
   for (char c : text.pid) FUZZ_CHECK(c >= '0' && c <= '9');
+  for (char c : text.source_line) FUZZ_CHECK(c >= '0' && c <= '9');
   FUZZ_CHECK(text.format != TextFormat::None);
 }
 

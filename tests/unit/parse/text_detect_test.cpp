@@ -73,7 +73,42 @@ TEST(TextDetect, ZookeeperDashLevel) {
       "- Send worker leaving thread");
   ASSERT_TRUE(d.found);
   EXPECT_EQ(d.text.level, "WARN");
-  EXPECT_EQ(d.text.message.substr(0, 11), "[SendWorker");
+  // `[%t:%C{1}@%L]`: the thread may hold colons and brackets; the class and line follow the last.
+  EXPECT_EQ(d.text.thread, "SendWorker:188978561024");
+  EXPECT_EQ(d.text.logger, "QuorumCnxManager$SendWorker");
+  EXPECT_EQ(d.text.source_line, "688");
+  EXPECT_EQ(d.text.message, "Send worker leaving thread");
+  d = detect(
+      "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection"
+      "@774] - Notification time out: 3200");
+  EXPECT_EQ(d.text.thread, "QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181");
+  EXPECT_EQ(d.text.logger, "FastLeaderElection");
+  EXPECT_EQ(d.text.source_line, "774");
+  EXPECT_EQ(d.text.message, "Notification time out: 3200");
+  {
+    Batch batch;
+    Event event;
+    ASSERT_TRUE(parse_text_line("2015-07-29 17:41:44,747 - INFO  [main:FastLeaderElection@774] - x",
+                                TimestampContext{}, batch, event));
+    // level, message, log.logger, log.origin.file.line (a number), process.thread.name
+    ASSERT_EQ(batch.fields.size(), 5u);
+    EXPECT_EQ(batch.fields[2].value.text, "FastLeaderElection");
+    EXPECT_EQ(batch.fields[3].key, "log.origin.file.line");
+    EXPECT_EQ(batch.fields[3].value.text, "774");
+    EXPECT_EQ(batch.fields[3].value.kind, ValueKind::Number);
+    EXPECT_EQ(batch.fields[4].value.text, "main");
+  }
+  // Not class@line after the last colon, or no ` - ` after the bracket: the bracket is message.
+  for (const char* line : {"2015-07-29 19:04:29,071 - WARN  [main:10.0.0.1] - x",
+                           "2015-07-29 19:04:29,071 - WARN  [main:Foo@12a] - x",
+                           "2015-07-29 19:04:29,071 - WARN  [Foo@12] - x",
+                           "2015-07-29 19:04:29,071 - WARN  [main:Foo@12] x"}) {
+    d = detect(line);
+    ASSERT_TRUE(d.found) << line;
+    EXPECT_EQ(d.text.level, "WARN") << line;
+    EXPECT_TRUE(d.text.thread.empty()) << line;
+    EXPECT_TRUE(d.text.message.starts_with("[")) << line;
+  }
 }
 
 TEST(TextDetect, LogbackThreadFirst) {
