@@ -178,7 +178,10 @@ bool read_tag(std::string_view rest, bool spaces_allowed, SyslogLine& out) {
   } else if (tag.find(' ') != std::string_view::npos) {
     return false;
   }
-  if (app.find_first_of("[]") != std::string_view::npos) return false;
+  // (A loop, not find_first_of: that looks each byte up in "[]" with a call of its own.)
+  for (char c : app) {
+    if (c == '[' || c == ']') return false;
+  }
   out.app = app;
   out.procid = pid;
   out.message = rest.substr(std::min(rest.size(), colon + 2));
