@@ -122,6 +122,9 @@ void BM_WorkerTextPath_Detect_Iso(benchmark::State& s) {
 void BM_WorkerTextPath_Detect_Syslog(benchmark::State& s) {
   worker_text_path(s, ParserKind::Auto, Layout::Syslog);
 }
+void BM_WorkerTextPath_Detect_Python(benchmark::State& s) {
+  worker_text_path(s, ParserKind::Auto, Layout::Python);
+}
 void BM_WorkerTextPath_Detect_Mixed(benchmark::State& s) {
   worker_text_path(s, ParserKind::Auto, Layout::Mixed);
 }
@@ -131,6 +134,7 @@ void BM_WorkerTextPath_NoDetection_Mixed(benchmark::State& s) {
 BENCHMARK(BM_WorkerTextPath_Detect_Log4j);
 BENCHMARK(BM_WorkerTextPath_Detect_Iso);
 BENCHMARK(BM_WorkerTextPath_Detect_Syslog);
+BENCHMARK(BM_WorkerTextPath_Detect_Python);
 BENCHMARK(BM_WorkerTextPath_Detect_Mixed);
 BENCHMARK(BM_WorkerTextPath_NoDetection_Mixed);
 
