@@ -7,6 +7,7 @@ destination is down. Every wait is on an observable condition (file contents, /m
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -53,6 +54,9 @@ class RotatingWriter(threading.Thread):
         return self.written
 
 
+SEQ_FIELD = re.compile(rb'"seq":(\d+)')
+
+
 class SinkFile:
     """A sink's output file, read incrementally: the seq of every complete event line so far."""
 
@@ -68,7 +72,10 @@ class SinkFile:
                 data = f.read()
             data = data[:data.rfind(b"\n") + 1]
             self.offset += len(data)
-            self.seqs.extend(e["seq"] for e in e2e.parse_jsonl_bytes(data))
+            # A regex, not a JSON parse per line: at 20k lines/s into two sinks, parsing every
+            # event in Python fell behind on a loaded machine (then every wait took longer, and
+            # the writer wrote more meanwhile).
+            self.seqs.extend(int(n) for n in SEQ_FIELD.findall(data))
         return self.seqs
 
     def count(self):
@@ -192,8 +199,10 @@ class Reload(e2e.SluiceTestCase):
         self.assertGreater(len(extra_seqs), 10000)
         # The transform changed with the config: both tags, every event tagged once.
         with open(os.path.join(out, "all.jsonl"), "rb") as f:
-            tags = {json.loads(line)["config"] for line in f}
-        self.assertEqual(tags, {"a", "b"})
+            data = f.read()
+        tags = re.findall(rb'"config":"(\w+)"', data)
+        self.assertEqual(len(tags), data.count(b"\n"), "an event without its tag")
+        self.assertEqual(set(tags), {b"a", b"b"})
 
     def test_configmap_symlink_swap_triggers_a_reload(self):
         # A ConfigMap volume: sluice.yaml -> ..data/sluice.yaml, ..data -> ..<version>; an
@@ -345,6 +354,51 @@ class Reload(e2e.SluiceTestCase):
         self.assertEqual(r.rc, 0, r.describe())
         self.assertEqual(sorted(all_sink.read()), list(range(total)),
                          "every line exactly once across six source replacements")
+
+    def test_a_narrowed_source_reads_the_rotated_file_it_had_open_to_its_end(self):
+        # The new config's source no longer matches `app.log.1`, a rotated file the old source
+        # has open with lines it has not read yet. The old source reads them as it retires:
+        # nobody else ever would. No inotify and an hour between polls and scans: the old
+        # source cannot have seen the lines appended after the rotation before the reload.
+        logs, out = self.path("logs"), self.path("out")
+        os.makedirs(logs)
+        os.makedirs(out)
+        cfg = self.path("sluice.yaml")
+        all_sink = SinkFile(os.path.join(out, "all.jsonl"))
+        app = os.path.join(logs, "app.log")
+
+        def lines(first, last):
+            return b"".join(b'{"seq":%d}\n' % n for n in range(first, last))
+
+        def config(pattern, tag):
+            return self.topology(tag, False, logs, out, source_extra="""
+                inotify: false
+                poll_interval: 1h
+                glob_interval: 1h""").replace('app.log"]', pattern + '"]').replace(
+                "app.log]", pattern + "]")
+
+        with open(app, "wb") as f:
+            f.write(lines(0, 100))
+        self.write_config(cfg, config("app.log*", "a"))
+        proc, port = self.start_sluice(cfg)
+        try:
+            e2e.wait_until(lambda: all_sink.count() >= 100, timeout=30, what="the first 100 lines")
+            os.rename(app, app + ".1")
+            with open(app + ".1", "ab") as f:
+                f.write(lines(100, 200))  # the writer's last lines before it reopened
+            with open(app, "wb") as f:
+                f.write(lines(200, 300))
+            self.write_config(cfg, config("app.log", "b"))
+            status, body = http_request(port, "POST", "/reload")
+            self.assertEqual(status, 200, body)
+            self.assertIn("source logs", json.loads(body)["detail"])
+            e2e.wait_until(lambda: all_sink.count() >= 300, timeout=30,
+                           what="the rotated file's last lines and the new file's")
+        finally:
+            proc.signal(signal.SIGTERM)
+            r = proc.wait(timeout=20)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(sorted(all_sink.read()), list(range(300)), "every line exactly once")
 
     def test_post_reload_answers_loopback_clients_only_and_only_to_post(self):
         logs, out = self.path("logs"), self.path("out")
