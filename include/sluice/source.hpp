@@ -53,6 +53,10 @@ class Source {
   // Asks run() to finish soon: flush what was read and return. Any thread. The pipeline also
   // calls it on every source still running shortly before the shutdown deadline.
   virtual void stop() = 0;
+  // A live reload stops this source for good: its successor (the changed config's) may no longer
+  // match what this one has open, such as a file rotated to a name the new patterns leave out.
+  // So, unlike stop(), what is readable now is read first (within the shutdown timeout).
+  virtual void retire() { stop(); }
 
   // A signal sluice received (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2), on the
   // main thread. By default a shutdown signal (SIGTERM, SIGINT) stops the source and the others

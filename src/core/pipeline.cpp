@@ -36,20 +36,31 @@ SourceRuntime* Pipeline::Impl::add_source(SourceSpec spec) {
   return all_sources.back().get();
 }
 
-std::shared_ptr<SinkRuntime> Pipeline::Impl::make_sink(SinkSpec spec, std::string* error) {
+std::shared_ptr<SinkRuntime> Pipeline::Impl::make_sink(SinkSpec spec, std::string* error,
+                                                       SinkDiskBuffer* interim_disk) {
   ComponentMetrics* metrics = add_metrics(spec.name, "sink");
   auto sink = std::make_shared<SinkRuntime>(std::move(spec), metrics, &encoded_pool);
   if (!sink->spec.disk) return sink;
-  auto buffer = DiskBuffer::open(*sink->spec.disk, error);
-  if (!buffer) {
-    *error = "sink `" + sink->spec.name + "`: " + *error;
-    return sink;
-  }
-  sink->disk = std::make_unique<SinkDiskBuffer>(std::move(buffer), sink->spec.name, sink->metrics,
-                                                sink->spec.buffer_max_bytes);
   sink->shutdown_deadline = &shutdown_deadline;
   sink->shutdown_timeout_ns = options.shutdown_timeout_ns;
+  if (interim_disk) {
+    sink->awaits_disk(interim_disk);
+    return sink;
+  }
+  auto buffer = open_sink_disk(*sink, *sink->spec.disk, error);
+  if (buffer) sink->attach_disk(std::move(buffer));
   return sink;
+}
+
+std::unique_ptr<SinkDiskBuffer> Pipeline::Impl::open_sink_disk(
+    const SinkRuntime& sink, const DiskBufferOptions& buffer_options, std::string* error) {
+  auto buffer = DiskBuffer::open(buffer_options, error);
+  if (!buffer) {
+    *error = "sink `" + sink.spec.name + "`: " + *error;
+    return nullptr;
+  }
+  return std::make_unique<SinkDiskBuffer>(std::move(buffer), sink.spec.name, sink.metrics,
+                                          sink.spec.buffer_max_bytes);
 }
 
 std::shared_ptr<TransformRuntime> Pipeline::Impl::make_transform(TransformSpec spec) {
@@ -374,11 +385,11 @@ PipelineSnapshot Pipeline::snapshot() const {
     state.failing_since_ns =
         sink->spec.sink->status().failing_since_ns.load(std::memory_order_relaxed);
     state.done = sink->done.load(std::memory_order_relaxed);
-    if (sink->disk) {
-      state.disk = sink->disk->stats();
-      state.disk_capacity = sink->disk->options().max_bytes;
-      state.queue_bytes = sink->disk->in_flight_bytes();
-      state.queue_capacity = sink->disk->read_ahead_bytes();
+    if (SinkDiskBuffer* disk = sink->ready_disk()) {
+      state.disk = disk->stats();
+      state.disk_capacity = disk->options().max_bytes;
+      state.queue_bytes = disk->in_flight_bytes();
+      state.queue_capacity = disk->read_ahead_bytes();
     }
     snap.sinks.push_back(std::move(state));
   }

@@ -33,7 +33,13 @@ struct Pipeline::Impl {
   ComponentMetrics* add_metrics(const std::string& name, const char* kind);
   SourceRuntime* add_source(SourceSpec spec);  // a new index; its thread is not started
   // Opens its disk buffer, if it has one; when that fails, sets `disk_error`.
-  std::shared_ptr<SinkRuntime> make_sink(SinkSpec spec, std::string* disk_error);
+  // With `interim_disk`, the sink stores there until attach_disk(): a reload's changed sink
+  // whose directory its predecessor (the interim buffer's owner) still holds.
+  std::shared_ptr<SinkRuntime> make_sink(SinkSpec spec, std::string* disk_error,
+                                         SinkDiskBuffer* interim_disk = nullptr);
+  std::unique_ptr<SinkDiskBuffer> open_sink_disk(const SinkRuntime& sink,
+                                                 const DiskBufferOptions& buffer_options,
+                                                 std::string* error);
   std::shared_ptr<TransformRuntime> make_transform(TransformSpec spec);
   // A routing table for these components in this order (the config's), with the producer tokens
   // its sinks need; `generation` above every table before it.
@@ -71,6 +77,9 @@ struct Pipeline::Impl {
                         int64_t deadline_ns);
   void retire_sinks(const std::vector<std::shared_ptr<SinkRuntime>>& retiring, int64_t deadline_ns);
   void abandon_sink(SinkRuntime& sink);
+  // A changed sink takes over the disk buffer directory of the one it replaces, once that one
+  // has stopped and closed it.
+  void take_over_disk(SinkRuntime& predecessor, SinkRuntime& successor);
 
   PipelineOptions options;
   BoundedQueue<Batch*> work_queue;

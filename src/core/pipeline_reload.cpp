@@ -97,27 +97,28 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
   }
 
   // Sinks: a new or changed one is built now, its disk buffer opened (a failure changes
-  // nothing). A changed sink with a disk buffer would need the directory its predecessor holds.
+  // nothing). A changed sink whose disk buffer is in the directory its predecessor holds takes
+  // the directory over once the predecessor has closed it (take_over_disk).
   std::vector<std::shared_ptr<SinkRuntime>> next_sinks;
   std::vector<std::shared_ptr<SinkRuntime>> new_sinks;
+  std::vector<std::pair<std::shared_ptr<SinkRuntime>, std::shared_ptr<SinkRuntime>>> handovers;
   for (SinkSpec& spec : sinks) {
     std::shared_ptr<SinkRuntime> current = find_named(old_table->sinks, spec.name);
     if (current && current->spec.fingerprint == spec.fingerprint) {
       next_sinks.push_back(current);
       continue;
     }
-    if (current && current->disk && spec.disk && current->disk->options().dir == spec.disk->dir) {
-      return {false,
-              "sink `" + spec.name +
-                  "` has a disk buffer: changing its options needs a restart (removing or "
-                  "adding it does not)",
-              ""};
-    }
+    const bool takes_over =
+        current && current->disk && spec.disk && current->disk->options().dir == spec.disk->dir;
     std::string error;
-    auto sink = make_sink(std::move(spec), &error);
+    auto sink = make_sink(std::move(spec), &error, takes_over ? current->disk.get() : nullptr);
     if (!error.empty()) return {false, error, ""};
     next_sinks.push_back(sink);
-    new_sinks.push_back(sink);
+    if (takes_over) {
+      handovers.emplace_back(current, sink);
+    } else {
+      new_sinks.push_back(sink);
+    }
   }
   std::vector<std::shared_ptr<SinkRuntime>> retiring_sinks;
   for (const auto& sink : old_table->sinks) {
@@ -159,6 +160,7 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
     start_sink_thread(*sink);
     started.push_back("sink " + sink->spec.name);
   }
+  for (const auto& [predecessor, successor] : handovers) predecessor->handing_over = true;
   auto table = assemble(next_sources, next_transforms, next_sinks, old_table->generation + 1);
   workers.publish(table);
   {
@@ -183,6 +185,10 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
   wait_for_routing(table->generation, retiring_raw, deadline);
   retire_sinks(retiring_sinks, deadline);
   for (const auto& sink : retiring_sinks) stopped.push_back("sink " + sink->spec.name);
+  for (const auto& [predecessor, successor] : handovers) {
+    take_over_disk(*predecessor, *successor);
+    started.push_back("sink " + successor->spec.name);
+  }
 
   std::string summary;
   append_names(summary, "started", started);
@@ -195,7 +201,7 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
 // saves its offsets as it ends, and its successor loads them.
 void Pipeline::Impl::retire_sources(const std::vector<SourceRuntime*>& retiring,
                                     int64_t deadline_ns) {
-  for (SourceRuntime* source : retiring) source->spec.source->stop();
+  for (SourceRuntime* source : retiring) source->spec.source->retire();
   for (SourceRuntime* source : retiring) {
     if (source->thread.joinable()) source->thread.join();
     if (!source->wait_for_acks(deadline_ns)) {
@@ -236,7 +242,7 @@ void Pipeline::Impl::retire_sinks(const std::vector<std::shared_ptr<SinkRuntime>
     while (!sink->done.load() && monotonic_ns() < deadline_ns) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (sink->disk && sink->disk->stats().records > 0) {
+    if (sink->disk && !sink->handing_over && sink->disk->stats().records > 0) {
       log::warn("reload: a removed sink's undelivered records stay in its disk buffer", "sink",
                 sink->spec.name, "records", sink->disk->stats().records, "path",
                 sink->disk->options().dir);
@@ -250,6 +256,53 @@ void Pipeline::Impl::retire_sinks(const std::vector<std::shared_ptr<SinkRuntime>
       abandoned_sinks.push_back(sink);
     }
   }
+}
+
+// The predecessor stopped after what it had in flight (handing_over) and left its buffer open
+// for the successor's batches. Under the handover lock (no store runs), its buffer is closed,
+// which acknowledges what it holds, and the directory opens for the successor, which reads
+// from the acknowledged position what the predecessor did not confirm (at least once, as after
+// a restart).
+void Pipeline::Impl::take_over_disk(SinkRuntime& predecessor, SinkRuntime& successor) {
+  auto stores_held = successor.hold_stores();
+  if (!predecessor.done.load()) {
+    // Still blocked on its destination past the deadline: its buffer cannot be let go of while
+    // its thread may use it. The successor's batches keep going there (acknowledged once
+    // stored) and wait on disk for the next start.
+    log::error(
+        "reload: a changed sink's predecessor did not stop in time; its disk buffer stays "
+        "with it and its records are delivered at the next start",
+        "sink", successor.spec.name, "path", predecessor.disk->options().dir);
+    start_sink_thread(successor);  // without a buffer: it only waits for the end of the run
+    return;
+  }
+  predecessor.disk->close();
+  DiskBufferOptions previous = predecessor.disk->options();
+  predecessor.spec.sink.reset();  // it may hold deliveries of the buffer's batches: first
+  predecessor.disk.reset();       // unlocks the directory
+  std::string error;
+  auto buffer = open_sink_disk(successor, *successor.spec.disk, &error);
+  if (!buffer) {
+    // The previous options opened this directory a moment ago: fall back to them.
+    log::error(
+        "reload: a changed sink could not open its disk buffer with the new options; "
+        "keeping the previous ones",
+        "sink", successor.spec.name, "error", error);
+    buffer = open_sink_disk(successor, previous, &error);
+  }
+  if (!buffer) {
+    log::error(
+        "reload: a changed sink could not open its disk buffer; events routed to it are "
+        "dropped until the next reload or restart",
+        "sink", successor.spec.name, "error", error, "reason", "reload");
+    successor.fail_disk();
+    start_sink_thread(successor);  // without a buffer: it only waits for the end of the run
+    return;
+  }
+  log::info("reload: a changed sink took over its disk buffer", "sink", successor.spec.name,
+            "records", buffer->stats().records, "path", buffer->options().dir);
+  successor.attach_disk(std::move(buffer));
+  start_sink_thread(successor);
 }
 
 void Pipeline::Impl::abandon_sink(SinkRuntime& sink) {

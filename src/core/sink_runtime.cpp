@@ -147,9 +147,22 @@ void SinkRuntime::accept(EncodedBatch* batch, BoundedQueue<Delivery>::Token& tok
     drop_for_reload(batch, 0);
     return;
   }
-  if (disk) {
+  if (spec.disk) {
+    SinkDiskBuffer* target = ready_disk();
+    std::shared_lock<std::shared_mutex> handover;
+    if (!target) {  // a reload's handover, or a buffer that could not be opened
+      handover = std::shared_lock(handover_mutex_);
+      DiskState state = disk_state_.load(std::memory_order_acquire);
+      target = state == DiskState::Open      ? disk.get()
+               : state == DiskState::Awaited ? interim_disk_
+                                             : nullptr;
+    }
+    if (!target) {
+      drop_for_reload(batch, 0);
+      return;
+    }
     AckToken* ack = batch->ack;
-    if (disk->store(*batch, spec.when_full, ack)) {
+    if (target->store(*batch, spec.when_full, ack)) {
       // The disk buffer completes the acknowledgement once the record is durable.
       release_shared(batch, pool);
     } else {
@@ -167,6 +180,13 @@ void SinkRuntime::accept(EncodedBatch* batch, BoundedQueue<Delivery>::Token& tok
     skipped(batch);
   }
 }
+
+void SinkRuntime::attach_disk(std::unique_ptr<SinkDiskBuffer> buffer) {
+  disk = std::move(buffer);
+  disk_state_.store(DiskState::Open, std::memory_order_release);
+}
+
+void SinkRuntime::fail_disk() { disk_state_.store(DiskState::Failed, std::memory_order_release); }
 
 void SinkRuntime::loop() {
   if (disk) {
@@ -209,6 +229,7 @@ void SinkRuntime::disk_loop() {
       int64_t deadline = shutdown_deadline ? shutdown_deadline->load() : 0;
       if (deadline <= now) deadline = now + shutdown_timeout_ns;
       drain_until = deadline - std::min<int64_t>(shutdown_timeout_ns / 4, 2'000'000'000);
+      if (handing_over.load()) drain_until = now;
     }
     Delivery delivery;
     if (disk->next(&delivery)) {
@@ -228,7 +249,7 @@ void SinkRuntime::disk_loop() {
     spec.sink->tick(wall_clock_ns());
   }
   spec.sink->shutdown();
-  disk->close();
+  if (!handing_over.load()) disk->close();
   done.store(true);
   done.notify_all();
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -80,6 +81,29 @@ struct SinkRuntime final : DeliveryOwner {
 
   void count_drop(const EncodedBatch& batch);
 
+  // The disk buffer, once open (`disk` is set before the sink thread starts).
+  [[nodiscard]] SinkDiskBuffer* ready_disk() const {
+    return disk_state_.load(std::memory_order_acquire) == DiskState::Open ? disk.get() : nullptr;
+  }
+  // A reload's changed sink whose buffer directory its predecessor still holds starts without a
+  // buffer of its own: until the handover, workers store its batches in the predecessor's
+  // (`interim`), so nothing waits. The reload then takes the handover lock (no store runs while
+  // it is held), closes the predecessor's buffer and opens the directory for this sink:
+  // attach_disk(), or fail_disk() when it cannot (batches are then dropped as `reload`).
+  void awaits_disk(SinkDiskBuffer* interim) {
+    interim_disk_ = interim;
+    disk_state_.store(DiskState::Awaited, std::memory_order_release);
+  }
+  [[nodiscard]] std::unique_lock<std::shared_mutex> hold_stores() {
+    return std::unique_lock(handover_mutex_);
+  }
+  void attach_disk(std::unique_ptr<SinkDiskBuffer> buffer);
+  void fail_disk();
+  // A changed sink's disk loop stops after what it has in flight instead of draining the
+  // backlog, and leaves its buffer open: the successor's batches still go there until the
+  // reload closes it (take_over_disk) and the successor reads the rest from the directory.
+  std::atomic<bool> handing_over{false};
+
   std::atomic<uint64_t> dropped_on_reload{0};  // events, see abandon()
 
   // Declared before `spec`, so that it outlives the sink, which may still hold its batches.
@@ -111,6 +135,10 @@ struct SinkRuntime final : DeliveryOwner {
   std::vector<EncodedBatch*> held_;
   std::vector<EncodedBatch*> released_;
   std::atomic<bool> abandoned_{false};
+  enum class DiskState : uint8_t { None, Awaited, Open, Failed };
+  std::atomic<DiskState> disk_state_{DiskState::None};
+  SinkDiskBuffer* interim_disk_ = nullptr;  // Awaited: the predecessor's
+  std::shared_mutex handover_mutex_;        // Awaited: stores hold it shared
 };
 
 }  // namespace sluice

@@ -155,8 +155,11 @@ class Exec(e2e.SluiceTestCase):
     def test_hup_left_out_of_forward_signals_reopens_files_and_spares_the_app(self):
         # The app has no HUP handler: a forwarded HUP would kill it (exit 129). Left out of
         # forward_signals, HUP only makes sluice reopen its files (logrotate moved `out` away).
+        # sluice wraps a command and runs without --watch-config: HUP does not reload the config
+        # either (the sink the edited file adds never appears).
         out = self.path("out.jsonl")
-        cfg = self.config(f"""
+        extra = self.path("extra.jsonl")
+        topology = f"""
             sources:
               app:
                 type: exec
@@ -165,9 +168,13 @@ class Exec(e2e.SluiceTestCase):
                 forward_signals: [TERM, INT, USR1]
             sinks:
               out: {{type: file, inputs: [app], path: {e2e.yaml_str(out)}}}
-            """)
+            """
+        cfg = self.config(topology)
         proc = self.start(["run", "-c", cfg])
         self.wait_for_message(out, "ready")
+        self.config(topology + f"""
+              extra: {{type: file, inputs: [app], path: {e2e.yaml_str(extra)}}}
+            """)
         os.rename(out, out + ".1")
         proc.signal(signal.SIGHUP)
         # HUP is read before USR1 (lower-numbered pending signals come first), so the line the
@@ -180,6 +187,8 @@ class Exec(e2e.SluiceTestCase):
         self.assertEqual(r.rc, 3, r.describe())
         self.assertEqual(self.sink_messages(out + ".1"), ["ready"])
         self.assertEqual(self.sink_messages(out), ["after-rotate"])
+        self.assertFalse(os.path.exists(extra), "SIGHUP reloaded the config of a wrapper")
+        self.assertNotIn("reload", r.stderr_text)
 
     def test_unknown_signal_in_forward_signals_is_a_config_error(self):
         out = self.path("out.jsonl")

@@ -13,7 +13,7 @@ import threading
 import time
 
 from kafka_helpers import KafkaTestCase, consume, count, produce
-from sluice_e2e import base_env, main, parse_json_line, wait_until, yaml_str
+from sluice_e2e import base_env, main, metrics_port, parse_json_line, wait_until, yaml_str
 
 TIMESTAMP_MS = 1_700_000_000_123  # 2023-11-14T22:13:20.123Z
 
@@ -269,6 +269,38 @@ class KafkaSourceTest(KafkaTestCase):
         # Member 2 may re-read its own partitions: the mock coordinator refuses the commit a
         # member makes while giving partitions up in a rebalance (a real broker accepts it).
         print(f"{total} messages, {duplicates} read twice")
+
+    def test_a_reload_that_changes_the_source_rejoins_the_group_where_it_left_off(self):
+        # A live reload replaces the changed source: the old consumer commits what was
+        # acknowledged and leaves the group, the new one joins (a rebalance) and resumes at that
+        # commit. With one member nobody else takes partitions meanwhile: nothing is read twice.
+        import http.client
+        kafka = self.kafka(topics={"logs": 4})
+        out = self.path("out.jsonl")
+        produce(kafka.bootstrap, "logs", lines=[json.dumps({"seq": i}) for i in range(3000)])
+        cfg = self.source_config(kafka, "agg-r", ["logs"], out, commit_interval="200ms")
+        env = self.env()
+        env["SLUICE_METRICS_ADDR"] = "127.0.0.1:0"
+        sluice = self.start(["run", "-c", cfg], env=env)
+        port = metrics_port(sluice)
+        wait_until(lambda: count_lines(out) >= 3000, timeout=60, what="the first 3000 events")
+        self.source_config(kafka, "agg-r", ["logs"], out, commit_interval="300ms")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("POST", "/reload")
+            response = conn.getresponse()
+            status, answer = response.status, json.loads(response.read().decode())
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, answer)
+        self.assertIn("source k", answer["detail"])
+        produce(kafka.bootstrap, "logs", lines=[json.dumps({"seq": i}) for i in range(3000, 6000)])
+        wait_until(lambda: count_lines(out) >= 6000, timeout=60,
+                   what="the events produced after the reload")
+        result = self.stop(sluice)
+        got = seqs(read_events(out))
+        self.assertEqual(sorted(set(got)), list(range(6000)), result.describe())
+        self.assertEqual(len(got), 6000, "an event read twice across the rebalance")
 
     # --- config --------------------------------------------------------------------------------
 

@@ -83,6 +83,11 @@ bool FileSource::start(std::string* error) {
   return true;
 }
 
+void FileSource::retire() {
+  retiring_ = true;
+  stop();
+}
+
 void FileSource::stop() {
   stopping_ = true;
   uint64_t one = 1;
@@ -291,6 +296,26 @@ void FileSource::retire_released(SourceContext& ctx, int64_t now, bool force) {
   }
 }
 
+// A reload replaces this source. A file it has open may be one the successor will not look at
+// (rotated to a name the new patterns leave out, or found by this source's last scan only), so
+// its lines written so far are read now rather than left to a successor that would never read
+// them. Lines still incomplete stay unread, as at any stop. Half the time to the deadline is
+// spent at most: the rest is for their acknowledgement.
+void FileSource::read_open_files_to_end(SourceContext& ctx) {
+  const int64_t start = monotonic_ns();
+  const int64_t until = start + (ctx.shutdown_deadline_ns() - start) / 2;
+  for (auto& [key, tailer] : tailers_) {
+    while (tailer->is_open() && monotonic_ns() < until &&
+           tailer->read_some(ctx, log_, scratch_, monotonic_ns()) !=
+               FileTailer::ReadResult::Nothing) {
+    }
+  }
+  if (monotonic_ns() >= until) {
+    log::warn("reload: a replaced source could not read every open file to its end in time",
+              "source", options_.name);
+  }
+}
+
 void FileSource::close_idle(int64_t now) {
   for (auto& [key, tailer] : tailers_) {
     if (tailer->is_open() && !tailer->released &&
@@ -438,6 +463,7 @@ void FileSource::run(SourceContext& ctx) {
     }
   }
 
+  if (retiring_.load()) read_open_files_to_end(ctx);
   // Stopping: lines not yet complete stay unread (the checkpoint is before them), so a restart
   // reads them whole. Wait for what was pushed to be delivered, then record it.
   if (store_) {

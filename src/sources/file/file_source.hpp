@@ -55,6 +55,8 @@ class FileSource final : public Source {
   bool start(std::string* error) override;
   void run(SourceContext& ctx) override;
   void stop() override;
+  // Reads every open file to its current end (whole lines) before stopping: see run().
+  void retire() override;
 
   [[nodiscard]] std::vector<FileStatus> file_status() const override;
   [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
@@ -63,6 +65,7 @@ class FileSource final : public Source {
   using Key = std::pair<dev_t, ino_t>;
 
   void scan(SourceContext& ctx, bool initial);
+  void read_open_files_to_end(SourceContext& ctx);
   // A file found by the very first scan: with `read_from: end` it starts at its size then, even
   // when it waited for a descriptor, so that lines written while it waited are read.
   struct FirstSeen {
@@ -93,6 +96,7 @@ class FileSource final : public Source {
   std::unique_ptr<InotifyWatcher> watcher_;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> retiring_{false};  // stopping for a reload: read_open_files_to_end() first
 
   std::map<Key, std::unique_ptr<FileTailer>> tailers_;
   std::map<Key, std::shared_ptr<FileProgress>> known_;  // everything the checkpoint file holds
