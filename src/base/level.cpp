@@ -60,8 +60,11 @@ std::optional<Level> parse_level_name(std::string_view text) {
   if (text.empty() || text.size() > kMaxNameLength) return std::nullopt;
   char folded[kMaxNameLength];
   const std::string_view lower = lowercase_into(text, folded);
+  // The first letter and the length rule out all but one or two names without a compare call
+  // (plain-text detection asks for every line).
   for (const NamedLevel& entry : kNames) {
-    if (entry.name == lower) return entry.level;
+    if (entry.name[0] == lower[0] && entry.name.size() == lower.size() && entry.name == lower)
+      return entry.level;
   }
   return std::nullopt;
 }

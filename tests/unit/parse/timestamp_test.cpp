@@ -348,6 +348,18 @@ TEST(Timestamp, FormatRfc3339) {
   EXPECT_EQ(format(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
 }
 
+// The date of the last day formatted is kept: times on either side of midnight, back and forth.
+TEST(Timestamp, FormatRfc3339AcrossMidnight) {
+  const int64_t midnight = 1704240000 * kSec;  // 2024-01-03T00:00:00Z
+  EXPECT_EQ(format(midnight - 1), "2024-01-02T23:59:59.999999999Z");
+  EXPECT_EQ(format(midnight - 2), "2024-01-02T23:59:59.999999998Z");
+  EXPECT_EQ(format(midnight), "2024-01-03T00:00:00.000000000Z");
+  EXPECT_EQ(format(midnight - 1), "2024-01-02T23:59:59.999999999Z");
+  EXPECT_EQ(format(midnight + 86400 * kSec), "2024-01-04T00:00:00.000000000Z");
+  EXPECT_EQ(format(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(format(0), "1970-01-01T00:00:00.000000000Z");
+}
+
 TEST(Timestamp, FormatParseRoundTrip) {
   for (int64_t ns : {int64_t{0}, int64_t{-1}, int64_t{1}, k2024_01_02T15_04_05 + 7,
                      int64_t{-14182940} * kSec + 999999999, int64_t{-2208988800} * kSec, INT64_MAX,
