@@ -274,22 +274,26 @@ std::string_view repair_utf8(std::string_view text, Arena& arena) {
   return {out, len};
 }
 
+namespace {
+
+// What follows the plain ASCII prefix (escapes, non-ASCII), kept out of line so that the common
+// case, a plain string, is a short function. The prefix is ASCII, so the rest is valid UTF-8
+// exactly when the whole string is.
+[[gnu::noinline]] char* write_rest(char* p, std::string_view rest, bool utf8_valid) {
+  if (utf8_valid || is_valid_utf8(rest)) return write_escaped_valid(p, rest.data(), rest.size());
+  return write_escaped_repairing(p, rest.data(), rest.size());
+}
+
+}  // namespace
+
 void append_json_string(ByteBuffer& out, std::string_view text, bool utf8_valid) {
   const size_t n = text.size();
   char* start = out.prepare(n * 6 + 2);
   char* p = start;
   *p++ = '"';
-  const char* s = text.data();
-  const size_t plain = copy_plain_ascii_prefix(p, s, n);
+  const size_t plain = copy_plain_ascii_prefix(p, text.data(), n);
   p += plain;
-  if (plain < n) {
-    // The prefix is ASCII, so the rest is valid UTF-8 exactly when the whole is.
-    if (utf8_valid || is_valid_utf8(text.substr(plain))) {
-      p = write_escaped_valid(p, s + plain, n - plain);
-    } else {
-      p = write_escaped_repairing(p, s + plain, n - plain);
-    }
-  }
+  if (plain < n) p = write_rest(p, text.substr(plain), utf8_valid);
   *p++ = '"';
   out.commit(static_cast<size_t>(p - start));
 }
