@@ -1,7 +1,7 @@
 # cmake -DSLUICE=<binary> -DVERSION=<x.y.z> -DOUTPUT=<sluice.1> -P WriteManPage.cmake
 # Writes a man(7) page whose sections are the --help texts of sluice and of each subcommand,
 # shown verbatim (.nf), so `man sluice` says exactly what `sluice CMD --help` says.
-set(subcommands run validate tail top list describe version)
+set(subcommands run validate tail top tap list describe version)
 
 # Runs `sluice ARGS --help` and returns its text as roff: backslashes escaped, and a `\&` before
 # a line starting with `.` or `'` (those would be requests).

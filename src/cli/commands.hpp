@@ -57,4 +57,17 @@ struct TopArgs {
 CLI::App* add_top_subcommand(CLI::App& app, TopArgs& args);
 int top_command(const TopArgs& args);
 
+// `sluice tap`: a sample of the events flowing out of a running sluice's components (GET /tap).
+struct TapArgs {
+  std::vector<std::string> components;  // none: every source and transform
+  std::optional<std::string> addr;      // default: SLUICE_METRICS_ADDR, else 127.0.0.1:9598
+  std::optional<std::string> format;    // json | text; default text on a terminal
+  uint32_t rate = 100;                  // events per second at most
+  std::optional<uint64_t> limit;        // exit after this many events
+  std::string color = "auto";
+  bool quiet = false;  // no notices on stderr
+};
+CLI::App* add_tap_subcommand(CLI::App& app, TapArgs& args);
+int tap_command(const TapArgs& args);
+
 }  // namespace sluice::cli

@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   sluice::cli::TopArgs top_args;
   CLI::App* top = sluice::cli::add_top_subcommand(app, top_args);
 
+  sluice::cli::TapArgs tap_args;
+  CLI::App* tap = sluice::cli::add_tap_subcommand(app, tap_args);
+
   CLI::App* list = sluice::cli::add_list_subcommand(app);
   sluice::cli::DescribeArgs describe_args;
   CLI::App* describe = sluice::cli::add_describe_subcommand(app, describe_args);
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
     return sluice::cli::tail_command(tail_args);
   }
   if (top->parsed()) return sluice::cli::top_command(top_args);
+  if (tap->parsed()) return sluice::cli::tap_command(tap_args);
   if (list->parsed()) return sluice::cli::list_command();
   if (describe->parsed()) return sluice::cli::describe_command(describe_args);
   if (version->parsed()) {

@@ -46,11 +46,10 @@ HealthReport reload_answer(const ConfigReloader::Result& result) {
   return HealthReport{result.success, std::string(body.data(), body.size())};
 }
 
-// Serves /metrics, /health/live and /health/ready (alias /health) on SLUICE_METRICS_ADDR, and
-// POST /reload when there is a config file to reload. A port already taken is reported and
-// sluice runs on: losing metrics must not stop log delivery.
-std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
-                                                 const PipelineOptions& options,
+// Serves /metrics, /health/live and /health/ready (alias /health) and GET /tap on
+// SLUICE_METRICS_ADDR, and POST /reload when there is a config file to reload. A port already taken
+// is reported and sluice runs on: losing metrics must not stop log delivery.
+std::unique_ptr<HttpServer> start_metrics_server(Pipeline& pipeline, const PipelineOptions& options,
                                                  const std::shared_ptr<ConfigReloader>& reloader) {
   std::optional<std::string> address = metrics_address_from_env();
   if (!address) return nullptr;
@@ -60,6 +59,7 @@ std::unique_ptr<HttpServer> start_metrics_server(const Pipeline& pipeline,
     return health_report(pipeline, grace, monotonic_ns());
   };
   handlers.live = [&pipeline] { return liveness_report(pipeline.liveness(monotonic_ns())); };
+  handlers.tap = [&pipeline](const TapRequest& request) { return pipeline.open_tap(request); };
   if (reloader) {
     // Weak: the reloader goes first at exit (answering whoever still waits while the server
     // can send it); a request arriving after that is answered here.

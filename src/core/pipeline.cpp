@@ -119,6 +119,25 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
 
 Pipeline::~Pipeline() = default;
 
+std::vector<TapComponent> Pipeline::tap_components() const {
+  std::shared_ptr<const RoutingTable> table = impl_->workers.table();
+  std::vector<TapComponent> components;
+  // A source a reload stopped keeps its slot while it drains, unrouted: it is no longer running.
+  for (size_t i = 0; i < table->sources.size(); ++i) {
+    if (table->source_plans[i] != RoutingTable::kUnrouted) {
+      components.push_back({table->sources[i]->spec.name, "source"});
+    }
+  }
+  for (const auto& transform : table->transforms) {
+    components.push_back({transform->spec.name, "transform"});
+  }
+  return components;
+}
+
+TapOpened Pipeline::open_tap(const TapRequest& request) {
+  return impl_->taps.open(request, tap_components(), monotonic_ns());
+}
+
 namespace {
 
 void log_component_totals(const std::vector<std::unique_ptr<ComponentMetrics>>& metrics) {

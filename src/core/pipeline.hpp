@@ -20,6 +20,7 @@
 #include "core/liveness.hpp"
 #include "core/metrics.hpp"
 #include "core/reload_status.hpp"
+#include "core/tap.hpp"
 #include "parse/event_parser.hpp"
 #include "sluice/sink.hpp"
 #include "sluice/source.hpp"
@@ -138,6 +139,13 @@ class Pipeline {
   // Whether the pipeline's own threads are responsive (see core/liveness.hpp); reads a few
   // atomics only, so a probe never waits on a lock a stuck thread may hold.
   [[nodiscard]] LivenessStatus liveness(int64_t now_ns) const;
+
+  // `sluice tap` (GET /tap): a stream of samples of the events flowing out of the named sources
+  // and transforms (all of them when none is named), by name, so across reloads too; refused
+  // with 404 for a name the running topology does not have (see core/tap.hpp). Any thread.
+  [[nodiscard]] TapOpened open_tap(const TapRequest& request);
+  // The sources and transforms of the running topology, in config order.
+  [[nodiscard]] std::vector<TapComponent> tap_components() const;
 
  private:
   struct Impl;

@@ -23,7 +23,7 @@ struct Pipeline::Impl {
       : options(o),
         work_queue(o.worker_queue_bytes),
         heartbeats(static_cast<size_t>(o.workers), monotonic_ns()),
-        workers(work_queue, batch_pool, encoded_pool, heartbeats),
+        workers(work_queue, batch_pool, encoded_pool, heartbeats, taps),
         source_shared{batch_pool, work_queue, shutdown_deadline, o.shutdown_timeout_ns} {}
   ~Impl() { ::close(wake_fd); }
   Impl(const Impl&) = delete;
@@ -86,6 +86,7 @@ struct Pipeline::Impl {
   Pool<Batch> batch_pool{128};
   Pool<EncodedBatch> encoded_pool{256};
   PipelineHeartbeats heartbeats;
+  TapRegistry taps;  // before workers, which offer it batches
   WorkerPool workers;
   std::atomic<int64_t> shutdown_deadline{0};  // monotonic ns; 0 = not shutting down
   SourceRuntimeShared source_shared;

@@ -14,14 +14,19 @@ struct WorkerPool::Scratch {
   size_t worker = 0;  // index for the heartbeats
   std::vector<std::vector<Event>> levels;
   std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
+  // Monotonic time of the current batch when someone taps (see core/tap.hpp), else 0: then the
+  // batch is offered to the taps after each component's output.
+  int64_t tap_now_ns = 0;
 };
 
 WorkerPool::WorkerPool(BoundedQueue<Batch*>& work_queue, Pool<Batch>& batch_pool,
-                       Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats)
+                       Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats,
+                       TapRegistry& taps)
     : work_queue_(work_queue),
       batch_pool_(batch_pool),
       encoded_pool_(encoded_pool),
-      heartbeats_(heartbeats) {}
+      heartbeats_(heartbeats),
+      taps_(taps) {}
 
 void WorkerPool::publish(std::shared_ptr<const RoutingTable> table) { table_.store(table); }
 
@@ -104,6 +109,11 @@ void WorkerPool::process(Batch* batch, Scratch& scratch) {
   }
   if (parse_errors) source.metrics->add(source.metrics->parse_errors, parse_errors);
   if (split) source.metrics->add(source.metrics->split, split);
+  // With nobody tapping, this one relaxed load is all that taps cost a batch.
+  scratch.tap_now_ns = taps_.active() ? monotonic_ns() : 0;
+  if (scratch.tap_now_ns != 0) {
+    taps_.offer(source.spec.name, *batch, batch->events, source.spec.meta, scratch.tap_now_ns);
+  }
 
   scratch.deliveries.clear();
   size_t plan = table->source_plans[batch->source_index];
@@ -157,6 +167,9 @@ void WorkerPool::route(const RoutingTable& table, Batch& batch, SourceRuntime& s
     transform.metrics->add(transform.metrics->events_in, events.size());
     transform.spec.transform->apply(batch, source.spec.meta, events, out);
     transform.metrics->add(transform.metrics->events_out, out.size());
+    if (scratch.tap_now_ns != 0) {
+      taps_.offer(transform.spec.name, batch, out, source.spec.meta, scratch.tap_now_ns);
+    }
     route(table, batch, source, child, out, depth + 1, scratch);
   }
 }

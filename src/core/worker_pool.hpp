@@ -18,6 +18,7 @@
 #include "core/pool.hpp"
 #include "core/sink_runtime.hpp"
 #include "core/source_runtime.hpp"
+#include "core/tap.hpp"
 
 namespace sluice {
 
@@ -46,7 +47,7 @@ struct RoutingTable {
 class WorkerPool {
  public:
   WorkerPool(BoundedQueue<Batch*>& work_queue, Pool<Batch>& batch_pool,
-             Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats);
+             Pool<EncodedBatch>& encoded_pool, PipelineHeartbeats& heartbeats, TapRegistry& taps);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -77,6 +78,7 @@ class WorkerPool {
   Pool<Batch>& batch_pool_;
   Pool<EncodedBatch>& encoded_pool_;
   PipelineHeartbeats& heartbeats_;
+  TapRegistry& taps_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_{0};
   // Per worker: the generation of the table it routes its current batch by, kLoading while it

@@ -28,6 +28,7 @@
 
 #include "base/log.hpp"
 #include "server/http_address.hpp"
+#include "server/tap_stream.hpp"
 
 namespace sluice {
 
@@ -206,19 +207,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Reloading takes a while (sinks drain): the answer comes back through the io_context, and
   // other connections are served meanwhile.
   void respond_reload(const Request& req) {
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
-    auto send = [this, version, keep_alive](http::status status, std::string body) {
-      res_ = {};
-      res_.version(version);
-      res_.result(status);
-      res_.keep_alive(keep_alive);
-      if (status == http::status::method_not_allowed) res_.set(http::field::allow, "POST");
-      finish_response(status == http::status::ok || status == http::status::unprocessable_entity
-                          ? kJsonType
-                          : kTextType,
-                      std::move(body), false);
-      write(!keep_alive);
+    auto send = [this, version = req.version(), keep_alive = req.keep_alive()](http::status status,
+                                                                               std::string body) {
+      const bool json = status == http::status::ok || status == http::status::unprocessable_entity;
+      send_small(status, json ? kJsonType : kTextType, std::move(body), version, keep_alive,
+                 "POST");
     };
     if (req.method() != http::verb::post) {
       send(http::status::method_not_allowed, "method not allowed\n");
@@ -242,6 +235,18 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // `allow`: the methods a 405 lists. A HEAD response announces the body it leaves out.
+  void send_small(http::status status, std::string_view type, std::string body, unsigned version,
+                  bool keep_alive, const char* allow, bool head = false) {
+    res_ = {};
+    res_.version(version);
+    res_.result(status);
+    res_.keep_alive(keep_alive);
+    if (status == http::status::method_not_allowed) res_.set(http::field::allow, allow);
+    finish_response(type, std::move(body), head);
+    write(!keep_alive);
+  }
+
   bool from_loopback() {
     beast::error_code ec;
     asio::ip::address peer = stream_.socket().remote_endpoint(ec).address();
@@ -254,10 +259,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void respond(const Request& req) {
     enter_phase(/*answering=*/true);
-    std::string_view target(req.target().data(), req.target().size());
-    target = target.substr(0, target.find('?'));  // scrapers may add parameters; none are used
+    const std::string_view full_target(req.target().data(), req.target().size());
+    // Scrapers may add parameters; only /tap reads them.
+    const std::string_view target = full_target.substr(0, full_target.find('?'));
     const http::verb method = req.method();
     const bool head = method == http::verb::head;
+    if (target == "/tap" && state_.handlers.tap) {
+      TapAnswer answer =
+          answer_tap(state_.handlers.tap, method == http::verb::get, from_loopback(), full_target);
+      if (answer.subscription) {
+        // Long-lived: the connection leaves this session and its slot (server/tap_stream.hpp).
+        release_slot();
+        start_tap_stream(stream_.release_socket(), std::move(answer.subscription),
+                         req.version() >= 11);
+        return;
+      }
+      send_small(static_cast<http::status>(answer.status), answer.json ? kJsonType : kTextType,
+                 std::move(answer.body), req.version(), req.keep_alive(), "GET");
+      return;
+    }
     if (target == "/reload" && state_.handlers.reload) {
       respond_reload(req);
       return;
@@ -266,7 +286,6 @@ class Session : public std::enable_shared_from_this<Session> {
     http::status status = http::status::ok;
     std::string_view type = kTextType;
     std::string body;
-    bool allow = false;
     const bool is_metrics = target == "/metrics" && state_.handlers.metrics;
     const std::function<HealthReport()>* health = health_handler(target);
     if (!is_metrics && health == nullptr) {
@@ -275,7 +294,6 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (method != http::verb::get && !head) {
       status = http::status::method_not_allowed;
       body = "method not allowed\n";
-      allow = true;
     } else {
       try {
         if (is_metrics) {
@@ -301,13 +319,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
 
-    res_ = {};
-    res_.version(req.version());
-    res_.result(status);
-    res_.keep_alive(req.keep_alive());
-    if (allow) res_.set(http::field::allow, "GET, HEAD");
-    finish_response(type, std::move(body), head);
-    write(!req.keep_alive());
+    send_small(status, type, std::move(body), req.version(), req.keep_alive(), "GET, HEAD", head);
   }
 
   void handler_failed(std::string_view target, std::string_view what) {
@@ -322,12 +334,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // cannot be trusted to start at a message boundary.
   void send_error(http::status status, std::string_view text) {
     enter_phase(/*answering=*/true);
-    res_ = {};
-    res_.version(11);
-    res_.result(status);
-    res_.keep_alive(false);
-    finish_response(kTextType, std::string(text), /*head=*/false);
-    write(/*close=*/true);
+    send_small(status, kTextType, std::string(text), 11, /*keep_alive=*/false, "");
   }
 
   void finish_response(std::string_view type, std::string body, bool head) {

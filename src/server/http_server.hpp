@@ -5,7 +5,9 @@
 //
 // Routes: GET|HEAD /metrics (Prometheus text 0.0.4); /health/live (liveness), /health/ready and
 // its alias /health (readiness): 200 healthy, 503 not; POST /reload (loopback clients only):
-// 200 when the reloaded config runs, 422 when it was refused.
+// 200 when the reloaded config runs, 422 when it was refused; GET /tap (loopback clients only):
+// a long-lived stream of sampled events (core/tap.hpp, server/tap_stream.hpp), which leaves the
+// connection slots below once accepted and has its own cap.
 // The server is hardened for an endpoint that may be reachable from a network: request headers
 // are capped, bodies refused, idle and slow connections time out, concurrent connections are
 // capped, and a full house of idle or slow clients cannot lock a probe out: the connection that
@@ -18,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "core/tap.hpp"
 
 namespace sluice {
 
@@ -59,6 +63,9 @@ class HttpServer {
     // returns at once; `answer` is called (from any thread) with the result once it is known,
     // healthy meaning the new config runs. The connection waits for it; the server does not.
     std::function<void(std::function<void(HealthReport)> answer)> reload;
+    // GET /tap?components=a,b&rate=N&format=json|text&color=1, from loopback clients only:
+    // opens a tap stream, or refuses it (404 unknown component, 503 too many streams).
+    std::function<TapOpened(const TapRequest&)> tap;
   };
 
   // `address` is "host:port": "127.0.0.1:9598", "[::1]:9598", "localhost:9598", or port 0 for any

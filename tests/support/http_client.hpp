@@ -57,6 +57,15 @@ class Client {
     return true;
   }
 
+  // Reads until what was received contains `needle` (a streamed response's line); false on EOF,
+  // reset or timeout first.
+  bool read_until(std::string_view needle) {
+    while (buffer_.find(needle) == std::string::npos) {
+      if (!fill()) return false;
+    }
+    return true;
+  }
+
   struct Response {
     int status = 0;
     std::map<std::string, std::string> headers;  // lower-case names
