@@ -21,9 +21,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/metrics_target.hpp"
 #include "core/process_signals.hpp"
-#include "server/http_address.hpp"
-#include "server/http_server.hpp"
+#include "core/tap.hpp"
 
 namespace sluice::cli {
 
@@ -48,15 +48,9 @@ std::string percent_encoded(std::string_view text) {
   return out;
 }
 
-// A connected socket to `address`, or -1 with `error` and the exit code to end with.
-int connect_to(const std::string& address, std::string* error, int* code) {
-  HostPort hp;
-  std::string why;
-  *code = kExitUsage;
-  if (!split_address(address, &hp, &why)) {
-    *error = "--addr " + address + ": " + why;
-    return -1;
-  }
+// A connected socket to the target, or -1 with `error` (exit 69).
+int connect_to(const MetricsTarget& target, std::string* error) {
+  const HostPort& hp = target.host_port;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
@@ -76,12 +70,11 @@ int connect_to(const std::string& address, std::string* error, int* code) {
   }
   ::freeaddrinfo(found);
   if (fd < 0) {
-    *code = kExitUnavailable;
     *error = last_errno == ECONNREFUSED
-                 ? "nothing listens on " + address +
-                       " (is sluice running? It serves tap on its metrics address, "
+                 ? "nothing listens on " + target.address + " (" + target.origin +
+                       "; is sluice running? It serves tap on its metrics address, "
                        "SLUICE_METRICS_ADDR; give the same here, or --addr)"
-                 : "cannot connect to " + address + ": " + std::strerror(last_errno);
+                 : "cannot connect to " + target.address + ": " + std::strerror(last_errno);
   }
   return fd;
 }
@@ -377,30 +370,29 @@ Ctrl-C exits 0; a closed output (| head) too. Exit 64: unknown component; 69: no
 }
 
 int tap_command(const TapArgs& args) {
-  std::optional<std::string> address = args.addr;
-  if (!address) address = metrics_address_from_env();
-  if (!address) {
-    std::cerr << "sluice tap: SLUICE_METRICS_ADDR turns the metrics server off; tap needs it "
-                 "(give the running sluice's address with --addr)\n";
+  std::string error;
+  std::optional<MetricsTarget> target = resolve_metrics_target(args.addr, "tap", &error);
+  if (!target) {
+    std::cerr << "sluice tap: " << error << "\n";
     return kExitUsage;
   }
+  const std::string& address = target->address;
   const bool text = args.format ? *args.format == "text" : ::isatty(STDOUT_FILENO) != 0;
-  std::string error;
-  int code = 0;
-  const int fd = connect_to(*address, &error, &code);
+  const int fd = connect_to(*target, &error);
   if (fd < 0) {
     std::cerr << "sluice tap: " << error << "\n";
-    return code;
+    return kExitUnavailable;
   }
   std::string names;
   for (const std::string& c : args.components) names += (names.empty() ? "" : ",") + c;
   std::string request = "GET /tap?rate=" + std::to_string(args.rate);
   if (!names.empty()) request += "&components=" + percent_encoded(names);
   if (text) request += color_wanted(args.color) ? "&format=text&color=1" : "&format=text";
-  request += " HTTP/1.1\r\nHost: " + *address + "\r\nUser-Agent: sluice-tap\r\n\r\n";
+  request += " HTTP/1.1\r\nHost: " + target->host_port.host + ":" + target->host_port.port +
+             "\r\nUser-Agent: sluice-tap\r\n\r\n";
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
-    std::cerr << "sluice tap: cannot send to " << *address << ": " << std::strerror(errno) << "\n";
+    std::cerr << "sluice tap: cannot send to " << address << ": " << std::strerror(errno) << "\n";
     ::close(fd);
     return kExitUnavailable;
   }
@@ -426,7 +418,7 @@ int tap_command(const TapArgs& args) {
     const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n <= 0) {
       if (!head) {
-        std::cerr << "sluice tap: " << *address << " closed the connection without answering\n";
+        std::cerr << "sluice tap: " << address << " closed the connection without answering\n";
         exit_code = kExitUnavailable;
       } else if (!args.quiet && body && !body->ended()) {
         std::cerr << "sluice tap: the stream ended (sluice stopped)\n";
@@ -439,7 +431,7 @@ int tap_command(const TapArgs& args) {
       if (end == std::string::npos) continue;
       head.emplace();
       if (!parse_head(std::string_view(received).substr(0, end + 2), &*head)) {
-        std::cerr << "sluice tap: " << *address << " does not answer HTTP\n";
+        std::cerr << "sluice tap: " << address << " does not answer HTTP\n";
         exit_code = kExitUnavailable;
         break;
       }
@@ -451,7 +443,7 @@ int tap_command(const TapArgs& args) {
           if (m <= 0) break;
           received.append(chunk, static_cast<size_t>(m));
         }
-        exit_code = report_refusal(head->status, received, *address);
+        exit_code = report_refusal(head->status, received, address);
         break;
       }
       body.emplace(head->chunked);

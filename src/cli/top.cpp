@@ -29,11 +29,10 @@
 #include "base/duration.hpp"
 #include "base/log.hpp"
 #include "cli/commands.hpp"
+#include "cli/metrics_target.hpp"
 #include "cli/top_model.hpp"
 #include "cli/top_view.hpp"
 #include "net/http_client.hpp"
-#include "server/http_address.hpp"
-#include "server/http_server.hpp"
 #include "server/prometheus_parser.hpp"
 
 namespace sluice::cli {
@@ -48,60 +47,6 @@ constexpr int64_t kMaxIntervalNs = 3'600'000'000'000;
 // larger answer is not a sluice's.
 constexpr uint64_t kMaxPageBytes = 32ULL << 20;
 
-// Where top looks, and why there (for the error when nothing answers).
-struct Target {
-  std::string address;  // as given, for messages
-  std::string origin;   // "--addr", "SLUICE_METRICS_ADDR" or the default
-  net::Endpoint endpoint;
-};
-
-std::optional<Target> resolve_target(const TopArgs& args, std::string* error) {
-  Target target;
-  if (args.addr) {
-    target.address = *args.addr;
-    target.origin = "from --addr";
-  } else if (const char* env = std::getenv("SLUICE_METRICS_ADDR")) {
-    std::optional<std::string> address = metrics_address_from_env_value(env);
-    if (!address) {
-      *error = fmt::format(
-          "SLUICE_METRICS_ADDR is `{}` here, which turns the metrics server off: give the "
-          "address of the sluice to watch with --addr HOST:PORT",
-          env);
-      return std::nullopt;
-    }
-    target.address = *address;
-    target.origin = "from SLUICE_METRICS_ADDR";
-  } else {
-    target.address = kDefaultMetricsAddress;
-    target.origin = "the default; SLUICE_METRICS_ADDR is not set";
-  }
-  std::string_view address = target.address;
-  if (address.starts_with("https://")) {
-    *error =
-        "top speaks plain HTTP to the metrics server, which has no TLS: use http:// or "
-        "HOST:PORT";
-    return std::nullopt;
-  }
-  if (address.starts_with("http://")) address.remove_prefix(7);
-  if (address.ends_with("/metrics")) address.remove_suffix(8);
-  if (address.ends_with("/")) address.remove_suffix(1);
-  HostPort host_port;
-  std::string why;
-  if (!split_address(address, &host_port, &why)) {
-    *error = fmt::format("bad address `{}` ({}): {}", target.address, target.origin, why);
-    return std::nullopt;
-  }
-  // A server listening on every interface is reached on loopback.
-  if (host_port.host == "0.0.0.0") host_port.host = "127.0.0.1";
-  if (host_port.host == "::") host_port.host = "::1";
-  const bool v6 = host_port.host.find(':') != std::string::npos;
-  target.endpoint.host = host_port.host;
-  target.endpoint.port = host_port.port;
-  target.endpoint.url = v6 ? fmt::format("http://[{}]:{}", host_port.host, host_port.port)
-                           : fmt::format("http://{}:{}", host_port.host, host_port.port);
-  return target;
-}
-
 struct ScrapeResult {
   std::optional<Scrape> scrape;  // unset: `error` says why
   std::string error;
@@ -111,10 +56,14 @@ struct ScrapeResult {
 // loop can wait for it next to the keyboard and the signals.
 class Scraper {
  public:
-  static std::unique_ptr<Scraper> create(const Target& target, int64_t timeout_ns,
+  static std::unique_ptr<Scraper> create(const MetricsTarget& target, int64_t timeout_ns,
                                          std::string* error) {
     net::HttpClientOptions options;
-    options.endpoints = {target.endpoint};
+    net::Endpoint endpoint;
+    endpoint.url = target.url;
+    endpoint.host = target.host_port.host;
+    endpoint.port = target.host_port.port;
+    options.endpoints = {endpoint};
     options.timeout_ns = timeout_ns;
     options.max_idle_connections = 1;
     options.max_response_body_bytes = kMaxPageBytes;
@@ -314,7 +263,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
 
 class Top {
  public:
-  Top(const TopArgs& args, Target target, int64_t interval_ns)
+  Top(const TopArgs& args, MetricsTarget target, int64_t interval_ns)
       : args_(args), target_(std::move(target)), interval_ns_(interval_ns) {}
 
   // Starts the HTTP client (and its thread: after signals_, so it inherits their mask).
@@ -496,7 +445,7 @@ class Top {
   }
 
   const TopArgs& args_;
-  Target target_;
+  MetricsTarget target_;
   int64_t interval_ns_;
   Signals signals_;
   std::unique_ptr<Scraper> scraper_;
@@ -535,7 +484,7 @@ CLI::App* add_top_subcommand(CLI::App& app, TopArgs& args) {
 
 int top_command(const TopArgs& args) {
   std::string error;
-  std::optional<Target> target = resolve_target(args, &error);
+  std::optional<MetricsTarget> target = resolve_metrics_target(args.addr, "top", &error);
   if (!target) {
     std::cerr << "sluice top: " << error << "\n";
     return kExitUsage;
