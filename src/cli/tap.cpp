@@ -20,6 +20,7 @@
 #include <simdjson.h>
 #include <CLI/CLI.hpp>
 
+#include "base/io.hpp"
 #include "cli/commands.hpp"
 #include "cli/metrics_target.hpp"
 #include "core/process_signals.hpp"
@@ -80,15 +81,7 @@ int connect_to(const MetricsTarget& target, std::string* error) {
 }
 
 // Writes all of `data` to stdout; false once nobody reads it (`| head`).
-bool write_stdout(std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+bool write_stdout(std::string_view data) { return write_all(STDOUT_FILENO, data); }
 
 // The response body, decoded from chunked transfer coding (or passed through when the server
 // did not use it), handed on line by line.

@@ -27,6 +27,7 @@
 
 #include "base/clock.hpp"
 #include "base/duration.hpp"
+#include "base/io.hpp"
 #include "base/log.hpp"
 #include "cli/commands.hpp"
 #include "cli/metrics_target.hpp"
@@ -176,15 +177,7 @@ class Signals {
 
 // Writes all of `text` to stdout; false when the reader went away (`| head`) or the terminal
 // hung up, which ends top quietly.
-bool write_out(std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+bool write_out(std::string_view text) { return write_all(STDOUT_FILENO, text); }
 
 // The terminal while top draws on it: the alternate screen (the shell's screen comes back on
 // exit), no cursor, and keys read one by one without echo. Ctrl-C still raises SIGINT (ISIG
