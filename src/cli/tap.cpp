@@ -215,12 +215,14 @@ class TapPrinter {
       }
     }
     if (!notice_.empty()) {
+      // Text lines say where they came from when the stream carries several components.
+      if (notice_ == "tapping") several_ = field("components").find(',') != std::string::npos;
       report_notice();
       notice_.clear();
       fields_.clear();
       return Outcome::More;
     }
-    if (text_ && args_.components.size() != 1) out_.insert(0, "[" + component_ + "] ");
+    if (text_ && several_) out_.insert(0, "[" + component_ + "] ");
     out_.push_back('\n');
     if (!write_stdout(out_)) return Outcome::OutputClosed;
     ++events_printed_;
@@ -258,6 +260,7 @@ class TapPrinter {
   simdjson::ondemand::parser parser_;
   std::string component_, out_, notice_;
   std::vector<std::pair<std::string, std::string>> fields_;  // a notice's other members
+  bool several_ = true;  // whether the opening notice named several components
   uint64_t events_printed_ = 0;
 };
 

@@ -151,6 +151,14 @@ class TapTest(SluiceTestCase):
             self.assertIn("disk almost full", line)
             self.assertNotIn("\x1b[", line)
 
+        # One component tapped: no prefix.
+        proc, err = self.tap("warnings", "--format", "text", "--limit", "1", "--color", "never")
+        self.wait_for_tapping(err)
+        self.append(self.app_log, [json.dumps({"level": "error", "msg": "disk full"})])
+        out, _ = proc.communicate(timeout=TAP_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, read_text(err))
+        self.assertRegex(out.decode(), r"^\d{4}-\d\d-\d\dT\S+ ERROR +disk full\n$")
+
     def test_unknown_component_is_404_with_the_names_that_exist(self):
         self.start_sluice()
         stream = TapStream(self.port, "?components=app,nope")
