@@ -21,30 +21,33 @@ import sluice_e2e as e2e  # noqa: E402
 
 class RotatingWriter(threading.Thread):
     """Appends `{"seq": N}` lines to `path` at `rate` lines/s, renaming the file to path.K and
-    starting a new one every `rotate_s` seconds (always between two lines)."""
+    starting a new one after every `rotate_lines` lines (always between two lines). Rotation
+    counts lines, not seconds, so that a test that waits for N lines also sees N/rotate_lines
+    rotations however fast or slow the machine is."""
 
-    def __init__(self, path, rate=20000, rotate_s=0.5):
+    def __init__(self, path, rate=20000, rotate_lines=5000):
         super().__init__(daemon=True)
-        self.path, self.rate, self.rotate_s = path, rate, rotate_s
+        self.path, self.rate, self.rotate_lines = path, rate, rotate_lines
         self.written = 0
         self.rotations = 0
         self._halt = threading.Event()
 
     def run(self):
         f = open(self.path, "ab")
-        start = last_rotation = time.monotonic()
+        start = time.monotonic()
         while not self._halt.is_set():
             due = int((time.monotonic() - start) * self.rate)
+            next_rotation = (self.rotations + 1) * self.rotate_lines
+            due = min(due, next_rotation)
             if due > self.written:
                 f.write(b"".join(b'{"seq":%d}\n' % n for n in range(self.written, due)))
                 f.flush()
                 self.written = due
-            if time.monotonic() - last_rotation >= self.rotate_s:
+            if self.written == next_rotation:
                 f.close()
+                os.rename(self.path, f"{self.path}.{self.rotations + 1}")
                 self.rotations += 1
-                os.rename(self.path, f"{self.path}.{self.rotations}")
                 f = open(self.path, "ab")
-                last_rotation = time.monotonic()
             time.sleep(0.005)  # pacing only
         f.close()
 
@@ -216,7 +219,7 @@ class Reload(e2e.SluiceTestCase):
         os.symlink("..data/sluice.yaml", os.path.join(volume, "sluice.yaml"))
         all_sink = SinkFile(os.path.join(out, "all.jsonl"))
         extra_sink = SinkFile(os.path.join(out, "extra.jsonl"))
-        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_s=1)
+        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_lines=5000)
         writer.start()
         proc, port = self.start_sluice(os.path.join(volume, "sluice.yaml"), "--watch-config")
         try:
@@ -248,7 +251,7 @@ class Reload(e2e.SluiceTestCase):
                 "all.jsonl", f"out{n}.jsonl")
 
         self.write_config(cfg, numbered(0))
-        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_s=1)
+        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_lines=5000)
         writer.start()
         proc, port = self.start_sluice(cfg)  # no wrapped command: SIGHUP reloads
         try:
@@ -286,7 +289,7 @@ class Reload(e2e.SluiceTestCase):
                 buffer: {{max_bytes: 64KiB}}"""
         all_sink = SinkFile(os.path.join(out, "all.jsonl"))
         self.write_config(cfg, self.topology("a", False, logs, out, extra=down))
-        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_s=1)
+        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=5000, rotate_lines=5000)
         writer.start()
         proc, port = self.start_sluice(cfg, env={"SLUICE_SHUTDOWN_TIMEOUT_SECONDS": "2"})
         try:
@@ -331,7 +334,7 @@ class Reload(e2e.SluiceTestCase):
                 "app.log]", "app.log*]")
 
         self.write_config(cfg, with_interval(500))
-        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=20000, rotate_s=0.3)
+        writer = RotatingWriter(os.path.join(logs, "app.log"), rate=20000, rotate_lines=6000)
         writer.start()
         proc, port = self.start_sluice(cfg)
         try:
