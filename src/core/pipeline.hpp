@@ -61,6 +61,10 @@ struct SinkSpec {
 
 struct PipelineOptions {
   int workers = 2;
+  // The work queue's bound is this much per worker. It counts the batches being parsed as well
+  // as those waiting, and a reused batch keeps the capacity its parse grew (a 256 KiB batch of
+  // short syslog lines holds 2.3 MB with its fields): one fixed 4 MiB for all workers let only
+  // one such batch in at a time, so two workers took turns instead of running together.
   int64_t worker_queue_bytes = 4 << 20;
   int64_t shutdown_timeout_ns = 10'000'000'000;
   // /health/ready (and /health) turn 503 once a sink has been failing this long.

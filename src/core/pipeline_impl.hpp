@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -21,7 +22,7 @@ namespace sluice {
 struct Pipeline::Impl {
   explicit Impl(PipelineOptions o)
       : options(o),
-        work_queue(o.worker_queue_bytes),
+        work_queue(o.worker_queue_bytes * std::max(1, o.workers)),
         heartbeats(static_cast<size_t>(o.workers), monotonic_ns()),
         workers(work_queue, batch_pool, encoded_pool, heartbeats, taps),
         source_shared{batch_pool, work_queue, shutdown_deadline, o.shutdown_timeout_ns} {}

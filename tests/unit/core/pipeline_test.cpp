@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -236,6 +237,69 @@ TEST(Pipeline, TransformsBranchWithoutAffectingSiblings) {
   EXPECT_EQ(even->lines.size(), 50u);
   EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_in), 100u);
   EXPECT_EQ(metric(pipeline, "evens", &ComponentMetrics::events_out), 50u);
+}
+
+// Pushes two batches that each hold 2 MiB of capacity (and a little more for the event), as
+// reused batches of short parsed lines do (their fields grow with the parse and stay).
+class FatBatchSource final : public Source {
+ public:
+  void run(SourceContext& ctx) override {
+    for (int b = 0; b < 2; ++b) {
+      Batch* batch = ctx.acquire();
+      batch->stream = "stdin";
+      batch->bytes.reserve(2 << 20);
+      testing::fill_batch(*batch, {"fat " + std::to_string(b)});
+      ctx.push(batch);
+    }
+    ctx.wait_for_acks(monotonic_ns() + 30'000'000'000);
+  }
+  void stop() override {}
+};
+
+// Holds each batch until two are inside it at once (or 10 s have passed, in a broken run):
+// whether two workers ever run together.
+class MeetingTransform final : public Transform {
+ public:
+  void apply(Batch&, const SourceMeta&, std::span<const Event> in,
+             std::vector<Event>& out) const override {
+    std::unique_lock lock(mu_);
+    peak_ = std::max(peak_, ++inside_);
+    cv_.notify_all();
+    if (cv_.wait_for(lock, std::chrono::seconds(10), [this] { return peak_ >= 2; })) met = true;
+    --inside_;
+    out.assign(in.begin(), in.end());
+  }
+  mutable bool met = false;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  mutable int inside_ = 0;
+  mutable int peak_ = 0;  // the most batches inside at once
+};
+
+TEST(Pipeline, TwoWorkersRunTogetherOnBatchesLargerThanHalfOfFourMiB) {
+  // The work queue's bound counts the batches being processed: a bound that two such batches
+  // do not fit in makes the workers take turns.
+  RecordingSink* out = nullptr;
+  std::string error;
+  ParserOptions parser;
+  parser.kind = ParserKind::None;
+  std::vector<SourceSpec> sources;
+  sources.push_back(SourceSpec{"s", std::make_unique<FatBatchSource>(),
+                               EventParser::create(parser, &error), SourceMeta{"s", "h", false}});
+  auto meeting_owner = std::make_unique<MeetingTransform>();
+  MeetingTransform* meeting = meeting_owner.get();
+  std::vector<TransformSpec> transforms;
+  transforms.push_back(TransformSpec{"meet", std::move(meeting_owner), {"s"}});
+  std::vector<SinkSpec> sinks;
+  sinks.push_back(sink("out", out, {"meet"}));
+  PipelineOptions options;
+  options.workers = 2;
+  Pipeline pipeline(options, std::move(sources), std::move(transforms), std::move(sinks));
+  EXPECT_EQ(pipeline.run(), 0);
+  EXPECT_TRUE(meeting->met) << "the second batch waited for the first to finish";
+  EXPECT_EQ(out->lines, (std::vector<std::string>{"fat 0", "fat 1"}));
 }
 
 TEST(Pipeline, AStuckSinkWithAMemoryBufferHoldsTheSourceButNotTheOtherSinks) {
