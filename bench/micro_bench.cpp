@@ -214,12 +214,14 @@ void BM_WorkerJsonPath(benchmark::State& state) {
   load_batch(batch, text);
   SourceMeta meta{"app", "bench-host.example.com", false};
   ByteBuffer out;
+  EncodeMemo memo;  // as a worker encodes (core/encode_memo.hpp)
   for (auto _ : state) {
     clear_parsed(batch);
     parser->parse(batch, kNow);
     out.clear();
+    memo.reset();
     for (const Event& e : batch.events) {
-      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
+      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Json}, out, memo);
     }
     benchmark::DoNotOptimize(out.data());
   }

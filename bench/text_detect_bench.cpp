@@ -89,14 +89,16 @@ void worker_text_path(benchmark::State& state, ParserKind kind, Layout layout) {
   frame_text(batch, text);
   SourceMeta meta{"app", "bench-host.example.com", false};
   ByteBuffer out;
+  EncodeMemo memo;  // as a worker encodes (core/encode_memo.hpp)
   for (auto _ : state) {
     batch.fields.clear();
     batch.arena.reset();
     for (Event& e : batch.events) e.timestamp_ns = 0;
     parser->parse(batch, kTextNow);
     out.clear();
+    memo.reset();
     for (const Event& e : batch.events) {
-      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
+      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Json}, out, memo);
     }
     benchmark::DoNotOptimize(out.data());
   }

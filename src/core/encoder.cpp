@@ -20,6 +20,7 @@ using encoder_detail::is_json_object;
 using encoder_detail::merged_object_name_size;
 using encoder_detail::merged_object_of;
 using encoder_detail::NestedMembers;
+using encoder_detail::recording_memo;
 using encoder_detail::write_merged_object;
 
 // Metadata keys the parsed fields may already use; a parsed field wins over metadata.
@@ -87,7 +88,9 @@ void append_source_metadata(const Batch& batch, const Event& event, uint16_t tak
     out.append("},\"offset\":");
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, event.offset);
+    const size_t at = out.size();
     out.append(std::string_view(digits, static_cast<size_t>(end - digits)));
+    if (recording_memo != nullptr) recording_memo->record_offset(at, out.size());
     out.push_back('}');
   }
   NestedMembers members(out, sep);
@@ -114,7 +117,9 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     std::copy_n(kKey.data(), kKey.size(), p);
     format_rfc3339(event.timestamp_ns, p + 14);
     p[14 + kRfc3339Length] = '"';
+    const size_t at = out.size() + 14;
     out.commit(15 + kRfc3339Length);
+    if (recording_memo != nullptr) recording_memo->record_timestamp(at, at + kRfc3339Length);
     first = false;
   }
   const bool wrote_timestamp = !first;
@@ -140,7 +145,9 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     const Field& field = batch.fields[i];
     if (field.key.data() == nullptr) continue;  // removed
     if (merged != 0) {
-      const int index = object_of_field[i - event.first_field];
+      // A merged object index or -1, not a character.
+      const int index =
+          object_of_field[i - event.first_field];  // NOLINT(bugprone-signed-char-misuse)
       if (index >= 0 && !(scalar & (1u << index))) {
         if (!(written & (1u << index))) {
           if (!first) out.push_back(',');
@@ -213,6 +220,28 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
 }
 
 }  // namespace
+
+namespace encoder_detail {
+constinit thread_local EncodeMemo* recording_memo = nullptr;
+}  // namespace encoder_detail
+
+void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
+                  ByteBuffer& out, EncodeMemo& memo) {
+  if (spec.kind != EncodingSpec::Kind::Json) {
+    encode_event(batch, event, meta, spec, out);
+    return;
+  }
+  if (memo.write_recorded(batch, event, meta, out)) return;
+  if (!memo.should_record(batch, event, meta)) {
+    encode_json(batch, event, meta, out);
+    return;
+  }
+  memo.record_begin(batch, event, out.size());
+  recording_memo = &memo;
+  encode_json(batch, event, meta, out);
+  recording_memo = nullptr;
+  memo.record_end(out, out.size());
+}
 
 void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
                   ByteBuffer& out) {

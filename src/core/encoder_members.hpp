@@ -6,17 +6,26 @@
 #include <string_view>
 
 #include "base/json_writer.hpp"
+#include "core/encode_memo.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/byte_buffer.hpp"
 #include "sluice/source_meta.hpp"
 
 namespace sluice::encoder_detail {
 
+// The memo recording the layout of the event being encoded (encode_memo.hpp), or null, as it is
+// for almost every event: set by encode_event() on this thread around one general encoding.
+extern constinit thread_local EncodeMemo* recording_memo;
+
 inline void append_value(ByteBuffer& out, const Value& value) {
+  const size_t start = out.size();
   if (value.kind == ValueKind::String) {
     append_json_string(out, value.text, value.utf8_valid);
   } else {
     out.append(value.text);
+  }
+  if (recording_memo != nullptr) [[unlikely]] {
+    recording_memo->record_field_value(&value, start, out.size());
   }
 }
 

@@ -199,6 +199,7 @@ class MergedObjectWriter {
       }
       if (!parsed_has("offset")) {
         auto [last, ec] = std::to_chars(digits_, digits_ + sizeof digits_, event_.offset);
+        if (recording_memo != nullptr) recording_memo->expect_offset_text(digits_);
         members.member("offset",
                        Value{ValueKind::Number, true,
                              std::string_view(digits_, static_cast<size_t>(last - digits_))});

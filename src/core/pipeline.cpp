@@ -108,8 +108,10 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<SourceSpec> sources,
     if (!error.empty() && impl.disk_error.empty()) impl.disk_error = error;  // run() fails
   }
   std::vector<std::shared_ptr<TransformRuntime>> transform_runtimes;
+  transform_runtimes.reserve(transforms.size());
   for (auto& t : transforms) transform_runtimes.push_back(impl.make_transform(std::move(t)));
   std::vector<SourceRuntime*> source_runtimes;
+  source_runtimes.reserve(sources.size());
   for (auto& source : sources) source_runtimes.push_back(impl.add_source(std::move(source)));
   impl.live_sources = source_runtimes;
   for (const auto& m : impl.all_metrics) impl.live_metrics.push_back(m.get());

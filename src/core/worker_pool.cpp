@@ -14,6 +14,7 @@ struct WorkerPool::Scratch {
   size_t worker = 0;  // index for the heartbeats
   std::vector<std::vector<Event>> levels;
   std::vector<std::pair<SinkRuntime*, EncodedBatch*>> deliveries;
+  EncodeMemo memo;  // layouts of the events of the output being encoded (core/encode_memo.hpp)
   // Monotonic time of the current batch when someone taps (see core/tap.hpp), else 0: then the
   // batch is offered to the taps after each component's output.
   int64_t tap_now_ns = 0;
@@ -28,7 +29,9 @@ WorkerPool::WorkerPool(BoundedQueue<Batch*>& work_queue, Pool<Batch>& batch_pool
       heartbeats_(heartbeats),
       taps_(taps) {}
 
-void WorkerPool::publish(std::shared_ptr<const RoutingTable> table) { table_.store(table); }
+void WorkerPool::publish(std::shared_ptr<const RoutingTable> table) {
+  table_.store(std::move(table));
+}
 
 bool WorkerPool::none_older_than(uint64_t generation) const {
   for (size_t i = 0; i < threads_.size(); ++i) {
@@ -144,9 +147,10 @@ void WorkerPool::route(const RoutingTable& table, Batch& batch, SourceRuntime& s
     encoded->refs.store(static_cast<int>(output.sinks.size()), std::memory_order_relaxed);
     encoded->ends.reserve(events.size());
     if (output.ids) encoded->ids.reserve(events.size());
+    scratch.memo.reset();
     for (const Event& event : events) {
       if (output.ids) encoded->ids.push_back(event_id(source.id_seed, batch, event));
-      encode_event(batch, event, source.spec.meta, output.encoding, encoded->data);
+      encode_event(batch, event, source.spec.meta, output.encoding, encoded->data, scratch.memo);
       encoded->ends.push_back(static_cast<uint32_t>(encoded->data.size()));
       if (!templates.empty()) {
         EventView view(batch, event, source.spec.meta);

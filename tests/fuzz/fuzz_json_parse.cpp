@@ -14,6 +14,7 @@
 
 #include "core/encoder.hpp"
 #include "fuzz_common.hpp"
+#include "fuzz_encode_memo.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
 #include "parse/timezone.hpp"
@@ -80,6 +81,7 @@ void run(Setup& s, const EventParser& parser, std::string_view input) {
     s.out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Json}, s.out);
     fuzz::check_encoded_json(s.out.view());
+    fuzz::check_memo_replay(batch, event, meta);
     s.out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text}, s.out);
     fuzz::check_encoded_text(s.out.view());

@@ -15,6 +15,7 @@
 
 #include "core/encoder.hpp"
 #include "fuzz_common.hpp"
+#include "fuzz_encode_memo.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
 #include "parse/logfmt_parser.hpp"
@@ -146,6 +147,7 @@ void check_pipeline(const EventParser& parser, Batch& batch, ByteBuffer& out,
   for (const Event& event : batch.events) {
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
+    fuzz::check_memo_replay(batch, event, meta);
     fuzz::check_encoded_json(out.view());
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text}, out);

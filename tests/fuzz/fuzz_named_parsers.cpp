@@ -17,6 +17,7 @@
 
 #include "core/encoder.hpp"
 #include "fuzz_common.hpp"
+#include "fuzz_encode_memo.hpp"
 #include "parse/clf_parser.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
@@ -108,6 +109,7 @@ void check_pipeline(const EventParser& parser, Batch& batch, ByteBuffer& out,
     FUZZ_CHECK(has_message);
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
+    fuzz::check_memo_replay(batch, event, meta);
     fuzz::check_encoded_json(out.view());
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text}, out);

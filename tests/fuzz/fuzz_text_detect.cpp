@@ -15,6 +15,7 @@
 #include "base/level.hpp"
 #include "core/encoder.hpp"
 #include "fuzz_common.hpp"
+#include "fuzz_encode_memo.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
 #include "parse/text_detect.hpp"
@@ -76,6 +77,7 @@ void check_pipeline(std::string_view line, int64_t anchor, ParserKind kind) {
     ByteBuffer out;
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
     fuzz::check_encoded_json(out.view());
+    fuzz::check_memo_replay(batch, event, SourceMeta{"src", "host-1", false});
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text, false}, out);
     fuzz::check_encoded_text(out.view());
