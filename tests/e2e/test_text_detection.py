@@ -128,10 +128,13 @@ class TextDetection(e2e.SluiceTestCase):
 
     def test_year_of_an_old_file_comes_from_its_modification_time(self):
         # Written until 2020-01-01T00:00:30Z and read today: its year-less Dec 31 line is from
-        # 2019 and its Jan 1 line from 2020, whatever year it is now.
+        # 2019 and its Jan 1 lines from 2020, whatever year it is now. The last line has no
+        # newline: it is handed on only once the file is deleted (its end is final then), and
+        # is still read against the file's time.
         log = self.write_file("logs/old.log",
                               b"Dec 31 23:59:59 host app[1]: last of the year\n"
-                              b"Jan  1 00:00:01 host app[1]: first of the next\n")
+                              b"Jan  1 00:00:01 host app[1]: first of the next\n"
+                              b"Jan  1 00:00:02 host app[1]: unterminated")
         mtime = calendar.timegm((2020, 1, 1, 0, 0, 30, 0, 0, 0))
         os.utime(log, (mtime, mtime))
         out = self.path("out.jsonl")
@@ -145,11 +148,15 @@ class TextDetection(e2e.SluiceTestCase):
         proc = self.start(["run", "-c", cfg])
         e2e.wait_until(lambda: os.path.exists(out) and len(e2e.read_jsonl(out)) >= 2,
                        timeout=20, what="two events")
+        os.unlink(log)
+        e2e.wait_until(lambda: len(e2e.read_jsonl(out)) >= 3, timeout=20,
+                       what="the unterminated line once the file is deleted")
         proc.signal(signal.SIGTERM)
         proc.wait(20)
         events = e2e.read_jsonl(out)
-        self.assertEqual([e["@timestamp"] for e in events[:2]],
-                         ["2019-12-31T23:59:59.000000000Z", "2020-01-01T00:00:01.000000000Z"])
+        self.assertEqual([e["@timestamp"] for e in events],
+                         ["2019-12-31T23:59:59.000000000Z", "2020-01-01T00:00:01.000000000Z",
+                          "2020-01-01T00:00:02.000000000Z"])
 
     def test_all_sixteen_files_measured(self):
         files = sorted(os.path.basename(p) for p in

@@ -215,8 +215,8 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
   batch->read_time_ns = wall_clock_ns();
   // Year-less times in the lines (BSD syslog, logcat) are read against the file's last write,
   // not today: an old file's "Dec 31" is its own year's.
-  batch->year_anchor_ns =
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  year_anchor_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  batch->year_anchor_ns = year_anchor_ns_;
   batch->origin = origin_;
   if (decoder_) {
     decode_and_push(ctx, log, scratch);
@@ -235,7 +235,11 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
   Batch* batch = decoder_ ? &scratch : ctx.acquire();
   if (decoder_) scratch.reset();
   struct stat st {};
-  uint64_t size = (fd_ >= 0 && fstat(fd_, &st) == 0) ? static_cast<uint64_t>(st.st_size) : 0;
+  const bool stat_ok = fd_ >= 0 && fstat(fd_, &st) == 0;
+  uint64_t size = stat_ok ? static_cast<uint64_t>(st.st_size) : 0;
+  if (stat_ok) {
+    year_anchor_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  }
   if (fd_ >= 0 && size > read_offset_) {
     size_t rest = static_cast<size_t>(
         std::min<uint64_t>(size - read_offset_, options_.framer.max_line_bytes + 64 * 1024));
@@ -254,12 +258,14 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
   }
   tail_scanned_ = 0;
   batch->read_time_ns = wall_clock_ns();
+  batch->year_anchor_ns = year_anchor_ns_;
   batch->origin = origin_;
   Batch* out = batch;
   if (decoder_) {
     out = ctx.acquire();
     out->origin = origin_;
     out->read_time_ns = scratch.read_time_ns;
+    out->year_anchor_ns = year_anchor_ns_;
     decoder_->decode(scratch, *out);
     decoder_->flush_pending(*out);
   }
@@ -276,6 +282,7 @@ void FileTailer::flush_due(SourceContext& ctx, CheckpointLog& log, int64_t now_n
   Batch* batch = ctx.acquire();
   batch->origin = origin_;
   batch->read_time_ns = wall_clock_ns();
+  batch->year_anchor_ns = year_anchor_ns_;
   joiner_->flush(*batch, now_ns, false);
   push(ctx, log, batch);
 }
@@ -287,6 +294,7 @@ void FileTailer::handle_truncation(SourceContext& ctx, CheckpointLog& log, uint6
   Batch* batch = ctx.acquire();
   batch->origin = origin_;
   batch->read_time_ns = wall_clock_ns();
+  batch->year_anchor_ns = year_anchor_ns_;
   if (decoder_) decoder_->flush_pending(*batch);
   if (joiner_) joiner_->flush(*batch, monotonic_ns(), true);
   ++progress_->generation;  // offsets of the old content are void

@@ -110,7 +110,10 @@ class FileTailer {
   FileIdentity identity_;
   uint64_t read_offset_ = 0;   // start of the unfinished line; the next read starts here
   uint64_t tail_scanned_ = 0;  // bytes after read_offset_ already searched for a newline
-  uint64_t size_ = 0;          // last size seen
+  // The file's modification time at the last read (ns): the year of year-less times in its
+  // lines, also for those handed on later (the last line at the end, a joined record's flush).
+  int64_t year_anchor_ns_ = 0;
+  uint64_t size_ = 0;  // last size seen
   uint64_t truncations_ = 0;
   int64_t last_content_check_ns_ = 0;
   bool read_full_budget_ = false;  // the last read stopped at the budget: more was waiting
