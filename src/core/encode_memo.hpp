@@ -85,7 +85,7 @@ class EncodeMemo {
     size_t start, end;
   };
 
-  static constexpr size_t kShapes = 4;
+  static constexpr size_t kShapes = 16;
   static constexpr uint32_t kMaxFields = 64;
 
   [[nodiscard]] bool matches(const Shape& shape, const Batch& batch, const Event& event) const;
