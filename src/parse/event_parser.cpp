@@ -9,6 +9,7 @@
 #include "parse/clf_parser.hpp"
 #include "parse/json_parser.hpp"
 #include "parse/klog_parser.hpp"
+#include "parse/line_fields.hpp"
 #include "parse/logcat_parser.hpp"
 #include "parse/logfmt_parser.hpp"
 #include "parse/syslog_parser.hpp"
@@ -132,6 +133,10 @@ EventParser::Outcome EventParser::parse_line(Batch& batch, Event& event, int64_t
       return Outcome::Parsed;
     }
     case ParserKind::Auto: {
+      if (starts_like_bsd_syslog(line)) {  // not JSON, not logfmt (line_fields.hpp)
+        if (!parse_text(batch, event, now_ns)) push_message(batch, line);
+        return Outcome::Plain;
+      }
       size_t start = first_non_space(line);
       if (start < line.size() && line[start] == '{') {
         // It claims to be JSON: failing to parse it is worth flagging.

@@ -48,6 +48,14 @@ inline int month_from_name(std::string_view s) {
   return 0;
 }
 
+// The line starts as a BSD syslog line does, with a month abbreviation and a space (`Jun 14
+// 15:16:01 host app[pid]: ...`). No other layout does: its first token has no '=' (not logfmt),
+// it is not a level word (Python's `INFO:name:`) and its second byte is a letter (not Ruby's
+// `I, [` or klog's `I0612`), so such a line can go straight to the syslog reading.
+inline bool starts_like_bsd_syslog(std::string_view line) {
+  return line.size() > 3 && line[3] == ' ' && month_from_name(line) != 0;
+}
+
 // `hh:mm:ss` and an optional `.fraction` at s[i] into `time`; the index after them, or 0.
 // Ranges are checked later, by resolve_line_time().
 inline size_t read_clock(std::string_view s, size_t i, LineTime& time) {

@@ -428,6 +428,10 @@ bool detect_text_line(std::string_view line, TextLine& out) {
 
 bool parse_text_line(std::string_view line, const TimestampContext& ctx, Batch& batch,
                      Event& event) {
+  // What the general order below comes to for such a line, without trying the others first.
+  if (starts_like_bsd_syslog(line)) {
+    return parse_syslog_line(line, ctx, batch, event) || parse_clf_line(line, ctx, batch, event);
+  }
   TextLine text;
   if (detect_text_line(line, text)) {
     // An invalid time (Feb 30, 25:00) means the line is not this layout after all.
