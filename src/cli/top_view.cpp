@@ -108,6 +108,7 @@ std::string row_text(const std::vector<Column>& columns, const std::vector<size_
 
 std::vector<std::string> titles_of(const std::vector<Column>& columns) {
   std::vector<std::string> titles;
+  titles.reserve(columns.size());
   for (const Column& c : columns) titles.emplace_back(c.title);
   return titles;
 }

@@ -181,6 +181,7 @@ Pipeline::ReloadOutcome Pipeline::Impl::reload(std::vector<SourceSpec> sources,
   (void)!::write(wake_fd, &one, sizeof one);
 
   std::vector<SinkRuntime*> retiring_raw;
+  retiring_raw.reserve(retiring_sinks.size());
   for (const auto& sink : retiring_sinks) retiring_raw.push_back(sink.get());
   wait_for_routing(table->generation, retiring_raw, deadline);
   retire_sinks(retiring_sinks, deadline);

@@ -70,7 +70,7 @@ void SinkRuntime::consume(Delivery delivery) {
   }
   metrics->add(metrics->events_in, delivery.batch().count());
   metrics->add(metrics->bytes_in, delivery.batch().data.size());
-  spec.sink->consume(std::move(delivery));
+  spec.sink->consume(delivery);
 }
 
 void SinkRuntime::drop_for_reload(EncodedBatch* batch, int64_t cost) {
@@ -207,7 +207,7 @@ void SinkRuntime::loop() {
         closing = true;
         continue;
       }
-      consume(std::move(delivery));
+      consume(delivery);
     }
     spec.sink->tick(wall_clock_ns());
   }
