@@ -40,7 +40,7 @@ bool EncodeMemo::matches(const Shape& shape, const Batch& batch, const Event& ev
 
 bool EncodeMemo::write_recorded(const Batch& batch, const Event& event, const SourceMeta& meta,
                                 ByteBuffer& out) {
-  if (!layout_is_comparable(event, meta)) return false;
+  if (!layout_is_comparable(event, meta) || (hits_ == 0 && gave_up())) return false;
   const Shape* hit = nullptr;
   for (const Shape& shape : shapes_) {
     if (matches(shape, batch, event)) {
@@ -81,9 +81,7 @@ bool EncodeMemo::write_recorded(const Batch& batch, const Event& event, const So
 
 bool EncodeMemo::should_record(const Batch& batch, const Event& event,
                                const SourceMeta& meta) const {
-  // A stream whose layouts keep changing (more misses than hits after a few) stops paying for
-  // the recording.
-  if (misses_ > 8 && misses_ > hits_) return false;
+  if (gave_up()) return false;
   if (!layout_is_comparable(event, meta) || event.field_count > kMaxFields) return false;
   const Field* fields = batch.fields.data() + event.first_field;
   for (uint32_t i = 0; i < event.field_count; ++i) {

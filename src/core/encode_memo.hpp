@@ -43,8 +43,8 @@ class EncodeMemo {
   [[nodiscard]] bool should_record(const Batch& batch, const Event& event,
                                    const SourceMeta& meta) const;
 
-  // Recording, while the general encoder writes one event (encoder_detail::Recording installs
-  // this as the thread's recorder). Positions are offsets into `out`.
+  // Recording, while the general encoder writes one event (encode_event() makes this memo the
+  // thread's encoder_detail::recording_memo meanwhile). Positions are offsets into `out`.
   void record_begin(const Batch& batch, const Event& event, size_t start);
   void record_field_value(const Value* value, size_t start, size_t end);
   void record_timestamp(size_t start, size_t end);
@@ -53,7 +53,6 @@ class EncodeMemo {
   // The text the general encoder writes an event's offset from (a member of a merged `log`
   // object): a value whose text starts there is the offset.
   void expect_offset_text(const char* text) { offset_text_ = text; }
-  [[nodiscard]] const char* offset_text() const { return offset_text_; }
 
  private:
   enum class HoleKind : uint8_t { Field, Timestamp, Offset };
@@ -89,6 +88,9 @@ class EncodeMemo {
   static constexpr uint32_t kMaxFields = 64;
 
   [[nodiscard]] bool matches(const Shape& shape, const Batch& batch, const Event& event) const;
+  // A batch whose events keep changing layout (more misses than hits after a few): it records
+  // no more layouts, and with none of them ever matching, is not compared with them either.
+  [[nodiscard]] bool gave_up() const { return misses_ > 8 && misses_ > hits_; }
 
   Shape shapes_[kShapes];
   size_t next_slot_ = 0;

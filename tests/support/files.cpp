@@ -66,4 +66,15 @@ std::string corpus_file(const std::string& name) {
   return read_file(std::string(SLUICE_CORPUS_DIR) + "/" + name);
 }
 
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
+
 }  // namespace sluice::testing

@@ -2,6 +2,7 @@
 // Small file helpers for tests: whole-file reads and writes that fail the test (not crash it)
 // when the file system says no.
 #include <string>
+#include <vector>
 
 namespace sluice::testing {
 
@@ -16,5 +17,7 @@ bool touch(const std::string& path);
 // A file of the shared corpus of real logs (../shared/corpus beside the repository, as
 // tests/CMakeLists.txt sets SLUICE_CORPUS_DIR); a test failure when it is missing.
 std::string corpus_file(const std::string& name);
+// The lines of `text`, without their '\n' terminators (a last line without one counts).
+std::vector<std::string> lines_of(const std::string& text);
 
 }  // namespace sluice::testing

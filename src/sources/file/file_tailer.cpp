@@ -17,6 +17,14 @@
 
 namespace sluice {
 
+namespace {
+
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
 uint64_t start_of_last_lines(int fd, uint64_t end, uint64_t lines) {
   if (lines == 0) return end;
   char chunk[16384];
@@ -133,6 +141,12 @@ int64_t FileTailer::next_deadline_ns() const {
   return INT64_MAX;
 }
 
+void FileTailer::stamp(Batch& batch, int64_t read_time_ns) const {
+  batch.origin = origin_;
+  batch.read_time_ns = read_time_ns;
+  batch.year_anchor_ns = year_anchor_ns_;
+}
+
 void FileTailer::push(SourceContext& ctx, CheckpointLog& log, Batch* batch) {
   if (batch->events.empty()) {
     ctx.release(batch);
@@ -212,12 +226,10 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
     progress_->identity = identity_;
     refresh_origin_id();
   }
-  batch->read_time_ns = wall_clock_ns();
   // Year-less times in the lines (BSD syslog, logcat) are read against the file's last write,
   // not today: an old file's "Dec 31" is its own year's.
-  year_anchor_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  batch->year_anchor_ns = year_anchor_ns_;
-  batch->origin = origin_;
+  year_anchor_ns_ = mtime_ns(st);
+  stamp(*batch, wall_clock_ns());
   if (decoder_) {
     decode_and_push(ctx, log, scratch);
   } else {
@@ -238,7 +250,7 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
   const bool stat_ok = fd_ >= 0 && fstat(fd_, &st) == 0;
   uint64_t size = stat_ok ? static_cast<uint64_t>(st.st_size) : 0;
   if (stat_ok) {
-    year_anchor_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    year_anchor_ns_ = mtime_ns(st);
   }
   if (fd_ >= 0 && size > read_offset_) {
     size_t rest = static_cast<size_t>(
@@ -257,15 +269,11 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
     }
   }
   tail_scanned_ = 0;
-  batch->read_time_ns = wall_clock_ns();
-  batch->year_anchor_ns = year_anchor_ns_;
-  batch->origin = origin_;
+  stamp(*batch, wall_clock_ns());
   Batch* out = batch;
   if (decoder_) {
     out = ctx.acquire();
-    out->origin = origin_;
-    out->read_time_ns = scratch.read_time_ns;
-    out->year_anchor_ns = year_anchor_ns_;
+    stamp(*out, scratch.read_time_ns);
     decoder_->decode(scratch, *out);
     decoder_->flush_pending(*out);
   }
@@ -280,9 +288,7 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
 void FileTailer::flush_due(SourceContext& ctx, CheckpointLog& log, int64_t now_ns) {
   if (!joiner_ || !joiner_->has_pending() || joiner_->pending_deadline_ns() > now_ns) return;
   Batch* batch = ctx.acquire();
-  batch->origin = origin_;
-  batch->read_time_ns = wall_clock_ns();
-  batch->year_anchor_ns = year_anchor_ns_;
+  stamp(*batch, wall_clock_ns());
   joiner_->flush(*batch, now_ns, false);
   push(ctx, log, batch);
 }
@@ -292,9 +298,7 @@ void FileTailer::handle_truncation(SourceContext& ctx, CheckpointLog& log, uint6
             read_offset_ + tail_scanned_, "size", new_size);
   // Lines kept back (a partial record, a multiline record) were complete data: hand them on.
   Batch* batch = ctx.acquire();
-  batch->origin = origin_;
-  batch->read_time_ns = wall_clock_ns();
-  batch->year_anchor_ns = year_anchor_ns_;
+  stamp(*batch, wall_clock_ns());
   if (decoder_) decoder_->flush_pending(*batch);
   if (joiner_) joiner_->flush(*batch, monotonic_ns(), true);
   ++progress_->generation;  // offsets of the old content are void

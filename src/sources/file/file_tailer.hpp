@@ -94,6 +94,8 @@ class FileTailer {
   uint64_t stat_size = 0;      // size at the last rescan while closed
 
  private:
+  // The file's origin, the read time and the year anchor, on a batch about to be handed on.
+  void stamp(Batch& batch, int64_t read_time_ns) const;
   void push(SourceContext& ctx, CheckpointLog& log, Batch* batch);
   void decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& raw);
   void handle_truncation(SourceContext& ctx, CheckpointLog& log, uint64_t new_size);

@@ -77,15 +77,8 @@ TEST(EncodeMemo, SameBytesAsTheGeneralEncoderOnEveryLogHubFileFromAFileAndFromAS
 TEST(EncodeMemo, SameBytesWhenTheFormatsAlternateLineByLine) {
   std::vector<std::vector<std::string>> lines;
   for (const char* system : kLogHub) {
-    const std::string text = testing::corpus_file(std::string("loghub/") + system + "_2k.log");
-    std::vector<std::string> own;
-    for (size_t at = 0; at < text.size();) {
-      size_t nl = text.find('\n', at);
-      if (nl == std::string::npos) nl = text.size();
-      own.push_back(text.substr(at, nl - at));
-      at = nl + 1;
-    }
-    lines.push_back(std::move(own));
+    lines.push_back(
+        testing::lines_of(testing::corpus_file(std::string("loghub/") + system + "_2k.log")));
   }
   std::string mixed;
   for (size_t i = 0; i < 300; ++i) {

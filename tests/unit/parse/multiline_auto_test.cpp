@@ -12,6 +12,7 @@
 
 #include "parse/framer.hpp"
 #include "parse/multiline.hpp"
+#include "support/files.hpp"
 
 namespace sluice {
 namespace {
@@ -39,14 +40,7 @@ std::vector<std::string> gunzip_lines(const std::string& name) {
     while ((n = gzread(file, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
     gzclose(file);
   }
-  std::vector<std::string> lines;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
+  return testing::lines_of(text);
 }
 
 MultilineOptions auto_mode() {
