@@ -263,6 +263,8 @@ class SlowConsumerTest(SluiceTestCase):
     LIMIT = 1_000_000  # bulk body bytes per second the emulator takes
     THROTTLED_SECONDS = 8
     CHUNK_LINES = 4096  # ~0.8 MB per chunk
+    WORKERS = 2
+    WORK_QUEUE_BYTES = WORKERS * (4 << 20)  # the work queue's bound: 4 MiB per worker
 
     @classmethod
     def setUpClass(cls):
@@ -280,6 +282,7 @@ class SlowConsumerTest(SluiceTestCase):
         here = os.path.dirname(os.path.abspath(__file__))
         cfg = self.config(f"""
             data_dir: {yaml_str(self.path("data"))}
+            workers: {self.WORKERS}
             sources:
               app:
                 type: exec
@@ -360,14 +363,14 @@ class SlowConsumerTest(SluiceTestCase):
 
     def test_memory_buffer(self):
         max_bytes = 8 << 20
-        # Besides the buffer: the exec pipe, the batch being filled, the work queue (4 MiB) and
-        # the events of the requests in flight; 8 MiB of slack for the rest.
-        buffered = max_bytes + (4 << 20) + (8 << 20)
+        # Besides the buffer: the exec pipe, the batch being filled, the work queue and the
+        # events of the requests in flight; 8 MiB of slack for the rest.
+        buffered = max_bytes + self.WORK_QUEUE_BYTES + (8 << 20)
         # Peak RSS: the buffer plus the sink's requests (2 in flight + 1 filling, 1 MiB each),
         # the work queue, pools and the process itself. The sanitizer build's allocator keeps
         # freed memory in quarantine (256 MiB by default) and shadows every byte: it peaked at
         # 282 MiB there, against about 40 MiB in the release build.
-        bound = max_bytes / 2**20 + (450 if SANITIZED else 48)
+        bound = (max_bytes + self.WORK_QUEUE_BYTES) / 2**20 + (450 if SANITIZED else 44)
         f = self.slow_consumer({"type": "memory", "max_bytes": "8MiB", "when_full": "block"},
                                buffered, bound)
         note(f"slow consumer, memory buffer 8 MiB: the child wrote {f['written'] / 1e6:.1f} MB in "
@@ -382,10 +385,10 @@ class SlowConsumerTest(SluiceTestCase):
         max_bytes = 8 << 20
         # The input the pipeline may hold besides what the cluster took: what the disk buffer
         # holds (encoded, so fewer input bytes), the exec pipe, the work queue and 8 MiB of slack.
-        buffered = max_bytes + (4 << 20) + (8 << 20)
+        buffered = max_bytes + self.WORK_QUEUE_BYTES + (8 << 20)
         # Memory: the batches read back from disk and not yet indexed (the sink's memory-buffer
         # size, 30.5 MiB for these options) plus the same margins as the memory buffer.
-        bound = 31 + (450 if SANITIZED else 48)
+        bound = 31 + self.WORK_QUEUE_BYTES / 2**20 + (450 if SANITIZED else 44)
         f = self.slow_consumer({"type": "disk", "max_bytes": "8MiB", "segment_bytes": "1MiB",
                                 "when_full": "block", "fsync_interval": "200ms"},
                                buffered, bound)
