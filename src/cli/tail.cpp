@@ -459,8 +459,10 @@ CLI::App* add_tail_subcommand(CLI::App& app, TailArgs& args) {
       ->type_name("FILE|GLOB");
   auto* follow = tail->add_flag("-f,--follow", args.follow,
                                 "Follow the files as they grow and are rotated (the default)");
-  tail->add_flag("--no-follow", args.no_follow,
-                 "Read the files from the beginning to their end, then exit")
+  tail->add_flag(
+          "--no-follow", args.no_follow,
+          "Read the files from the beginning to their end, one after the other in path order, "
+          "then exit")
       ->excludes(follow);
   auto* from_beginning =
       tail->add_flag("-b,--from-beginning", args.from_beginning,

@@ -374,13 +374,17 @@ class TailFiles(TailTestCase):
         self.stop(running)
 
     def test_no_follow_reads_whole_files_and_exits(self):
-        lines = [f"line {i:05d}" for i in range(20000)]
-        big = self.write_file("big.log", "\n".join(lines) + "\n")
-        small = self.write_file("small.log", "level=warn msg=small\n")
-        r = self.tail_ok(["--no-follow", big, small])
+        # Files larger than a read budget (512 KiB), the later name written first: they are
+        # printed one after the other in path order, as `cat` would, not interleaved by budget
+        # nor in the order the file system numbered them.
+        later = [f"b line {i:06d}" for i in range(60000)]
+        b = self.write_file("b.log", "\n".join(later) + "\n")
+        small = self.write_file("c.log", "level=warn msg=small\n")
+        first = [f"a line {i:06d}" for i in range(60000)]
+        a = self.write_file("a.log", "\n".join(first) + "\n")
+        r = self.tail_ok(["--no-follow", small, b, a])
         got = shown_messages(r.stdout)
-        self.assertEqual(got[:20000], lines)
-        self.assertEqual(got[20000:], ["small"])
+        self.assertEqual(got, first + later + ["small"])
         self.assertLess(r.elapsed, 10)
 
     def test_no_follow_with_filters_and_json(self):

@@ -98,24 +98,26 @@ void FileSource::share_slots(int64_t now) {
 }
 
 void FileSource::read_once_then_finish(SourceContext& ctx) {
-  // `stop_at_eof`: read every file to its end, hand on its unfinished last line, and close it,
-  // so files waiting for a descriptor get theirs; then finish.
+  // `stop_at_eof`: read each file to its end, hand on its unfinished last line, and close it,
+  // so files waiting for a descriptor get theirs; then finish. One file after the other, in path
+  // order (the order the scan found them), as `cat` prints them: a person reading
+  // `sluice tail --no-follow a.log b.log` expects a.log's lines before b.log's.
   while (!stopping_.load()) {
-    bool more = true;
-    while (more && !stopping_.load()) {
-      more = false;
-      for (auto& [key, tailer] : tailers_) {
-        if (tailer->is_open() && tailer->read_some(ctx, log_, scratch_, monotonic_ns()) ==
-                                     FileTailer::ReadResult::Budget)
-          more = true;
-      }
-      apply_acks(ctx);
-    }
-    if (stopping_.load()) return;
+    std::vector<FileTailer*> open;
     for (auto& [key, tailer] : tailers_) {
-      if (!tailer->is_open()) continue;
+      if (tailer->is_open()) open.push_back(tailer.get());
+    }
+    std::sort(open.begin(), open.end(),
+              [](const FileTailer* a, const FileTailer* b) { return a->path() < b->path(); });
+    for (FileTailer* tailer : open) {
+      while (!stopping_.load() && tailer->read_some(ctx, log_, scratch_, monotonic_ns()) ==
+                                      FileTailer::ReadResult::Budget) {
+        apply_acks(ctx);
+      }
+      if (stopping_.load()) return;
       tailer->finish(ctx, log_, scratch_);
       tailer->close();
+      apply_acks(ctx);
     }
     if (waiting_.empty()) return;
     const size_t before = waiting_.size();
