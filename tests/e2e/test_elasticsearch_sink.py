@@ -11,9 +11,13 @@ import time
 
 from es_helpers import Emulator, emulator_available, make_self_signed
 from sluice_e2e import SluiceTestCase, base_env, main, metric, metrics_port, wait_until, yaml_str
+from test_faults import SANITIZED
 from tool_process import started
 
-RSS_BOUND_MIB = 200
+# Peak RSS through a 10 s outage: 21.8 MiB measured (30,000 events held and retried). Under ASan
+# the freed-memory quarantine (up to 256 MiB) makes RSS a measure of the sanitizer, not of sluice:
+# a loaded ASan run peaked at 204.6 MiB, over the single 200 MiB bound this test had.
+RSS_BOUND_MIB = 450 if SANITIZED else 64
 SERVICES = ("web", "db", "auth")
 
 
