@@ -334,10 +334,9 @@ class DiskBufferTest(SluiceTestCase):
         total = 50_000  # ~11 MB
         # The child exits once the backlog moves; sluice then delivers the rest before its
         # shutdown deadline, which the tests' usual 5 s made depend on the machine's speed
-        # (three ASan runs side by side exited with 11,000 events still on disk).
-        env = self.env()
-        env["SLUICE_SHUTDOWN_TIMEOUT_SECONDS"] = "120"
-        p, port = self.start_run(cfg, self.child_command(total, chunk=500), env=env)
+        # (three ASan runs side by side exited with 11,000 events still on disk): started as a
+        # drain is, with the long deadline.
+        p, port = self.start_drain(cfg, self.child_command(total, chunk=500))
         time.sleep(4)
         stuck_at = self.child_progress()
         # Held back by the full buffer (plus the pipe and the pipeline's queues).
