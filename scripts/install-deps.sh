@@ -11,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang lld libclang-rt-14-dev clang-format clang-tidy
   python3 time
+  # The e2e tests: PyYAML reads the manifests, the official client's models are the Kubernetes
+  # API schemas the manifests and the API-server emulator's pods are checked against.
+  python3-yaml python3-kubernetes
 )
 
 missing=()
