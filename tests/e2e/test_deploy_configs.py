@@ -5,10 +5,13 @@
 - deploy/kubernetes/sidecar.yaml's SLUICE_SINKS works for `sluice run -- app`.
 - The Dockerfiles copy files that exist; the DaemonSet's grace period outlasts sluice's
   shutdown deadline; every variable the config requires is set in the DaemonSet.
+- Every manifest follows the Kubernetes API's schemas (kube_schema.py: the models of Debian's
+  python3-kubernetes), and the daemon's RBAC is what its metadata needs and no more.
 Nothing here needs docker or a cluster. Cases that need the `file`/`container` sources are
 skipped until the build has them.
 """
 
+import copy
 import glob
 import json
 import os
@@ -22,6 +25,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kube_schema  # noqa: E402
 import sluice_e2e as e2e  # noqa: E402
 
 SOURCE_DIR = e2e.SOURCE_DIR
@@ -95,9 +99,10 @@ class DeployFiles(e2e.SluiceTestCase):
             self.skipTest("PyYAML not installed")
         docs = list(yaml.safe_load_all(read(DAEMONSET)))
         self.assertEqual([d["kind"] for d in docs],
-                         ["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet"])
-        self.assertEqual(docs[2]["data"]["sluice.yaml"], read(NODE_CONFIG))
-        pod = docs[3]["spec"]["template"]["spec"]
+                         ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+                          "ConfigMap", "DaemonSet"])
+        self.assertEqual(docs[4]["data"]["sluice.yaml"], read(NODE_CONFIG))
+        pod = docs[5]["spec"]["template"]["spec"]
         container = pod["containers"][0]
         mounts = {m["mountPath"]: m.get("readOnly", False) for m in container["volumeMounts"]}
         self.assertEqual(mounts, {"/etc/sluice": True, "/var/log": True,
@@ -181,6 +186,101 @@ class DeployFiles(e2e.SluiceTestCase):
             events = e2e.parse_jsonl_bytes(f.read())
         self.assertEqual([e.get("msg", e.get("message")) for e in events],
                          ["order placed", "oops"])
+
+
+def manifest_documents():
+    """{file name: [documents]} of every deploy/kubernetes/*.yaml."""
+    import yaml  # kube_schema makes Debian's python3-yaml importable, as python3-kubernetes
+    out = {}
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "kubernetes", "*.yaml"))):
+        out[os.path.basename(path)] = [d for d in yaml.safe_load_all(read(path)) if d is not None]
+    return out
+
+
+def uncommented_rules(text):
+    """The manifest with its commented-out YAML lines (`  # - apiGroups: ...`,
+    `  #   verbs: ...`) made live, as a user enabling them would."""
+    return re.sub(r"^(\s*)# ((?:- |  )[A-Za-z]+: .*)$", r"\1\2", text, flags=re.M)
+
+
+class ManifestSchemas(e2e.SluiceTestCase):
+    """deploy/kubernetes/*.yaml against the API's schemas: every key a field of its model, every
+    value of its type, required fields present, apiVersion serving the kind."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not kube_schema.models_available():
+            raise AssertionError("python3-kubernetes is missing (scripts/install-deps.sh, run "
+                                 "by `make test`, installs it)")
+        cls.docs = manifest_documents()
+
+    def by_kind(self, name, kind):
+        found = [d for d in self.docs[name] if d["kind"] == kind]
+        self.assertEqual(len(found), 1, f"{kind} in {name}")
+        return found[0]
+
+    def test_every_manifest_follows_the_api_schema(self):
+        self.assertEqual(sorted(self.docs), ["daemonset.yaml", "sidecar.yaml"])
+        for name, docs in self.docs.items():
+            for doc in docs:
+                with self.subTest(file=name, kind=doc.get("kind")):
+                    self.assertEqual(kube_schema.check_object(doc), [])
+
+    def test_the_check_catches_misspelt_keys_wrong_types_and_versions(self):
+        daemonset = copy.deepcopy(self.by_kind("daemonset.yaml", "DaemonSet"))
+        container = daemonset["spec"]["template"]["spec"]["containers"][0]
+        field_ref = container["env"][0]["valueFrom"]["fieldRef"]
+        field_ref["fieldpath"] = field_ref.pop("fieldPath")
+        container["ports"][0]["containerPort"] = "9598"
+        daemonset["spec"]["template"]["spec"]["serviceAcountName"] = "sluice"
+        where = "DaemonSet sluice: spec.template.spec."
+        errors = kube_schema.check_object(daemonset)
+        self.assertCountEqual([e.split(" (known: ")[0] for e in errors], [
+            where + "serviceAcountName: unknown field of V1PodSpec",
+            where + "containers[0].env[0].valueFrom.fieldRef.fieldpath: unknown field of "
+            "V1ObjectFieldSelector",
+            where + "containers[0].env[0].valueFrom.fieldRef.fieldPath: required field of "
+            "V1ObjectFieldSelector missing",
+            where + "containers[0].ports[0].containerPort: expected int, got str '9598'"])
+        binding = dict(self.by_kind("daemonset.yaml", "ClusterRoleBinding"),
+                       apiVersion="rbac.authorization.k8s.io/v1beta2")
+        self.assertEqual(kube_schema.check_object(binding), [
+            "ClusterRoleBinding sluice: apiVersion rbac.authorization.k8s.io/v1beta2 does not "
+            "serve kind ClusterRoleBinding (served by: rbac.authorization.k8s.io/v1, "
+            "rbac.authorization.k8s.io/v1alpha1)"])
+
+    def test_daemon_may_read_pods_and_nothing_else(self):
+        account = self.by_kind("daemonset.yaml", "ServiceAccount")
+        role = self.by_kind("daemonset.yaml", "ClusterRole")
+        binding = self.by_kind("daemonset.yaml", "ClusterRoleBinding")
+        pod = self.by_kind("daemonset.yaml", "DaemonSet")["spec"]["template"]["spec"]
+        self.assertNotEqual(account.get("automountServiceAccountToken"), False)
+        self.assertIs(pod["automountServiceAccountToken"], True)
+        self.assertEqual(pod["serviceAccountName"], account["metadata"]["name"])
+        self.assertEqual(role["rules"], [{"apiGroups": [""], "resources": ["pods"],
+                                          "verbs": ["get", "list", "watch"]}])
+        self.assertEqual(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io",
+                                              "kind": "ClusterRole",
+                                              "name": role["metadata"]["name"]})
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount",
+                                                "name": account["metadata"]["name"],
+                                                "namespace": account["metadata"]["namespace"]}])
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        self.assertEqual(env["NODE_NAME"]["valueFrom"], {"fieldRef": {"fieldPath":
+                                                                      "spec.nodeName"}})
+        # The sidecar's sluice reads pipes only: no token in its pod.
+        sidecar = self.by_kind("sidecar.yaml", "Deployment")["spec"]["template"]["spec"]
+        self.assertIs(sidecar["automountServiceAccountToken"], False)
+        self.assertNotIn("serviceAccountName", sidecar)
+
+    def test_namespace_rule_to_uncomment_for_namespace_labels(self):
+        import yaml
+        docs = list(yaml.safe_load_all(uncommented_rules(read(DAEMONSET))))
+        role, = [d for d in docs if d["kind"] == "ClusterRole"]
+        self.assertEqual(kube_schema.check_object(role), [])
+        self.assertEqual(role["rules"][1], {"apiGroups": [""], "resources": ["namespaces"],
+                                            "verbs": ["get", "list", "watch"]})
+        self.assertEqual(len(docs), len(self.docs["daemonset.yaml"]))  # nothing else changed
 
 
 class NodeDaemonConfig(e2e.SluiceTestCase):
