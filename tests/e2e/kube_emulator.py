@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """An emulator of the Kubernetes API server's core/v1 pods and namespaces, for the tests of
 sluice's Kubernetes metadata: list, get and chunked watch streams over HTTPS (a test CA made at
 start) or plain HTTP, bearer tokens, bookmarks, `410 Expired`, and injected faults. Python 3
@@ -42,7 +43,8 @@ In the test process (each test gets its own; all methods are thread-safe):
         kube.requests(verb="get", resource="pods")   # recorded requests, see Request
         kube.wait_for_requests(count=1, verb="watch"); kube.wait_for_open_watches(1)
 
-Standalone (for tests in another process, e.g. C++): `python3 kube_emulator.py [--tls]
+Standalone (for tests in another process, e.g. C++, which find it at
+SLUICE_SOURCE_DIR "/tests/e2e/kube_emulator.py"; it is executable): `kube_emulator.py [--tls]
 [--token T] [--port N] [--bookmark-interval S]` prints `url=URL ca_file=PATH` (ca_file only with
 --tls), then reads one command a line on stdin and answers each with one line, `ok [JSON]` or
 `error <message>` (the protocol of tool_process.py). Commands (JSON on one line):

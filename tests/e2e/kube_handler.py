@@ -5,12 +5,19 @@ import base64
 import binascii
 import json
 import re
+import select
+import ssl
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 import kube_objects
 from kube_store import RESOURCES, Conflict, with_type_meta
+
+
+# How often an idle watch looks whether its client has gone (then it ends, and stops counting in
+# KubeApiEmulator.open_watches()).
+PEER_CHECK_SECONDS = 0.2
 
 
 def dumps(obj):
@@ -222,6 +229,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- watch -------------------------------------------------------------------------------
 
+    def peer_closed(self):
+        """Whether the client closed the connection (a watch's client sends nothing more, so
+        anything readable is its TLS close_notify or the end of the stream)."""
+        if not select.select([self.connection], [], [], 0)[0]:
+            return False
+        self.connection.setblocking(False)
+        try:
+            return self.connection.recv(1) == b""
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False
+        except OSError:
+            return True
+        finally:
+            self.connection.settimeout(self.timeout)
+
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -265,20 +287,26 @@ class Handler(BaseHTTPRequestHandler):
             for obj in initial:
                 self.write_event("ADDED", dumps(with_type_meta(resource, obj)))
             while True:
+                peer_check = time.monotonic() + PEER_CHECK_SECONDS
                 with store.cond:
                     while (cursor == len(store.history) and generation == store.watch_generation
                            and bookmark_requests == store.bookmark_requests):
                         now = time.monotonic()
-                        wake = min(deadline, next_bookmark or deadline)
+                        wake = min(deadline, next_bookmark or deadline, peer_check)
                         if now >= wake:
                             break
                         store.cond.wait(wake - now)
+                    idle = (cursor == len(store.history) and generation == store.watch_generation
+                            and bookmark_requests == store.bookmark_requests)
                     changes = store.history[cursor:]
                     cursor = len(store.history)
                     rv_now = store.rv
                     ended = generation != store.watch_generation
                     bookmark = bookmark_requests != store.bookmark_requests
                     bookmark_requests = store.bookmark_requests
+                if idle and self.peer_closed():  # the client went away: so does the watch
+                    self.close_connection = True
+                    return
                 if ended:  # end_watches(): abrupt ones are cut by the emulator already
                     self.close_connection = True
                     self.kube._set_watching(self.connection, False)

@@ -411,6 +411,12 @@ class EmulatorTest(unittest.TestCase):
             else:
                 self.assertIsNone(watch.next())
         kube.wait_for_open_watches(0)
+        for tls in (True, False):  # a client that closes its watch ends it (TLS or not)
+            kube = self.emulator(tls=tls)
+            watch = self.watch(self.client(kube), "/api/v1/pods")
+            kube.wait_for_open_watches(1)
+            watch.close()
+            kube.wait_for_open_watches(0)
 
     def test_failures_delays_and_a_stopped_server(self):
         kube = self.emulator()
