@@ -11,6 +11,7 @@
 #include "base/backoff.hpp"
 #include "base/log.hpp"
 #include "net/http_exchange.hpp"
+#include "net/http_stream.hpp"
 #include "net/pooled_http_client.hpp"
 #include "net/tls_context.hpp"
 
@@ -23,12 +24,25 @@ PooledHttpClient::PooledHttpClient(HttpClientOptions options,
     : options_(std::move(options)),
       tls_context_(std::move(tls_context)),
       work_(asio::make_work_guard(ioc_)),
-      endpoints_(options_.endpoints.size()) {
+      endpoints_(options_.endpoints.size()),
+      cancel_gate_(std::make_shared<CancelGate>()) {
+  cancel_gate_->ioc = &ioc_;
   thread_ = std::thread([this] { run(); });
 }
 
 void PooledHttpClient::send(HttpRequest request, std::function<void(HttpResult)> done) {
-  auto exchange = std::make_shared<Exchange>(*this, request, std::move(done));
+  start_or_cancel(std::make_shared<Exchange>(*this, request, std::move(done)));
+}
+
+std::shared_ptr<HttpStream> PooledHttpClient::stream(HttpStreamRequest request,
+                                                     std::function<void(HttpResult)> done) {
+  auto exchange = std::make_shared<Exchange>(*this, std::move(request), std::move(done));
+  auto handle = std::make_shared<StreamHandle>(cancel_gate_, exchange);
+  start_or_cancel(exchange);
+  return handle;
+}
+
+void PooledHttpClient::start_or_cancel(const std::shared_ptr<Exchange>& exchange) {
   {
     // Posting under the lock that stop() takes guarantees that the io thread, which only
     // exits after stop(), runs this request's handler: `done` cannot be lost.
@@ -39,7 +53,7 @@ void PooledHttpClient::send(HttpRequest request, std::function<void(HttpResult)>
     }
   }
   // No thread left to run it on: answer here.
-  exchange->cancel();
+  exchange->cancel(exchange->client_stopped_reason());
 }
 
 void PooledHttpClient::stop() {
@@ -48,6 +62,11 @@ void PooledHttpClient::stop() {
     std::lock_guard lock(post_mutex_);
     first = !stopping_;
     stopping_ = true;
+  }
+  {
+    // Stream handles may outlive the client: from now on their cancel() does nothing.
+    std::lock_guard lock(cancel_gate_->mutex);
+    cancel_gate_->ioc = nullptr;
   }
   const bool on_io_thread = std::this_thread::get_id() == io_thread_id_.load();
   if (first) {
@@ -155,7 +174,7 @@ void PooledHttpClient::shutdown() {
   stopped_ = true;
   // cancel() removes the exchange from active_ (and `done` may send more): iterate a copy.
   const std::vector<Exchange*> active(active_.begin(), active_.end());
-  for (Exchange* exchange : active) exchange->cancel();
+  for (Exchange* exchange : active) exchange->cancel(exchange->client_stopped_reason());
   for (auto& endpoint : endpoints_) {
     for (auto& connection : endpoint.idle) connection->tcp().close();
     endpoint.idle.clear();

@@ -12,6 +12,10 @@
 //
 // send() may be called from any thread; `done` runs on the client's thread, exactly once per
 // request (also when the client stops: the result then says `cancelled`).
+//
+// stream() is the long-lived variant (a Kubernetes watch): the body of a 2xx answer is handed to
+// a callback as it arrives (complete lines, or the bytes as read), under an idle timeout instead
+// of the request deadline, with a bound on the length of a line.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +64,40 @@ struct HttpRequest {
   std::string_view content_encoding;  // "gzip" or empty
   // The body: the caller's memory, which must stay valid until `done` has run.
   std::string_view body;
+  // Sent with this request only, after HttpClientOptions::headers (e.g. an Authorization whose
+  // token rotates).
+  std::vector<std::pair<std::string, std::string>> headers{};
+};
+
+// A GET whose answer is read as it comes: for a 2xx answer, `on_data` receives the body (each
+// complete line without its "\n" and a trailing "\r", empty lines skipped; or, with
+// `split_lines` false, the bytes of each read); any other status's body (at most
+// max_response_body_bytes) goes to the final HttpResult's `body` instead. Connecting, the TLS
+// handshake, sending and the response header are under the client's timeout_ns; after the
+// header only the idle timeout applies, restarted by every byte received.
+struct HttpStreamRequest {
+  std::string target{};  // path and query (base_path added)
+  std::vector<std::pair<std::string, std::string>> headers{};
+  // No byte for this long: the stream fails ("idle"). A watch whose server sends bookmarks every
+  // minute sets about twice that.
+  int64_t idle_timeout_ns = 120'000'000'000;
+  bool split_lines = true;
+  // A line longer than this fails the stream rather than growing the buffer without bound.
+  size_t max_line_bytes = 16U << 20;
+  // Called once with the status when the response header is in (on the client's thread).
+  std::function<void(int status)> on_head{};
+  // Called on the client's thread with each line (or chunk) of a 2xx answer; the bytes are valid
+  // only during the call. Returning false ends the stream (the result says `cancelled`).
+  std::function<bool(std::string_view)> on_data{};
+};
+
+// The handle of a stream in flight.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // Thread-safe, also after the stream has ended or the client has gone (then it does nothing).
+  // Ends the stream soon: `done` runs with `cancelled`; no `on_data` call starts after `done`.
+  virtual void cancel() = 0;
 };
 
 struct HttpResult {
@@ -85,6 +123,12 @@ class HttpClient {
   // client's thread (it must not block). After stop(), `done` runs at once on the caller's
   // thread, with `cancelled`.
   virtual void send(HttpRequest request, std::function<void(HttpResult)> done) = 0;
+  // Thread-safe. Starts a streamed GET (see HttpStreamRequest); `done` is called once when it
+  // ends, on the client's thread: the body ended (`responded`, the status), a failure (`error`:
+  // refused, idle timeout, a line over the cap, ...) or a cancellation (`cancelled`). A transport
+  // failure after the first byte of the body is never retried by the client: lines would repeat.
+  virtual std::shared_ptr<HttpStream> stream(HttpStreamRequest request,
+                                             std::function<void(HttpResult)> done) = 0;
   // Cancels everything in flight (each `done` runs with `cancelled`), then joins the thread.
   // Idempotent; also done by the destructor. May be called from `done` (it then returns without
   // joining; a later stop() or the destructor joins), but the client must not be destroyed

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
 
+#include "net/http_stream.hpp"
 #include "net/pooled_http_client.hpp"
 
 namespace sluice::net {
@@ -38,12 +39,26 @@ Exchange::Exchange(PooledHttpClient& client, const HttpRequest& request,
       content_type_(request.content_type),
       content_encoding_(request.content_encoding),
       body_(request.body),
+      headers_(request.headers),
       done_(std::move(done)),
       start_ns_(steady_now_ns()) {}
 
+Exchange::Exchange(PooledHttpClient& client, HttpStreamRequest request,
+                   std::function<void(HttpResult)> done)
+    : client_(client),
+      method_("GET"),
+      target_(std::move(request.target)),
+      headers_(std::move(request.headers)),
+      done_(std::move(done)),
+      start_ns_(steady_now_ns()),
+      stream_(std::make_unique<StreamState>(std::move(request))) {}
+
+// StreamState is complete only here and in net/http_stream.cpp.
+Exchange::~Exchange() = default;
+
 void Exchange::start() {
   if (client_.stopped()) {
-    cancel();
+    cancel(client_stopped_reason());
     return;
   }
   client_.add_active(this);
@@ -70,6 +85,7 @@ void Exchange::build_request() {
   request_.prepare_payload();
   request_.keep_alive(true);
   for (const auto& [name, value] : client_.options().headers) request_.insert(name, value);
+  for (const auto& [name, value] : headers_) request_.insert(name, value);
 }
 
 void Exchange::attempt(bool reuse) {
@@ -163,10 +179,12 @@ void Exchange::handshake() {
 }
 
 void Exchange::write() {
-  parser_.emplace();
-  parser_->body_limit(client_.options().max_response_body_bytes);
-  parser_->header_limit(kMaxResponseHeaderBytes);
-  if (method_ == "HEAD") parser_->skip(true);
+  if (!stream_) {
+    parser_.emplace();
+    parser_->body_limit(client_.options().max_response_body_bytes);
+    parser_->header_limit(kMaxResponseHeaderBytes);
+    if (method_ == "HEAD") parser_->skip(true);
+  }
   connection_->tcp().expires_at(deadline_);
   connection_->with_stream([this](auto& stream) {
     http::async_write(stream, request_,
@@ -176,7 +194,11 @@ void Exchange::write() {
                           self->fail("sending to", ec);
                           return;
                         }
-                        self->read();
+                        if (self->stream_) {
+                          self->read_stream_head();
+                        } else {
+                          self->read();
+                        }
                       });
   });
 }
@@ -220,10 +242,14 @@ void Exchange::on_response() {
 
 void Exchange::fail(std::string_view stage, const beast::error_code& ec) {
   const bool timeout = ec == beast::error::timeout;
-  const bool nothing_received = !parser_ || !parser_->got_some();
+  const bool nothing_received =
+      stream_ ? !stream_->received_some() : !parser_ || !parser_->got_some();
   const Endpoint& endpoint = client_.options().endpoints[endpoint_];
   std::string why;
-  if (timeout) {
+  if (timeout && stream_ && stream_->head_seen) {
+    why = fmt::format("no data for {} ms (the stream's idle timeout)",
+                      stream_->request.idle_timeout_ns / 1'000'000);
+  } else if (timeout) {
     why = fmt::format("timed out after {} ms (connect, handshake, write and read together)",
                       client_.options().timeout_ns / 1'000'000);
   } else if (connection_->tls && ec.category() == asio::error::get_ssl_category() &&
@@ -251,14 +277,19 @@ void Exchange::fail(std::string_view stage, const beast::error_code& ec) {
   finish(std::move(result));
 }
 
-void Exchange::cancel() {
+std::string Exchange::client_stopped_reason() const {
+  return fmt::format("the {} client stopped", client_.options().name);
+}
+
+void Exchange::cancel(std::string_view why) {
   if (finished_) return;
   if (connection_) connection_->tcp().close();
   if (resolver_) resolver_->cancel();
   if (resolve_timer_) resolve_timer_->cancel();
   HttpResult result;
   result.cancelled = true;
-  result.error = fmt::format("cancelled: the {} client stopped", client_.options().name);
+  result.error = fmt::format("cancelled: {}", why);
+  if (stream_ && stream_->head_seen) result.status = stream_->status;
   finish(std::move(result));
 }
 

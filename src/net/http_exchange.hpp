@@ -3,6 +3,9 @@
 // connection, resolves, connects, does the TLS handshake, writes, reads, all under the request's
 // one deadline. Kept alive by the completion handler of its one pending operation. Internal to
 // net/; runs on the client's io thread only.
+//
+// A streamed GET (HttpClient::stream) is an Exchange too: the same connection set-up, then the
+// body read piece by piece under an idle timeout (net/http_stream.cpp holds that part).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -26,10 +31,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(PooledHttpClient& client, const HttpRequest& request,
            std::function<void(HttpResult)> done);
+  Exchange(PooledHttpClient& client, HttpStreamRequest request,
+           std::function<void(HttpResult)> done);
+  ~Exchange();
 
   void start();
-  // The client stops: ends the request now (sockets closed, `done` with `cancelled`).
-  void cancel();
+  // Ends the request now (sockets closed, `done` with `cancelled` and `why` in the error): the
+  // client stops, or the caller cancelled a stream.
+  void cancel(std::string_view why);
+  // "the <name> client stopped": why requests end when the client stops.
+  [[nodiscard]] std::string client_stopped_reason() const;
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -41,6 +52,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void write();
   void read();
   void on_response();
+  // ---- streamed GET (net/http_stream.cpp) ----
+  void read_stream_head();
+  void on_stream_head();
+  void read_stream_body();
+  // False when the stream ended while handling the bytes (caller stop, a line over the cap).
+  bool on_stream_bytes(size_t n);
+  bool deliver_lines(const char* data, size_t n);
+  void end_stream();
+  void abort_stream(std::string error);
+
   void fail(std::string_view stage, const boost::beast::error_code& ec);
   void finish(HttpResult result);
   void build_request();
@@ -52,6 +73,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string content_type_;
   std::string content_encoding_;
   std::string_view body_;
+  std::vector<std::pair<std::string, std::string>> headers_;
   std::function<void(HttpResult)> done_;
   int64_t start_ns_;
   std::chrono::steady_clock::time_point deadline_;
@@ -66,6 +88,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<boost::asio::steady_timer> resolve_timer_;
   boost::beast::http::request<boost::beast::http::span_body<const char>> request_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
+  struct StreamState;
+  std::unique_ptr<StreamState> stream_;  // set for a streamed GET only
 };
 
 }  // namespace sluice::net

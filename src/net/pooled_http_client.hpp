@@ -20,6 +20,7 @@
 namespace sluice::net {
 
 class Exchange;
+struct CancelGate;
 
 class PooledHttpClient final : public HttpClient {
  public:
@@ -30,6 +31,8 @@ class PooledHttpClient final : public HttpClient {
   PooledHttpClient& operator=(const PooledHttpClient&) = delete;
 
   void send(HttpRequest request, std::function<void(HttpResult)> done) override;
+  std::shared_ptr<HttpStream> stream(HttpStreamRequest request,
+                                     std::function<void(HttpResult)> done) override;
   void stop() override;
   [[nodiscard]] size_t healthy_endpoints() const override;
 
@@ -58,6 +61,8 @@ class PooledHttpClient final : public HttpClient {
 
   void run();
   void shutdown();
+  // Posts exchange->start() unless the client is stopping (then cancels it here).
+  void start_or_cancel(const std::shared_ptr<Exchange>& exchange);
 
   HttpClientOptions options_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
@@ -68,7 +73,8 @@ class PooledHttpClient final : public HttpClient {
   bool stopped_ = false;                  // io thread
   std::unordered_set<Exchange*> active_;  // io thread; each is kept alive by its pending op
   std::mutex post_mutex_;
-  bool stopping_ = false;  // under post_mutex_
+  bool stopping_ = false;                    // under post_mutex_
+  std::shared_ptr<CancelGate> cancel_gate_;  // what stream handles post their cancel() to
   std::mutex join_mutex_;
   std::atomic<std::thread::id> io_thread_id_{};
   std::thread thread_;

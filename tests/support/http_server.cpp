@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -169,6 +170,11 @@ struct ScriptedHttpServer::State {
         co_await timer.async_wait(asio::use_awaitable);
       }
       if (reply.drop) co_return;
+      if (reply.feed) {
+        const bool keep_open = co_await serve_feed(stream, reply);
+        if (!keep_open) co_return;
+        continue;
+      }
       http::response<http::string_body> response{static_cast<http::status>(reply.status), 11};
       response.set(http::field::content_type, "application/json");
       response.body() = reply.body;
@@ -176,6 +182,44 @@ struct ScriptedHttpServer::State {
       response.prepare_payload();
       co_await http::async_write(stream, response, asio::use_awaitable);
       if (reply.close) co_return;
+    }
+  }
+
+  // The chunked answer of a ChunkFeed, written as raw bytes so that a test controls every chunk.
+  // False when the connection is to be closed.
+  template <typename Stream>
+  asio::awaitable<bool> serve_feed(Stream& stream, const Reply& reply) {
+    ChunkFeed& feed = *reply.feed;
+    std::string head = "HTTP/1.1 " + std::to_string(reply.status) +
+                       " Stream\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n";
+    if (reply.close) head += "Connection: close\r\n";
+    head += "\r\n";
+    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+    co_await asio::async_write(stream, asio::buffer(head), asio::use_awaitable);
+    feed.mark_attached();
+    asio::steady_timer timer(ioc);
+    for (;;) {
+      std::string chunk;
+      const ChunkFeed::Next next = feed.next(&chunk);
+      if (next == ChunkFeed::Next::Wait) {
+        timer.expires_after(2ms);
+        co_await timer.async_wait(asio::use_awaitable);
+        continue;
+      }
+      if (next == ChunkFeed::Next::Drop) co_return false;
+      std::string bytes;
+      if (next == ChunkFeed::Next::End) {
+        bytes = "0\r\n\r\n";
+      } else {
+        char size[20];
+        std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+        bytes = size + chunk + "\r\n";
+      }
+      beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+      co_await asio::async_write(stream, asio::buffer(bytes), asio::use_awaitable);
+      if (next == ChunkFeed::Next::Chunk) feed.mark_written();
+      if (next == ChunkFeed::Next::End) co_return !reply.close;
     }
   }
 
@@ -224,6 +268,62 @@ std::vector<Received> ScriptedHttpServer::requests() const {
   return state_->requests;
 }
 void ScriptedHttpServer::hold(bool held) { state_->held = held; }
+
+void ChunkFeed::send(std::string bytes) {
+  if (bytes.empty()) return;  // an empty chunk would end the answer
+  std::lock_guard lock(mutex_);
+  chunks_.push_back(std::move(bytes));
+  ++sent_;
+}
+
+void ChunkFeed::end() {
+  std::lock_guard lock(mutex_);
+  ended_ = true;
+}
+
+void ChunkFeed::drop() {
+  std::lock_guard lock(mutex_);
+  dropped_ = true;
+}
+
+bool ChunkFeed::wait_attached(std::chrono::milliseconds timeout) const {
+  return eventually(
+      [this] {
+        std::lock_guard lock(mutex_);
+        return attached_;
+      },
+      timeout);
+}
+
+bool ChunkFeed::wait_written(std::chrono::milliseconds timeout) const {
+  return eventually(
+      [this] {
+        std::lock_guard lock(mutex_);
+        return written_ == sent_;
+      },
+      timeout);
+}
+
+ChunkFeed::Next ChunkFeed::next(std::string* chunk) {
+  std::lock_guard lock(mutex_);
+  if (dropped_) return Next::Drop;
+  if (!chunks_.empty()) {
+    *chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    return Next::Chunk;
+  }
+  return ended_ ? Next::End : Next::Wait;
+}
+
+void ChunkFeed::mark_attached() {
+  std::lock_guard lock(mutex_);
+  attached_ = true;
+}
+
+void ChunkFeed::mark_written() {
+  std::lock_guard lock(mutex_);
+  ++written_;
+}
 
 uint16_t refused_port() {
   asio::io_context ioc;

@@ -6,15 +6,18 @@
 //
 // Beside the answer, a test can script the connection: close it after answering, drop it without
 // answering, delay the answer, hold it until the server has seen N requests, or hold every answer
-// until released (hold()). Gzip bodies are decompressed and NDJSON bodies split into `_bulk`
+// until released (hold()), or answer with a chunked stream that the test feeds (ChunkFeed: a
+// watch). Gzip bodies are decompressed and NDJSON bodies split into `_bulk`
 // actions and documents, for the tests of bulk clients.
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +46,36 @@ struct Received {
   [[nodiscard]] std::string header(const std::string& name) const;
 };
 
+// The body of a streamed answer (`Transfer-Encoding: chunked`), fed by the test from any thread:
+// each send() goes out as one chunk as soon as the server sees it (within ~2 ms).
+class ChunkFeed {
+ public:
+  void send(std::string bytes);
+  // The last chunk: the answer is complete (the connection stays open unless Reply::close).
+  void end();
+  // Closes the connection without ending the answer (a dropped watch).
+  void drop();
+  // Until the server answers with this feed (its header is out), at most `timeout`.
+  bool wait_attached(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) const;
+  // Until every chunk sent so far has been written to the socket, at most `timeout`.
+  bool wait_written(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) const;
+
+  // ---- the server's side ----
+  enum class Next { Wait, Chunk, End, Drop };
+  Next next(std::string* chunk);
+  void mark_attached();
+  void mark_written();
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::string> chunks_;
+  bool ended_ = false;
+  bool dropped_ = false;
+  bool attached_ = false;
+  size_t sent_ = 0;
+  size_t written_ = 0;
+};
+
 struct Reply {
   int status = 200;
   std::string body = R"({"ok":true})";
@@ -51,6 +84,8 @@ struct Reply {
   // Hold the answer until the server has received this many requests in all (at most 4 s).
   size_t wait_for_requests = 0;
   std::chrono::milliseconds delay{0};
+  // Answer `status` with a chunked body taken from this feed (`body` is then unused).
+  std::shared_ptr<ChunkFeed> feed{};
 };
 
 struct ServerOptions {
