@@ -117,6 +117,7 @@ class Handler(BaseHTTPRequestHandler):
     def _answer_unsupported(self):
         self.request_record = Request(self.command, self.path, {}, None, None, None, None, None)
         self.kube._admit(self.request_record)
+        self.close_connection = True  # its body is left unread
         self.send_status(405, "MethodNotAllowed",
                          "the server does not allow this method on the requested resource")
 
@@ -184,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
             current, compacted = store.rv, store.compacted_rv
         start = ""
         rv_text = query.get("resourceVersion", "")
+        if not (query.get("limit") or "0").isdigit():
+            return self.send_status(400, "BadRequest", f"invalid limit: {query['limit']}")
         limit = int(query.get("limit") or 0)
         if query.get("continue"):
             try:

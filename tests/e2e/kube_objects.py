@@ -62,14 +62,14 @@ def _last_applied(name, namespace, size):
                 "metadata": {"annotations": {}, "name": name, "namespace": namespace},
                 "spec": {"containers": [{"name": "app", "image": "app:1", "env": []}]}}
     env = manifest["spec"]["containers"][0]["env"]
-    text = json.dumps(manifest, separators=(",", ":"))
-    i = 0
-    while len(text) < size:
-        value = _digest("env", name, str(i)) * 2
-        env.append({"name": f"SETTING_{i}", "value": value[:max(1, min(128, size - len(text)))]})
-        text = json.dumps(manifest, separators=(",", ":"))
-        i += 1
-    return text + "\n"
+    length = len(json.dumps(manifest, separators=(",", ":")))
+    while length < size:  # counted as it grows: dumping the whole each time is quadratic
+        i = len(env)
+        entry = {"name": f"SETTING_{i}",
+                 "value": (_digest("env", name, str(i)) * 2)[:max(1, min(128, size - length))]}
+        env.append(entry)
+        length += len(json.dumps(entry, separators=(",", ":"))) + (1 if i else 0)
+    return json.dumps(manifest, separators=(",", ":")) + "\n"
 
 
 def make_pod(name, namespace="default", node="node-1", labels=None, annotations=None,
