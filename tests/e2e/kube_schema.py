@@ -5,6 +5,10 @@ required field present, and apiVersion one that serves the kind. Needs no cluste
 
     errors = check_object(doc)      # [] or ["DaemonSet sluice: spec.template.spec.x: ..."]
 
+Debian 12's python3-kubernetes is client 22.6, the API of Kubernetes 1.22: a field added later
+(a pod's status.hostIPs, spec.hostUsers, a container's resizePolicy) counts as unknown, so the
+manifests and kube_objects.py use none.
+
 python3-kubernetes installs into Debian's python3 (/usr/lib/python3/dist-packages); an
 interpreter that does not look there (a pyenv or venv python3, which may be the one CMake found
 for the tests) gets that directory appended to its path. `models_available()` says whether the
