@@ -10,6 +10,7 @@ const ComponentDescriptor& container_source_descriptor();
 const ComponentDescriptor& kafka_source_descriptor();
 const ComponentDescriptor& filter_transform_descriptor();
 const ComponentDescriptor& remap_transform_descriptor();
+const ComponentDescriptor& throttle_transform_descriptor();
 const ComponentDescriptor& file_sink_descriptor();
 const ComponentDescriptor& stdout_sink_descriptor();
 const ComponentDescriptor& kafka_sink_descriptor();
@@ -17,12 +18,12 @@ const ComponentDescriptor& elasticsearch_sink_descriptor();
 
 std::span<const ComponentDescriptor* const> component_list() {
   static const ComponentDescriptor* const kList[] = {
-      &stdin_source_descriptor(),       &exec_source_descriptor(),
-      &file_source_descriptor(),        &container_source_descriptor(),
-      &kafka_source_descriptor(),       &filter_transform_descriptor(),
-      &remap_transform_descriptor(),    &file_sink_descriptor(),
-      &stdout_sink_descriptor(),        &kafka_sink_descriptor(),
-      &elasticsearch_sink_descriptor(),
+      &stdin_source_descriptor(),    &exec_source_descriptor(),
+      &file_source_descriptor(),     &container_source_descriptor(),
+      &kafka_source_descriptor(),    &filter_transform_descriptor(),
+      &remap_transform_descriptor(), &throttle_transform_descriptor(),
+      &file_sink_descriptor(),       &stdout_sink_descriptor(),
+      &kafka_sink_descriptor(),      &elasticsearch_sink_descriptor(),
   };
   return kList;
 }

@@ -170,7 +170,7 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     MapReader r = component_reader(type, decl, what, context.env);
     r.string("type");
     r.string_list("inputs");
-    auto transform = type.make_transform(r);
+    auto transform = type.make_transform(r, decl.name);
     r.finish();
     built.transforms.push_back(
         TransformSpec{decl.name, std::move(transform), decl.inputs, fingerprint(decl, "")});

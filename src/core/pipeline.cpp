@@ -378,6 +378,18 @@ std::vector<const ComponentMetrics*> Pipeline::metrics() const {
   return impl_->live_metrics;
 }
 
+std::vector<std::pair<std::string, TransformCounters>> Pipeline::transform_counters() const {
+  std::shared_ptr<const RoutingTable> table = impl_->workers.table();
+  std::vector<std::pair<std::string, TransformCounters>> out;
+  for (const auto& transform : table->transforms) {
+    TransformCounters counters;
+    transform->spec.transform->read_counters(counters);
+    if (counters.dropped.empty() && counters.families.empty()) continue;
+    out.emplace_back(transform->spec.name, std::move(counters));
+  }
+  return out;
+}
+
 LivenessStatus Pipeline::liveness(int64_t now_ns) const {
   return impl_->heartbeats.check(now_ns, impl_->options.liveness_stall_ns);
 }

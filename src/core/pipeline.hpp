@@ -139,6 +139,8 @@ class Pipeline {
 
   // The components of the running topology (those a reload removed are left out).
   [[nodiscard]] std::vector<const ComponentMetrics*> metrics() const;
+  // The counters the running transforms keep themselves (Transform::read_counters), by name.
+  [[nodiscard]] std::vector<std::pair<std::string, TransformCounters>> transform_counters() const;
   [[nodiscard]] PipelineSnapshot snapshot() const;
   // Whether the pipeline's own threads are responsive (see core/liveness.hpp); reads a few
   // atomics only, so a probe never waits on a lock a stuck thread may hold.

@@ -14,6 +14,8 @@ std::string_view option_type_name(OptionType type) {
       return "bool";
     case OptionType::Integer:
       return "integer";
+    case OptionType::Number:
+      return "number";
     case OptionType::Size:
       return "size";
     case OptionType::Duration:

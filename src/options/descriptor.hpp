@@ -27,6 +27,7 @@ enum class OptionType {
   String,
   Bool,
   Integer,
+  Number,    // a decimal number: 0.5, 20, 1e3
   Size,      // 1048576, 512KiB, 64MiB, 1GiB, 10MB
   Duration,  // 500ms, 10s, 5m, 1h, 1d
   Enum,      // one of `choices`
@@ -77,7 +78,8 @@ enum class ComponentKind { Source, Transform, Sink };
 std::string_view component_kind_name(ComponentKind kind);  // "source", "transform", "sink"
 
 using SourceMaker = std::unique_ptr<Source> (*)(MapReader&, const SourceBuildContext&);
-using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&);
+// Transforms and sinks also get their component's name (for their log lines).
+using TransformMaker = std::unique_ptr<Transform> (*)(MapReader&, const std::string&);
 using SinkMaker = std::unique_ptr<Sink> (*)(MapReader&, const std::string&, const BuildContext&);
 
 // One SLUICE_SINKS URL, split: `scheme://rest?query`.

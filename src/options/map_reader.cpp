@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <stdexcept>
 #include <string_view>
@@ -192,19 +193,27 @@ std::string MapReader::string(const std::string& key, const std::string& fallbac
 
 std::string MapReader::required_string(const std::string& key) {
   std::optional<std::string> v = string(key);
-  if (!v || v->empty()) {
-    // A misspelt required key is the likely cause: point at the typo, not at its absence.
-    if (node_ && node_.IsMap()) {
-      for (auto it = node_.begin(); it != node_.end(); ++it) {
-        const std::string& present = it->first.Scalar();
-        if (present != key && !suggestion(present, {key}).empty()) {
-          throw_at(file_, it->first.Mark(),
-                   what_ + ": unknown key `" + present + "`" + suggestion(present, {key}));
-        }
+  if (!v || v->empty()) fail_missing(key);
+  return *v;
+}
+
+void MapReader::fail_missing(const std::string& key) const {
+  // A misspelt required key is the likely cause: point at the typo, not at its absence.
+  if (node_ && node_.IsMap()) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string& present = it->first.Scalar();
+      if (present != key && !suggestion(present, {key}).empty()) {
+        throw_at(file_, it->first.Mark(),
+                 what_ + ": unknown key `" + present + "`" + suggestion(present, {key}));
       }
     }
-    fail_here("`" + key + "` is required");
   }
+  fail_here("`" + key + "` is required");
+}
+
+double MapReader::required_number(const std::string& key) {
+  std::optional<double> v = number(key);
+  if (!v) fail_missing(key);
   return *v;
 }
 
@@ -214,6 +223,18 @@ bool MapReader::boolean(const std::string& key, bool fallback) {
   if (*v == "true" || *v == "yes" || *v == "on") return true;
   if (*v == "false" || *v == "no" || *v == "off") return false;
   fail(key, "`" + key + "` must be true or false, not `" + *v + "`");
+}
+
+std::optional<double> MapReader::number(const std::string& key) {
+  std::optional<std::string> v = scalar(key, expect(key, {OptionType::Number}));
+  if (!v) return std::nullopt;
+  double n = 0;
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, n);
+  if (ec != std::errc() || ptr != end || !std::isfinite(n)) {
+    fail(key, "`" + key + "` must be a number, not `" + *v + "`");
+  }
+  return n;
 }
 
 int64_t MapReader::integer(const std::string& key, int64_t fallback, int64_t min, int64_t max) {

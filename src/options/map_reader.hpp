@@ -38,6 +38,9 @@ class MapReader {
   std::string required_string(const std::string& key);
   bool boolean(const std::string& key, bool fallback);
   int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max);
+  // A finite decimal number (`0.5`, `20`, `1e3`); the caller checks its range.
+  std::optional<double> number(const std::string& key);
+  double required_number(const std::string& key);
   // Sizes: 1048576, 512KiB, 64MiB, 1GiB, 10MB, 1kB.
   uint64_t size(const std::string& key, uint64_t fallback);
   // Durations: 500ms, 10s, 5m, 1h, 1d, or a plain number of seconds.
@@ -73,6 +76,8 @@ class MapReader {
   static void check_choices(const OptionSpec* spec, const std::vector<std::string>& names,
                             const std::string& owner);
   std::optional<std::string> scalar(const std::string& key, const OptionSpec* spec);
+  // `key` is required and absent (or empty): names a misspelt key when there is one.
+  [[noreturn]] void fail_missing(const std::string& key) const;
   // The key as written in the mapping: `key` itself or one of its aliases.
   [[nodiscard]] std::string written_key(const std::string& key) const;
   YAML::Node value(const std::string& key);

@@ -42,7 +42,8 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
        &ComponentMetrics::bytes_in},
       {"sluice_component_sent_bytes_total", "Bytes written by sinks.",
        &ComponentMetrics::bytes_out},
-      {"sluice_component_dropped_events_total", "Events dropped (buffer full with drop_newest).",
+      {"sluice_component_dropped_events_total",
+       "Events dropped (buffer full with drop_newest; with a reason: throttled, reload).",
        &ComponentMetrics::dropped},
       {"sluice_component_parse_errors_total", "Lines the configured parser could not parse.",
        &ComponentMetrics::parse_errors},
@@ -51,6 +52,7 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
        &ComponentMetrics::split},
       {"sluice_component_errors_total", "Errors a component reported.", &ComponentMetrics::errors},
   };
+  const auto transforms = pipeline.transform_counters();
   for (const Counter& c : kCounters) {
     w.family(c.name, "counter", c.help);
     for (const auto& m : pipeline.metrics()) {
@@ -58,10 +60,28 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
                (*m.*c.field).load(std::memory_order_relaxed));
     }
     if (c.field != &ComponentMetrics::dropped) continue;
+    // What transforms drop on purpose (throttle), by reason.
+    for (const auto& [name, counters] : transforms) {
+      for (const auto& [reason, events] : counters.dropped) {
+        w.sample(c.name, {{"component", name}, {"kind", "transform"}, {"reason", reason}}, events);
+      }
+    }
     // Sinks a reload removed that could not deliver by the deadline (they are gone from the
     // series above).
     for (const auto& [sink, events] : pipeline.reload_status().dropped()) {
       w.sample(c.name, {{"component", sink}, {"kind", "sink"}, {"reason", "reload"}}, events);
+    }
+  }
+  for (const auto& [name, counters] : transforms) {
+    for (const TransformCounters::Family& f : counters.families) {
+      w.family(f.name, f.type, f.help);
+      for (const auto& [label_value, value] : f.samples) {
+        if (f.label.empty()) {
+          w.sample(f.name, {{"component", name}}, value);
+        } else {
+          w.sample(f.name, {{"component", name}, {f.label, label_value}}, value);
+        }
+      }
     }
   }
   w.family("sluice_config_reloads_total", "counter",

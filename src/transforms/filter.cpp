@@ -21,7 +21,7 @@ namespace sluice {
 
 namespace {
 
-std::unique_ptr<Transform> make_filter_transform(MapReader& config) {
+std::unique_ptr<Transform> make_filter_transform(MapReader& config, const std::string&) {
   std::string expression = config.required_string("condition");
   std::string error;
   auto condition = Condition::compile(expression, &error);

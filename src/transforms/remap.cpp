@@ -121,7 +121,7 @@ namespace sluice {
 
 namespace {
 
-std::unique_ptr<Transform> make_remap_transform(MapReader& config) {
+std::unique_ptr<Transform> make_remap_transform(MapReader& config, const std::string&) {
   RemapOptions options;
   auto keep = [&](const std::string& s) -> std::string_view {
     options.storage.push_back(std::make_unique<std::string>(s));

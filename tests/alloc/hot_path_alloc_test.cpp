@@ -1,5 +1,5 @@
-// The worker hot path (parse, timestamp, filter, remap, encode) allocates nothing per event
-// once a batch's buffers have warmed up. A separate binary, because it replaces the global
+// The worker hot path (parse, timestamp, filter, remap, throttle, encode) allocates nothing per
+// event once a batch's buffers have warmed up. A separate binary, because it replaces the global
 // operator new to count allocations.
 #include <gtest/gtest.h>
 
@@ -19,6 +19,7 @@
 #include "transforms/condition.hpp"
 #include "transforms/filter.hpp"
 #include "transforms/remap.hpp"
+#include "transforms/throttle.hpp"
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -327,6 +328,76 @@ TEST(HotPath, TapSamplingDoesNotAllocatePerEvent) {
   EXPECT_EQ(g_allocations.load() - before, 0)
       << "allocations over 5 tapped batches of " << batch.events.size() << " events";
   EXPECT_GT(out.size(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// The throttle transform renders each event's key into a reused per-thread buffer and finds
+// its bucket by a lookup that does not copy the key: once every key has a bucket, deciding
+// allocates nothing, whether events pass or are dropped (and counted per key). At the
+// `max_keys` bound, an evicted bucket's map node and key string are reused by the new key.
+TEST(HotPath, ThrottleDoesNotAllocatePerEvent) {
+  const std::string text = corpus();
+  std::string error;
+  auto parser = EventParser::create(ParserOptions{}, &error);
+  ASSERT_TRUE(parser) << error;
+  Batch batch;
+  frame_text(batch, text);
+  batch.stream = "stdout";
+  batch.read_time_ns = 1'700'000'000'000'000'000;
+  parser->parse(batch, batch.read_time_ns);
+  const SourceMeta meta{"app", "host-1", false};
+
+  constexpr int64_t kSecond = 1'000'000'000;
+  int64_t now = 1000 * kSecond;
+  auto make = [&](TokenBuckets::Limits limits) {
+    ThrottleOptions o;
+    o.name = "t";
+    // Seven pods (nested.pod.name) and the lines without one, by level; keys longer than a
+    // std::string holds without allocating.
+    o.key = Template::parse("a-namespace-name/{{ level }}/{{ nested.pod.name }}", &error);
+    EXPECT_TRUE(o.key) << error;
+    o.limits = limits;
+    o.clock = [&now] { return now; };
+    return std::make_unique<ThrottleTransform>(std::move(o));
+  };
+  std::vector<Event> out;
+  auto run = [&](const ThrottleTransform& throttle) {
+    out.clear();
+    now += kSecond / 100;
+    throttle.apply(batch, meta, batch.events, out);
+  };
+
+  // Over the rate: most events are dropped and counted against their key.
+  auto dropping = make({.events_per_second = 100, .burst = 10});
+  for (int i = 0; i < 3; ++i) run(*dropping);
+  ASSERT_GT(dropping->live_keys(), 7u);
+  long before = g_allocations.load();
+  for (int i = 0; i < 5; ++i) run(*dropping);
+  EXPECT_EQ(g_allocations.load() - before, 0)
+      << "allocations over 5 batches of " << batch.events.size() << " events";
+  EXPECT_GT(out.size(), 0u);
+  EXPECT_LT(out.size(), batch.events.size() / 2);
+
+  // More keys than max_keys: buckets are evicted all the time and their nodes reused.
+  auto churning = make({.events_per_second = 1e6, .burst = 1e6, .max_keys = 3});
+  for (int i = 0; i < 3; ++i) run(*churning);
+  before = g_allocations.load();
+  for (int i = 0; i < 5; ++i) run(*churning);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(out.size(), batch.events.size());
+  EXPECT_EQ(churning->live_keys(), 3u);
+  TransformCounters counters;
+  churning->read_counters(counters);
+  bool evicted = false;
+  for (const auto& f : counters.families) {
+    if (f.name == "sluice_throttle_evicted_keys_total") evicted = f.samples.at(0).second > 1000;
+  }
+  EXPECT_TRUE(evicted);
 }
 
 }  // namespace

@@ -165,7 +165,7 @@ TEST(ComponentList, EveryDescriptorIsWellFormed) {
   }
   EXPECT_EQ(find_component(ComponentKind::Sink, "stdin"), nullptr);
   EXPECT_EQ(component_types(ComponentKind::Transform),
-            (std::vector<std::string>{"filter", "remap"}));
+            (std::vector<std::string>{"filter", "remap", "throttle"}));
 }
 
 }  // namespace

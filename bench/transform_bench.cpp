@@ -1,0 +1,88 @@
+// Transforms on a parsed batch, per event: `filter` (a condition on two fields) against
+// `throttle` (a key rendered from two fields, a bucket looked up and taken). The same batch of
+// ~200-byte JSON lines (bench/corpus_lines.hpp, 256 KiB) is applied again and again, as the
+// workers apply a transform to each batch; nothing allocates after the first iteration.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corpus_lines.hpp"
+#include "parse/event_parser.hpp"
+#include "parse/framer.hpp"
+#include "sluice/source_meta.hpp"
+#include "transforms/condition.hpp"
+#include "transforms/filter.hpp"
+#include "transforms/throttle.hpp"
+
+namespace sluice {
+namespace {
+
+constexpr size_t kBatchBytes = 256 * 1024;
+
+// A parsed batch of JSON lines (their `logger` and `level` fields make 32 throttle keys).
+void parsed_batch(Batch& batch) {
+  bench::Rng rng(42);
+  std::string text;
+  char line[bench::kMaxLineBytes];
+  for (uint64_t i = 0; text.size() < kBatchBytes; ++i) {
+    text.append(line, bench::make_json_line(rng, i, line));
+    text.push_back('\n');
+  }
+  batch.reset();
+  batch.stream = "stdin";
+  frame_text(batch, text);
+  std::string error;
+  ParserOptions options;
+  options.kind = ParserKind::Json;
+  auto parser = EventParser::create(std::move(options), &error);
+  if (!parser) std::abort();
+  parser->parse(batch, 1);
+}
+
+void run_transform(benchmark::State& state, const Transform& transform) {
+  Batch batch;
+  parsed_batch(batch);
+  const SourceMeta meta{"app", "bench-host.example.com", false};
+  std::vector<Event> out;
+  out.reserve(batch.events.size());
+  for (auto _ : state) {
+    out.clear();
+    transform.apply(batch, meta, batch.events, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch.events.size()));
+  state.counters["passed_per_batch"] = static_cast<double>(out.size());
+  state.counters["events_per_batch"] = static_cast<double>(batch.events.size());
+}
+
+void BM_TransformFilter(benchmark::State& state) {
+  std::string error;
+  FilterTransform filter(
+      Condition::compile(R"(level >= warn or logger == "checkout.api")", &error));
+  run_transform(state, filter);
+}
+BENCHMARK(BM_TransformFilter);
+
+// Arg: how the rate compares with the batch: 0 = every event passes (a rate no key reaches),
+// 1 = most are dropped (a rate every key exceeds). The clock stands still: refills cost the
+// same whatever the time.
+void BM_TransformThrottle(benchmark::State& state) {
+  ThrottleOptions o;
+  o.name = "bench";
+  std::string error;
+  o.key = Template::parse("{{ logger }}/{{ level }}", &error);
+  if (!o.key) std::abort();
+  const bool dropping = state.range(0) == 1;
+  o.limits.events_per_second = dropping ? 10 : 1e9;
+  o.limits.burst = dropping ? 10 : 1e9;
+  o.clock = [] { return int64_t{1'000'000'000}; };
+  ThrottleTransform throttle(std::move(o));
+  run_transform(state, throttle);
+  state.counters["keys"] = static_cast<double>(throttle.live_keys());
+}
+BENCHMARK(BM_TransformThrottle)->ArgName("dropping")->Arg(0)->Arg(1);
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,129 @@
+#include "transforms/token_buckets.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace sluice {
+
+namespace {
+
+// Refills are computed in floating point: a bucket within this much of a whole token has it
+// (20 refills of 0.05 must make 1).
+constexpr double kTokenEpsilon = 1e-9;
+
+}  // namespace
+
+TokenBuckets::TokenBuckets(Limits limits) : limits_(limits) {
+  const double refill_ns = limits_.burst / limits_.events_per_second * 1e9;
+  refill_ns_ = refill_ns >= static_cast<double>(std::numeric_limits<int64_t>::max() / 2)
+                   ? std::numeric_limits<int64_t>::max() / 2
+                   : static_cast<int64_t>(std::ceil(refill_ns));
+  series_.reserve(limits_.max_metric_keys);
+}
+
+void TokenBuckets::unlink(Bucket& bucket) {
+  (bucket.newer ? bucket.newer->older : newest_) = bucket.older;
+  (bucket.older ? bucket.older->newer : oldest_) = bucket.newer;
+  bucket.newer = bucket.older = nullptr;
+}
+
+void TokenBuckets::link_newest(Bucket& bucket) {
+  bucket.newer = nullptr;
+  bucket.older = newest_;
+  (newest_ ? newest_->newer : oldest_) = &bucket;
+  newest_ = &bucket;
+}
+
+TokenBuckets::Bucket& TokenBuckets::find_or_add(std::string_view key, int64_t now_ns) {
+  if (auto it = buckets_.find(key); it != buckets_.end()) {
+    Bucket& bucket = it->second;
+    if (newest_ != &bucket) {
+      unlink(bucket);
+      link_newest(bucket);
+    }
+    return bucket;
+  }
+  BucketMap::iterator added;
+  if (buckets_.size() >= limits_.max_keys && oldest_ != nullptr) {
+    // At the bound: the least recently used bucket makes room, and its node (key string
+    // included) is reused for the new key.
+    Bucket* victim = oldest_;
+    unlink(*victim);
+    auto node = buckets_.extract(buckets_.find(std::string_view(*victim->key)));
+    ++evicted_;
+    node.key().assign(key);
+    node.mapped() = Bucket{};
+    added = buckets_.insert(std::move(node)).position;
+  } else {
+    added = buckets_.try_emplace(std::string(key)).first;
+  }
+  Bucket& bucket = added->second;
+  bucket.key = &added->first;
+  bucket.tokens = limits_.burst;
+  bucket.updated_ns = now_ns;
+  link_newest(bucket);
+  return bucket;
+}
+
+void TokenBuckets::count_drop(Bucket& bucket) {
+  ++dropped_;
+  if (bucket.series == kNoSeries) {
+    // Once per bucket: the key's series, made while there is room.
+    if (auto it = series_of_key_.find(std::string_view(*bucket.key)); it != series_of_key_.end()) {
+      bucket.series = it->second;
+    } else if (series_.size() < limits_.max_metric_keys) {
+      bucket.series = static_cast<int32_t>(series_.size());
+      series_.push_back(Series{*bucket.key, 0});
+      series_of_key_.emplace(*bucket.key, bucket.series);
+    } else {
+      bucket.series = kOtherSeries;
+    }
+  }
+  if (bucket.series == kOtherSeries) {
+    ++other_dropped_;
+  } else {
+    ++series_[static_cast<size_t>(bucket.series)].dropped;
+  }
+}
+
+TokenBuckets::Verdict TokenBuckets::take(std::string_view key, int64_t now_ns) {
+  Bucket& bucket = find_or_add(key, now_ns);
+  if (now_ns > bucket.updated_ns) {
+    const double elapsed = static_cast<double>(now_ns - bucket.updated_ns);
+    bucket.tokens =
+        std::min(limits_.burst, bucket.tokens + elapsed * limits_.events_per_second / 1e9);
+    bucket.updated_ns = now_ns;
+  }
+  // Full again: whatever dropping it did is over, the next drop starts a new episode.
+  if (bucket.tokens + kTokenEpsilon >= limits_.burst) bucket.dropping = false;
+  if (bucket.tokens + kTokenEpsilon >= 1.0) {
+    bucket.tokens = std::max(0.0, bucket.tokens - 1.0);
+    return Verdict::Pass;
+  }
+  count_drop(bucket);
+  if (bucket.dropping) return Verdict::Drop;
+  bucket.dropping = true;
+  return Verdict::FirstDrop;
+}
+
+void TokenBuckets::forget_idle(int64_t now_ns) {
+  // Oldest first: the first bucket used too recently to be surely full ends the walk.
+  while (oldest_ != nullptr && now_ns - oldest_->updated_ns >= refill_ns_) {
+    Bucket* idle = oldest_;
+    unlink(*idle);
+    buckets_.erase(buckets_.find(std::string_view(*idle->key)));
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> TokenBuckets::dropped_per_key() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  out.reserve(series_.size() + 1);
+  for (const Series& s : series_) out.emplace_back(s.key, s.dropped);
+  if (other_dropped_ > 0) {
+    out.emplace_back(std::string(kOtherKey), other_dropped_);
+  }
+  return out;
+}
+
+}  // namespace sluice
