@@ -81,6 +81,8 @@ void ThrottleTransform::log_first_drop(std::string_view key) const {
 
 void ThrottleTransform::read_counters(TransformCounters& counters) const {
   std::lock_guard lock(mutex_);
+  // The keys gauge counts only the buckets still needed, also when no batch came for a while.
+  buckets_.forget_idle(options_.clock());
   counters.dropped.emplace_back("throttled", buckets_.dropped());
   if (options_.key) {
     counters.families.push_back(

@@ -88,7 +88,9 @@ void TokenBuckets::count_drop(Bucket& bucket) {
 }
 
 TokenBuckets::Verdict TokenBuckets::take(std::string_view key, int64_t now_ns) {
-  Bucket& bucket = find_or_add(key, now_ns);
+  // The previous event's bucket is the newest already: nothing to relink.
+  Bucket& bucket = last_ != nullptr && *last_->key == key ? *last_ : find_or_add(key, now_ns);
+  last_ = &bucket;
   if (now_ns > bucket.updated_ns) {
     const double elapsed = static_cast<double>(now_ns - bucket.updated_ns);
     bucket.tokens =
@@ -111,6 +113,7 @@ void TokenBuckets::forget_idle(int64_t now_ns) {
   // Oldest first: the first bucket used too recently to be surely full ends the walk.
   while (oldest_ != nullptr && now_ns - oldest_->updated_ns >= refill_ns_) {
     Bucket* idle = oldest_;
+    if (idle == last_) last_ = nullptr;
     unlink(*idle);
     buckets_.erase(buckets_.find(std::string_view(*idle->key)));
   }

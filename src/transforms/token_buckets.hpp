@@ -85,6 +85,10 @@ class TokenBuckets {
   BucketMap buckets_;
   Bucket* newest_ = nullptr;
   Bucket* oldest_ = nullptr;
+  // The bucket of the previous take(): the events of a batch mostly come from one file, one
+  // key, and comparing the key with its bucket's is cheaper than hashing it. Reset whenever a
+  // bucket is erased.
+  Bucket* last_ = nullptr;
 
   struct Series {
     std::string key;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 #include "parse/event_parser.hpp"
 #include "sluice/source_meta.hpp"
@@ -235,13 +236,60 @@ TEST_F(ThrottleTest, LongKeysAreCut) {
   EXPECT_EQ(counters.families[0].samples[0].first, a);
 }
 
-TEST_F(ThrottleTest, IdleKeysAreForgottenAsBatchesArrive) {
+TEST_F(ThrottleTest, IdleKeysAreForgottenAsBatchesArriveAndWhenRead) {
   auto t = make("{{ k }}", limits(1, 2));
   run(*t, {R"({"k":"a"})", R"({"k":"b"})"});
   EXPECT_EQ(t->live_keys(), 2u);
   clock_.now = 5 * kSecond;  // both full again after 2 s
   run(*t, {R"({"k":"c"})"});
   EXPECT_EQ(t->live_keys(), 1u);
+  clock_.now = 10 * kSecond;  // no batch since: a scrape still sees the bucket gone
+  TransformCounters counters;
+  t->read_counters(counters);
+  for (const auto& f : counters.families) {
+    if (f.name == "sluice_throttle_keys") {
+      EXPECT_EQ(f.samples.at(0).second, 0u);
+    }
+  }
+  EXPECT_EQ(t->live_keys(), 0u);
+}
+
+// The workers apply the transform to their batches concurrently: the buckets are shared, so
+// with the clock standing still exactly `burst` events pass per key, whoever applies them.
+TEST_F(ThrottleTest, ConcurrentBatchesShareTheBuckets) {
+  auto t = make("{{ k }}", limits(0.001, 100));
+  std::vector<std::string> lines;
+  for (int i = 0; i < 500; ++i) lines.push_back(R"({"k":")" + std::to_string(i % 5) + R"("})");
+  Batch batches[4];
+  std::vector<Event> outs[4];
+  std::string error;
+  auto parser = EventParser::create(ParserOptions{}, &error);
+  for (Batch& batch : batches) {
+    testing::fill_batch(batch, lines);
+    parser->parse(batch, 0);
+  }
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      SourceMeta meta{"app", "h", false};
+      for (int round = 0; round < 10; ++round) {
+        std::vector<Event> out;
+        t->apply(batches[w], meta, batches[w].events, out);
+        outs[w].insert(outs[w].end(), out.begin(), out.end());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::map<std::string, int> passed;
+  for (auto& out : outs) {
+    for (const Event& e : out) ++passed[std::string(e.line)];
+  }
+  std::map<std::string, int> expected;
+  for (int k = 0; k < 5; ++k) expected[R"({"k":")" + std::to_string(k) + R"("})"] = 100;
+  EXPECT_EQ(passed, expected);
+  TransformCounters counters;
+  t->read_counters(counters);
+  EXPECT_EQ(counters.dropped.at(0).second, 4u * 10 * 500 - 500);
 }
 
 }  // namespace
