@@ -142,11 +142,21 @@ TapOpened Pipeline::open_tap(const TapRequest& request) {
 
 namespace {
 
-void log_component_totals(const std::vector<std::unique_ptr<ComponentMetrics>>& metrics) {
+// `transforms`: what the running transforms dropped on purpose (throttle), added to `dropped`.
+void log_component_totals(
+    const std::vector<std::unique_ptr<ComponentMetrics>>& metrics,
+    const std::vector<std::pair<std::string, TransformCounters>>& transforms) {
   for (const auto& m : metrics) {
+    uint64_t dropped = m->dropped.load();
+    if (m->kind == "transform") {
+      for (const auto& [name, counters] : transforms) {
+        if (name != m->name) continue;
+        for (const auto& reason : counters.dropped) dropped += reason.second;
+      }
+    }
     log::info("component totals", "component", m->name, "kind", m->kind, "events_in",
               m->events_in.load(), "events_out", m->events_out.load(), "bytes_in",
-              m->bytes_in.load(), "bytes_out", m->bytes_out.load(), "dropped", m->dropped.load(),
+              m->bytes_in.load(), "bytes_out", m->bytes_out.load(), "dropped", dropped,
               "parse_errors", m->parse_errors.load(), "split", m->split.load());
   }
 }
@@ -176,7 +186,7 @@ int Pipeline::run() {
   Impl::DrainOutcome drain = impl.drain();
   int exit_code = impl.exit_code(start_failure, drain.complete);
   uint64_t unacknowledged = impl.report_undelivered(drain.complete);
-  log_component_totals(impl.all_metrics);
+  log_component_totals(impl.all_metrics, transform_counters());
   if (!drain.complete || unacknowledged > 0) {
     log::error("shutdown deadline passed before everything was delivered", "unacked_batches",
                unacknowledged);

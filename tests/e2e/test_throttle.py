@@ -96,7 +96,7 @@ class Throttle(e2e.SluiceTestCase):
         self.assertEqual(sum(1 for e in events if e["level"] == "error"), errors)
         # The first events of each key are the ones that passed (a full bucket to start with).
         self.assertEqual([e["i"] for e in events if e["msg"].startswith("db ")], [0, 2, 4, 6, 8])
-        self.assertTotals(r, "limit", events_in=len(lines), events_out=passed)
+        self.assertTotals(r, "limit", events_in=len(lines), events_out=passed, dropped=590)
         # One log line names the first key that went over its rate.
         first = [rec for rec in e2e.log_records(r.stderr_text)
                  if rec.get("msg", "").startswith("throttle: a key went over its rate")]
