@@ -5,6 +5,7 @@ timing."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -103,6 +104,56 @@ class Throttle(e2e.SluiceTestCase):
         self.assertGreaterEqual(len(first), 1, r.describe())
         self.assertIn(first[0]["key"], ("shop/web", "shop/db"))
         self.assertEqual(first[0]["component"], "limit")
+
+    def test_per_pod_keys_from_container_log_paths(self):
+        """The `container` source's Kubernetes metadata (from the log paths) makes the keys: a
+        noisy pod is held to its burst while a quiet one on the same node passes whole."""
+        cid = "3c4f" + "0" * 56 + "abcd"
+        os.makedirs(self.path("containers"), exist_ok=True)
+        sent = {"shop/noisy-7d9f8-x2z": 300, "shop/quiet-5c6b7-k8p": 3}
+        for key, n in sent.items():
+            ns, pod = key.split("/")
+            records = b"".join(b"2024-05-01T10:00:00.000000000Z stdout F line %d of %s\n"
+                               % (i, pod.encode()) for i in range(n))
+            target = self.write_file(f"pods/{ns}_{pod}_1234-uid/app/0.log", records)
+            os.symlink(target, self.path("containers", f"{pod}_{ns}_app-{cid}.log"))
+        out = self.path("out.jsonl")
+        cfg = self.config(f"""
+            data_dir: {e2e.yaml_str(self.path('data'))}
+            sources:
+              pods:
+                type: container
+                include: [{e2e.yaml_str(self.path('containers', '*.log'))}]
+                read_from: beginning
+            transforms:
+              per_pod:
+                type: throttle
+                inputs: [pods]
+                key: "{{{{ kubernetes.namespace }}}}/{{{{ kubernetes.pod.name }}}}"
+                events_per_second: 0.001
+                burst: 3
+            sinks:
+              out: {{type: file, inputs: [per_pod], path: {e2e.yaml_str(out)}}}
+            """)
+        running = self.start(["run", "-c", cfg],
+                             env=e2e.base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0"}))
+        port = e2e.metrics_port(running)
+        e2e.wait_until(
+            lambda: e2e.metric(port, "sluice_component_received_events_total",
+                               component="per_pod") == sum(sent.values()),
+            what="every record at the throttle")
+        self.assertEqual(e2e.metric(port, "sluice_throttled_events_total", component="per_pod",
+                                    key="shop/noisy-7d9f8-x2z"), 297)
+        self.assertIsNone(e2e.metric(port, "sluice_throttled_events_total", component="per_pod",
+                                     key="shop/quiet-5c6b7-k8p"))
+        e2e.wait_until(lambda: os.path.exists(out) and len(e2e.read_jsonl(out)) == 6,
+                       what="the six events that passed")
+        running.signal(signal.SIGTERM)
+        r = running.wait()
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(sorted(e["message"] for e in e2e.read_jsonl(out)),
+                         sorted(f"line {i} of {pod}" for i in range(3)
+                                for pod in ("noisy-7d9f8-x2z", "quiet-5c6b7-k8p")))
 
     def test_config_errors_name_the_option(self):
         def check(options):
