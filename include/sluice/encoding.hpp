@@ -16,6 +16,11 @@ struct EncodingSpec {
   // Text only: each event begins with where it came from (`[namespace/pod/container]`, the
   // file's base name, else the source's name), for output that mixes several sources.
   bool prefix = false;
+  // Json only: every `.` in the keys of the origin's maps (Origin::maps: `kubernetes.labels`,
+  // `kubernetes.annotations`, `kubernetes.namespace_labels`) is written as `_`, as Filebeat's
+  // dedot does: Elasticsearch reads a dotted key as an object path, so that label `app` and
+  // label `app.kubernetes.io/name` would collide (a mapping conflict rejects the document).
+  bool dedot_map_keys = false;
   bool operator==(const EncodingSpec&) const = default;
 };
 

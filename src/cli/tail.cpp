@@ -34,6 +34,7 @@
 
 #include "base/clock.hpp"
 #include "base/duration.hpp"
+#include "base/field_path.hpp"
 #include "base/level.hpp"
 #include "base/log.hpp"
 #include "base/secrets.hpp"
@@ -123,24 +124,26 @@ std::string level_condition(const std::string& name) {
   return out + ")";
 }
 
-bool is_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '@' || c == '.';
-}
-
 std::string where_condition(const std::string& arg) {
-  size_t eq = arg.find('=');
-  bool negated = eq != std::string::npos && eq > 0 && arg[eq - 1] == '!';
-  std::string key = eq == std::string::npos ? arg : arg.substr(0, negated ? eq - 1 : eq);
-  bool valid_key = eq != std::string::npos && !key.empty();
-  for (char c : key) valid_key = valid_key && is_path_char(c);
+  // The key is a field path as the condition language reads it (a quoted segment may hold `=`).
+  const FieldPathScan key = scan_field_path(arg);
+  if (!key.error.empty()) {
+    throw ConfigError("--where `" + arg + "`, at character " + std::to_string(key.error_at + 1) +
+                      ": " + key.error);
+  }
+  const size_t end = key.end;
+  const bool negated = arg.compare(end, 2, "!=") == 0;
+  const bool valid_key = end > 0 && (negated || arg.compare(end, 1, "=") == 0);
   if (!valid_key) {
     throw ConfigError(
         "--where `" + arg +
         "`: expected key=value or key!=value, the key made of letters, digits, "
-        "`_`, `-`, `@` and `.` (e.g. --where user=bob, --where kubernetes.pod.name=api)");
+        "`_`, `-`, `@` and `.`, a segment with other characters double-quoted (e.g. --where "
+        "user=bob, --where kubernetes.pod.name=api, --where "
+        "'kubernetes.labels.\"app.kubernetes.io/name\"=web')");
   }
-  return key + (negated ? " != " : " == ") + condition_literal(arg.substr(eq + 1));
+  return key.canonical + (negated ? " != " : " == ") +
+         condition_literal(arg.substr(end + (negated ? 2 : 1)));
 }
 
 std::string since_condition(const std::string& arg) {

@@ -76,10 +76,48 @@ uint16_t taken_bit(std::string_view key) {
   }
 }
 
-// `"log":{"file":{"path":..},"offset":N}`, the origin's fields and the event's own metadata.
+std::string_view first_segment(std::string_view key) {
+  return key.substr(0, encoder_detail::find_dot(key));
+}
+
+// The origin's fields, each of its maps right after the last field of the map's first segment
+// (or after all of them), so that the members of one top-level object stay adjacent.
+template <typename Members>
+void append_origin_fields_and_maps(const Origin& origin, uint16_t taken, bool dedot,
+                                   Members& members) {
+  uint64_t written = 0;  // bit i: maps[i] is written (add_map keeps at most 64)
+  auto write_map = [&](size_t i) {
+    const OriginMap& map = origin.maps[i];
+    written |= uint64_t{1} << i;
+    if (!(taken & group_bit(map.key))) {
+      members.member_json(map.key, dedot ? map.json_dedot : map.json);
+    }
+  };
+  const auto& fields = origin.fields;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string_view key = fields[i].first;
+    if (!(taken & group_bit(key))) {
+      members.member(key, Value{ValueKind::String, false, fields[i].second});
+    }
+    const std::string_view top = first_segment(key);
+    if (i + 1 == fields.size() || first_segment(fields[i + 1].first) != top) {
+      for (size_t m = 0; m < origin.maps.size(); ++m) {
+        if (!(written & (uint64_t{1} << m)) && first_segment(origin.maps[m].key) == top) {
+          write_map(m);
+        }
+      }
+    }
+  }
+  for (size_t m = 0; m < origin.maps.size(); ++m) {
+    if (!(written & (uint64_t{1} << m))) write_map(m);
+  }
+}
+
+// `"log":{"file":{"path":..},"offset":N}`, the origin's fields and maps and the event's own
+// metadata.
 template <typename Separator>
-void append_source_metadata(const Batch& batch, const Event& event, uint16_t taken, Separator& sep,
-                            ByteBuffer& out) {
+void append_source_metadata(const Batch& batch, const Event& event, uint16_t taken, bool dedot,
+                            Separator& sep, ByteBuffer& out) {
   const Origin* origin = batch.origin.get();
   if (origin && !origin->file_path.empty() && !(taken & kTakenLog)) {
     sep();
@@ -95,9 +133,13 @@ void append_source_metadata(const Batch& batch, const Event& event, uint16_t tak
   }
   NestedMembers members(out, sep);
   if (origin) {
-    for (const auto& [key, value] : origin->fields) {
-      if (taken & group_bit(key)) continue;
-      members.member(key, Value{ValueKind::String, false, value});
+    if (origin->maps.empty()) [[likely]] {
+      for (const auto& [key, value] : origin->fields) {
+        if (taken & group_bit(key)) continue;
+        members.member(key, Value{ValueKind::String, false, value});
+      }
+    } else {
+      append_origin_fields_and_maps(*origin, taken, dedot, members);
     }
   }
   const uint32_t end = event.meta_first + event.meta_count;
@@ -108,7 +150,8 @@ void append_source_metadata(const Batch& batch, const Event& event, uint16_t tak
   }
 }
 
-void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, ByteBuffer& out) {
+void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta, bool dedot,
+                 ByteBuffer& out) {
   out.push_back('{');
   bool first = true;
   if (!(event.hidden_meta & kMetaTimestamp)) {
@@ -153,7 +196,7 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
           if (!first) out.push_back(',');
           first = false;
           write_merged_object(batch, event, meta, index, (objects & (1u << index)) != 0,
-                              object_of_field.data(), out);
+                              object_of_field.data(), dedot, out);
           written |= 1u << index;
           taken |= kMergedTaken[index];
         }
@@ -189,7 +232,9 @@ void encode_json(const Batch& batch, const Event& event, const SourceMeta& meta,
     out.append("\"stream\":");
     append_json_string(out, stream, true);
   }
-  if (batch.origin || event.meta_count) append_source_metadata(batch, event, taken, sep, out);
+  if (batch.origin || event.meta_count) {
+    append_source_metadata(batch, event, taken, dedot, sep, out);
+  }
   if (!(taken & kTakenHost) && !(event.hidden_meta & kMetaHost)) {
     sep();
     out.append("\"host\":{\"name\":");
@@ -233,12 +278,12 @@ void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta
   }
   if (memo.write_recorded(batch, event, meta, out)) return;
   if (!memo.should_record(batch, event, meta)) {
-    encode_json(batch, event, meta, out);
+    encode_json(batch, event, meta, spec.dedot_map_keys, out);
     return;
   }
   memo.record_begin(batch, event, out.size());
   recording_memo = &memo;
-  encode_json(batch, event, meta, out);
+  encode_json(batch, event, meta, spec.dedot_map_keys, out);
   recording_memo = nullptr;
   memo.record_end(out, out.size());
 }
@@ -247,7 +292,7 @@ void encode_event(const Batch& batch, const Event& event, const SourceMeta& meta
                   ByteBuffer& out) {
   switch (spec.kind) {
     case EncodingSpec::Kind::Json:
-      encode_json(batch, event, meta, out);
+      encode_json(batch, event, meta, spec.dedot_map_keys, out);
       return;
     case EncodingSpec::Kind::Raw:
       out.append(event.line);

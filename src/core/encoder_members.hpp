@@ -62,6 +62,22 @@ class NestedMembers {
   NestedMembers& operator=(const NestedMembers&) = delete;
 
   void member(std::string_view key, const Value& value) {
+    append_json_string(out_, open_objects_of(key), true);
+    out_.push_back(':');
+    append_value(out_, value);
+  }
+
+  // A member whose value is JSON text already (an origin's map, worked out once per origin).
+  void member_json(std::string_view key, std::string_view json) {
+    append_json_string(out_, open_objects_of(key), true);
+    out_.push_back(':');
+    out_.append(json);
+  }
+
+ private:
+  // Opens the objects of `key`'s leading segments that are not open yet (closing those of the
+  // previous key it does not share) and writes the separator: the member's own name is left.
+  std::string_view open_objects_of(std::string_view key) {
     // The key's segments, read in place: segment i is an object (not the member's own name)
     // while a dot follows it and i < kMaxDepth - 1 (the last level takes the rest of the key).
     std::string_view rest = key;
@@ -89,12 +105,9 @@ class NestedMembers {
       out_.append(":{");
       open_[depth_++] = OpenObject{segment.data(), segment.size()};
     }
-    append_json_string(out_, rest, true);
-    out_.push_back(':');
-    append_value(out_, value);
+    return rest;
   }
 
- private:
   static constexpr size_t kMaxDepth = 8;
   // A trivial type, so that the array below is not zeroed for every use of the class (it is read
   // only below depth_).
@@ -128,9 +141,9 @@ inline bool is_json_object(const Value& value) {
 // Writes `"name":{...}` for merged object `index`: the event's parsed members of it, then the
 // metadata members the parsed ones do not already have. `has_object`: the event has a parsed
 // JSON object of that name. `object_of[k]`: merged_object_of() of the event's k-th field's key
-// (-1 for a removed field), found once by the caller.
+// (-1 for a removed field), found once by the caller. `dedot`: EncodingSpec::dedot_map_keys.
 void write_merged_object(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                         bool has_object, const int8_t* object_of, ByteBuffer& out);
+                         bool has_object, const int8_t* object_of, bool dedot, ByteBuffer& out);
 
 // The length of merged object `index`'s name.
 size_t merged_object_name_size(int index);

@@ -3,26 +3,36 @@
 #include <charconv>
 
 #include "base/civil_time.hpp"
+#include "base/field_path.hpp"
 #include "parse/json_parser.hpp"
 
 namespace sluice {
 
 std::optional<Value> EventView::get(std::string_view path) const {
+  // A path with a quoted segment (`x."a.b"`) names keys segment by segment; a plain one is
+  // compared as it is.
+  const bool quoted = has_quoted_segment(path);
+  auto names = [&](std::string_view key) {
+    return quoted ? path_names_key(path, key) : key == path;
+  };
   const uint32_t end = event_.first_field + event_.field_count;
   for (uint32_t i = event_.first_field; i < end; ++i) {
     const Field& field = batch_.fields[i];
-    if (field.key.data() != nullptr && field.key == path) return field.value;
+    if (field.key.data() != nullptr && names(field.key)) return field.value;
   }
   // `a.b.c`: the longest prefix that is a JSON field, then a lookup inside it. A parsed object
   // that lacks the member falls through to the metadata, which the output merges into it
   // (`host.name` beside a parsed `host: {hostname: ...}`); a parsed scalar replaces it.
   bool searched = false;
-  for (size_t dot = path.rfind('.'); !searched && dot != std::string_view::npos && dot > 0;
-       dot = path.rfind('.', dot - 1)) {
+  for (size_t dot = last_path_separator(path, path.size());
+       !searched && dot != std::string_view::npos && dot > 0;
+       dot = last_path_separator(path, dot)) {
     std::string_view prefix = path.substr(0, dot);
     for (uint32_t i = event_.first_field; i < end; ++i) {
       const Field& field = batch_.fields[i];
-      if (field.key.data() == nullptr || field.key != prefix) continue;
+      if (field.key.data() == nullptr ||
+          (quoted ? !path_names_key(prefix, field.key) : field.key != prefix))
+        continue;
       if (field.value.kind != ValueKind::Json) return std::nullopt;
       Value nested;
       if (find_json_path(field.value.text, path.substr(dot + 1), batch_.arena, &nested)) {
@@ -32,7 +42,6 @@ std::optional<Value> EventView::get(std::string_view path) const {
       searched = true;
       break;
     }
-    if (dot == 0) break;
   }
   if (path == "@timestamp" && !(event_.hidden_meta & kMetaTimestamp)) {
     char* out = batch_.arena.allocate(kRfc3339Length);
@@ -50,7 +59,7 @@ std::optional<Value> EventView::get(std::string_view path) const {
   }
   const uint32_t meta_end = event_.meta_first + event_.meta_count;
   for (uint32_t i = event_.meta_first; i < meta_end; ++i) {
-    if (batch_.meta[i].key == path) return batch_.meta[i].value;
+    if (names(batch_.meta[i].key)) return batch_.meta[i].value;
   }
   if (const Origin* origin = batch_.origin.get()) {
     if (path == "log.file.path" && !origin->file_path.empty()) {
@@ -62,7 +71,17 @@ std::optional<Value> EventView::get(std::string_view path) const {
       return Value{ValueKind::Number, true, std::string_view(out, last - out)};
     }
     for (const auto& [key, value] : origin->fields) {
-      if (key == path) return Value{ValueKind::String, false, value};
+      if (names(key)) return Value{ValueKind::String, false, value};
+    }
+    // A map's entry: the rest of the path after the map's name is the entry's key, quoted
+    // (`kubernetes.labels."app.kubernetes.io/name"`) or plain (`kubernetes.labels.app`).
+    for (const OriginMap& map : origin->maps) {
+      if (names(map.key)) return Value{ValueKind::Json, true, map.json};
+      const std::string_view entry = path_under(path, map.key);
+      if (entry.empty()) continue;
+      for (const auto& [key, value] : map.entries) {
+        if (path_names_key(entry, key)) return Value{ValueKind::String, false, value};
+      }
     }
   }
   return std::nullopt;

@@ -54,7 +54,7 @@ class MergedObjectWriter {
   // `has_object`: the event has a parsed JSON object of this name (else no member check needs
   // to look into one).
   MergedObjectWriter(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                     bool has_object, const int8_t* object_of, ByteBuffer& out)
+                     bool has_object, const int8_t* object_of, bool dedot, ByteBuffer& out)
       : batch_(batch),
         event_(event),
         meta_(meta),
@@ -62,6 +62,7 @@ class MergedObjectWriter {
         name_(kMergedObjectNames[index]),
         has_object_(has_object),
         object_of_(object_of),
+        dedot_(dedot),
         out_(out) {}
 
   void write() {
@@ -217,6 +218,14 @@ class MergedObjectWriter {
       for (const auto& [key, value] : origin->fields) {
         dotted_metadata(key, Value{ValueKind::String, false, value});
       }
+      // The origin's maps after its fields, as append_source_metadata() writes them.
+      for (const OriginMap& map : origin->maps) {
+        if (merged_object_of(map.key) != index_ || map.key.size() == name_.size()) continue;
+        const std::string_view relative = std::string_view(map.key).substr(name_.size() + 1);
+        if (!parsed_has(first_segment(relative))) {
+          members.member_json(relative, dedot_ ? map.json_dedot : map.json);
+        }
+      }
     }
     const uint32_t meta_end = event_.meta_first + event_.meta_count;
     for (uint32_t i = event_.meta_first; i < meta_end; ++i) {
@@ -231,6 +240,7 @@ class MergedObjectWriter {
   const std::string_view name_;
   const bool has_object_;
   const int8_t* const object_of_;
+  const bool dedot_;  // EncodingSpec::dedot_map_keys
   ByteBuffer& out_;
   bool any_ = false;
   char digits_[24];
@@ -263,8 +273,8 @@ int merged_object_of(std::string_view key) {
 size_t merged_object_name_size(int index) { return kMergedObjectNames[index].size(); }
 
 void write_merged_object(const Batch& batch, const Event& event, const SourceMeta& meta, int index,
-                         bool has_object, const int8_t* object_of, ByteBuffer& out) {
-  MergedObjectWriter(batch, event, meta, index, has_object, object_of, out).write();
+                         bool has_object, const int8_t* object_of, bool dedot, ByteBuffer& out) {
+  MergedObjectWriter(batch, event, meta, index, has_object, object_of, dedot, out).write();
 }
 
 }  // namespace sluice::encoder_detail

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/civil_time.hpp"
+#include "base/field_path.hpp"
 #include "core/safe_names.hpp"
 
 namespace sluice {
@@ -16,9 +17,21 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool valid_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-' || c == '@';
+// The `}}` that closes a placeholder whose path starts at text[from]: the first one outside a
+// quoted segment (which may hold `}}`), or npos.
+size_t closing_braces(std::string_view text, size_t from) {
+  bool quoted = false;
+  for (size_t i = from; i + 1 < text.size(); ++i) {
+    if (quoted && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      quoted = !quoted;
+    } else if (!quoted && text[i] == '}' && text[i + 1] == '}') {
+      return i;
+    }
+  }
+  // An unterminated quote: the first `}}`, so that the path's own error says what is wrong.
+  return quoted ? text.find("}}", from) : std::string_view::npos;
 }
 
 void append_digits(ByteBuffer& out, int64_t value, int width) {
@@ -118,7 +131,7 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-      size_t close = text.find("}}", i + 2);
+      size_t close = closing_braces(text, i + 2);
       if (close == std::string_view::npos) {
         *error = "unclosed `{{` in template `" + std::string(text) + "`";
         return std::nullopt;
@@ -128,14 +141,20 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
         *error = "empty `{{ }}` in template `" + std::string(text) + "`";
         return std::nullopt;
       }
-      for (char p : path) {
-        if (!valid_path_char(p)) {
-          *error = "invalid field name `" + std::string(path) + "` in template";
-          return std::nullopt;
-        }
+      FieldPathScan scan = scan_field_path(path);
+      if (!scan.error.empty()) {
+        *error = "field name `" + std::string(path) + "` in template, at character " +
+                 std::to_string(scan.error_at + 1) + ": " + scan.error;
+        return std::nullopt;
+      }
+      if (scan.end != path.size()) {
+        *error = "invalid field name `" + std::string(path) +
+                 "` in template (letters, digits, `_`, `-`, `@` and `.`; a segment with other "
+                 "characters in double quotes: `labels.\"app.kubernetes.io/name\"`)";
+        return std::nullopt;
       }
       flush_literal();
-      t.parts_.push_back({PartKind::Field, std::string(path)});
+      t.parts_.push_back({PartKind::Field, std::move(scan.canonical)});
       t.is_static_ = false;
       i = close + 1;
     } else if (c == '%') {

@@ -152,6 +152,15 @@ std::string_view without_cr(std::string_view line) {
 
 }  // namespace
 
+void append_text_member(ByteBuffer& out, std::string_view key, const Value& value, bool color) {
+  out.push_back(' ');
+  if (color) out.append(kKey);
+  append_text_safe(out, key);
+  if (color) out.append(kReset);
+  out.push_back('=');
+  append_text_value(out, value);
+}
+
 void encode_text(const Batch& batch, const Event& event, const SourceMeta& meta, EncodingSpec spec,
                  ByteBuffer& out) {
   const bool color = spec.color;
@@ -196,12 +205,11 @@ void encode_text(const Batch& batch, const Event& event, const SourceMeta& meta,
     const Field& f = batch.fields[i];
     if (f.key.data() == nullptr || &f == message_field || &f == level_field) continue;
     if (i - event.first_field == event.timestamp_field) continue;
-    out.push_back(' ');
-    if (color) out.append(kKey);
-    append_text_safe(out, f.key);
-    if (color) out.append(kReset);
-    out.push_back('=');
-    append_text_value(out, f.value);
+    append_text_member(out, f.key, f.value, color);
+  }
+  // The origin's maps (pod labels), each written once per origin by Origin::add_map().
+  if (const Origin* origin = batch.origin.get()) {
+    for (const OriginMap& map : origin->maps) out.append(color ? map.text_color : map.text);
   }
   if (event.flags & kFlagParseError)
     out.append(color ? " \x1b[31m[parse_error]\x1b[0m" : " [parse_error]");

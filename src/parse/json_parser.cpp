@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include "base/field_path.hpp"
 #include "base/json_writer.hpp"
 #include "parse/duplicate_keys.hpp"
 #include "sluice/byte_buffer.hpp"
@@ -309,16 +310,16 @@ bool find_json_path(std::string_view json, std::string_view path, Arena& arena, 
   if (parser.iterate(padded.data(), json.size(), padded.capacity()).get(doc)) return false;
   od::value current;
   if (doc.get_value().get(current)) return false;
-  while (true) {
-    size_t dot = path.find('.');
-    std::string_view key = path.substr(0, dot);
+  // A quoted segment is compared as written between its quotes: its only escapes, \" and \\,
+  // are JSON's, and simdjson compares keys as they are written in the JSON text.
+  PathSegments segments(path);
+  PathSegment segment;
+  while (segments.next(&segment)) {
     od::object object;
     if (current.get_object().get(object)) return false;
     od::value next;
-    if (object.find_field_unordered(key).get(next)) return false;
+    if (object.find_field_unordered(segment.raw).get(next)) return false;
     current = next;
-    if (dot == std::string_view::npos) break;
-    path.remove_prefix(dot + 1);
   }
   od::json_type type;
   if (current.type().get(type)) return false;

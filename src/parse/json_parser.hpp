@@ -18,8 +18,9 @@ namespace sluice {
 bool parse_json_object(std::string_view line, size_t capacity, Arena& arena,
                        std::vector<Field>& fields);
 
-// Finds `path` (dot-separated) inside a compact JSON object text produced by this parser.
-// Used by conditions and templates for nested fields such as `kubernetes.pod.name`.
+// Finds `path` (dot-separated, quoted segments allowed: base/field_path.hpp) inside a compact
+// JSON object text produced by this parser. Used by conditions and templates for nested fields
+// such as `kubernetes.pod.name` and `x."a.b"`.
 bool find_json_path(std::string_view json, std::string_view path, Arena& arena, Value* out);
 
 }  // namespace sluice

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/field_path.hpp"
 #include "base/level.hpp"
 
 namespace sluice {
@@ -270,24 +271,29 @@ class Parser {
 
   std::unique_ptr<Condition> parse_compare(const std::string& suffix) {
     const std::size_t path_at = pos_;
-    const std::string_view path = read_while(is_path_char);
-    if (path.empty() || is_keyword(path)) {
+    FieldPathScan scan = scan_field_path(text_, path_at);
+    if (!scan.error.empty()) return fail(scan.error_at, scan.error);
+    pos_ = scan.end;
+    const std::string_view written = text_.substr(path_at, pos_ - path_at);
+    if (written.empty() || is_keyword(written)) {
       pos_ = path_at;
       return fail(path_at,
                   "expected a field name, 'not' or '('" + suffix + ", found " + describe_next());
     }
+    // Canonical: quotes only where a name needs them, so `"level"` reads as `level`.
+    const std::string path = std::move(scan.canonical);
 
     skip_space();
     const std::size_t op_at = pos_;
     const std::string_view word = read_while(is_path_char);
-    if (equals_ignore_case(word, "exists")) return std::make_unique<ExistsNode>(std::string(path));
+    if (equals_ignore_case(word, "exists")) return std::make_unique<ExistsNode>(path);
     pos_ = op_at;
 
     const std::string_view op_text = read_while(is_operator_char);
     const std::string expected_ops = "==, !=, =~, !~, <, <=, >, >= or 'exists'";
     if (op_text.empty()) {
-      return fail(op_at, "expected an operator (" + expected_ops + ") after '" + std::string(path) +
-                             "', found " + describe_next());
+      return fail(op_at, "expected an operator (" + expected_ops + ") after '" +
+                             std::string(written) + "', found " + describe_next());
     }
     std::optional<Op> op = operator_from(op_text);
     if (!op) {
@@ -322,8 +328,7 @@ class Parser {
       regex = std::make_unique<RE2>(literal, options);
       if (!regex->ok()) return fail(value_at, "invalid regular expression: " + regex->error());
     }
-    return std::make_unique<CompareNode>(std::string(path), *op, std::move(literal),
-                                         std::move(regex));
+    return std::make_unique<CompareNode>(path, *op, std::move(literal), std::move(regex));
   }
 
   static std::optional<Op> operator_from(std::string_view text) {

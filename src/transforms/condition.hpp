@@ -7,7 +7,10 @@
 //   unary   := "not" unary | "(" expr ")" | compare
 //   compare := PATH "exists"
 //            | PATH ( "==" | "!=" | "=~" | "!~" | "<" | "<=" | ">" | ">=" ) VALUE
-//   PATH    := a field name: letters, digits, `_`, `-`, `@`, `.` (e.g. level, kubernetes.pod.name)
+//   PATH    := a field name: letters, digits, `_`, `-`, `@`, `.` (e.g. level, kubernetes.pod.name);
+//              a segment between `.`s may be double-quoted to name a key that has dots or other
+//              characters, as written (kubernetes.labels."app.kubernetes.io/name", "a.b",
+//              x."a.b"; `\"` and `\\` escape inside): base/field_path.hpp
 //   VALUE   := "double-quoted" | 'single-quoted' | a bare word or number
 //
 // `&&`, `||`, `!` are accepted as synonyms of and/or/not. `=~` and `!~` take an RE2 pattern

@@ -1,5 +1,6 @@
 #include "transforms/remap.hpp"
 
+#include "base/field_path.hpp"
 #include "core/event_view.hpp"
 
 namespace sluice {
@@ -121,6 +122,22 @@ namespace sluice {
 
 namespace {
 
+// A field name as remap reads it: the key itself, or with a double-quoted segment
+// (`"a.b"`, `labels."app.kubernetes.io/name"`), that path's segments joined by `.`.
+std::string field_name(MapReader& config, const std::string& option, const std::string& name) {
+  if (!has_quoted_segment(name)) return name;
+  const FieldPathScan scan = scan_field_path(name);
+  if (!scan.error.empty()) {
+    config.fail(option, "`" + name + "`, at character " + std::to_string(scan.error_at + 1) + ": " +
+                            scan.error);
+  }
+  if (scan.end != name.size()) {
+    config.fail(option, "`" + name + "`: a field name with a quoted segment is a field path " +
+                            "(letters, digits, `_`, `-`, `@`, `.` and double-quoted names)");
+  }
+  return flat_key_of_path(scan.canonical);
+}
+
 std::unique_ptr<Transform> make_remap_transform(MapReader& config, const std::string&) {
   RemapOptions options;
   auto keep = [&](const std::string& s) -> std::string_view {
@@ -129,10 +146,14 @@ std::unique_ptr<Transform> make_remap_transform(MapReader& config, const std::st
   };
   for (const auto& [from, to] : config.string_map("rename")) {
     if (to.first.empty()) config.fail("rename", "`rename." + from + "` needs a new name");
-    options.rename.emplace_back(from, to.first);
+    options.rename.emplace_back(field_name(config, "rename", from),
+                                field_name(config, "rename", to.first));
   }
-  options.remove = config.string_list("remove");
-  for (const auto& [key, value] : config.string_map("add")) {
+  for (const std::string& key : config.string_list("remove")) {
+    options.remove.push_back(field_name(config, "remove", key));
+  }
+  for (const auto& [written, value] : config.string_map("add")) {
+    const std::string key = field_name(config, "add", written);
     // string_map gives YAML null (`null`, `~`, nothing) as an unquoted empty string.
     bool yaml_null = value.first.empty() && !value.second;
     std::string_view text = keep(yaml_null ? std::string("null") : value.first);

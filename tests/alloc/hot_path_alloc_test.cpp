@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -398,6 +399,75 @@ TEST(HotPath, ThrottleDoesNotAllocatePerEvent) {
     if (f.name == "sluice_throttle_evicted_keys_total") evicted = f.samples.at(0).second > 1000;
   }
   EXPECT_TRUE(evicted);
+}
+
+// Events from a pod's log file whose origin carries label maps (Origin::add_map): encoded as JSON
+// (plain, dedotted, through the memo), as text, and read by a condition and a template with
+// quoted segments, without allocating once warm; lines with a parsed `kubernetes` object or
+// dotted `kubernetes.*` keys merge with the maps.
+TEST(HotPath, OriginMapsAndQuotedPathsDoNotAllocatePerEvent) {
+  const std::vector<std::string> lines = {
+      R"({"level":"info","msg":"ok","status":200})",
+      R"({"level":"warn","msg":"slow","kubernetes":{"node":"n1"},"a.b":{"c.d":1}})",
+      "level=error msg=failed kubernetes.host=n2", "plain words"};
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += lines[static_cast<size_t>(i) % lines.size()] + "\n";
+  std::string error;
+  auto parser = EventParser::create(ParserOptions{}, &error);
+  ASSERT_TRUE(parser) << error;
+  auto condition = Condition::compile(
+      R"(kubernetes.labels."app.kubernetes.io/name" == web and "a.b"."c.d" != 2)", &error);
+  ASSERT_TRUE(condition) << error;
+  auto key =
+      Template::parse(R"({{ kubernetes.labels."app.kubernetes.io/name" }}/{{ level }})", &error);
+  ASSERT_TRUE(key) << error;
+  auto origin = std::make_shared<Origin>();
+  origin->file_path = "/var/log/containers/web-0_shop_app-0123.log";
+  origin->fields = {{"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}};
+  origin->add_map("kubernetes.labels", {{"app", "shop"}, {"app.kubernetes.io/name", "web"}});
+  origin->add_map("kubernetes.annotations", {{"example.com/team", "payments"}});
+  Batch batch;
+  ByteBuffer json, dedotted, human, recorded, keys;
+  EncodeMemo memo;
+  EncodingSpec dedot;
+  dedot.dedot_map_keys = true;
+  SourceMeta meta{"app", "host-1", false};
+  size_t matched = 0;
+  auto run = [&] {
+    batch.reset();
+    batch.origin = origin;
+    batch.read_time_ns = 1;
+    frame_text(batch, text);
+    parser->parse(batch, 1'700'000'000'000'000'000);
+    json.clear();
+    dedotted.clear();
+    human.clear();
+    recorded.clear();
+    keys.clear();
+    memo.reset();
+    matched = 0;
+    for (const Event& e : batch.events) {
+      encode_event(batch, e, meta, EncodingSpec{}, json);
+      encode_event(batch, e, meta, dedot, dedotted);
+      encode_event(batch, e, meta, EncodingSpec{EncodingSpec::Kind::Text, false}, human);
+      encode_event(batch, e, meta, EncodingSpec{}, recorded, memo);
+      EventView view(batch, e, meta);
+      matched += condition->matches(view) ? 1 : 0;
+      key->render(view, e.timestamp_ns, {Template::RenderMode::Raw, "unknown"}, keys);
+    }
+  };
+  run();
+  ASSERT_EQ(recorded.view(), json.view());
+  ASSERT_GT(memo.hits(), 200u);
+  ASSERT_EQ(matched, 500u);
+  ASSERT_NE(dedotted.view().find(R"("app_kubernetes_io/name":"web")"), std::string_view::npos);
+  ASSERT_NE(human.view().find("kubernetes.labels.app.kubernetes.io/name=web"),
+            std::string_view::npos);
+  ASSERT_EQ(keys.view().substr(0, 16), "web/infoweb/warn");
+  for (int i = 0; i < 2; ++i) run();
+  long before = g_allocations.load();
+  for (int i = 0; i < 5; ++i) run();
+  EXPECT_EQ(g_allocations.load() - before, 0);
 }
 
 }  // namespace

@@ -177,6 +177,23 @@ class TailStdin(TailTestCase):
         r = self.tail_ok(["-w", "user!=bob"], input=data)  # a missing field is "not bob"
         self.assertEqual(shown_messages(r.stdout), ["b", "e", "f"])
 
+    def test_where_with_a_quoted_key(self):
+        # A double-quoted segment is one key as written: dots, slashes and `=` included.
+        data = jsonl({"app.kubernetes.io/name": "web", "msg": "a"},
+                     {"labels": {"app.kubernetes.io/name": "web"}, "msg": "b"},
+                     {"labels": {"app": {"kubernetes": "web"}}, "msg": "c"},
+                     {"a=b": "x", "msg": "d"})
+        def first_words(output):  # the messages are one word; keys with `/` follow them
+            return [rest.split(" ")[0] for _, rest in parse_text(output)]
+        r = self.tail_ok(["-w", '"app.kubernetes.io/name"=web'], input=data)
+        self.assertEqual(first_words(r.stdout), ["a"])
+        r = self.tail_ok(["-w", 'labels."app.kubernetes.io/name"=web'], input=data)
+        self.assertEqual(first_words(r.stdout), ["b"])
+        r = self.tail_ok(["-w", '"a=b"=x'], input=data)
+        self.assertEqual(first_words(r.stdout), ["d"])
+        r = self.tail_ok(["--filter", 'labels."app.kubernetes.io/name" != web'], input=data)
+        self.assertEqual(first_words(r.stdout), ["a", "c", "d"])
+
     def test_since(self):
         data = jsonl({"time": "2001-01-01T00:00:00Z", "msg": "ancient"},
                      {"time": rfc3339(3600), "msg": "an hour ago"},
@@ -226,6 +243,10 @@ class TailStdin(TailTestCase):
             (["-g", "("], "--grep `(`: invalid regular expression"),
             (["-w", "nokey"], "--where `nokey`: expected key=value"),
             (["-w", "=v"], "--where `=v`"),
+            (["-w", 'labels."app=web'],
+             "--where `labels.\"app=web`, at character 8: unterminated quoted name"),
+            (["--filter", 'labels."app == web'],
+             "column 8: unterminated quoted name in field path"),
             (["--since", "yesterday"], "--since `yesterday`"),
             (["--filter", "level >="], "--filter `level >=`: column"),
             (["--to", "ftp://x/y"], "--to: unsupported sink scheme `ftp`"),

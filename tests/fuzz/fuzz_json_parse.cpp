@@ -5,7 +5,8 @@
 //     UTF-8 included), whatever the input, and
 //   - a field that points into the batch's line buffer stays inside the input bytes (not the
 //     padding after them), and a Value::Json field is itself a valid JSON object or array;
-//   - the text encoding never lets a control character (terminal escape) through.
+//   - the text encoding never lets a control character (terminal escape) through;
+//   - the same, for events from an origin with label maps (fuzz_encode_memo.hpp).
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -86,6 +87,9 @@ void run(Setup& s, const EventParser& parser, std::string_view input) {
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text}, s.out);
     fuzz::check_encoded_text(s.out.view());
   }
+  // The same events from a pod's log file whose label maps hold the input's bytes.
+  batch.origin = fuzz::origin_with_maps(input);
+  for (const Event& event : batch.events) fuzz::check_every_encoding(batch, event, meta);
 }
 
 }  // namespace

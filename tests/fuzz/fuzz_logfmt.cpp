@@ -153,6 +153,9 @@ void check_pipeline(const EventParser& parser, Batch& batch, ByteBuffer& out,
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text}, out);
     fuzz::check_encoded_text(out.view());
   }
+  // From a pod's log file with label maps: dotted `kubernetes.*` keys of the line merge with them.
+  batch.origin = fuzz::origin_with_maps(input);
+  for (const Event& event : batch.events) fuzz::check_every_encoding(batch, event, meta);
 }
 
 }  // namespace

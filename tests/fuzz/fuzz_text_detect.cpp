@@ -64,10 +64,7 @@ void check_pipeline(std::string_view line, int64_t anchor, ParserKind kind) {
   }();
   Batch batch;
   batch.read_time_ns = 1;
-  auto origin = std::make_shared<Origin>();
-  origin->file_path = "/var/log/app.log";
-  origin->fields = {{"kubernetes.pod.name", "web"}};
-  batch.origin = origin;
+  batch.origin = fuzz::origin_with_maps(line);
   std::string framed(line);
   framed.push_back('\n');
   frame_text(batch, framed);
@@ -78,6 +75,9 @@ void check_pipeline(std::string_view line, int64_t anchor, ParserKind kind) {
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Json}, out);
     fuzz::check_encoded_json(out.view());
     fuzz::check_memo_replay(batch, event, SourceMeta{"src", "host-1", false});
+    EncodingSpec dedot{EncodingSpec::Kind::Json};
+    dedot.dedot_map_keys = true;
+    fuzz::check_memo_replay(batch, event, SourceMeta{"src", "host-1", false}, dedot);
     out.clear();
     encode_event(batch, event, meta, EncodingSpec{EncodingSpec::Kind::Text, false}, out);
     fuzz::check_encoded_text(out.view());

@@ -213,6 +213,7 @@ std::unique_ptr<Sink> make_elasticsearch_sink(MapReader& config, const std::stri
 
   o.pipeline = config.string("pipeline", "");
   o.gzip = config.choice<bool>("compression", false, {{"none", false}, {"gzip", true}});
+  o.dedot = config.boolean("dedot", true);
   read_auth(config, o.transport);
   read_tls(config, o.transport);
   o.transport.timeout_ns = config.duration_ns("timeout", 60'000'000'000);
@@ -357,6 +358,15 @@ const ComponentDescriptor& elasticsearch_sink_descriptor() {
                .default_shown = "none",
                .description = "gzip (zlib level 1) the request bodies, on threads of their own",
                .choices = {"none", "gzip"}},
+              {.key = "dedot",
+               .type = OptionType::Bool,
+               .default_shown = "true",
+               .description = "dots in the keys of `kubernetes.labels`, "
+                              "`kubernetes.annotations` and `kubernetes.namespace_labels` are "
+                              "written as `_` (`app.kubernetes.io/name` → "
+                              "`app_kubernetes_io/name`): Elasticsearch reads dotted keys as "
+                              "object paths, and labels `app` and `app.kubernetes.io/name` would "
+                              "collide (a mapping conflict that rejects documents)"},
               {.key = "auth",
                .type = OptionType::Mapping,
                .description = "the `Authorization` header: `{user, password}` (Basic) or "

@@ -62,6 +62,8 @@ struct ElasticsearchSinkOptions {
   es::ActionSpec action;                // slots are set by the sink's constructor
   std::string pipeline;
   bool gzip = false;
+  bool dedot =
+      true;  // EncodingSpec::dedot_map_keys: `app.kubernetes.io/name` → `app_kubernetes_io/name`
   size_t max_batch_bytes = 5 << 20;
   size_t max_batch_events = 10'000;
   int64_t flush_interval_ns = 1'000'000'000;
@@ -78,7 +80,11 @@ class ElasticsearchSink final : public Sink {
   ElasticsearchSink(const ElasticsearchSink&) = delete;
   ElasticsearchSink& operator=(const ElasticsearchSink&) = delete;
 
-  [[nodiscard]] EncodingSpec encoding() const override { return {EncodingSpec::Kind::Json}; }
+  [[nodiscard]] EncodingSpec encoding() const override {
+    EncodingSpec spec{EncodingSpec::Kind::Json};
+    spec.dedot_map_keys = options_.dedot;
+    return spec;
+  }
   [[nodiscard]] std::vector<const Template*> templates() const override;
   [[nodiscard]] bool wants_event_ids() const override {
     return options_.action.id == es::IdMode::Auto;

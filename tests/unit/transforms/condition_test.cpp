@@ -319,6 +319,16 @@ TEST(Condition, DottedAndSymbolicPaths) {
   EXPECT_TRUE(Eval("http_status < 300", event));
 }
 
+TEST(Condition, QuotedSegmentsReachTheLookupInCanonicalForm) {
+  // Quotes stay only where a segment needs them (base/field_path.hpp), so a quoted plain name is
+  // the plain name, and `level` keeps its level ordering.
+  const MapLookup event{{"level", Str("error")}, {R"(labels."a.b")", Str("x")}};
+  EXPECT_TRUE(Eval(R"("level" >= warn)", event));
+  EXPECT_TRUE(Eval(R"("labels"."a.b" == x)", event));
+  EXPECT_TRUE(Eval(R"(labels."a.b" exists)", event));
+  ExpectError(R"("level" >= warnn)", "unknown level 'warnn'");
+}
+
 TEST(Condition, CompiledOnceEvaluatedMany) {
   const auto condition = MustCompile("msg =~ \"err(or)?\" and status >= 500");
   ASSERT_NE(condition, nullptr);
@@ -408,7 +418,8 @@ TEST(ConditionErrors, MissingOperands) {
 
 TEST(ConditionErrors, BadFieldName) {
   ExpectError("== 1", "column 1: expected a field name, 'not' or '(', found '=='");
-  ExpectError("\"a\" == 1", "column 1: expected a field name");
+  // Double quotes make a field name of any key (`"a.b" == 1`); single quotes do not.
+  ExpectError("'a' == 1", "column 1: expected a field name");
   ExpectError("and == 1", "column 1: expected a field name, 'not' or '(', found 'and'");
   ExpectError("exists", "column 1: expected a field name");
   ExpectError("a == 1 and != 2", "column 12: expected a field name");
