@@ -1,4 +1,5 @@
 // The `file` and `container` sources' configuration: YAML options → FileSourceOptions.
+#include "sources/container/kube_options.hpp"
 #include "sources/file/file_source.hpp"
 #include "sources/file/glob.hpp"
 
@@ -44,6 +45,16 @@ FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext&
   if (o.tail.read_budget < 4096) config.fail("read_budget", "`read_budget` must be at least 4KiB");
   std::string error;
   if (!PathMatcher::create(o.include, o.exclude, &error)) config.fail("include", error);
+  if (container) {
+    MapReader kubernetes = config.sub("kubernetes");
+    o.kube = std::make_shared<const kube::KubeOptions>(
+        kube::read_kube_options(kubernetes, config.env()));
+    kubernetes.finish();
+  } else if (config.has("kubernetes")) {
+    config.fail("kubernetes",
+                "`kubernetes` is an option of `type: container` sources (container runtime "
+                "logs), not of `type: file`");
+  }
   return o;
 }
 
@@ -56,7 +67,7 @@ std::unique_ptr<Source> make_container_source(MapReader& config,
   return std::make_unique<FileSource>(read_file_options(config, context, true));
 }
 
-// The options of both: `container` differs only in `include`'s default.
+// The options of both: `container` differs in `include`'s default and its `kubernetes` block.
 std::vector<OptionSpec> file_options(bool container) {
   OptionSpec include{.key = "include",
                      .type = OptionType::List,
@@ -128,6 +139,16 @@ std::vector<OptionSpec> file_options(bool container) {
   };
 }
 
+std::vector<OptionSpec> container_options() {
+  std::vector<OptionSpec> options = file_options(true);
+  options.push_back({.key = "kubernetes",
+                     .type = OptionType::Mapping,
+                     .description = "pod metadata from the Kubernetes API server, per-pod hints, "
+                                    "and which namespaces' files are read",
+                     .nested = kube::kube_option_specs()});
+  return options;
+}
+
 }  // namespace
 
 const ComponentDescriptor& file_source_descriptor() {
@@ -146,7 +167,7 @@ const ComponentDescriptor& container_source_descriptor() {
       .kind = ComponentKind::Source,
       .type = "container",
       .summary = "a `file` source for container runtime logs (CRI, Docker json-file)",
-      .options = file_options(true),
+      .options = container_options(),
       .make_source = &make_container_source,
   };
   return descriptor;

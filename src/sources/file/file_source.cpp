@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "core/open_file_limit.hpp"
+#include "sources/container/kube_options.hpp"
 #include "sources/container/kubernetes_path.hpp"
 #include "sources/file/checkpoint_store.hpp"
 #include "sources/file/glob.hpp"
@@ -46,6 +47,13 @@ FileSource::~FileSource() {
 bool FileSource::start(std::string* error) {
   matcher_ = PathMatcher::create(options_.include, options_.exclude, error);
   if (!matcher_) return false;
+  if (options_.kube) {
+    // One line, whichever way `auto` went: someone missing labels finds why here.
+    const kube::KubeOptions& k = *options_.kube;
+    log::info(k.active ? "kubernetes metadata on" : "kubernetes metadata off", "source",
+              options_.name, "why", k.decision, "api_url", k.active ? k.api_url : "", "node",
+              k.active ? k.node_name : "");
+  }
   // More open files than the process may have would starve the sinks and the checkpoint of
   // descriptors (EMFILE): stay within this source's share of the limit.
   const size_t limit = open_file_limit();

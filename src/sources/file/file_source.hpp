@@ -22,6 +22,10 @@
 
 namespace sluice {
 
+namespace kube {
+struct KubeOptions;
+}
+
 class PathMatcher;
 class CheckpointStore;
 class InotifyWatcher;
@@ -45,6 +49,8 @@ struct FileSourceOptions {
   bool inotify = true;       // false: poll every file each poll_interval (network filesystems)
   std::string data_dir;
   TailOptions tail;
+  // `container` sources: the `kubernetes:` block (null for `file` sources).
+  std::shared_ptr<const kube::KubeOptions> kube;
 };
 
 class FileSource final : public Source {
@@ -60,6 +66,7 @@ class FileSource final : public Source {
 
   [[nodiscard]] std::vector<FileStatus> file_status() const override;
   [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
+  [[nodiscard]] const FileSourceOptions& options() const { return options_; }
 
  private:
   using Key = std::pair<dev_t, ino_t>;
