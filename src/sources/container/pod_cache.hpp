@@ -4,6 +4,7 @@
 // change. A pod deleted from the API stays (marked deleted) while files of it are pinned, so
 // that the end of a short-lived pod's log still gets its metadata; those kept pods are saved to
 // a file in data_dir and loaded at start, so that this holds across a restart too.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,8 @@ class PodCache {
   [[nodiscard]] size_t size() const;
   // Pods kept after their deletion (pinned by files, or loaded and not yet released).
   [[nodiscard]] size_t deleted_size() const;
+  // Moves on whenever the set of kept deleted pods changes (what save_deleted() would write).
+  [[nodiscard]] uint64_t deleted_changes() const { return deleted_changes_.load(); }
   // Sum of PodMetadata::memory_bytes() and the indexes' own memory (an estimate).
   [[nodiscard]] size_t memory_bytes() const;
 
@@ -66,6 +69,7 @@ class PodCache {
   void remove_locked(const std::string& uid);
   void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
 
+  std::atomic<uint64_t> deleted_changes_{0};
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_uid_;
   std::unordered_map<std::string, std::string> by_name_;  // "namespace/name" → uid

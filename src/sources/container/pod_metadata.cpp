@@ -370,8 +370,7 @@ bool parse_pod_json(std::string_view json, const PodExtractOptions& options, Pod
   return true;
 }
 
-void append_pod_fields(const PodMetadata& pod, std::string_view container,
-                       const StringPairs* namespace_labels, StringPairs& out) {
+void append_pod_fields(const PodMetadata& pod, std::string_view container, StringPairs& out) {
   const auto add = [&out](std::string key, std::string_view value) {
     if (!value.empty()) out.emplace_back(std::move(key), std::string(value));
   };
@@ -396,16 +395,6 @@ void append_pod_fields(const PodMetadata& pod, std::string_view container,
     case OwnerKind::None:
     case OwnerKind::Other:
       break;
-  }
-  // Label and annotation values may be empty and still say something (`node-role...: ""`).
-  for (const auto& [key, value] : pod.labels) out.emplace_back("kubernetes.labels." + key, value);
-  for (const auto& [key, value] : pod.annotations) {
-    out.emplace_back("kubernetes.annotations." + key, value);
-  }
-  if (namespace_labels != nullptr) {
-    for (const auto& [key, value] : *namespace_labels) {
-      out.emplace_back("kubernetes.namespace_labels." + key, value);
-    }
   }
   add("container.image.name", pod.image_of(container));
 }

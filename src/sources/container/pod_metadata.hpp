@@ -102,10 +102,9 @@ bool glob_match(std::string_view glob, std::string_view text);
 // The fields of a file of `container` of the pod, as dotted ECS names, appended to `out`:
 // kubernetes.pod.uid, kubernetes.pod.ip, kubernetes.node.name, the workload
 // (kubernetes.deployment.name / replicaset.name / statefulset.name / daemonset.name /
-// job.name / cronjob.name), kubernetes.labels.<key>, kubernetes.annotations.<key>,
-// kubernetes.namespace_labels.<key> (when given), then container.image.name. Empty values are
-// left out, except those of labels and annotations.
-void append_pod_fields(const PodMetadata& pod, std::string_view container,
-                       const StringPairs* namespace_labels, StringPairs& out);
+// job.name / cronjob.name), then container.image.name. Empty values are left out. The labels
+// and annotations are maps beside them (Origin::add_map: `kubernetes.labels`,
+// `kubernetes.annotations`), their keys kept as written.
+void append_pod_fields(const PodMetadata& pod, std::string_view container, StringPairs& out);
 
 }  // namespace sluice::kube

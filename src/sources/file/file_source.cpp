@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "core/open_file_limit.hpp"
+#include "sources/container/kube_client.hpp"
 #include "sources/container/kube_options.hpp"
 #include "sources/container/kubernetes_path.hpp"
 #include "sources/file/checkpoint_store.hpp"
@@ -40,6 +41,8 @@ FileSource::FileSource(FileSourceOptions options)
 
 FileSource::~FileSource() {
   tailers_.clear();
+  // Its GET callbacks write the wake descriptor: stopped before it is closed.
+  stop_kubernetes();
   if (wake_fd_ >= 0) ::close(wake_fd_);
   g_file_sources.fetch_sub(1);
 }
@@ -88,7 +91,7 @@ bool FileSource::start(std::string* error) {
                 store_->path());
     }
   }
-  return true;
+  return start_kubernetes(error);
 }
 
 void FileSource::retire() {
@@ -110,10 +113,15 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
   }
   auto origin = std::make_shared<Origin>();
   origin->file_path = path;
+  std::optional<FirstSeen> first = first_seen;
+  std::shared_ptr<void> pin;
   if (options_.tail.container) {
     if (auto meta = kubernetes_from_path(path)) origin->fields = kubernetes_fields(*meta);
+    const Start pod = pod_metadata(path, first, *origin, &pin);
+    if (pod != Start::Tailing) return pod;
   }
   auto tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr, &open_files_);
+  tailer->hold(std::move(pin));
   std::string error;
   if (!tailer->open(&error)) {
     if (tailer->open_errno() == EMFILE || tailer->open_errno() == ENFILE) {
@@ -125,7 +133,7 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
         log::warn("out of file descriptors; files wait for one", "source", options_.name, "path",
                   path, "error", error, "suppressed", suppressed);
       }
-      wait_for_slot(path, first_seen);
+      wait_for_slot(path, first);
       return Start::Waiting;
     }
     if (failed_.insert(path).second) {
@@ -157,10 +165,10 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
   } else {
     // New to us (or the inode was reused by another file): a checkpoint does not apply.
     progress = std::make_shared<FileProgress>();
-    bool from_end = first_seen && options_.read_from_end && !had_checkpoints_;
+    bool from_end = first && options_.read_from_end && !had_checkpoints_;
     // Not the file the first scan saw there (replaced, or truncated since): new content.
-    if (from_end && (first_seen->key != key || first_seen->size > tailer->size())) from_end = false;
-    offset = from_end ? first_seen->size : 0;
+    if (from_end && (first->key != key || first->size > tailer->size())) from_end = false;
+    offset = from_end ? first->size : 0;
     if (from_end && options_.lines_before_end > 0) {
       offset = start_of_last_lines(tailer->fd(), offset, options_.lines_before_end);
     }
@@ -408,6 +416,8 @@ int FileSource::poll_timeout_ms(int64_t now) const {
   }
   if (polled) next = std::min(next, next_poll_ns_);
   if (!log_.empty() || dirty_) next = std::min(next, now + 100'000'000);  // acks to record
+  // Files waiting for their pod look again soon: the watch may have brought it.
+  if (!pod_waits_.empty()) next = std::min(next, now + 50'000'000);
   if (dirty_ && store_) next = std::min(next, last_save_ns_ + options_.checkpoint_interval_ns);
   int64_t ms = (next - now + 999'999) / 1'000'000;
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
@@ -416,6 +426,9 @@ int FileSource::poll_timeout_ms(int64_t now) const {
 void FileSource::run(SourceContext& ctx) {
   if (!options_.stop_at_eof && options_.inotify) watcher_ = std::make_unique<InotifyWatcher>();
   scan(ctx, true);
+  // The files reopened by the first scan have pinned the kept pods they use: the others' files
+  // were read to their end before the restart.
+  if (kube_) kube_->pods().release_unpinned_deleted();
   next_scan_ns_ = monotonic_ns() + options_.glob_interval_ns;
   publish_status();
 
@@ -432,6 +445,11 @@ void FileSource::run(SourceContext& ctx) {
         break;
       }
       if (stopping_.load()) break;
+      if (fds[0].revents & POLLIN) {
+        // A GET of a pod answered (stop() also writes it, and is seen above).
+        uint64_t wakes = 0;
+        (void)!::read(wake_fd_, &wakes, sizeof wakes);
+      }
       now = monotonic_ns();
       bool rescan = now >= next_scan_ns_;
       if (nfds == 2 && (fds[1].revents & POLLIN)) {
@@ -463,15 +481,18 @@ void FileSource::run(SourceContext& ctx) {
         next_scan_ns_ = now + options_.glob_interval_ns;
         publish_status();
       }
+      retry_pod_waits();
       read_round(ctx, now);
       retire_released(ctx, monotonic_ns(), false);
       share_slots(monotonic_ns());
       apply_acks(ctx);
       save_checkpoints(false);
+      save_kept_pods(false);
     }
   }
 
   if (retiring_.load()) read_open_files_to_end(ctx);
+  save_kept_pods(true);
   // Stopping: lines not yet complete stay unread (the checkpoint is before them), so a restart
   // reads them whole. Wait for what was pushed to be delivered, then record it.
   if (store_) {

@@ -24,7 +24,8 @@ namespace sluice {
 
 namespace kube {
 struct KubeOptions;
-}
+class KubeClient;
+}  // namespace kube
 
 class PathMatcher;
 class CheckpointStore;
@@ -79,7 +80,9 @@ class FileSource final : public Source {
     Key key;
     uint64_t size = 0;
   };
-  enum class Start { Tailing, Waiting, Failed };
+  // Waiting: for a descriptor; PodWait: for its pod's metadata; Skipped: not to be read
+  // (its namespace is not selected, sluice's own pod, a pod excluded by its hint).
+  enum class Start { Tailing, Waiting, PodWait, Skipped, Failed };
   Start start_tailing(const std::string& path, const std::optional<FirstSeen>& first_seen);
   void wait_for_slot(const std::string& path, const std::optional<FirstSeen>& first_seen);
   void want_reopen(const Key& key, FileTailer& tailer, const std::string& path);
@@ -96,6 +99,16 @@ class FileSource final : public Source {
   bool save_checkpoints(bool force);  // false: the checkpoint could not be written
   void publish_status();
   [[nodiscard]] int poll_timeout_ms(int64_t now) const;
+
+  // ---- Kubernetes metadata (file_source_kube.cpp) ----
+  bool start_kubernetes(std::string* error);
+  // Adds the pod's fields to `origin` and its pin to `pin`, or says the file waits or is skipped.
+  // `first_seen` is replaced by the one the file had when it began to wait.
+  Start pod_metadata(const std::string& path, std::optional<FirstSeen>& first_seen, Origin& origin,
+                     std::shared_ptr<void>* pin);
+  void retry_pod_waits();
+  void save_kept_pods(bool force);
+  void stop_kubernetes();
 
   FileSourceOptions options_;
   std::unique_ptr<PathMatcher> matcher_;
@@ -125,6 +138,20 @@ class FileSource final : public Source {
 
   mutable std::mutex status_mutex_;
   std::vector<FileStatus> status_;
+
+  std::unique_ptr<kube::KubeClient> kube_;
+  struct PodWait {
+    std::optional<FirstSeen> first_seen;
+    int64_t get_at_ns = 0;   // the watch had its chance: one GET
+    int64_t give_up_ns = 0;  // after the GET: path metadata only
+    bool get_sent = false;
+    std::shared_ptr<std::atomic<bool>> answered;
+  };
+  std::map<std::string, PodWait> pod_waits_;
+  std::set<std::string> skipped_;  // logged once
+  std::string kept_pods_dir_;
+  std::string kept_pods_path_;
+  uint64_t kept_pods_saved_ = ~uint64_t{0};  // PodCache::deleted_changes() at the last save
 };
 
 }  // namespace sluice

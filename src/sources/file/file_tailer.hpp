@@ -48,6 +48,8 @@ class FileTailer {
 
   // The delivery progress record this file reports to (decided once the file is identified).
   void attach(std::shared_ptr<FileProgress> progress) { progress_ = std::move(progress); }
+  // Something released when the tailer goes (the pin that keeps a deleted pod's metadata).
+  void hold(std::shared_ptr<void> held) { held_ = std::move(held); }
   // Opens the file; fills the identity (device, inode, fingerprint). On failure `error` says
   // why and open_errno() is the errno (EMFILE: no descriptor free, try again later).
   bool open(std::string* error);
@@ -123,6 +125,7 @@ class FileTailer {
   LineFramer framer_;
   std::unique_ptr<RuntimeDecoder> decoder_;
   std::unique_ptr<MultilineJoiner> joiner_;
+  std::shared_ptr<void> held_;
 };
 
 }  // namespace sluice

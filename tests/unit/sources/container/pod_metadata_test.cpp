@@ -55,21 +55,20 @@ TEST(PodMetadata, FieldsOfAContainerFile) {
       {"app.kubernetes.io/name", "web"}, {"pod-template-hash", "7d4b9c8f6d"}, {"node-role", ""}};
   const PodMetadata pod = parse(pod_json(spec));
   StringPairs fields;
-  const StringPairs namespace_labels = {{"team", "a"}};
-  append_pod_fields(pod, "envoy", &namespace_labels, fields);
+  append_pod_fields(pod, "envoy", fields);
   EXPECT_EQ(fields, (StringPairs{{"kubernetes.pod.uid", "5f0f5a9e-0b6d-4c1e-9a7d-2f7f7e0d1c11"},
                                  {"kubernetes.pod.ip", "10.244.1.17"},
                                  {"kubernetes.node.name", "node-1"},
                                  {"kubernetes.deployment.name", "web"},
                                  {"kubernetes.replicaset.name", "web-7d4b9c8f6d"},
-                                 {"kubernetes.labels.app.kubernetes.io/name", "web"},
-                                 {"kubernetes.labels.node-role", ""},
-                                 {"kubernetes.labels.pod-template-hash", "7d4b9c8f6d"},
-                                 {"kubernetes.namespace_labels.team", "a"},
                                  {"container.image.name", "envoyproxy/envoy:v1.29.1"}}));
+  // Labels are kept as written, empty values too (they go into a map, not dotted fields).
+  EXPECT_EQ(pod.labels, (StringPairs{{"app.kubernetes.io/name", "web"},
+                                     {"node-role", ""},
+                                     {"pod-template-hash", "7d4b9c8f6d"}}));
   // A container the pod does not list has no image field.
   StringPairs other;
-  append_pod_fields(pod, "sidecar", nullptr, other);
+  append_pod_fields(pod, "sidecar", other);
   EXPECT_EQ(field(other, "container.image.name"), "<absent>");
 }
 
@@ -111,7 +110,7 @@ TEST(PodMetadata, WorkloadFromTheControllingOwner) {
     EXPECT_EQ(pod.owner_kind, c.expect_kind);
     EXPECT_EQ(pod.owner_parent, c.expect_parent);
     StringPairs fields;
-    append_pod_fields(pod, "web", nullptr, fields);
+    append_pod_fields(pod, "web", fields);
     if (!c.workload_field.empty()) {
       EXPECT_EQ(field(fields, c.workload_field), c.workload_value);
     }

@@ -1,0 +1,231 @@
+// The container source's Kubernetes metadata: the API client started with the source, the pod
+// of each file looked up when it is opened (its fields put in the file's Origin once, so they
+// cost nothing per event), a file whose pod is not known yet waiting briefly for the watch and
+// then one GET, and the kept deleted pods saved next to the checkpoints.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "core/durable_file.hpp"
+#include "sources/container/kube_client.hpp"
+#include "sources/container/kube_options.hpp"
+#include "sources/container/kubernetes_path.hpp"
+#include "sources/file/file_source.hpp"
+
+namespace sluice {
+
+namespace {
+
+// A file whose pod is not in the cache waits this long for the watch to bring it, then one GET
+// is sent and its answer awaited at most kGetWaitNs; then the file is read with its path's
+// metadata only.
+constexpr int64_t kPodWaitNs = 1'000'000'000;
+constexpr int64_t kGetWaitNs = 2'000'000'000;
+
+// Releases a file's pin on its pod when the file's tailer goes (the source's tailers go before
+// its client: ~FileSource clears them first).
+struct PodPin {
+  PodPin(kube::PodCache& pinned_in, std::string pinned_uid)
+      : cache(pinned_in), uid(std::move(pinned_uid)) {}
+  ~PodPin() { cache.unpin(uid); }
+  PodPin(const PodPin&) = delete;
+  PodPin& operator=(const PodPin&) = delete;
+  kube::PodCache& cache;
+  std::string uid;
+};
+
+// The path's fields with the pod's added (a key the path already gives is not repeated), then
+// ordered so that every dotted prefix is one run (`kubernetes.pod.name`, `kubernetes.pod.ip`
+// together), keeping the order in which prefixes first appear: the encoders write each prefix
+// as one object.
+void merge_pod_fields(std::vector<std::pair<std::string, std::string>>& fields,
+                      const kube::StringPairs& pod_fields) {
+  std::set<std::string> present;
+  for (const auto& [key, value] : fields) present.insert(key);
+  for (const auto& field : pod_fields) {
+    if (!present.contains(field.first)) fields.push_back(field);
+  }
+  std::map<std::string, size_t, std::less<>> first_at;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& key = fields[i].first;
+    for (size_t dot = key.find('.');; dot = key.find('.', dot + 1)) {
+      first_at.emplace(key.substr(0, dot), i);
+      if (dot == std::string::npos) break;
+    }
+  }
+  std::vector<std::vector<size_t>> ranks(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& key = fields[i].first;
+    for (size_t dot = key.find('.');; dot = key.find('.', dot + 1)) {
+      ranks[i].push_back(first_at.find(std::string_view(key).substr(0, dot))->second);
+      if (dot == std::string::npos) break;
+    }
+  }
+  std::vector<size_t> order(fields.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ranks[a] < ranks[b]; });
+  std::vector<std::pair<std::string, std::string>> sorted;
+  sorted.reserve(fields.size());
+  for (size_t i : order) sorted.push_back(std::move(fields[i]));
+  fields = std::move(sorted);
+}
+
+}  // namespace
+
+bool FileSource::start_kubernetes(std::string* error) {
+  if (!options_.tail.container || !options_.kube || !options_.kube->active) return true;
+  const kube::KubeOptions& k = *options_.kube;
+  kube::KubeClientOptions client_options;
+  client_options.api_url = k.api_url;
+  client_options.token_file = k.token_file;
+  client_options.ca_file = k.ca_file;
+  client_options.node_name = k.node_name;
+  client_options.field_selector = k.field_selector;
+  client_options.label_selector = k.label_selector;
+  client_options.namespace_labels = k.namespace_labels;
+  client_options.extract = k.extract_options();
+  auto client = kube::KubeClient::create(std::move(client_options), error);
+  if (!client) return false;
+  kube_ = std::move(client);
+  if (options_.checkpoints) {
+    // Beside the checkpoints (checkpoint_store.cpp): state of the same source, kept as long.
+    kept_pods_dir_ =
+        options_.data_dir + (options_.data_dir == "/" ? "checkpoints" : "/checkpoints");
+    kept_pods_path_ =
+        kept_pods_dir_ + "/" + component_file_name(options_.name) + ".kubernetes_pods.json";
+    std::string load_error;
+    if (!kube_->pods().load_deleted(kept_pods_path_, k.extract_options(), &load_error)) {
+      log::warn("kept pod metadata unreadable; deleted pods' files get path metadata only",
+                "source", options_.name, "error", load_error);
+    }
+    kept_pods_saved_ = kube_->pods().deleted_changes();
+  }
+  kube_->start();
+  return true;
+}
+
+void FileSource::stop_kubernetes() {
+  if (kube_) kube_->stop();
+}
+
+FileSource::Start FileSource::pod_metadata(const std::string& path,
+                                           std::optional<FirstSeen>& first_seen, Origin& origin,
+                                           std::shared_ptr<void>* pin) {
+  if (!options_.kube) return Start::Tailing;
+  const kube::KubeOptions& k = *options_.kube;
+  const auto meta = kubernetes_from_path(path);
+  if (!meta || meta->pod_name.empty()) return Start::Tailing;
+  const auto skip = [&](std::string_view why) {
+    if (skipped_.insert(path).second) {
+      log::info("container log not read", "source", options_.name, "path", path, "why", why);
+    }
+    pod_waits_.erase(path);
+    return Start::Skipped;
+  };
+  if (!k.namespaces.admits(meta->namespace_name)) {
+    return skip("its namespace is not selected (kubernetes.namespaces)");
+  }
+  if (k.exclude_self && k.self.is(meta->namespace_name, meta->pod_name)) {
+    return skip("sluice's own pod (kubernetes.exclude_self)");
+  }
+  if (!kube_) return Start::Tailing;
+
+  auto wait = pod_waits_.find(path);
+  if (wait != pod_waits_.end()) first_seen = wait->second.first_seen;
+  kube::PodPtr pod = meta->pod_uid.empty() ? nullptr : kube_->pods().find_uid(meta->pod_uid);
+  if (!pod) {
+    pod = kube_->pods().find(meta->namespace_name, meta->pod_name);
+    // The same name, another pod (a StatefulSet's pod recreated): not this file's.
+    if (pod && !meta->pod_uid.empty() && pod->uid != meta->pod_uid) pod = nullptr;
+  }
+  if (pod) {
+    if (wait != pod_waits_.end()) pod_waits_.erase(wait);
+    if (k.hints && pod->hints.exclude) return skip("its pod says sluice.io/exclude: \"true\"");
+    kube::StringPairs fields;
+    kube::append_pod_fields(*pod, meta->container_name, fields);
+    merge_pod_fields(origin.fields, fields);
+    // Keys with dots and slashes (`app.kubernetes.io/name`) stay whole in maps.
+    origin.add_map("kubernetes.labels", pod->labels);
+    origin.add_map("kubernetes.annotations", pod->annotations);
+    if (k.namespace_labels) {
+      if (auto labels = kube_->namespace_labels(pod->namespace_name)) {
+        origin.add_map("kubernetes.namespace_labels", *labels);
+      }
+    }
+    if (kube_->pods().pin(pod->uid)) *pin = std::make_shared<PodPin>(kube_->pods(), pod->uid);
+    skipped_.erase(path);
+    return Start::Tailing;
+  }
+
+  const int64_t now = monotonic_ns();
+  const kube::ApiState state = kube_->status().state();
+  const bool refused = state == kube::ApiState::Unreachable ||
+                       state == kube::ApiState::Unauthorized || state == kube::ApiState::Forbidden;
+  if (wait == pod_waits_.end()) {
+    // The API is known to be down or refusing: waiting would only delay the file.
+    if (refused) {
+      kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
+      return Start::Tailing;
+    }
+    PodWait& w = pod_waits_[path];
+    w.first_seen = first_seen;
+    w.get_at_ns = now + kPodWaitNs;
+    w.answered = std::make_shared<std::atomic<bool>>(false);
+    return Start::PodWait;
+  }
+  PodWait& w = wait->second;
+  if (!w.get_sent && now >= w.get_at_ns && !refused) {
+    w.get_sent = true;
+    w.give_up_ns = now + kGetWaitNs;
+    kube_->get_pod(meta->namespace_name, meta->pod_name,
+                   [answered = w.answered, fd = wake_fd_](const kube::PodPtr&) {
+                     answered->store(true);
+                     const uint64_t one = 1;
+                     (void)!::write(fd, &one, sizeof one);
+                   });
+    return Start::PodWait;
+  }
+  if (w.get_sent && !w.answered->load() && now < w.give_up_ns) return Start::PodWait;
+  if (!w.get_sent && now < w.get_at_ns) return Start::PodWait;
+  // The GET found nothing (or did not answer in time): the path's metadata only, counted.
+  pod_waits_.erase(wait);
+  kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
+  log::debug("no pod metadata for file", "source", options_.name, "path", path);
+  return Start::Tailing;
+}
+
+void FileSource::retry_pod_waits() {
+  // Without a free descriptor the files wait for one first (waiting_), as any other.
+  if (pod_waits_.empty() || free_slots() == 0) return;
+  std::vector<std::pair<std::string, std::optional<FirstSeen>>> waiting;
+  for (const auto& [path, wait] : pod_waits_) waiting.emplace_back(path, wait.first_seen);
+  for (const auto& [path, first_seen] : waiting) {
+    if (start_tailing(path, first_seen) == Start::Failed) pod_waits_.erase(path);
+  }
+}
+
+void FileSource::save_kept_pods(bool force) {
+  if (!kube_ || kept_pods_path_.empty()) return;
+  const uint64_t changes = kube_->pods().deleted_changes();
+  if (changes == kept_pods_saved_ && !force) return;
+  std::string error;
+  if (kube_->pods().save_deleted(kept_pods_dir_, kept_pods_path_, &error)) {
+    kept_pods_saved_ = changes;
+    return;
+  }
+  static log::RateLimit limit;
+  uint64_t suppressed = 0;
+  if (limit.allow(&suppressed)) {
+    log::warn("cannot save the kept pod metadata; will retry", "source", options_.name, "error",
+              error, "suppressed", suppressed);
+  }
+}
+
+}  // namespace sluice
