@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "sluice/batch.hpp"
@@ -42,6 +43,18 @@ struct FileStatus {
   uint64_t size = 0;
 };
 
+// The Kubernetes metadata of a `container` source as /metrics and /health report it.
+struct KubernetesStatus {
+  std::string state;      // synced, starting, unreachable, unauthorized, forbidden, failing
+  bool degraded = false;  // not synced: events carry their path's metadata only
+  uint64_t pods_cached = 0;
+  uint64_t cache_bytes = 0;  // an estimate of the cache's memory
+  uint64_t misses = 0;       // files read without their pod's metadata
+  uint64_t relists = 0;      // lists after 410 Gone
+  // API requests by kind (list, watch, get) and HTTP status ("error": no answer).
+  std::vector<std::tuple<std::string, std::string, uint64_t>> requests;
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -74,6 +87,10 @@ class Source {
 
   // Sources that tail files: a snapshot of each file's progress. Any thread.
   [[nodiscard]] virtual std::vector<FileStatus> file_status() const { return {}; }
+  // Its Kubernetes metadata client, when it runs one (any thread).
+  [[nodiscard]] virtual std::optional<KubernetesStatus> kubernetes_status() const {
+    return std::nullopt;
+  }
   // False once run() has returned without saving its final state (a file source's last
   // checkpoint): a restart would read again what was delivered, so sluice must not exit 0.
   [[nodiscard]] virtual bool saved_final_state() const { return true; }

@@ -415,6 +415,7 @@ PipelineSnapshot Pipeline::snapshot() const {
       state.acked_events = source->acked_events();
       state.finished = source->finished.load(std::memory_order_relaxed);
       state.files = source->spec.source->file_status();
+      state.kubernetes = source->spec.source->kubernetes_status();
       snap.sources.push_back(std::move(state));
     }
   }

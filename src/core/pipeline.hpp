@@ -82,6 +82,7 @@ struct PipelineSnapshot {
     uint64_t acked_events = 0;  // pushed - acked = events not yet delivered to every sink
     bool finished = false;
     std::vector<FileStatus> files;
+    std::optional<KubernetesStatus> kubernetes;
   };
   struct SinkState {
     std::string name;

@@ -118,6 +118,44 @@ void file_totals(const PipelineSnapshot& snap, PrometheusWriter& w) {
   }
 }
 
+// The Kubernetes metadata of container sources: requests to the API by kind and status, the pods
+// cached, files read without their pod's metadata, relists, and the state as a gauge per value.
+void kubernetes_metrics(const PipelineSnapshot& snap, PrometheusWriter& w) {
+  const bool any = std::any_of(snap.sources.begin(), snap.sources.end(),
+                               [](const auto& s) { return s.kubernetes.has_value(); });
+  if (!any) return;
+  w.family("sluice_kubernetes_api_requests_total", "counter",
+           "Requests to the Kubernetes API by kind (list, watch, get) and HTTP status (error: no "
+           "answer).");
+  for (const auto& s : snap.sources) {
+    if (!s.kubernetes) continue;
+    for (const auto& [kind, code, count] : s.kubernetes->requests) {
+      w.sample("sluice_kubernetes_api_requests_total",
+               {{"component", s.name}, {"kind", kind}, {"code", code}}, count);
+    }
+  }
+  w.family("sluice_kubernetes_pods_cached", "gauge",
+           "Pods whose metadata is cached (those of this node, and deleted ones still read).");
+  w.family("sluice_kubernetes_cache_bytes", "gauge",
+           "Memory of the pod metadata cache (an estimate).");
+  w.family("sluice_kubernetes_metadata_misses_total", "counter",
+           "Container log files read without their pod's metadata (the pod not found in time).");
+  w.family("sluice_kubernetes_relists_total", "counter",
+           "Lists of pods after the watch's resourceVersion expired (410 Gone).");
+  w.family("sluice_kubernetes_api_degraded", "gauge",
+           "1 while the metadata is not in sync with the API (unreachable or refusing).");
+  for (const auto& s : snap.sources) {
+    if (!s.kubernetes) continue;
+    const KubernetesStatus& k = *s.kubernetes;
+    w.sample("sluice_kubernetes_pods_cached", {{"component", s.name}}, k.pods_cached);
+    w.sample("sluice_kubernetes_cache_bytes", {{"component", s.name}}, k.cache_bytes);
+    w.sample("sluice_kubernetes_metadata_misses_total", {{"component", s.name}}, k.misses);
+    w.sample("sluice_kubernetes_relists_total", {{"component", s.name}}, k.relists);
+    w.sample("sluice_kubernetes_api_degraded", {{"component", s.name}, {"state", k.state}},
+             k.degraded ? 1 : 0);
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const Pipeline& pipeline) {
@@ -180,6 +218,7 @@ std::string render_metrics(const Pipeline& pipeline) {
              s.disk->write_errors);
   }
   file_totals(snap, w);
+  kubernetes_metrics(snap, w);
   w.family("sluice_file_read_offset_bytes", "gauge",
            "Bytes of the file read so far (the files furthest behind, at most 500 per source).");
   w.family("sluice_file_acknowledged_offset_bytes", "gauge",
@@ -245,7 +284,14 @@ HealthReport health_report(const Pipeline& pipeline, int64_t sink_grace_ns, int6
     if (!first) body.push_back(',');
     first = false;
     append_json_string(body, s.name, false);
-    body.append(s.finished ? ":{\"state\":\"finished\"}" : ":{\"state\":\"running\"}");
+    body.append(s.finished ? ":{\"state\":\"finished\"" : ":{\"state\":\"running\"");
+    if (s.kubernetes) {
+      // Degraded, not failing: events still flow, with their path's metadata only.
+      body.append(",\"kubernetes\":{\"state\":\"");
+      body.append(s.kubernetes->state);
+      body.append(s.kubernetes->degraded ? "\",\"degraded\":true}" : "\",\"degraded\":false}");
+    }
+    body.push_back('}');
   }
   body.append("}");
   // The last reload's result: a failed one leaves the previous config running, which is

@@ -4,6 +4,7 @@ pod's log file carries the pod's labels, workload, node and image; a file that a
 its pod waits for it; a pod excluded by its hint is not read; a refused or unreachable API
 leaves the path metadata; the requests stay one list and one watch (no request per file)."""
 
+import http.client
 import json
 import os
 import signal
@@ -14,8 +15,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
 from kube_emulator import KubeApiEmulator  # noqa: E402
-from sluice_e2e import (SluiceTestCase, base_env, main, read_jsonl, wait_until,  # noqa: E402
-                        yaml_str)
+from sluice_e2e import (SluiceTestCase, base_env, main, metric, metrics_port,  # noqa: E402
+                        read_jsonl, wait_until, yaml_str)
 
 CRI = "2026-12-07T10:00:00.000000000Z stdout F "
 
@@ -36,7 +37,7 @@ class KubeMetadataTest(SluiceTestCase):
                 f.write(CRI + line + "\n")
         return path
 
-    def start_sluice(self, extra=""):
+    def start_sluice(self, extra="", env=None):
         out = self.path("out.jsonl")
         cfg = self.config(f"""
             data_dir: {yaml_str(self.path('data'))}
@@ -57,8 +58,17 @@ class KubeMetadataTest(SluiceTestCase):
             sinks:
               out: {{type: file, inputs: [pods], path: {yaml_str(out)}}}
             """)
-        p = self.start(["run", "-c", cfg], env=base_env({"SLUICE_LOG": "debug"}))
+        p = self.start(["run", "-c", cfg], env=base_env(dict({"SLUICE_LOG": "debug"}, **(env or {}))))
         return p, out
+
+    def health(self, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            conn.close()
 
     def events(self, out):
         return read_jsonl(out) if os.path.exists(out) else []
@@ -207,6 +217,37 @@ class KubeMetadataTest(SluiceTestCase):
             self.assertEqual(k["pod"]["uid"], uid, message)
         # The pod was never asked for by name: the kept copy answered.
         self.assertEqual(len(self.kube.requests(verb="get", resource="pods")), 0)
+
+    def test_metrics_and_health(self):
+        for name in ("web", "api"):
+            pod = kube_objects.deployment_pod(name, "shop")
+            self.kube.add_pod(pod)
+            self.write_log(pod, "app", [name])
+        p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
+        port = metrics_port(p)
+        wait_until(lambda: len(self.events(out)) == 2, what="two events")
+        self.assertEqual(metric(port, "sluice_kubernetes_api_requests_total", component="pods",
+                                kind="list", code="200"), 1)
+        self.assertEqual(metric(port, "sluice_kubernetes_pods_cached", component="pods"), 2)
+        self.assertEqual(metric(port, "sluice_kubernetes_metadata_misses_total",
+                                component="pods"), 0)
+        self.assertEqual(metric(port, "sluice_kubernetes_api_degraded", component="pods",
+                                state="synced"), 0)
+        self.assertLess(metric(port, "sluice_kubernetes_cache_bytes", component="pods"), 64 << 10)
+        status, body = self.health(port)
+        self.assertEqual(status, 200)
+        self.assertEqual(body["sources"]["pods"]["kubernetes"],
+                         {"state": "synced", "degraded": False})
+        # The API goes away: degraded, not failing (events still flow with path metadata).
+        self.kube.down()
+        wait_until(lambda: self.health(port)[1]["sources"]["pods"]["kubernetes"]["degraded"],
+                   timeout=20, what="degraded metadata")
+        status, body = self.health(port)
+        self.assertEqual(status, 200)
+        self.assertEqual(body["sources"]["pods"]["kubernetes"]["state"], "unreachable")
+        self.assertEqual(metric(port, "sluice_kubernetes_api_degraded", component="pods",
+                                state="unreachable"), 1)
+        self.stop(p)
 
     def test_rotated_token_after_401(self):
         p, out = self.start_sluice()

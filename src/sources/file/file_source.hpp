@@ -67,6 +67,7 @@ class FileSource final : public Source {
 
   [[nodiscard]] std::vector<FileStatus> file_status() const override;
   [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
+  [[nodiscard]] std::optional<KubernetesStatus> kubernetes_status() const override;
   [[nodiscard]] const FileSourceOptions& options() const { return options_; }
 
  private:

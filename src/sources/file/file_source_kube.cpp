@@ -111,6 +111,23 @@ bool FileSource::start_kubernetes(std::string* error) {
   return true;
 }
 
+std::optional<KubernetesStatus> FileSource::kubernetes_status() const {
+  // kube_ is set by start(), before the metrics server asks, and stays until destruction.
+  if (!kube_) return std::nullopt;
+  const kube::KubeStatus& status = kube_->status();
+  KubernetesStatus out;
+  out.state = kube::api_state_name(status.state());
+  out.degraded = status.degraded();
+  out.pods_cached = kube_->pods().size();
+  out.cache_bytes = kube_->pods().memory_bytes();
+  out.misses = status.misses.load(std::memory_order_relaxed);
+  out.relists = status.relists.load(std::memory_order_relaxed);
+  for (const auto& [key, count] : status.requests()) {
+    out.requests.emplace_back(key.first, key.second, count);
+  }
+  return out;
+}
+
 void FileSource::stop_kubernetes() {
   if (kube_) kube_->stop();
 }
