@@ -1,5 +1,7 @@
 #include "sources/container/kube_watch.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <fstream>
 #include <future>
@@ -306,6 +308,15 @@ ResourceWatch::Outcome ResourceWatch::list() {
     list_version = std::move(page_version);
   } while (!continue_token.empty());
   target_.list_complete();
+  // A page of pods with large annotations grew the parser's buffers to its size: given back
+  // rather than held for the watch's life (the watch's events are one pod each).
+  parser_ = simdjson::ondemand::parser{};
+#ifdef __GLIBC__
+  // The pages' bodies (a few MiB each with 200 KiB annotations) were freed, but malloc keeps
+  // such memory for reuse; the cache itself is small. Giving it back keeps the resident memory
+  // near what the metadata needs (measured: +10.7 MiB without, see README).
+  ::malloc_trim(0);
+#endif
   if (list_version.empty()) {
     status_.set_state(resource_, ApiState::Failing, "the list has no resourceVersion");
     return Outcome::Failed;

@@ -110,7 +110,7 @@ class WatchTarget {
 struct WatchOptions {
   std::string field_selector;  // the whole fieldSelector value, "" for none
   std::string label_selector;
-  uint32_t page_size = 50;
+  uint32_t page_size = 10;
   uint32_t watch_timeout_s = 290;  // timeoutSeconds: the server ends the watch, we resume
   int64_t idle_timeout_ns = 120'000'000'000;  // about 2 bookmark intervals
   int64_t backoff_min_ns = 500'000'000;

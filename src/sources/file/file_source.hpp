@@ -143,6 +143,7 @@ class FileSource final : public Source {
   std::unique_ptr<kube::KubeClient> kube_;
   struct PodWait {
     std::optional<FirstSeen> first_seen;
+    int64_t since_ns = 0;
     int64_t get_at_ns = 0;   // the watch had its chance: one GET
     int64_t give_up_ns = 0;  // after the GET: path metadata only
     bool get_sent = false;

@@ -27,6 +27,8 @@ namespace {
 // metadata only.
 constexpr int64_t kPodWaitNs = 1'000'000'000;
 constexpr int64_t kGetWaitNs = 2'000'000'000;
+// Until the first list of the node's pods is in, files wait for it (no GET) at most this long.
+constexpr int64_t kFirstListWaitNs = 10'000'000'000;
 
 // Releases a file's pin on its pod when the file's tailer goes (the source's tailers go before
 // its client: ~FileSource clears them first).
@@ -193,12 +195,19 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
     }
     PodWait& w = pod_waits_[path];
     w.first_seen = first_seen;
+    w.since_ns = now;
     w.get_at_ns = now + kPodWaitNs;
     w.answered = std::make_shared<std::atomic<bool>>(false);
     return Start::PodWait;
   }
   PodWait& w = wait->second;
-  if (!w.get_sent && now >= w.get_at_ns && !refused) {
+  const auto get_wanted = [&] {
+    if (w.get_sent || now < w.get_at_ns || refused) return false;
+    // Before the first list is in, every file of the node would GET its pod (the storm the
+    // watch is there to avoid): the list brings them all, so files wait for it instead.
+    return kube_->synced();
+  };
+  if (get_wanted()) {
     w.get_sent = true;
     w.give_up_ns = now + kGetWaitNs;
     kube_->get_pod(meta->namespace_name, meta->pod_name,
@@ -211,7 +220,11 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
   }
   if (w.get_sent && !w.answered->load() && now < w.give_up_ns) return Start::PodWait;
   if (!w.get_sent && now < w.get_at_ns) return Start::PodWait;
-  // The GET found nothing (or did not answer in time): the path's metadata only, counted.
+  if (!w.get_sent && !refused && !kube_->synced() && now < w.since_ns + kFirstListWaitNs) {
+    return Start::PodWait;
+  }
+  // The GET found nothing (or did not answer in time), or the first list did not come: the
+  // path's metadata only, counted.
   pod_waits_.erase(wait);
   kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
   log::debug("no pod metadata for file", "source", options_.name, "path", path);
