@@ -152,6 +152,29 @@ class KubeMetadataTest(SluiceTestCase):
         self.assertEqual(len(self.kube.requests(verb="get", resource="pods")), 1)
         self.stop(p)
 
+    def test_label_changes_are_picked_up_by_open_files(self):
+        pod = kube_objects.deployment_pod("web", "shop", labels={"app": "web", "version": "1"})
+        self.kube.add_pod(pod)
+        self.write_log(pod, "app", ["v1 line"])
+        p, out = self.start_sluice()
+        wait_until(lambda: len(self.events(out)) == 1, what="the first event")
+        self.kube.patch_pod("shop", pod["metadata"]["name"],
+                            {"metadata": {"labels": {"version": "2"}}})
+        written = []
+
+        def relabelled():
+            written.append(f"line {len(written)}")
+            self.write_log(pod, "app", [written[-1]])
+            return any(e["kubernetes"]["labels"].get("version") == "2" for e in self.events(out))
+        wait_until(relabelled, timeout=20, interval=0.2, what="an event with the new label")
+        self.stop(p)
+        versions = [e["kubernetes"]["labels"]["version"] for e in self.events(out)]
+        self.assertEqual(versions[0], "1")
+        # Once the change is seen, it stays: no event after it has the old label.
+        first_new = versions.index("2")
+        self.assertEqual(set(versions[first_new:]), {"2"})
+        self.assertEqual(len(self.kube.requests(verb="get", resource="pods")), 0)
+
     def test_excluded_pod_is_not_read_and_namespaces_filter(self):
         quiet = kube_objects.deployment_pod("quiet", "shop",
                                             annotations={"sluice.io/exclude": "true"})

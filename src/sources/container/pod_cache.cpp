@@ -162,6 +162,7 @@ void PodCache::upsert(PodPtr pod) {
   const std::string uid = pod->uid;
   Entry& entry = by_uid_[uid];
   const bool live = !pod->deleted;
+  ++generation_;
   if (!live) ++deleted_changes_;
   entry.pod = std::move(pod);
   // A live pod takes the name over from a deleted one of the same name (a StatefulSet's web-0
@@ -196,6 +197,7 @@ void PodCache::remove_locked(const std::string& uid) {
     return;
   }
   if (it->second.pod->deleted) return;
+  ++generation_;
   auto kept = std::make_shared<PodMetadata>(*it->second.pod);
   kept->deleted = true;
   it->second.pod = std::move(kept);
@@ -205,6 +207,7 @@ void PodCache::remove_locked(const std::string& uid) {
 void PodCache::erase_locked(std::unordered_map<std::string, Entry>::iterator it) {
   const PodMetadata& pod = *it->second.pod;
   if (pod.deleted) ++deleted_changes_;
+  ++generation_;
   auto named = by_name_.find(name_key(pod.namespace_name, pod.name));
   if (named != by_name_.end() && named->second == it->first) by_name_.erase(named);
   by_uid_.erase(it);

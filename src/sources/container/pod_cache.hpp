@@ -30,6 +30,8 @@ class PodCache {
   [[nodiscard]] size_t size() const;
   // Pods kept after their deletion (pinned by files, or loaded and not yet released).
   [[nodiscard]] size_t deleted_size() const;
+  // Moves on with every change of a pod (added, changed, deleted, gone).
+  [[nodiscard]] uint64_t generation() const { return generation_.load(); }
   // Moves on whenever the set of kept deleted pods changes (what save_deleted() would write).
   [[nodiscard]] uint64_t deleted_changes() const { return deleted_changes_.load(); }
   // Sum of PodMetadata::memory_bytes() and the indexes' own memory (an estimate).
@@ -70,6 +72,7 @@ class PodCache {
   void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
 
   std::atomic<uint64_t> deleted_changes_{0};
+  std::atomic<uint64_t> generation_{0};
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_uid_;
   std::unordered_map<std::string, std::string> by_name_;  // "namespace/name" → uid

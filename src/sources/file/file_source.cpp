@@ -482,6 +482,7 @@ void FileSource::run(SourceContext& ctx) {
         publish_status();
       }
       retry_pod_waits();
+      refresh_pod_origins();
       read_round(ctx, now);
       retire_released(ctx, monotonic_ns(), false);
       share_slots(monotonic_ns());

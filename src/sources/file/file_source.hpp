@@ -24,6 +24,7 @@ namespace sluice {
 
 namespace kube {
 struct KubeOptions;
+struct PodMetadata;
 class KubeClient;
 }  // namespace kube
 
@@ -108,6 +109,10 @@ class FileSource final : public Source {
   Start pod_metadata(const std::string& path, std::optional<FirstSeen>& first_seen, Origin& origin,
                      std::shared_ptr<void>* pin);
   void retry_pod_waits();
+  // Files whose pod changed since their Origin was made get a new one.
+  void refresh_pod_origins();
+  void add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
+                         std::string_view container) const;
   void save_kept_pods(bool force);
   void stop_kubernetes();
 
@@ -153,7 +158,8 @@ class FileSource final : public Source {
   std::set<std::string> skipped_;  // logged once
   std::string kept_pods_dir_;
   std::string kept_pods_path_;
-  uint64_t kept_pods_saved_ = ~uint64_t{0};  // PodCache::deleted_changes() at the last save
+  uint64_t kept_pods_saved_ = ~uint64_t{0};
+  uint64_t pods_generation_seen_ = 0;  // PodCache::deleted_changes() at the last save
 };
 
 }  // namespace sluice

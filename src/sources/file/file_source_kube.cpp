@@ -31,15 +31,17 @@ constexpr int64_t kGetWaitNs = 2'000'000'000;
 constexpr int64_t kFirstListWaitNs = 10'000'000'000;
 
 // Releases a file's pin on its pod when the file's tailer goes (the source's tailers go before
-// its client: ~FileSource clears them first).
+// its client: ~FileSource clears them first). It is the only thing a tailer holds (hold()), and
+// remembers the metadata the file's Origin was made from, so that a change is noticed.
 struct PodPin {
-  PodPin(kube::PodCache& pinned_in, std::string pinned_uid)
-      : cache(pinned_in), uid(std::move(pinned_uid)) {}
+  PodPin(kube::PodCache& pinned_in, kube::PodPtr pod)
+      : cache(pinned_in), uid(pod->uid), used(std::move(pod)) {}
   ~PodPin() { cache.unpin(uid); }
   PodPin(const PodPin&) = delete;
   PodPin& operator=(const PodPin&) = delete;
   kube::PodCache& cache;
   std::string uid;
+  kube::PodPtr used;
 };
 
 // The path's fields with the pod's added (a key the path already gives is not repeated), then
@@ -113,6 +115,44 @@ bool FileSource::start_kubernetes(std::string* error) {
   return true;
 }
 
+void FileSource::add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
+                                   std::string_view container) const {
+  kube::StringPairs fields;
+  kube::append_pod_fields(pod, container, fields);
+  merge_pod_fields(origin.fields, fields);
+  // Keys with dots and slashes (`app.kubernetes.io/name`) stay whole in maps.
+  origin.add_map("kubernetes.labels", pod.labels);
+  origin.add_map("kubernetes.annotations", pod.annotations);
+  if (options_.kube->namespace_labels) {
+    if (auto labels = kube_->namespace_labels(pod.namespace_name)) {
+      origin.add_map("kubernetes.namespace_labels", *labels);
+    }
+  }
+}
+
+void FileSource::refresh_pod_origins() {
+  if (!kube_) return;
+  const uint64_t generation = kube_->pods().generation();
+  if (generation == pods_generation_seen_) return;
+  pods_generation_seen_ = generation;
+  for (auto& [key, tailer] : tailers_) {
+    auto* pin = static_cast<PodPin*>(tailer->held().get());
+    if (pin == nullptr) continue;
+    kube::PodPtr now = kube_->pods().find_uid(pin->uid);
+    if (!now || now == pin->used) continue;
+    // Labels or annotations changed (or the pod was deleted): the file's next batches carry
+    // the new metadata; those already handed on keep theirs.
+    const auto meta = kubernetes_from_path(tailer->path());
+    auto origin = std::make_shared<Origin>();
+    origin->file_path = tailer->origin()->file_path;
+    origin->file_id = tailer->origin()->file_id;
+    if (meta) origin->fields = kubernetes_fields(*meta);
+    add_pod_to_origin(*origin, *now, meta ? std::string_view(meta->container_name) : "");
+    tailer->set_origin(std::move(origin));
+    pin->used = std::move(now);
+  }
+}
+
 std::optional<KubernetesStatus> FileSource::kubernetes_status() const {
   // kube_ is set by start(), before the metrics server asks, and stays until destruction.
   if (!kube_) return std::nullopt;
@@ -167,18 +207,8 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
   if (pod) {
     if (wait != pod_waits_.end()) pod_waits_.erase(wait);
     if (k.hints && pod->hints.exclude) return skip("its pod says sluice.io/exclude: \"true\"");
-    kube::StringPairs fields;
-    kube::append_pod_fields(*pod, meta->container_name, fields);
-    merge_pod_fields(origin.fields, fields);
-    // Keys with dots and slashes (`app.kubernetes.io/name`) stay whole in maps.
-    origin.add_map("kubernetes.labels", pod->labels);
-    origin.add_map("kubernetes.annotations", pod->annotations);
-    if (k.namespace_labels) {
-      if (auto labels = kube_->namespace_labels(pod->namespace_name)) {
-        origin.add_map("kubernetes.namespace_labels", *labels);
-      }
-    }
-    if (kube_->pods().pin(pod->uid)) *pin = std::make_shared<PodPin>(kube_->pods(), pod->uid);
+    add_pod_to_origin(origin, *pod, meta->container_name);
+    if (kube_->pods().pin(pod->uid)) *pin = std::make_shared<PodPin>(kube_->pods(), pod);
     skipped_.erase(path);
     return Start::Tailing;
   }

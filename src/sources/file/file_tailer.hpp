@@ -50,6 +50,10 @@ class FileTailer {
   void attach(std::shared_ptr<FileProgress> progress) { progress_ = std::move(progress); }
   // Something released when the tailer goes (the pin that keeps a deleted pod's metadata).
   void hold(std::shared_ptr<void> held) { held_ = std::move(held); }
+  [[nodiscard]] const std::shared_ptr<void>& held() const { return held_; }
+  // The metadata of the file's next batches (its pod's labels changed); file_id is kept.
+  [[nodiscard]] const std::shared_ptr<const Origin>& origin() const { return origin_; }
+  void set_origin(std::shared_ptr<const Origin> origin) { origin_ = std::move(origin); }
   // Opens the file; fills the identity (device, inode, fingerprint). On failure `error` says
   // why and open_errno() is the errno (EMFILE: no descriptor free, try again later).
   bool open(std::string* error);
