@@ -2,12 +2,15 @@
 // Where a batch's events were read from, for sources that read many places (one file each):
 // emitted as metadata (`log.file.path`, `kubernetes.pod.name`, ...) and used for stable ids.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace sluice {
+
+class EventParser;
 
 // A map of keys as written (pod labels and annotations: `app`, `app.kubernetes.io/name`) under
 // one dotted ECS name (`kubernetes.labels`). Its keys are never split at their dots: every
@@ -37,6 +40,9 @@ struct Origin {
   // neither a field's key nor a prefix of one, nor under one.
   std::vector<OriginMap> maps;
   static constexpr size_t kMaxOriginMaps = 64;  // add_map() adds no more
+  // The parser of this file's lines when it is not its source's (a pod's `sluice.io/parser` hint);
+  // null: the source's. Chosen once per file, so a batch costs one pointer test.
+  std::shared_ptr<const EventParser> parser;
 
   // Adds the map `key` (a dotted ECS name such as `kubernetes.labels`) holding `entries` (keys
   // as written, any characters; for a key given twice, the last value). A map added again under

@@ -155,9 +155,10 @@ BuiltPipeline build_pipeline(const Topology& topology, const BuildContext& conte
     ParserOptions parser_options = read_parser(r);
     bool keep_raw = parser_options.keep_raw;
     std::string error;
-    auto parser = EventParser::create(std::move(parser_options), &error);
+    auto parser = EventParser::create(parser_options, &error);
     if (!parser) r.fail(r.has("pattern") ? "pattern" : "parser", error);
-    auto source = type.make_source(r, SourceBuildContext{decl.name, framer, data_dir});
+    auto source = type.make_source(
+        r, SourceBuildContext{decl.name, framer, data_dir, std::move(parser_options)});
     r.finish();
     built.sources.push_back(SourceSpec{decl.name, std::move(source), std::move(parser),
                                        SourceMeta{decl.name, host_name, keep_raw},

@@ -104,7 +104,9 @@ void WorkerPool::process(Batch* batch, Scratch& scratch) {
   // Busy while parsing, transforming and encoding; idle again before commit(), which may wait
   // on a full sink queue (backpressure is not a stall).
   heartbeats_.worker_busy(scratch.worker, monotonic_ns());
-  source.spec.parser->parse(*batch, wall_clock_ns());
+  const EventParser& parser =
+      batch->origin && batch->origin->parser ? *batch->origin->parser : *source.spec.parser;
+  parser.parse(*batch, wall_clock_ns());
   uint64_t parse_errors = 0, split = 0;
   for (const Event& e : batch->events) {
     parse_errors += (e.flags & kFlagParseError) ? 1 : 0;

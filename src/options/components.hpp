@@ -6,6 +6,7 @@
 #include <string>
 
 #include "options/map_reader.hpp"
+#include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
 #include "sluice/sink.hpp"
 #include "sluice/source.hpp"
@@ -20,6 +21,9 @@ struct SourceBuildContext {
   std::string name;      // the component's name
   FramerOptions framer;  // max_line_bytes, multiline
   std::string data_dir;  // where sources keep their state (checkpoints)
+  // The source's `parser` settings (its own parser is built from them by the pipeline): a file
+  // source builds a file's parser from them when a pod's hint names another format.
+  ParserOptions parser = {};
 };
 
 // Kafka `brokers` are `host:port[,host:port]`. librdkafka takes a `user:password@` there for part

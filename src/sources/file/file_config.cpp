@@ -40,6 +40,7 @@ FileSourceOptions read_file_options(MapReader& config, const SourceBuildContext&
   if (o.poll_interval_ns < 1'000'000)
     config.fail("poll_interval", "`poll_interval` must be at least 1ms");
   o.tail.framer = context.framer;
+  o.parser = context.parser;
   o.tail.container = container;
   o.tail.read_budget = config.size("read_budget", o.tail.read_budget);
   if (o.tail.read_budget < 4096) config.fail("read_budget", "`read_budget` must be at least 4KiB");

@@ -115,12 +115,20 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
   origin->file_path = path;
   std::optional<FirstSeen> first = first_seen;
   std::shared_ptr<void> pin;
+  std::shared_ptr<const MultilineOptions> multiline;  // a pod's hint, for this file only
   if (options_.tail.container) {
     if (auto meta = kubernetes_from_path(path)) origin->fields = kubernetes_fields(*meta);
-    const Start pod = pod_metadata(path, first, *origin, &pin);
+    const Start pod = pod_metadata(path, first, *origin, &pin, &multiline);
     if (pod != Start::Tailing) return pod;
   }
-  auto tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr, &open_files_);
+  std::unique_ptr<FileTailer> tailer;
+  if (multiline) {
+    TailOptions tail = options_.tail;
+    tail.framer.multiline = std::move(multiline);
+    tailer = std::make_unique<FileTailer>(path, tail, origin, nullptr, &open_files_);
+  } else {
+    tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr, &open_files_);
+  }
   tailer->hold(std::move(pin));
   std::string error;
   if (!tailer->open(&error)) {
@@ -428,7 +436,7 @@ void FileSource::run(SourceContext& ctx) {
   scan(ctx, true);
   // The files reopened by the first scan have pinned the kept pods they use: the others' files
   // were read to their end before the restart.
-  if (kube_) kube_->pods().release_unpinned_deleted();
+  if (kube::PodCache* pods = pod_cache()) pods->release_unpinned_deleted();
   next_scan_ns_ = monotonic_ns() + options_.glob_interval_ns;
   publish_status();
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "parse/event_parser.hpp"
+#include "parse/multiline.hpp"
 #include "sluice/source.hpp"
 #include "sources/file/file_tailer.hpp"
 #include "sources/file/progress.hpp"
@@ -26,6 +29,8 @@ namespace kube {
 struct KubeOptions;
 struct PodMetadata;
 class KubeClient;
+class PodCache;
+struct PodMetadata;
 }  // namespace kube
 
 class PathMatcher;
@@ -53,6 +58,8 @@ struct FileSourceOptions {
   TailOptions tail;
   // `container` sources: the `kubernetes:` block (null for `file` sources).
   std::shared_ptr<const kube::KubeOptions> kube;
+  // The source's `parser` settings: a pod's `sluice.io/parser` hint changes only the format.
+  ParserOptions parser;
 };
 
 class FileSource final : public Source {
@@ -70,6 +77,27 @@ class FileSource final : public Source {
   [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
   [[nodiscard]] std::optional<KubernetesStatus> kubernetes_status() const override;
   [[nodiscard]] const FileSourceOptions& options() const { return options_; }
+
+  // ---- pod metadata without an API client (unit tests) ----
+  // Asks for one GET of a pod missing from the cache; its answer goes into the cache.
+  using PodRequest =
+      std::function<void(const std::string& namespace_name, const std::string& pod_name)>;
+  // Files are looked up in `pods` (which the test fills) instead of an API client's cache.
+  // Before start().
+  void use_pods(std::shared_ptr<kube::PodCache> pods, PodRequest request = {});
+  // The clock of the wait for a pod (monotonic ns): tests move it instead of sleeping.
+  void set_pod_clock(std::function<int64_t()> now) { pod_clock_ = std::move(now); }
+  // A file whose pod is not in the cache waits this long for the watch to bring it, then one GET
+  // is sent and its answer awaited at most kPodGetWaitNs; then the file is read with its path's
+  // metadata only (a miss).
+  static constexpr int64_t kPodWaitNs = 1'000'000'000;
+  static constexpr int64_t kPodGetWaitNs = 2'000'000'000;
+  struct PodCounters {
+    uint64_t excluded_files = 0;  // not read: their pod says `sluice.io/exclude: "true"`
+    uint64_t misses = 0;          // read with the path's metadata: the pod was not found in time
+    uint64_t gets = 0;            // GETs of a pod sent
+  };
+  [[nodiscard]] PodCounters pod_counters() const;
 
  private:
   using Key = std::pair<dev_t, ino_t>;
@@ -106,8 +134,19 @@ class FileSource final : public Source {
   bool start_kubernetes(std::string* error);
   // Adds the pod's fields to `origin` and its pin to `pin`, or says the file waits or is skipped.
   // `first_seen` is replaced by the one the file had when it began to wait.
+  // A `sluice.io/multiline` hint sets `multiline` (the file's own joiner settings).
   Start pod_metadata(const std::string& path, std::optional<FirstSeen>& first_seen, Origin& origin,
-                     std::shared_ptr<void>* pin);
+                     std::shared_ptr<void>* pin,
+                     std::shared_ptr<const MultilineOptions>* multiline);
+  // The pod's hints for the file of `container`: its parser in `origin`, its multiline preset.
+  void apply_hints(const kube::PodMetadata& pod, std::string_view container, Origin& origin,
+                   std::shared_ptr<const MultilineOptions>* multiline);
+  std::shared_ptr<const EventParser> hinted_parser(ParserKind kind);
+  std::shared_ptr<const MultilineOptions> hinted_multiline(MultilineOptions::Mode mode);
+  // The cache files are looked up in: the API client's, or the one use_pods() gave.
+  [[nodiscard]] kube::PodCache* pod_cache() const;
+  [[nodiscard]] int64_t pod_now() const;
+  void count_miss();
   void retry_pod_waits();
   // Files whose pod changed since their Origin was made get a new one.
   void refresh_pod_origins();
@@ -146,6 +185,15 @@ class FileSource final : public Source {
   std::vector<FileStatus> status_;
 
   std::unique_ptr<kube::KubeClient> kube_;
+  std::shared_ptr<kube::PodCache> given_pods_;  // use_pods()
+  PodRequest request_pod_;
+  std::function<int64_t()> pod_clock_;
+  std::map<ParserKind, std::shared_ptr<const EventParser>> hinted_parsers_;
+  std::map<MultilineOptions::Mode, std::shared_ptr<const MultilineOptions>> hinted_multiline_;
+  std::set<std::string> logged_hints_;  // pods (uid) whose unknown hint value was logged
+  std::atomic<uint64_t> excluded_files_{0};
+  std::atomic<uint64_t> pod_misses_{0};
+  std::atomic<uint64_t> pod_gets_{0};
   struct PodWait {
     std::optional<FirstSeen> first_seen;
     int64_t since_ns = 0;

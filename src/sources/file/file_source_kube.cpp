@@ -16,19 +16,18 @@
 #include "sources/container/kube_client.hpp"
 #include "sources/container/kube_options.hpp"
 #include "sources/container/kubernetes_path.hpp"
+#include "sources/container/pod_hints.hpp"
 #include "sources/file/file_source.hpp"
 
 namespace sluice {
 
 namespace {
 
-// A file whose pod is not in the cache waits this long for the watch to bring it, then one GET
-// is sent and its answer awaited at most kGetWaitNs; then the file is read with its path's
-// metadata only.
-constexpr int64_t kPodWaitNs = 1'000'000'000;
-constexpr int64_t kGetWaitNs = 2'000'000'000;
 // Until the first list of the node's pods is in, files wait for it (no GET) at most this long.
 constexpr int64_t kFirstListWaitNs = 10'000'000'000;
+// Pods whose unknown hint value was logged are remembered up to this many, then forgotten (the
+// line may then come once more).
+constexpr size_t kLoggedHintsMax = 10'000;
 
 // Releases a file's pin on its pod when the file's tailer goes (the source's tailers go before
 // its client: ~FileSource clears them first). It is the only thing a tailer holds (hold()), and
@@ -123,7 +122,7 @@ void FileSource::add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
   // Keys with dots and slashes (`app.kubernetes.io/name`) stay whole in maps.
   origin.add_map("kubernetes.labels", pod.labels);
   origin.add_map("kubernetes.annotations", pod.annotations);
-  if (options_.kube->namespace_labels) {
+  if (options_.kube->namespace_labels && kube_) {
     if (auto labels = kube_->namespace_labels(pod.namespace_name)) {
       origin.add_map("kubernetes.namespace_labels", *labels);
     }
@@ -131,14 +130,15 @@ void FileSource::add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
 }
 
 void FileSource::refresh_pod_origins() {
-  if (!kube_) return;
-  const uint64_t generation = kube_->pods().generation();
+  kube::PodCache* const pods = pod_cache();
+  if (pods == nullptr) return;
+  const uint64_t generation = pods->generation();
   if (generation == pods_generation_seen_) return;
   pods_generation_seen_ = generation;
   for (auto& [key, tailer] : tailers_) {
     auto* pin = static_cast<PodPin*>(tailer->held().get());
     if (pin == nullptr) continue;
-    kube::PodPtr now = kube_->pods().find_uid(pin->uid);
+    kube::PodPtr now = pods->find_uid(pin->uid);
     if (!now || now == pin->used) continue;
     // Labels or annotations changed (or the pod was deleted): the file's next batches carry
     // the new metadata; those already handed on keep theirs.
@@ -146,6 +146,7 @@ void FileSource::refresh_pod_origins() {
     auto origin = std::make_shared<Origin>();
     origin->file_path = tailer->origin()->file_path;
     origin->file_id = tailer->origin()->file_id;
+    origin->parser = tailer->origin()->parser;  // a hint is read when the file is opened
     if (meta) origin->fields = kubernetes_fields(*meta);
     add_pod_to_origin(*origin, *now, meta ? std::string_view(meta->container_name) : "");
     tailer->set_origin(std::move(origin));
@@ -174,9 +175,74 @@ void FileSource::stop_kubernetes() {
   if (kube_) kube_->stop();
 }
 
+void FileSource::use_pods(std::shared_ptr<kube::PodCache> pods, PodRequest request) {
+  given_pods_ = std::move(pods);
+  request_pod_ = std::move(request);
+}
+
+kube::PodCache* FileSource::pod_cache() const { return kube_ ? &kube_->pods() : given_pods_.get(); }
+
+int64_t FileSource::pod_now() const { return pod_clock_ ? pod_clock_() : monotonic_ns(); }
+
+void FileSource::count_miss() {
+  pod_misses_.fetch_add(1, std::memory_order_relaxed);
+  if (kube_) kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
+}
+
+FileSource::PodCounters FileSource::pod_counters() const {
+  return PodCounters{excluded_files_.load(), pod_misses_.load(), pod_gets_.load()};
+}
+
+std::shared_ptr<const EventParser> FileSource::hinted_parser(ParserKind kind) {
+  std::shared_ptr<const EventParser>& parser = hinted_parsers_[kind];
+  if (!parser) {
+    // The source's settings (target, timestamp_field, timezone, keep_raw), another format.
+    ParserOptions options = options_.parser;
+    options.kind = kind;
+    options.pattern.clear();
+    std::string error;  // fails only for a regex without pattern, or target `@timestamp`
+    parser = EventParser::create(std::move(options), &error);
+  }
+  return parser;
+}
+
+std::shared_ptr<const MultilineOptions> FileSource::hinted_multiline(MultilineOptions::Mode mode) {
+  std::shared_ptr<const MultilineOptions>& options = hinted_multiline_[mode];
+  if (!options) {
+    // The source's limits (flush_after, max_lines, max_bytes) when it has them; the preset's
+    // way of telling records apart.
+    auto made = options_.tail.framer.multiline
+                    ? std::make_shared<MultilineOptions>(*options_.tail.framer.multiline)
+                    : std::make_shared<MultilineOptions>();
+    made->mode = mode;
+    made->start_pattern.clear();
+    made->continue_pattern.clear();
+    options = std::move(made);
+  }
+  return options;
+}
+
+void FileSource::apply_hints(const kube::PodMetadata& pod, std::string_view container,
+                             Origin& origin, std::shared_ptr<const MultilineOptions>* multiline) {
+  const kube::FileHints hints = kube::file_hints(pod.hints, container);
+  if (!hints.unknown.empty()) {
+    if (logged_hints_.size() >= kLoggedHintsMax) logged_hints_.clear();
+    if (logged_hints_.insert(pod.uid).second) {
+      log::warn("unknown hint value; the source's own setting is used", "source", options_.name,
+                "namespace", pod.namespace_name, "pod", pod.name, "hint", hints.unknown);
+    }
+  }
+  // Files without a hint keep the source's parser and options: nothing changes for them.
+  if (hints.parser && *hints.parser != options_.parser.kind) {
+    origin.parser = hinted_parser(*hints.parser);
+  }
+  if (hints.multiline) *multiline = hinted_multiline(*hints.multiline);
+}
+
 FileSource::Start FileSource::pod_metadata(const std::string& path,
                                            std::optional<FirstSeen>& first_seen, Origin& origin,
-                                           std::shared_ptr<void>* pin) {
+                                           std::shared_ptr<void>* pin,
+                                           std::shared_ptr<const MultilineOptions>* multiline) {
   if (!options_.kube) return Start::Tailing;
   const kube::KubeOptions& k = *options_.kube;
   const auto meta = kubernetes_from_path(path);
@@ -194,33 +260,39 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
   if (k.exclude_self && k.self.is(meta->namespace_name, meta->pod_name)) {
     return skip("sluice's own pod (kubernetes.exclude_self)");
   }
-  if (!kube_) return Start::Tailing;
+  kube::PodCache* const pods = pod_cache();
+  if (pods == nullptr) return Start::Tailing;
 
   auto wait = pod_waits_.find(path);
   if (wait != pod_waits_.end()) first_seen = wait->second.first_seen;
-  kube::PodPtr pod = meta->pod_uid.empty() ? nullptr : kube_->pods().find_uid(meta->pod_uid);
+  kube::PodPtr pod = meta->pod_uid.empty() ? nullptr : pods->find_uid(meta->pod_uid);
   if (!pod) {
-    pod = kube_->pods().find(meta->namespace_name, meta->pod_name);
+    pod = pods->find(meta->namespace_name, meta->pod_name);
     // The same name, another pod (a StatefulSet's pod recreated): not this file's.
     if (pod && !meta->pod_uid.empty() && pod->uid != meta->pod_uid) pod = nullptr;
   }
   if (pod) {
     if (wait != pod_waits_.end()) pod_waits_.erase(wait);
-    if (k.hints && pod->hints.exclude) return skip("its pod says sluice.io/exclude: \"true\"");
+    if (k.hints && pod->hints.exclude) {
+      if (!skipped_.contains(path)) excluded_files_.fetch_add(1, std::memory_order_relaxed);
+      return skip("its pod says sluice.io/exclude: \"true\"");
+    }
+    if (k.hints) apply_hints(*pod, meta->container_name, origin, multiline);
     add_pod_to_origin(origin, *pod, meta->container_name);
-    if (kube_->pods().pin(pod->uid)) *pin = std::make_shared<PodPin>(kube_->pods(), pod);
+    if (pods->pin(pod->uid)) *pin = std::make_shared<PodPin>(*pods, pod);
     skipped_.erase(path);
     return Start::Tailing;
   }
 
-  const int64_t now = monotonic_ns();
-  const kube::ApiState state = kube_->status().state();
+  const int64_t now = pod_now();
+  const kube::ApiState state = kube_ ? kube_->status().state() : kube::ApiState::Synced;
   const bool refused = state == kube::ApiState::Unreachable ||
                        state == kube::ApiState::Unauthorized || state == kube::ApiState::Forbidden;
   if (wait == pod_waits_.end()) {
     // The API is known to be down or refusing: waiting would only delay the file.
-    if (refused) {
-      kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
+    // Reading each file once (`stop_at_eof`) has no later round to come back to a waiting file.
+    if (refused || options_.stop_at_eof) {
+      count_miss();
       return Start::Tailing;
     }
     PodWait& w = pod_waits_[path];
@@ -231,32 +303,39 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
     return Start::PodWait;
   }
   PodWait& w = wait->second;
+  // A cache given by use_pods() counts as listed.
+  const bool synced = kube_ == nullptr || kube_->synced();
   const auto get_wanted = [&] {
     if (w.get_sent || now < w.get_at_ns || refused) return false;
     // Before the first list is in, every file of the node would GET its pod (the storm the
     // watch is there to avoid): the list brings them all, so files wait for it instead.
-    return kube_->synced();
+    return synced;
   };
   if (get_wanted()) {
     w.get_sent = true;
-    w.give_up_ns = now + kGetWaitNs;
-    kube_->get_pod(meta->namespace_name, meta->pod_name,
-                   [answered = w.answered, fd = wake_fd_](const kube::PodPtr&) {
-                     answered->store(true);
-                     const uint64_t one = 1;
-                     (void)!::write(fd, &one, sizeof one);
-                   });
+    w.give_up_ns = now + kPodGetWaitNs;
+    pod_gets_.fetch_add(1, std::memory_order_relaxed);
+    if (kube_) {
+      kube_->get_pod(meta->namespace_name, meta->pod_name,
+                     [answered = w.answered, fd = wake_fd_](const kube::PodPtr&) {
+                       answered->store(true);
+                       const uint64_t one = 1;
+                       (void)!::write(fd, &one, sizeof one);
+                     });
+    } else if (request_pod_) {
+      request_pod_(meta->namespace_name, meta->pod_name);
+    }
     return Start::PodWait;
   }
   if (w.get_sent && !w.answered->load() && now < w.give_up_ns) return Start::PodWait;
   if (!w.get_sent && now < w.get_at_ns) return Start::PodWait;
-  if (!w.get_sent && !refused && !kube_->synced() && now < w.since_ns + kFirstListWaitNs) {
+  if (!w.get_sent && !refused && !synced && now < w.since_ns + kFirstListWaitNs) {
     return Start::PodWait;
   }
   // The GET found nothing (or did not answer in time), or the first list did not come: the
   // path's metadata only, counted.
   pod_waits_.erase(wait);
-  kube_->status().misses.fetch_add(1, std::memory_order_relaxed);
+  count_miss();
   log::debug("no pod metadata for file", "source", options_.name, "path", path);
   return Start::Tailing;
 }
