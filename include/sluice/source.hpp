@@ -48,9 +48,10 @@ struct KubernetesStatus {
   std::string state;      // synced, starting, unreachable, unauthorized, forbidden, failing
   bool degraded = false;  // not synced: events carry their path's metadata only
   uint64_t pods_cached = 0;
-  uint64_t cache_bytes = 0;  // an estimate of the cache's memory
-  uint64_t misses = 0;       // files read without their pod's metadata
-  uint64_t relists = 0;      // lists after 410 Gone
+  uint64_t cache_bytes = 0;     // an estimate of the cache's memory
+  uint64_t misses = 0;          // files read without their pod's metadata
+  uint64_t relists = 0;         // lists after 410 Gone
+  uint64_t excluded_files = 0;  // not read: their pod says `sluice.io/exclude: "true"`
   // API requests by kind (list, watch, get) and HTTP status ("error": no answer).
   std::vector<std::tuple<std::string, std::string, uint64_t>> requests;
 };

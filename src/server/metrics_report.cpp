@@ -140,6 +140,8 @@ void kubernetes_metrics(const PipelineSnapshot& snap, PrometheusWriter& w) {
            "Memory of the pod metadata cache (an estimate).");
   w.family("sluice_kubernetes_metadata_misses_total", "counter",
            "Container log files read without their pod's metadata (the pod not found in time).");
+  w.family("sluice_kubernetes_excluded_files_total", "counter",
+           "Container log files not read because their pod says sluice.io/exclude: \"true\".");
   w.family("sluice_kubernetes_relists_total", "counter",
            "Lists of pods after the watch's resourceVersion expired (410 Gone).");
   w.family("sluice_kubernetes_api_degraded", "gauge",
@@ -150,6 +152,7 @@ void kubernetes_metrics(const PipelineSnapshot& snap, PrometheusWriter& w) {
     w.sample("sluice_kubernetes_pods_cached", {{"component", s.name}}, k.pods_cached);
     w.sample("sluice_kubernetes_cache_bytes", {{"component", s.name}}, k.cache_bytes);
     w.sample("sluice_kubernetes_metadata_misses_total", {{"component", s.name}}, k.misses);
+    w.sample("sluice_kubernetes_excluded_files_total", {{"component", s.name}}, k.excluded_files);
     w.sample("sluice_kubernetes_relists_total", {{"component", s.name}}, k.relists);
     w.sample("sluice_kubernetes_api_degraded", {{"component", s.name}, {"state", k.state}},
              k.degraded ? 1 : 0);

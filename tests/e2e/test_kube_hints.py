@@ -15,8 +15,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects as objects  # noqa: E402
 from kube_emulator import KubeApiEmulator  # noqa: E402
-from sluice_e2e import (SluiceTestCase, base_env, main, read_jsonl, wait_until,  # noqa: E402
-                        yaml_str)
+from sluice_e2e import (SluiceTestCase, base_env, main, metric, metrics_port,  # noqa: E402
+                        read_jsonl, wait_until, yaml_str)
 
 TOKEN = "t0ken-e2e"
 NODE = "node-1"
@@ -91,8 +91,12 @@ class KubeHintsTest(SluiceTestCase):
         self.log_file(per_container, "side", ['{"msg": "from json", "n": 1}'])
         self.log_file(excluded, "app", ["must not be read"])
         self.log_file(unknown, "app", ["odd one"])
-        p, out = self.start_sluice()
+        p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
+        port = metrics_port(p)
         wait_until(lambda: len(self.events(out)) == 4, what="the events of the read pods")
+        # Decided by the first scan, before any line was read.
+        self.assertEqual(metric(port, "sluice_kubernetes_excluded_files_total", component="pods"),
+                         1)
         r = self.stop(p)
         events = self.events(out)
         by_pod = {}

@@ -165,6 +165,7 @@ std::optional<KubernetesStatus> FileSource::kubernetes_status() const {
   out.cache_bytes = kube_->pods().memory_bytes();
   out.misses = status.misses.load(std::memory_order_relaxed);
   out.relists = status.relists.load(std::memory_order_relaxed);
+  out.excluded_files = excluded_files_.load(std::memory_order_relaxed);
   for (const auto& [key, count] : status.requests()) {
     out.requests.emplace_back(key.first, key.second, count);
   }
