@@ -202,6 +202,7 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
 void FileSource::scan(SourceContext& ctx, bool initial) {
   std::vector<std::string> errors;
   std::vector<std::string> paths = matcher_->scan(&errors);
+  forget_skipped(paths);
   for (const auto& e : errors) {
     if (failed_.insert(e).second) log::warn("cannot scan", "source", options_.name, "error", e);
   }

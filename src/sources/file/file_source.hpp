@@ -154,6 +154,8 @@ class FileSource final : public Source {
                          std::string_view container) const;
   void save_kept_pods(bool force);
   void stop_kubernetes();
+  // Files no longer matched leave skipped_ (short-lived excluded pods would grow it forever).
+  void forget_skipped(const std::vector<std::string>& matched);
 
   FileSourceOptions options_;
   std::unique_ptr<PathMatcher> matcher_;
@@ -203,7 +205,7 @@ class FileSource final : public Source {
     std::shared_ptr<std::atomic<bool>> answered;
   };
   std::map<std::string, PodWait> pod_waits_;
-  std::set<std::string> skipped_;  // logged once
+  std::set<std::string> skipped_;  // logged once; paths no longer matched leave it
   std::string kept_pods_dir_;
   std::string kept_pods_path_;
   uint64_t kept_pods_saved_ = ~uint64_t{0};

@@ -172,6 +172,12 @@ std::optional<KubernetesStatus> FileSource::kubernetes_status() const {
   return out;
 }
 
+void FileSource::forget_skipped(const std::vector<std::string>& matched) {
+  if (skipped_.empty()) return;
+  const std::set<std::string> present(matched.begin(), matched.end());
+  std::erase_if(skipped_, [&](const std::string& path) { return !present.contains(path); });
+}
+
 void FileSource::stop_kubernetes() {
   if (kube_) kube_->stop();
 }
