@@ -37,15 +37,17 @@ enum Taken : uint16_t {
   kTakenTimestamp = 512,
 };
 
-// The source metadata groups a parsed field of the same top-level name replaces.
-uint16_t group_bit(std::string_view key) {
-  std::string_view top = key.substr(0, key.find('.'));
+// The source metadata group of first segment `top`.
+uint16_t top_group_bit(std::string_view top) {
   if (top == "kubernetes") return kTakenKubernetes;
   if (top == "container") return kTakenContainer;
   if (top == "log") return kTakenLog;
   if (top == "kafka") return kTakenKafka;
   return 0;
 }
+
+// The source metadata groups a parsed field of the same top-level name replaces.
+uint16_t group_bit(std::string_view key) { return top_group_bit(key.substr(0, key.find('.'))); }
 
 // The metadata each merged object (encoder_members.hpp, in its order) takes the place of.
 constexpr uint16_t kMergedTaken[encoder_detail::kMergedObjectCount] = {
@@ -76,41 +78,34 @@ uint16_t taken_bit(std::string_view key) {
   }
 }
 
-std::string_view first_segment(std::string_view key) {
-  return key.substr(0, encoder_detail::find_dot(key));
-}
-
 // The origin's fields, each of its maps right after the last field of the map's first segment
-// (or after all of them), so that the members of one top-level object stay adjacent.
+// (or after all of them), so that the members of one top-level object stay adjacent. Per field,
+// the one search for its first dot that group_bit() makes anyway and a comparison with the
+// previous field's first segment; the maps are looked at only where that segment changes.
 template <typename Members>
 void append_origin_fields_and_maps(const Origin& origin, uint16_t taken, bool dedot,
                                    Members& members) {
   uint64_t written = 0;  // bit i: maps[i] is written (add_map keeps at most 64)
-  auto write_map = [&](size_t i) {
-    const OriginMap& map = origin.maps[i];
-    written |= uint64_t{1} << i;
-    if (!(taken & group_bit(map.key))) {
-      members.member_json(map.key, dedot ? map.json_dedot : map.json);
-    }
-  };
-  const auto& fields = origin.fields;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    const std::string_view key = fields[i].first;
-    if (!(taken & group_bit(key))) {
-      members.member(key, Value{ValueKind::String, false, fields[i].second});
-    }
-    const std::string_view top = first_segment(key);
-    if (i + 1 == fields.size() || first_segment(fields[i + 1].first) != top) {
-      for (size_t m = 0; m < origin.maps.size(); ++m) {
-        if (!(written & (uint64_t{1} << m)) && first_segment(origin.maps[m].key) == top) {
-          write_map(m);
-        }
+  auto write_maps_of = [&](std::string_view top) {
+    for (size_t m = 0; m < origin.maps.size(); ++m) {
+      const OriginMap& map = origin.maps[m];
+      const std::string_view map_top = std::string_view(map.key).substr(0, map.key.find('.'));
+      if ((written & (uint64_t{1} << m)) || (!top.empty() && map_top != top)) continue;
+      written |= uint64_t{1} << m;
+      if (!(taken & top_group_bit(map_top))) {
+        members.member_json(map.key, dedot ? map.json_dedot : map.json);
       }
     }
+  };
+  std::string_view previous_top;
+  for (const auto& [key, value] : origin.fields) {
+    const std::string_view top = std::string_view(key).substr(0, key.find('.'));
+    if (top != previous_top && !previous_top.empty()) write_maps_of(previous_top);
+    previous_top = top;
+    if (!(taken & top_group_bit(top))) members.member(key, Value{ValueKind::String, false, value});
   }
-  for (size_t m = 0; m < origin.maps.size(); ++m) {
-    if (!(written & (uint64_t{1} << m))) write_map(m);
-  }
+  if (!previous_top.empty()) write_maps_of(previous_top);
+  write_maps_of({});  // the maps no field shares a first segment with
 }
 
 // `"log":{"file":{"path":..},"offset":N}`, the origin's fields and maps and the event's own
