@@ -61,6 +61,7 @@ bench: build
 	./bench/kafka.sh $(BUILD)/sluice
 	./bench/kafka_source.sh $(BUILD)/sluice
 	./bench/elasticsearch.sh $(BUILD)/sluice
+	./bench/kubernetes.sh $(BUILD)/sluice
 	./bench/soak.sh $(BUILD)/sluice
 
 format:

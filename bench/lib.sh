@@ -1,10 +1,10 @@
 # shellcheck shell=bash disable=SC2154,SC2034  # inputs and outputs are the caller's variables
-# What the benchmark scripts (bench/e2e.sh, tail.sh, kafka.sh, kafka_source.sh, elasticsearch.sh)
-# have in common (sourced, not run; it sources bench/corpus.sh too). Each script keeps its own
-# cases (run_case, configs, verification, table); what is here is the frame around them, kept in
-# one place so that every script reads the same environment, times sluice the same way, keeps
-# the fastest run the same way and judges its targets the same way. Expects from the caller
-# `here` (the bench directory, to find corpus.sh).
+# What the benchmark scripts (bench/e2e.sh, tail.sh, kafka.sh, kafka_source.sh, elasticsearch.sh,
+# kubernetes.sh) have in common (sourced, not run; it sources bench/corpus.sh too). Each script
+# keeps its own cases (run_case, configs, verification, table); what is here is the frame around
+# them, kept in one place so that every script reads the same environment, times sluice the same
+# way, keeps the fastest run the same way and judges its targets the same way. Expects from the
+# caller `here` (the bench directory, to find corpus.sh).
 #
 # Setup
 #   bench_init NAME SLUICE  Reads and checks what every script takes: the sluice binary SLUICE
