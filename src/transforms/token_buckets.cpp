@@ -12,12 +12,18 @@ namespace {
 // (20 refills of 0.05 must make 1).
 constexpr double kTokenEpsilon = 1e-9;
 
+// A refill time beyond this (146 years) is as good as never.
+constexpr int64_t kLongestRefillNs = std::numeric_limits<int64_t>::max() / 2;
+
 }  // namespace
 
-TokenBuckets::TokenBuckets(Limits limits) : limits_(limits) {
+TokenBuckets::TokenBuckets(Limits limits)
+    : limits_(limits),
+      buckets_(0, KeyHash{random_sip_key()}),
+      series_of_key_(0, buckets_.hash_function()) {
   const double refill_ns = limits_.burst / limits_.events_per_second * 1e9;
-  refill_ns_ = refill_ns >= static_cast<double>(std::numeric_limits<int64_t>::max() / 2)
-                   ? std::numeric_limits<int64_t>::max() / 2
+  refill_ns_ = refill_ns >= static_cast<double>(kLongestRefillNs)
+                   ? kLongestRefillNs
                    : static_cast<int64_t>(std::ceil(refill_ns));
   series_.reserve(limits_.max_metric_keys);
 }

@@ -13,6 +13,11 @@
 // throttled); the drops of any other key are summed under `kOtherKey`. Those counts outlive
 // the buckets: a key forgotten and throttled again keeps adding to its own series.
 //
+// The keys come from log content, so whoever writes the logs chooses them: the tables hash them
+// with SipHash-1-3 under a random key drawn per instance (base/siphash.hpp), so that keys chosen
+// to collide in one bucket of the table (hash flooding, each lookup then walking them all) can
+// only be found by someone who knows that key. max_keys bounds the table either way.
+//
 // Not thread-safe: the transform holds its lock around every call.
 #include <cstdint>
 #include <functional>
@@ -21,6 +26,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "base/siphash.hpp"
 
 namespace sluice {
 
@@ -53,6 +60,10 @@ class TokenBuckets {
   // kOtherKey when any key went over the cap.
   [[nodiscard]] std::vector<std::pair<std::string, uint64_t>> dropped_per_key() const;
   [[nodiscard]] const Limits& limits() const { return limits_; }
+  // The hash of `key` in this instance's tables (tests: it depends on the instance's random key).
+  [[nodiscard]] size_t key_hash(std::string_view key) const {
+    return buckets_.hash_function()(key);
+  }
 
  private:
   struct Bucket {
@@ -68,10 +79,12 @@ class TokenBuckets {
   static constexpr int32_t kNoSeries = -1;
   static constexpr int32_t kOtherSeries = -2;
 
-  // Transparent hashing, so that a rendered key is looked up as a string_view.
+  // Transparent hashing, so that a rendered key is looked up as a string_view, keyed per
+  // instance (see above).
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    SipKey key;
+    size_t operator()(std::string_view s) const { return static_cast<size_t>(siphash13(key, s)); }
   };
   using BucketMap = std::unordered_map<std::string, Bucket, KeyHash, std::equal_to<>>;
 

@@ -118,6 +118,22 @@ TEST(TokenBuckets, AtTheBoundTheLeastRecentlyUsedIsEvicted) {
   EXPECT_EQ(buckets.evicted(), 5002u);
 }
 
+// Keys come from log content: each table hashes them under its own random key, so keys made to
+// collide in one table's bucket do not collide in another's (or in another process's).
+TEST(TokenBuckets, EachInstanceHashesKeysWithItsOwnRandomKey) {
+  TokenBuckets first(limits(1, 1));
+  TokenBuckets second(limits(1, 1));
+  const std::string_view key = "shop/web-6b7c9d8f5d-k2x7q";
+  EXPECT_NE(first.key_hash(key), second.key_hash(key));
+  EXPECT_EQ(first.key_hash(key), first.key_hash(key));  // stable within the instance
+  // Not the unkeyed std::hash that every process shares.
+  EXPECT_NE(first.key_hash(key), std::hash<std::string_view>{}(key));
+  // The keyed hash changes nothing of what the buckets do.
+  EXPECT_EQ(passes(first, key, 3, 0), 1);
+  EXPECT_EQ(passes(second, key, 3, 0), 1);
+  EXPECT_EQ(passes(first, key, 1, kSecond), 1);
+}
+
 TEST(TokenBuckets, PerKeySeriesAreCappedTheRestSummedUnderOther) {
   TokenBuckets buckets(limits(1, 1, 1000, /*max_metric_keys=*/2));
   for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(passes(buckets, key, 3, 0), 1);
@@ -142,8 +158,8 @@ struct FakeClock {
 
 class ThrottleTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ThrottleTransform> make(std::string key, TokenBuckets::Limits l,
-                                          std::string exclude = "") {
+  std::unique_ptr<ThrottleTransform> make(const std::string& key, TokenBuckets::Limits l,
+                                          const std::string& exclude = "") {
     ThrottleOptions o;
     o.name = "t";
     std::string error;
@@ -169,6 +185,7 @@ class ThrottleTest : public ::testing::Test {
     std::vector<Event> out;
     t.apply(batch, meta, batch.events, out);
     std::vector<std::string> passed;
+    passed.reserve(out.size());
     for (const Event& e : out) passed.emplace_back(e.line);
     return passed;
   }
@@ -259,6 +276,7 @@ TEST_F(ThrottleTest, IdleKeysAreForgottenAsBatchesArriveAndWhenRead) {
 TEST_F(ThrottleTest, ConcurrentBatchesShareTheBuckets) {
   auto t = make("{{ k }}", limits(0.001, 100));
   std::vector<std::string> lines;
+  lines.reserve(500);
   for (int i = 0; i < 500; ++i) lines.push_back(R"({"k":")" + std::to_string(i % 5) + R"("})");
   Batch batches[4];
   std::vector<Event> outs[4];
@@ -269,6 +287,7 @@ TEST_F(ThrottleTest, ConcurrentBatchesShareTheBuckets) {
     parser->parse(batch, 0);
   }
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int w = 0; w < 4; ++w) {
     threads.emplace_back([&, w] {
       SourceMeta meta{"app", "h", false};
