@@ -228,11 +228,13 @@ void PodCache::unpin(std::string_view uid) {
   if (--it->second.pins == 0 && it->second.pod->deleted) erase_locked(it);
 }
 
-void PodCache::release_unpinned_deleted() {
+void PodCache::release_unpinned_deleted(const std::unordered_set<std::string>& keep) {
   std::unique_lock lock(mutex_);
   for (auto it = by_uid_.begin(); it != by_uid_.end();) {
     auto next = std::next(it);
-    if (it->second.pins == 0 && it->second.pod->deleted) erase_locked(it);
+    if (it->second.pins == 0 && it->second.pod->deleted && !keep.contains(it->first)) {
+      erase_locked(it);
+    }
     it = next;
   }
 }

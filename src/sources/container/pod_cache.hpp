@@ -50,8 +50,9 @@ class PodCache {
   // when the pod is not in the cache.
   PodPtr pin(std::string_view uid);
   void unpin(std::string_view uid);
-  // Deleted pods that no file pins (after a restart, once the files have been reopened).
-  void release_unpinned_deleted();
+  // Erases the deleted pods that no file pins, but those in `keep` (pods of files the source
+  // knows that have not pinned them yet: after a restart, files waiting for a descriptor).
+  void release_unpinned_deleted(const std::unordered_set<std::string>& keep = {});
 
   // ---- the kept deleted pods across restarts ----
   // Writes the deleted pods (durably: replace_file) to `path` in directory `dir`; with none, the

@@ -435,9 +435,11 @@ int FileSource::poll_timeout_ms(int64_t now) const {
 void FileSource::run(SourceContext& ctx) {
   if (!options_.stop_at_eof && options_.inotify) watcher_ = std::make_unique<InotifyWatcher>();
   scan(ctx, true);
-  // The files reopened by the first scan have pinned the kept pods they use: the others' files
-  // were read to their end before the restart.
-  if (kube::PodCache* pods = pod_cache()) pods->release_unpinned_deleted();
+  // The files reopened by the first scan have pinned the kept pods they use; those waiting for a
+  // descriptor keep theirs until they open; the others' files were read to their end before the
+  // restart.
+  releasing_kept_pods_ = true;
+  release_kept_pods();
   next_scan_ns_ = monotonic_ns() + options_.glob_interval_ns;
   publish_status();
 
@@ -495,6 +497,7 @@ void FileSource::run(SourceContext& ctx) {
       read_round(ctx, now);
       retire_released(ctx, monotonic_ns(), false);
       share_slots(monotonic_ns());
+      release_kept_pods();
       apply_acks(ctx);
       save_checkpoints(false);
       save_kept_pods(false);

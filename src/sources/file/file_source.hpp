@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -153,6 +154,10 @@ class FileSource final : public Source {
   void add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
                          std::string_view container) const;
   void save_kept_pods(bool force);
+  // After a restart: the kept deleted pods loaded from data_dir that no file pins are let go,
+  // but those of files waiting for a descriptor or for their pod (they pin it when they open);
+  // done again as those files open or go, until none waits.
+  void release_kept_pods();
   void stop_kubernetes();
   // Files no longer matched leave skipped_ (short-lived excluded pods would grow it forever).
   void forget_skipped(const std::vector<std::string>& matched);
@@ -192,7 +197,9 @@ class FileSource final : public Source {
   std::function<int64_t()> pod_clock_;
   std::map<ParserKind, std::shared_ptr<const EventParser>> hinted_parsers_;
   std::map<MultilineOptions::Mode, std::shared_ptr<const MultilineOptions>> hinted_multiline_;
-  std::set<std::string> logged_hints_;  // pods (uid) whose unknown hint value was logged
+  std::set<std::string> logged_hints_;        // pods (uid) whose unknown hint value was logged
+  bool releasing_kept_pods_ = false;          // release_kept_pods() has pods it may still let go
+  size_t kept_pods_waiting_seen_ = SIZE_MAX;  // files waiting when it last looked
   std::atomic<uint64_t> excluded_files_{0};
   std::atomic<uint64_t> pod_misses_{0};
   std::atomic<uint64_t> pod_gets_{0};

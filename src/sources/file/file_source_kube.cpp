@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_set>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -355,6 +356,29 @@ void FileSource::retry_pod_waits() {
   for (const auto& [path, first_seen] : waiting) {
     if (start_tailing(path, first_seen) == Start::Failed) pod_waits_.erase(path);
   }
+}
+
+void FileSource::release_kept_pods() {
+  kube::PodCache* const pods = pod_cache();
+  if (!releasing_kept_pods_ || pods == nullptr) return;
+  const size_t waiting = waiting_.size() + pod_waits_.size();
+  if (waiting == kept_pods_waiting_seen_) return;  // no file opened or went since
+  kept_pods_waiting_seen_ = waiting;
+  std::unordered_set<std::string> keep;
+  const auto keep_pod_of = [&](const std::string& path) {
+    const auto meta = kubernetes_from_path(path);
+    if (!meta || meta->pod_name.empty()) return;
+    if (!meta->pod_uid.empty()) {
+      keep.insert(meta->pod_uid);
+    } else if (kube::PodPtr pod = pods->find(meta->namespace_name, meta->pod_name)) {
+      keep.insert(pod->uid);  // the pod pod_metadata() will find for it
+    }
+  };
+  for (const auto& [path, first_seen] : waiting_) keep_pod_of(path);
+  for (const auto& [path, wait] : pod_waits_) keep_pod_of(path);
+  pods->release_unpinned_deleted(keep);
+  // Every file still known has pinned its pod: deleted pods go with their last pin from now on.
+  if (waiting == 0) releasing_kept_pods_ = false;
 }
 
 void FileSource::save_kept_pods(bool force) {

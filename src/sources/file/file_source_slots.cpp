@@ -122,6 +122,7 @@ void FileSource::read_once_then_finish(SourceContext& ctx) {
     if (waiting_.empty()) return;
     const size_t before = waiting_.size();
     share_slots(monotonic_ns());
+    release_kept_pods();
     if (waiting_.size() == before) {
       log::error("no file descriptor free; files left unread", "source", options_.name, "files",
                  waiting_.size());

@@ -324,6 +324,40 @@ TEST_F(FileSourcePods, NamespaceIncludeGlobs) {
   EXPECT_EQ(lines, std::vector<std::string>{"prod eu"});
 }
 
+// At a restart, the deleted pods kept in data_dir are loaded before the first scan; the files
+// that cannot be opened yet (max_open_files reached) must keep their pods too, not only the
+// files opened by that scan.
+TEST_F(FileSourcePods, KeptDeletedPodsStayForFilesWaitingForADescriptor) {
+  for (const std::string name : {"job-a", "job-b", "job-c", "job-d"}) {
+    auto kept = std::make_shared<kube::PodMetadata>(*pod("batch", name, "uid-" + name));
+    kept->deleted = true;  // as load_deleted() gives them
+    cache_->upsert(std::move(kept));
+  }
+  // job-d's files were read to their end and are gone: nothing keeps its pod.
+  for (const std::string name : {"job-a", "job-b", "job-c"}) {
+    log_file("batch", name, "main", {"last words of " + name});
+  }
+  FileSourceOptions options = source_options(false);
+  options.max_open_files = 1;
+  source_ = std::make_unique<FileSource>(options);
+  source_->use_pods(cache_);
+  std::string error;
+  ASSERT_TRUE(source_->start(&error)) << error;
+  source_->run(ctx_);
+
+  for (const std::string name : {"job-a", "job-b", "job-c"}) {
+    std::optional<Seen> seen = ctx_.wait_for("last words of " + name);
+    ASSERT_TRUE(seen && seen->origin) << name;
+    EXPECT_EQ(field(*seen->origin, "kubernetes.pod.uid"), "uid-" + name);
+    EXPECT_NE(seen->origin->find_map("kubernetes.labels"), nullptr) << name;
+  }
+  EXPECT_EQ(source_->pod_counters().misses, 0u);
+  EXPECT_EQ(cache_->find_uid("uid-job-d"), nullptr);
+  EXPECT_EQ(cache_->deleted_size(), 3u);  // pinned by their (read, closed) files
+  source_.reset();
+  EXPECT_EQ(cache_->deleted_size(), 0u);
+}
+
 // Follows the files on a thread of its own, with the wait's clock in the test's hands.
 class HeldFiles : public FileSourcePods {
  protected:
