@@ -37,6 +37,7 @@ In the test process (each test gets its own; all methods are thread-safe):
         kube.compact()                         # older resourceVersions now get 410
         kube.send_bookmark()                   # every open watch that allows them gets one
         kube.end_watches(abrupt=True)          # cut every open watch (no final chunk)
+        kube.stall_watches()                   # open watches go silent, connections stay open
         kube.set_delay(ms); kube.fail_next(count, status=503, verb="watch")
         kube.forbid("namespaces")              # 403 for that resource (RBAC without the rule)
         kube.down(); kube.up()                 # refuse connections / listen on the same port
@@ -52,7 +53,8 @@ SLUICE_SOURCE_DIR "/tests/e2e/kube_emulator.py"; it is executable): `kube_emulat
         deployment, statefulset, daemonset, job or cronjob (kube_objects' builders' arguments)
     patch-pod NS NAME MERGE_PATCH_JSON | delete-pod NS NAME [now]    ok <resourceVersion>
     add-namespace NAME [LABELS_JSON] | patch-namespace NAME PATCH | delete-namespace NAME
-    token TOKEN | token -     compact     bookmark     end-watches [clean]     delay MS
+    token TOKEN | token -     compact     bookmark     end-watches [clean]     stall-watches
+    delay MS
     fail STATUS COUNT [get|list|watch]     forbid RESOURCE     allow RESOURCE
     down     up     requests (ok <JSON list>)     clear-requests     quit (or end of input)
 """
@@ -140,6 +142,8 @@ class KubeApiEmulator:
         self._forbidden = set()
         self._requests = []
         self._connections = {}  # socket -> whether it carries a watch now
+        self._stalled = set()   # watch sockets that send nothing more (stall_watches)
+        self._stalled_closed = 0
         self._server = None
         self._thread = None
         self._dir = tempfile.mkdtemp(prefix="sluice-kube-")
@@ -249,6 +253,23 @@ class KubeApiEmulator:
                 self._cut(sock)
         self.store.end_watches()
 
+    def stall_watches(self):
+        """Every open watch goes silent: nothing more is sent on it, not even the end at its
+        timeoutSeconds, and its connection stays open until the client closes it. That is a
+        half-open connection as the client sees it (the API server's node gone without a FIN).
+        Watches opened later are served as usual. Returns how many watches were stalled."""
+        with self._lock:
+            stalled = [sock for sock, watching in self._connections.items() if watching]
+            self._stalled.update(stalled)
+        with self.store.cond:  # the watches look now, before anything else is sent
+            self.store.cond.notify_all()
+        return len(stalled)
+
+    def stalled_watches_closed(self):
+        """How many stalled watches their client has closed."""
+        with self._lock:
+            return self._stalled_closed
+
     # --- behaviour -------------------------------------------------------------------------------
 
     def set_token(self, token):
@@ -329,6 +350,16 @@ class KubeApiEmulator:
     def _connection_closed(self, sock):
         with self._lock:
             self._connections.pop(sock, None)
+            self._stalled.discard(sock)
+
+    def _is_stalled(self, sock):
+        with self._lock:
+            return sock in self._stalled
+
+    def _stalled_watch_closed(self, sock):
+        with self._lock:
+            self._stalled.discard(sock)
+            self._stalled_closed += 1
 
     def _admit(self, request):
         """Records the request; returns (delay seconds, injected status or None, token)."""
@@ -385,6 +416,8 @@ def run_command(kube, line):
         kube.send_bookmark()
     elif cmd == "end-watches":
         kube.end_watches(abrupt=args != ["clean"])
+    elif cmd == "stall-watches":
+        kube.stall_watches()
     elif cmd == "delay":
         kube.set_delay(float(args[0]))
     elif cmd == "fail":

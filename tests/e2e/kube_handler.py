@@ -293,7 +293,8 @@ class Handler(BaseHTTPRequestHandler):
                 peer_check = time.monotonic() + PEER_CHECK_SECONDS
                 with store.cond:
                     while (cursor == len(store.history) and generation == store.watch_generation
-                           and bookmark_requests == store.bookmark_requests):
+                           and bookmark_requests == store.bookmark_requests
+                           and not self.kube._is_stalled(self.connection)):
                         now = time.monotonic()
                         wake = min(deadline, next_bookmark or deadline, peer_check)
                         if now >= wake:
@@ -307,6 +308,8 @@ class Handler(BaseHTTPRequestHandler):
                     ended = generation != store.watch_generation
                     bookmark = bookmark_requests != store.bookmark_requests
                     bookmark_requests = store.bookmark_requests
+                if self.kube._is_stalled(self.connection):
+                    return self.stay_silent()
                 if idle and self.peer_closed():  # the client went away: so does the watch
                     self.close_connection = True
                     return
@@ -333,6 +336,14 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self.kube._set_watching(self.connection, False)
+
+    def stay_silent(self):
+        """A stalled watch (stall_watches): sends nothing, ends never, until the client closes
+        the connection (or the emulator goes down, which cuts it)."""
+        while not self.peer_closed():
+            time.sleep(PEER_CHECK_SECONDS)
+        self.kube._stalled_watch_closed(self.connection)
+        self.close_connection = True
 
     @staticmethod
     def event_type(change, resource, matches):

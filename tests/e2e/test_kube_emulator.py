@@ -418,6 +418,29 @@ class EmulatorTest(unittest.TestCase):
             watch.close()
             kube.wait_for_open_watches(0)
 
+    def test_stalled_watch_sends_nothing_and_stays_open_until_its_client_closes_it(self):
+        kube = self.emulator()
+        client = self.client(kube)
+        watch = self.watch(client, "/api/v1/pods", resourceVersion=str(kube.resource_version),
+                           timeoutSeconds="1")
+        kube.wait_for_open_watches(1)
+        kube.stall_watches()
+        kube.add_pod(objects.make_pod("unseen", "shop"))
+        # Neither the event nor the end at timeoutSeconds comes: the read times out instead.
+        watch.conn.sock.settimeout(2.5)
+        with self.assertRaises(TimeoutError):
+            watch.next()
+        self.assertEqual(kube.stalled_watches_closed(), 0)
+        watch.close()
+        deadline = time.monotonic() + 10
+        while kube.stalled_watches_closed() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(kube.stalled_watches_closed(), 1)
+        # A new watch is served as usual.
+        watch = self.watch(client, "/api/v1/pods", resourceVersion=str(kube.resource_version))
+        kube.add_pod(objects.make_pod("seen", "shop"))
+        self.assertEqual(watch.next()["object"]["metadata"]["name"], "seen")
+
     def test_failures_delays_and_a_stopped_server(self):
         kube = self.emulator()
         client = self.client(kube)

@@ -67,6 +67,11 @@ SelfPod find_self(const EnvLookup& env) {
   return self;
 }
 
+// timeoutSeconds is whole seconds; a watch that ends within 1 s without a line counts as a
+// failure (kube_watch.cpp), so the shortest is 2 s.
+constexpr int64_t kMinWatchTimeoutNs = 2'000'000'000;
+constexpr int64_t kMaxWatchTimeoutNs = 3'600'000'000'000;
+
 std::vector<std::string> glob_list(MapReader& reader, const std::string& key) {
   std::vector<std::string> globs = reader.string_list(key);
   for (const std::string& glob : globs) {
@@ -147,6 +152,18 @@ KubeOptions read_kube_options(MapReader& k, const EnvLookup& env) {
   o.field_selector = k.string("field_selector", "");
   o.exclude_self = k.boolean("exclude_self", true);
   if (o.exclude_self) o.self = find_self(env);
+  o.watch_timeout_ns = k.duration_ns("watch_timeout", o.watch_timeout_ns);
+  if (o.watch_timeout_ns < kMinWatchTimeoutNs || o.watch_timeout_ns > kMaxWatchTimeoutNs) {
+    k.fail("watch_timeout", "`watch_timeout` must be from 2s to 1h");
+  }
+  o.retry_backoff_min_ns = k.duration_ns("retry_backoff_min", o.retry_backoff_min_ns);
+  o.retry_backoff_max_ns = k.duration_ns("retry_backoff_max", o.retry_backoff_max_ns);
+  if (o.retry_backoff_min_ns <= 0) {
+    k.fail("retry_backoff_min", "`retry_backoff_min` must be positive");
+  }
+  if (o.retry_backoff_max_ns < o.retry_backoff_min_ns) {
+    k.fail("retry_backoff_max", "`retry_backoff_max` must be at least `retry_backoff_min`");
+  }
   decide(k, env, o);
   return o;
 }
@@ -217,6 +234,20 @@ std::vector<OptionSpec> kube_option_specs() {
        .default_shown = "true",
        .description = "skip sluice's own pod ($POD_NAME/$POD_NAMESPACE, else in a cluster the "
                       "hostname)"},
+      {.key = "watch_timeout",
+       .type = OptionType::Duration,
+       .default_shown = "2m",
+       .description = "the server ends each watch after this (`timeoutSeconds`) and it resumes; "
+                      "a watch silent for this plus 10% (2s to 30s) is dropped as dead"},
+      {.key = "retry_backoff_min",
+       .type = OptionType::Duration,
+       .default_shown = "500ms",
+       .description = "first delay before a failed list or watch is retried; doubles per "
+                      "failure, jittered (half to all of it)"},
+      {.key = "retry_backoff_max",
+       .type = OptionType::Duration,
+       .default_shown = "30s",
+       .description = "the longest retry delay"},
   };
 }
 

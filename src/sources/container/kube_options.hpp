@@ -60,6 +60,13 @@ struct KubeOptions {
   bool namespace_labels = false;
   bool hints = true;  // sluice.io/exclude, sluice.io/parser[-<container>], sluice.io/multiline
 
+  // The watch asks the server to end it after this (timeoutSeconds) and resumes; a watch silent
+  // for longer than this plus a margin is taken for dead (a half-open connection).
+  int64_t watch_timeout_ns = 120'000'000'000;
+  // Failed requests are retried after a jittered delay from min, doubling up to max.
+  int64_t retry_backoff_min_ns = 500'000'000;
+  int64_t retry_backoff_max_ns = 30'000'000'000;
+
   NamespaceFilter namespaces;  // applies from the path alone, so also when `active` is false
   bool exclude_self = true;
   SelfPod self;

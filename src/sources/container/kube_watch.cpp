@@ -43,6 +43,11 @@ constexpr size_t kKeptLineCapacity = 1U << 20;
 
 }  // namespace
 
+int64_t watch_idle_margin_ns(uint32_t watch_timeout_s) {
+  const int64_t tenth = static_cast<int64_t>(watch_timeout_s) * 100'000'000;
+  return std::clamp<int64_t>(tenth, 2'000'000'000, 30'000'000'000);
+}
+
 KubeTime real_kube_time() { return KubeTime{.now_ns = monotonic_ns, .sleep_ns = {}}; }
 
 std::string url_encode(std::string_view text) {
@@ -392,7 +397,8 @@ ResourceWatch::Outcome ResourceWatch::watch() {
   const std::string authorization = token_.authorization();
   if (!authorization.empty()) request.headers = {{"Authorization", authorization}};
   request.headers.emplace_back("Accept", "application/json");
-  request.idle_timeout_ns = options_.idle_timeout_ns;
+  request.idle_timeout_ns = static_cast<int64_t>(options_.watch_timeout_s) * 1'000'000'000 +
+                            watch_idle_margin_ns(options_.watch_timeout_s);
   request.max_line_bytes = options_.max_line_bytes;
   // The callbacks run on the HttpClient's thread while this one waits for `done`.
   Outcome outcome = Outcome::Ended;

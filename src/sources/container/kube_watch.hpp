@@ -111,8 +111,10 @@ struct WatchOptions {
   std::string field_selector;  // the whole fieldSelector value, "" for none
   std::string label_selector;
   uint32_t page_size = 10;
-  uint32_t watch_timeout_s = 290;  // timeoutSeconds: the server ends the watch, we resume
-  int64_t idle_timeout_ns = 120'000'000'000;  // about 2 bookmark intervals
+  // timeoutSeconds: the server ends the watch then (a final chunk), and it resumes. Whatever
+  // the server does about bookmarks, a stream silent for longer than that (plus
+  // watch_idle_margin_ns()) has lost its server: the idle timeout of the stream.
+  uint32_t watch_timeout_s = 120;
   int64_t backoff_min_ns = 500'000'000;
   int64_t backoff_max_ns = 30'000'000'000;
   size_t max_line_bytes = 16U << 20;
@@ -172,6 +174,11 @@ class ResourceWatch {
   uint32_t gone_in_a_row_ = 0;  // 410s with nothing applied between them
   std::thread thread_;
 };
+
+// How long past its timeoutSeconds a watch may stay silent before it is taken for dead (a
+// half-open connection: the server gone without a FIN): 10% of it, from 2 s to 30 s, for the
+// server's final chunk to arrive.
+int64_t watch_idle_margin_ns(uint32_t watch_timeout_s);
 
 // `text` percent-encoded for a query value (RFC 3986 unreserved bytes kept).
 std::string url_encode(std::string_view text);

@@ -95,6 +95,9 @@ bool FileSource::start_kubernetes(std::string* error) {
   client_options.label_selector = k.label_selector;
   client_options.namespace_labels = k.namespace_labels;
   client_options.extract = k.extract_options();
+  client_options.watch.watch_timeout_s = static_cast<uint32_t>(k.watch_timeout_ns / 1'000'000'000);
+  client_options.watch.backoff_min_ns = k.retry_backoff_min_ns;
+  client_options.watch.backoff_max_ns = k.retry_backoff_max_ns;
   auto client = kube::KubeClient::create(std::move(client_options), error);
   if (!client) return false;
   kube_ = std::move(client);

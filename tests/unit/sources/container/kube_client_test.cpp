@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <fstream>
 #include <future>
@@ -200,7 +201,7 @@ TEST(KubeClient, ListsInPagesThenWatchAppliesChanges) {
   EXPECT_EQ(watches[0].target,
             "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1%2Cmetadata.namespace%21%3Dkube-"
             "system&labelSelector=app%20in%20%28web%2Cdb%29&watch=1&allowWatchBookmarks=true&"
-            "resourceVersion=100&timeoutSeconds=290");
+            "resourceVersion=100&timeoutSeconds=120");
   EXPECT_EQ(h.client->status().requests_of("list"), 2U);
   EXPECT_TRUE(h.time.sleeps().empty());
 }
@@ -309,6 +310,35 @@ TEST(KubeClient, TokenIsRereadEveryMinute) {
   EXPECT_EQ(of_verb(h.server, Verb::Watch)[2].header("authorization"), "Bearer t2");
   EXPECT_EQ(h.client->token_reads(), 2U);
   EXPECT_TRUE(h.time.sleeps().empty());  // a watch that ended after its events resumes at once
+}
+
+TEST(KubeClient, SilentWatchIsDroppedPastItsTimeoutPlusMarginAndResumed) {
+  // A half-open connection: the server neither sends nor ends the watch it was asked to end
+  // after timeoutSeconds. Past that and the margin, the watch is taken for dead and resumed.
+  KubeClientOptions options;
+  options.watch.watch_timeout_s = 2;
+  Harness h(options);
+  h.client->start();
+  auto silent = h.api.watch_feed(0);
+  ASSERT_NE(silent, nullptr);
+  const auto attached = std::chrono::steady_clock::now();
+  EXPECT_NE(of_verb(h.server, Verb::Watch)[0].target.find("&timeoutSeconds=2"), std::string::npos);
+  const int64_t idle_ns = 2'000'000'000 + watch_idle_margin_ns(2);
+  EXPECT_EQ(idle_ns, 4'000'000'000);
+  ASSERT_TRUE(eventually([&] { return of_verb(h.server, Verb::Watch).size() >= 2; },
+                         std::chrono::milliseconds(idle_ns / 1'000'000 + 5000)));
+  // Not before the server's own timeout and the margin had passed.
+  EXPECT_GE(std::chrono::steady_clock::now() - attached, std::chrono::nanoseconds(idle_ns));
+  const auto watches = of_verb(h.server, Verb::Watch);
+  EXPECT_EQ(watches[1].target, watches[0].target);  // from the same resourceVersion: no relist
+  EXPECT_EQ(of_verb(h.server, Verb::List).size(), 1U);
+  EXPECT_EQ(h.time.sleeps().size(), 1U);  // one backoff wait before the new watch
+}
+
+TEST(KubeClient, WatchIdleMarginIsATenthFrom2To30Seconds) {
+  EXPECT_EQ(watch_idle_margin_ns(2), 2'000'000'000);
+  EXPECT_EQ(watch_idle_margin_ns(120), 12'000'000'000);
+  EXPECT_EQ(watch_idle_margin_ns(3600), 30'000'000'000);
 }
 
 TEST(KubeClient, ServerDownBacksOffThenRecovers) {

@@ -83,6 +83,9 @@ TEST_F(KubeOptionsConfig, DefaultsOutsideAClusterAreAutoAndOff) {
   EXPECT_TRUE(k.namespaces.empty());
   EXPECT_TRUE(k.exclude_self);
   EXPECT_EQ(k.self.name, "");  // not in a pod: nothing to exclude
+  EXPECT_EQ(k.watch_timeout_ns, 120'000'000'000);
+  EXPECT_EQ(k.retry_backoff_min_ns, 500'000'000);
+  EXPECT_EQ(k.retry_backoff_max_ns, 30'000'000'000);
 }
 
 TEST_F(KubeOptionsConfig, AutoIsOnInAClusterWithAReadableToken) {
@@ -126,7 +129,10 @@ TEST_F(KubeOptionsConfig, EveryOptionAsWritten) {
       "      namespaces: { include: ['prod-*', default], exclude: [prod-secret] }\n"
       "      label_selector: app!=noisy\n"
       "      field_selector: status.phase=Running\n"
-      "      exclude_self: false\n");
+      "      exclude_self: false\n"
+      "      watch_timeout: 5m\n"
+      "      retry_backoff_min: 1s\n"
+      "      retry_backoff_max: 4s\n");
   EXPECT_TRUE(k.active);
   EXPECT_EQ(k.enabled, kube::Enabled::On);
   EXPECT_EQ(k.api_url, "http://127.0.0.1:8001");  // trailing `/` dropped: paths are appended
@@ -140,6 +146,9 @@ TEST_F(KubeOptionsConfig, EveryOptionAsWritten) {
   EXPECT_EQ(k.label_selector, "app!=noisy");
   EXPECT_EQ(k.field_selector, "status.phase=Running");
   EXPECT_FALSE(k.exclude_self);
+  EXPECT_EQ(k.watch_timeout_ns, 300'000'000'000);
+  EXPECT_EQ(k.retry_backoff_min_ns, 1'000'000'000);
+  EXPECT_EQ(k.retry_backoff_max_ns, 4'000'000'000);
   EXPECT_TRUE(k.namespaces.admits("prod-web"));
   EXPECT_TRUE(k.namespaces.admits("default"));
   EXPECT_FALSE(k.namespaces.admits("prod-secret"));
@@ -203,6 +212,11 @@ TEST_F(KubeOptionsConfig, ErrorsNameTheLineAndColumn) {
   EXPECT_NE(e.find("unknown key `exlude`"), std::string::npos) << e;
   e = error("    kubernetes: { namespaces: [a] }\n");
   EXPECT_NE(e.find("`namespaces` must be a mapping"), std::string::npos) << e;
+  e = error("    kubernetes: { watch_timeout: 1s }\n");
+  EXPECT_NE(e.find("`watch_timeout` must be from 2s to 1h"), std::string::npos) << e;
+  e = error("    kubernetes: { retry_backoff_min: 2s, retry_backoff_max: 1s }\n");
+  EXPECT_NE(e.find("`retry_backoff_max` must be at least `retry_backoff_min`"), std::string::npos)
+      << e;
   e = error("    kubernetes: { annotations: [''] }\n");
   EXPECT_NE(e.find("empty pattern"), std::string::npos) << e;
   e = error("    kubernetes: true\n");
