@@ -26,6 +26,7 @@ TokenBuckets::TokenBuckets(Limits limits)
                    ? kLongestRefillNs
                    : static_cast<int64_t>(std::ceil(refill_ns));
   series_.reserve(limits_.max_metric_keys);
+  spare_.reserve(std::min(limits_.max_keys, kMaxSpareNodes));
 }
 
 void TokenBuckets::unlink(Bucket& bucket) {
@@ -56,11 +57,12 @@ TokenBuckets::Bucket& TokenBuckets::find_or_add(std::string_view key, int64_t no
     // included) is reused for the new key.
     Bucket* victim = oldest_;
     unlink(*victim);
-    auto node = buckets_.extract(buckets_.find(std::string_view(*victim->key)));
     ++evicted_;
-    node.key().assign(key);
-    node.mapped() = Bucket{};
-    added = buckets_.insert(std::move(node)).position;
+    added = reuse(buckets_.extract(buckets_.find(std::string_view(*victim->key))), key);
+  } else if (!spare_.empty()) {
+    BucketMap::node_type node = std::move(spare_.back());
+    spare_.pop_back();
+    added = reuse(std::move(node), key);
   } else {
     added = buckets_.try_emplace(std::string(key)).first;
   }
@@ -70,6 +72,13 @@ TokenBuckets::Bucket& TokenBuckets::find_or_add(std::string_view key, int64_t no
   bucket.updated_ns = now_ns;
   link_newest(bucket);
   return bucket;
+}
+
+TokenBuckets::BucketMap::iterator TokenBuckets::reuse(BucketMap::node_type node,
+                                                      std::string_view key) {
+  node.key().assign(key);
+  node.mapped() = Bucket{};
+  return buckets_.insert(std::move(node)).position;
 }
 
 void TokenBuckets::count_drop(Bucket& bucket) {
@@ -121,7 +130,10 @@ void TokenBuckets::forget_idle(int64_t now_ns) {
     Bucket* idle = oldest_;
     if (idle == last_) last_ = nullptr;
     unlink(*idle);
-    buckets_.erase(buckets_.find(std::string_view(*idle->key)));
+    BucketMap::node_type node = buckets_.extract(buckets_.find(std::string_view(*idle->key)));
+    // Kept for the next new key while there is room (the capacity reserved at construction,
+    // so keeping allocates nothing); otherwise freed here.
+    if (spare_.size() < spare_.capacity()) spare_.push_back(std::move(node));
   }
 }
 

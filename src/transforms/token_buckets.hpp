@@ -7,7 +7,9 @@
 // again, the same as a bucket never made: forget_idle() drops those, oldest first. And at most
 // `max_keys` buckets live at once: a new key beyond that evicts the least recently used bucket
 // (whose key then starts afresh with a full bucket if it comes back). A recycled bucket keeps
-// its map node and key string, so churning keys allocate nothing once warm.
+// its map node and key string, so churning keys allocate nothing once warm; so do the nodes of
+// forgotten buckets (up to kMaxSpareNodes of them), so that a quiet key, whose bucket is forgotten
+// between two of its events, does not allocate for each event either.
 //
 // Drops are counted per key for /metrics, for at most `max_metric_keys` keys (the first ones
 // throttled); the drops of any other key are summed under `kOtherKey`. Those counts outlive
@@ -40,6 +42,8 @@ class TokenBuckets {
     size_t max_metric_keys = 100;
   };
   static constexpr std::string_view kOtherKey = "_other";
+  // Nodes of forgotten buckets kept for new keys: at most 256 × (~100 bytes + the key).
+  static constexpr size_t kMaxSpareNodes = 256;
 
   explicit TokenBuckets(Limits limits);
 
@@ -89,6 +93,8 @@ class TokenBuckets {
   using BucketMap = std::unordered_map<std::string, Bucket, KeyHash, std::equal_to<>>;
 
   Bucket& find_or_add(std::string_view key, int64_t now_ns);
+  // Inserts `node` (an evicted or forgotten bucket's) again under `key`, with a fresh bucket.
+  BucketMap::iterator reuse(BucketMap::node_type node, std::string_view key);
   void unlink(Bucket& bucket);
   void link_newest(Bucket& bucket);
   void count_drop(Bucket& bucket);
@@ -96,6 +102,7 @@ class TokenBuckets {
   Limits limits_;
   int64_t refill_ns_;  // time an empty bucket takes to be full again
   BucketMap buckets_;
+  std::vector<BucketMap::node_type> spare_;  // forgotten buckets' nodes, at most kMaxSpareNodes
   Bucket* newest_ = nullptr;
   Bucket* oldest_ = nullptr;
   // The bucket of the previous take(): the events of a batch mostly come from one file, one

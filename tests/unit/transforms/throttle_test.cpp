@@ -96,6 +96,14 @@ TEST(TokenBuckets, IdleBucketsAreForgottenOnceFull) {
   auto per_key = buckets.dropped_per_key();
   ASSERT_EQ(per_key.size(), 1u);
   EXPECT_EQ(per_key[0], (std::pair<std::string, uint64_t>{"old", 12}));
+  // The forgotten buckets' nodes are reused for new keys (as "old" just did): each still gets
+  // a full bucket of its own, under its own key.
+  const std::string long_key(40, 'k');
+  EXPECT_EQ(passes(buckets, long_key, 6, 7 * kSecond), 4);
+  EXPECT_EQ(passes(buckets, "old", 1, 7 * kSecond), 0);
+  EXPECT_EQ(buckets.live_keys(), 2u);
+  per_key = buckets.dropped_per_key();
+  EXPECT_EQ(per_key, (std::vector<std::pair<std::string, uint64_t>>{{"old", 13}, {long_key, 2}}));
 }
 
 TEST(TokenBuckets, AtTheBoundTheLeastRecentlyUsedIsEvicted) {
