@@ -93,6 +93,25 @@ void BM_Frame(benchmark::State& state) {
 }
 BENCHMARK(BM_Frame);
 
+// Lines of an excluded pod (`sluice.io/exclude`): framed only to be counted, then dropped.
+void BM_CountDroppedLines(benchmark::State& state) {
+  const std::string text = make_lines(LineKind::Json, kBatchBytes);
+  Batch batch;
+  batch.bytes.reserve(text.size() + kReadPadding);
+  batch.bytes.append(text);
+  uint64_t lines = 0;
+  for (auto _ : state) {
+    lines = 0;
+    LineFramer framer(FramerOptions{});
+    size_t tail = framer.count(batch, &lines);
+    benchmark::DoNotOptimize(tail);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * lines));
+  state.counters["lines_per_batch"] = static_cast<double>(lines);
+}
+BENCHMARK(BM_CountDroppedLines);
+
 // As StreamReader does it: reset the batch, bytes arrive in 64 KiB reads (memcpy stands in for
 // read(2)) and each read is framed; the unfinished tail carries into the next batch.
 void BM_FrameChunkedReads(benchmark::State& state) {

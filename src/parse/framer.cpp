@@ -24,9 +24,11 @@ void LineFramer::emit(Batch& batch, size_t begin, size_t end, uint16_t flags) {
   batch.events.push_back(event);
 }
 
-size_t LineFramer::frame(Batch& batch) {
-  const char* data = batch.bytes.data();
-  const size_t size = batch.bytes.size();
+// Inlined into frame() and count(): a call per batch with the callback behind a pointer costs
+// framing 2 instructions per line (callgrind).
+template <typename OnLine>
+[[gnu::always_inline]] inline size_t LineFramer::scan_lines(const char* data, size_t size,
+                                                            OnLine&& on_line) {
   const size_t max = options_.max_line_bytes;
 
   while (scanned_ < size) {
@@ -38,7 +40,7 @@ size_t LineFramer::frame(Batch& batch) {
     if (content_end - line_start_ > max && limit < size) {
       // Too long: cut a piece of max bytes and go on with the rest of the same line.
       size_t cut = utf8_boundary(data, line_start_, limit);
-      emit(batch, line_start_, cut, kFlagSplit);
+      on_line(line_start_, cut, kFlagSplit);
       line_start_ = cut;
       scanned_ = cut;
       splitting_ = true;
@@ -50,12 +52,23 @@ size_t LineFramer::frame(Batch& batch) {
     }
     size_t end = newline;
     if (end > line_start_ && data[end - 1] == '\r') --end;
-    emit(batch, line_start_, end, splitting_ ? kFlagSplit : 0);
+    on_line(line_start_, end, splitting_ ? kFlagSplit : 0);
     splitting_ = false;
     line_start_ = newline + 1;
     scanned_ = line_start_;
   }
   return line_start_;
+}
+
+size_t LineFramer::frame(Batch& batch) {
+  return scan_lines(
+      batch.bytes.data(), batch.bytes.size(),
+      [&](size_t begin, size_t end, uint16_t flags) { emit(batch, begin, end, flags); });
+}
+
+size_t LineFramer::count(const Batch& batch, uint64_t* lines) {
+  return scan_lines(batch.bytes.data(), batch.bytes.size(),
+                    [lines](size_t, size_t, uint16_t) { ++*lines; });
 }
 
 void LineFramer::finish(Batch& batch, bool cut_short) {

@@ -28,6 +28,11 @@ class LineFramer {
   // unfinished tail begins (== batch.bytes.size() when there is none).
   size_t frame(Batch& batch);
 
+  // As frame(), but the lines are only counted (added to `lines`), not made events: for lines
+  // dropped unread (a pod's `sluice.io/exclude`). A line longer than max_line_bytes counts once
+  // per piece, as frame() would emit it.
+  size_t count(const Batch& batch, uint64_t* lines);
+
   // At end of input: the tail (if any) becomes a final line. `cut_short` means reading stopped
   // before the end (shutdown): the tail is then only the start of a line and is flagged split.
   void finish(Batch& batch, bool cut_short = false);
@@ -44,6 +49,9 @@ class LineFramer {
 
  private:
   void emit(Batch& batch, size_t begin, size_t end, uint16_t flags);
+  // The framing itself: calls on_line(begin, end, flags) for each complete line or piece.
+  template <typename OnLine>
+  size_t scan_lines(const char* data, size_t size, OnLine&& on_line);
 
   FramerOptions options_;
   size_t line_start_ = 0;   // start of the current (unfinished) line in the batch

@@ -30,6 +30,22 @@ class CheckpointLog {
     return next_++;
   }
 
+  // Lines read and dropped on purpose (a pod's `sluice.io/exclude`): no batch carries them, so
+  // `offset` of `file` becomes safe as soon as every batch handed on before is delivered. A run
+  // of such reads of one file is one record (memory stays bounded while the sinks are behind).
+  void add_unbatched(const std::shared_ptr<FileProgress>& file, uint64_t offset) {
+    const uint64_t after = next_ - 1;  // the last batch handed on (0: none)
+    if (!records_.empty()) {
+      Record& last = records_.back();
+      if (last.checkpoint == after && last.file == file && last.generation == file->generation) {
+        last.offset = offset;  // the same run (an earlier batchless record, or this file's own)
+        return;
+      }
+    }
+    ++file->in_flight;
+    records_.push_back(Record{after, file, file->generation, offset});
+  }
+
   // Batches up to checkpoint `acknowledged` (contiguously) are delivered. True when some file's
   // acknowledged offset moved.
   bool apply(uint64_t acknowledged) {

@@ -116,5 +116,32 @@ TEST(Framer, TailCarriedToNextBatch) {
   EXPECT_EQ(second.events[0].line, "partial");
 }
 
+TEST(Framer, CountingFindsTheLinesFramingWouldEmitAndLeavesTheSameTail) {
+  // Lines dropped unread (a pod's `sluice.io/exclude`) are counted as the events they would be:
+  // `\r\n` endings, an empty line, a long line's pieces; the unfinished tail is not one yet.
+  const std::string input = "a\r\n\n" + std::string(150, 'x') + "\nshort\nunfinished";
+  for (size_t chunk : {size_t{1}, size_t{7}, input.size()}) {
+    LineFramer framing(FramerOptions{64});
+    LineFramer counting(FramerOptions{64});
+    Batch framed;
+    Batch counted;
+    framed.bytes.reserve(input.size() + kReadPadding);
+    counted.bytes.reserve(input.size() + kReadPadding);
+    uint64_t lines = 0;
+    size_t framed_tail = 0;
+    size_t counted_tail = 0;
+    for (size_t pos = 0; pos < input.size(); pos += chunk) {
+      framed.bytes.append(std::string_view(input).substr(pos, chunk));
+      counted.bytes.append(std::string_view(input).substr(pos, chunk));
+      framed_tail = framing.frame(framed);
+      counted_tail = counting.count(counted, &lines);
+    }
+    EXPECT_EQ(lines, framed.events.size()) << "chunk " << chunk;
+    EXPECT_EQ(lines, 6u) << "chunk " << chunk;  // a, "", 3 pieces of x, short
+    EXPECT_EQ(counted_tail, framed_tail);
+    EXPECT_TRUE(counted.events.empty());  // counted, not made events
+  }
+}
+
 }  // namespace
 }  // namespace sluice
