@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "sluice/batch.hpp"
@@ -48,10 +49,10 @@ struct KubernetesStatus {
   std::string state;      // synced, starting, unreachable, unauthorized, forbidden, failing
   bool degraded = false;  // not synced: events carry their path's metadata only
   uint64_t pods_cached = 0;
-  uint64_t cache_bytes = 0;     // an estimate of the cache's memory
-  uint64_t misses = 0;          // files read without their pod's metadata
-  uint64_t relists = 0;         // lists after 410 Gone
-  uint64_t excluded_files = 0;  // not read: their pod says `sluice.io/exclude: "true"`
+  uint64_t cache_bytes = 0;      // an estimate of the cache's memory
+  uint64_t misses = 0;           // files read without their pod's metadata
+  uint64_t relists = 0;          // lists after 410 Gone
+  uint64_t excluded_events = 0;  // lines dropped: their pod says `sluice.io/exclude: "true"`
   // API requests by kind (list, watch, get) and HTTP status ("error": no answer).
   std::vector<std::tuple<std::string, std::string, uint64_t>> requests;
 };
@@ -91,6 +92,12 @@ class Source {
   // Its Kubernetes metadata client, when it runs one (any thread).
   [[nodiscard]] virtual std::optional<KubernetesStatus> kubernetes_status() const {
     return std::nullopt;
+  }
+  // Events the source read and dropped on purpose, by reason (a container source's "excluded":
+  // lines of pods that say `sluice.io/exclude: "true"`): series of
+  // sluice_component_dropped_events_total{reason="..."}. Any thread.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, uint64_t>> dropped_events() const {
+    return {};
   }
   // False once run() has returned without saving its final state (a file source's last
   // checkpoint): a restart would read again what was delivered, so sluice must not exit 0.

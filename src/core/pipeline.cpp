@@ -142,16 +142,22 @@ TapOpened Pipeline::open_tap(const TapRequest& request) {
 
 namespace {
 
-// `transforms`: what the running transforms dropped on purpose (throttle), added to `dropped`.
-void log_component_totals(
-    const std::vector<std::unique_ptr<ComponentMetrics>>& metrics,
-    const std::vector<std::pair<std::string, TransformCounters>>& transforms) {
+// `transforms`: what the running transforms dropped on purpose (throttle), and `sources`: what
+// the running sources did (lines of excluded pods), added to `dropped`.
+void log_component_totals(const std::vector<std::unique_ptr<ComponentMetrics>>& metrics,
+                          const std::vector<std::pair<std::string, TransformCounters>>& transforms,
+                          const std::vector<PipelineSnapshot::SourceState>& sources) {
   for (const auto& m : metrics) {
     uint64_t dropped = m->dropped.load();
     if (m->kind == "transform") {
       for (const auto& [name, counters] : transforms) {
         if (name != m->name) continue;
         for (const auto& reason : counters.dropped) dropped += reason.second;
+      }
+    } else if (m->kind == "source") {
+      for (const auto& source : sources) {
+        if (source.name != m->name) continue;
+        for (const auto& reason : source.dropped) dropped += reason.second;
       }
     }
     log::info("component totals", "component", m->name, "kind", m->kind, "events_in",
@@ -186,7 +192,7 @@ int Pipeline::run() {
   Impl::DrainOutcome drain = impl.drain();
   int exit_code = impl.exit_code(start_failure, drain.complete);
   uint64_t unacknowledged = impl.report_undelivered(drain.complete);
-  log_component_totals(impl.all_metrics, transform_counters());
+  log_component_totals(impl.all_metrics, transform_counters(), snapshot().sources);
   if (!drain.complete || unacknowledged > 0) {
     log::error("shutdown deadline passed before everything was delivered", "unacked_batches",
                unacknowledged);
@@ -416,6 +422,7 @@ PipelineSnapshot Pipeline::snapshot() const {
       state.finished = source->finished.load(std::memory_order_relaxed);
       state.files = source->spec.source->file_status();
       state.kubernetes = source->spec.source->kubernetes_status();
+      state.dropped = source->spec.source->dropped_events();
       snap.sources.push_back(std::move(state));
     }
   }

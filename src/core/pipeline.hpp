@@ -83,6 +83,7 @@ struct PipelineSnapshot {
     bool finished = false;
     std::vector<FileStatus> files;
     std::optional<KubernetesStatus> kubernetes;
+    std::vector<std::pair<std::string, uint64_t>> dropped;  // on purpose, by reason
   };
   struct SinkState {
     std::string name;

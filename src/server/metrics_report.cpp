@@ -27,7 +27,8 @@ uint64_t resident_bytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
+void component_counters(const Pipeline& pipeline, const PipelineSnapshot& snap,
+                        PrometheusWriter& w) {
   struct Counter {
     const char* name;
     const char* help;
@@ -43,7 +44,8 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
       {"sluice_component_sent_bytes_total", "Bytes written by sinks.",
        &ComponentMetrics::bytes_out},
       {"sluice_component_dropped_events_total",
-       "Events dropped (buffer full with drop_newest; with a reason: throttled, reload).",
+       "Events dropped (buffer full with drop_newest; with a reason: throttled, reload, "
+       "excluded).",
        &ComponentMetrics::dropped},
       {"sluice_component_parse_errors_total", "Lines the configured parser could not parse.",
        &ComponentMetrics::parse_errors},
@@ -64,6 +66,13 @@ void component_counters(const Pipeline& pipeline, PrometheusWriter& w) {
     for (const auto& [name, counters] : transforms) {
       for (const auto& [reason, events] : counters.dropped) {
         w.sample(c.name, {{"component", name}, {"kind", "transform"}, {"reason", reason}}, events);
+      }
+    }
+    // What sources read and drop on purpose (lines of excluded pods), by reason.
+    for (const auto& source : snap.sources) {
+      for (const auto& [reason, events] : source.dropped) {
+        w.sample(c.name, {{"component", source.name}, {"kind", "source"}, {"reason", reason}},
+                 events);
       }
     }
     // Sinks a reload removed that could not deliver by the deadline (they are gone from the
@@ -140,8 +149,9 @@ void kubernetes_metrics(const PipelineSnapshot& snap, PrometheusWriter& w) {
            "Memory of the pod metadata cache (an estimate).");
   w.family("sluice_kubernetes_metadata_misses_total", "counter",
            "Container log files read without their pod's metadata (the pod not found in time).");
-  w.family("sluice_kubernetes_excluded_files_total", "counter",
-           "Container log files not read because their pod says sluice.io/exclude: \"true\".");
+  w.family("sluice_kubernetes_excluded_events_total", "counter",
+           "Container log lines read and dropped because their pod says sluice.io/exclude: "
+           "\"true\".");
   w.family("sluice_kubernetes_relists_total", "counter",
            "Lists of pods after the watch's resourceVersion expired (410 Gone).");
   w.family("sluice_kubernetes_api_degraded", "gauge",
@@ -152,7 +162,7 @@ void kubernetes_metrics(const PipelineSnapshot& snap, PrometheusWriter& w) {
     w.sample("sluice_kubernetes_pods_cached", {{"component", s.name}}, k.pods_cached);
     w.sample("sluice_kubernetes_cache_bytes", {{"component", s.name}}, k.cache_bytes);
     w.sample("sluice_kubernetes_metadata_misses_total", {{"component", s.name}}, k.misses);
-    w.sample("sluice_kubernetes_excluded_files_total", {{"component", s.name}}, k.excluded_files);
+    w.sample("sluice_kubernetes_excluded_events_total", {{"component", s.name}}, k.excluded_events);
     w.sample("sluice_kubernetes_relists_total", {{"component", s.name}}, k.relists);
     w.sample("sluice_kubernetes_api_degraded", {{"component", s.name}, {"state", k.state}},
              k.degraded ? 1 : 0);
@@ -170,9 +180,9 @@ std::string render_metrics(const Pipeline& pipeline) {
   w.family("process_start_time_seconds", "gauge",
            "Start time of the process since the Unix epoch, in seconds.");
   w.sample("process_start_time_seconds", {}, static_cast<double>(kProcessStartNs) / 1e9);
-  component_counters(pipeline, w);
+  const PipelineSnapshot snap = pipeline.snapshot();
+  component_counters(pipeline, snap, w);
 
-  PipelineSnapshot snap = pipeline.snapshot();
   w.family("sluice_source_unacknowledged_events", "gauge",
            "Events read by a source and not yet delivered to every sink (ack lag).");
   for (const auto& s : snap.sources) {

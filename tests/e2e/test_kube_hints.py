@@ -1,8 +1,10 @@
 """End-to-end: the pods' hints on the `container` source with metadata from the API server (the
 emulator, over HTTPS with a bearer token): `sluice.io/parser` and `sluice.io/parser-<container>`
-change how that pod's (container's) lines are parsed, `sluice.io/multiline` joins its records,
-`sluice.io/exclude` keeps its files unread, an unknown value is logged once and the source's own
-setting used; and the `enabled` decision: `auto` outside a cluster logs one line saying off and
+change how that pod's (container's) lines are parsed, also on files already open when the hint
+changes; `sluice.io/multiline` joins its records; `sluice.io/exclude` drops the pod's lines
+(counted per line as the source's drops, checkpointed so that neither lifting the hint nor a
+restart reads them again); an unknown value is logged once and the source's own setting used;
+and the `enabled` decision: `auto` outside a cluster logs one line saying off and
 why, `true` without a node name is a config error.
 
 Every wait is bounded (wait_until), never a fixed sleep."""
@@ -19,6 +21,8 @@ from sluice_e2e import (SluiceTestCase, base_env, main, metric, metrics_port,  #
                         read_jsonl, wait_until, yaml_str)
 
 TOKEN = "t0ken-e2e"
+EXCLUDED_LOG = "pod's logs excluded: read, counted and dropped"
+EXCLUSION_ENDED_LOG = "pod's logs no longer excluded; its files go on from where they are read"
 NODE = "node-1"
 
 
@@ -81,6 +85,7 @@ class KubeHintsTest(SluiceTestCase):
             "mixed", "shop", node=NODE, containers={"app": "app:1", "side": "side:1"},
             annotations={"sluice.io/parser-side": "json"})
         excluded = objects.deployment_pod("quiet", "shop", node=NODE,
+                                          containers={"app": "app:1", "side": "side:1"},
                                           annotations={"sluice.io/exclude": "true"})
         unknown = objects.deployment_pod("odd", "shop", node=NODE,
                                          annotations={"sluice.io/parser": "yaml"})
@@ -89,14 +94,17 @@ class KubeHintsTest(SluiceTestCase):
         self.log_file(logfmt, "app", ["level=warn msg=\"from logfmt\" user=7"])
         self.log_file(per_container, "app", ["level=warn msg=plain-auto"])
         self.log_file(per_container, "side", ['{"msg": "from json", "n": 1}'])
-        self.log_file(excluded, "app", ["must not be read"])
+        self.log_file(excluded, "app", [f"must not be emitted {i}" for i in range(5)])
+        self.log_file(excluded, "side", ["nor this one"])
         self.log_file(unknown, "app", ["odd one"])
         p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
         port = metrics_port(p)
         wait_until(lambda: len(self.events(out)) == 4, what="the events of the read pods")
-        # Decided by the first scan, before any line was read.
-        self.assertEqual(metric(port, "sluice_kubernetes_excluded_files_total", component="pods"),
-                         1)
+        # The excluded pod's lines are read and counted, each as one dropped event.
+        wait_until(lambda: metric(port, "sluice_kubernetes_excluded_events_total",
+                                  component="pods") == 6, what="6 excluded lines counted")
+        self.assertEqual(metric(port, "sluice_component_dropped_events_total", component="pods",
+                                kind="source", reason="excluded"), 6)
         r = self.stop(p)
         events = self.events(out)
         by_pod = {}
@@ -111,13 +119,133 @@ class KubeHintsTest(SluiceTestCase):
         self.assertEqual(side["msg"], "from json")
         self.assertEqual(side["n"], 1)
         records = r.logs
-        excluded_logs = [rec for rec in records if rec.get("msg") == "container log not read"
-                         and "sluice.io/exclude" in rec.get("why", "")]
+        self.assertEqual(len(events), 4)
+        # Once for the pod, not once per file.
+        excluded_logs = [rec for rec in records if rec.get("msg") == EXCLUDED_LOG]
         self.assertEqual(len(excluded_logs), 1, r.stderr_text)
+        self.assertEqual(excluded_logs[0].get("pod"), excluded["metadata"]["name"])
+        totals = [rec for rec in records
+                  if rec.get("msg") == "component totals" and rec.get("component") == "pods"]
+        self.assertEqual([rec.get("dropped") for rec in totals], ["6"], r.stderr_text)
         unknown_logs = [rec for rec in records
                         if rec.get("msg") == "unknown hint value; the source's own setting is used"]
         self.assertEqual(len(unknown_logs), 1, r.stderr_text)
         self.assertIn("sluice.io/parser=yaml", unknown_logs[0].get("hint", ""))
+
+    def excluded_count(self, port):
+        return metric(port, "sluice_kubernetes_excluded_events_total", component="pods") or 0
+
+    def write_and_settle(self, path, pod, line, out, port):
+        """Appends a line and waits until it was emitted (True) or counted as excluded (False)."""
+        before = self.excluded_count(port)
+        self.append(path, line)
+        outcome = {}
+
+        def settled():
+            if any(e.get("message") == line for e in self.events(out)):
+                outcome["emitted"] = True
+            elif self.excluded_count(port) > before:
+                outcome["emitted"] = False
+            return outcome
+        wait_until(settled, what=f"{line!r} emitted or counted")
+        return outcome["emitted"]
+
+    def append(self, path, line):
+        with open(path, "ab") as f:
+            f.write(cri(line))
+
+    def probe_until(self, path, pod, out, port, emitted, prefix):
+        """Writes probe lines until one is emitted (or dropped, per `emitted`): the hint change
+        has then reached the open file. Returns the probes that went the other way."""
+        for i in range(200):
+            if self.write_and_settle(path, pod, f"{prefix} {i}", out, port) == emitted:
+                return i
+        self.fail("the hint change never reached the open file")
+
+    def test_exclude_on_a_running_pod_stops_its_open_file_and_lifting_it_resumes_from_there(self):
+        pod = objects.deployment_pod("web", "shop", node=NODE)
+        self.kube.add_pod(pod)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        path = self.log_file(pod, "app", ["before"])
+        p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
+        port = metrics_port(p)
+        wait_until(lambda: len(self.events(out)) == 1, what="the line written before")
+
+        self.kube.patch_pod(ns, name, {"metadata": {"annotations": {"sluice.io/exclude": "true"}}})
+        emitted_while_changing = self.probe_until(path, pod, out, port, False, "excluding")
+        for i in range(20):
+            self.append(path, f"secret {i}")
+        wait_until(lambda: self.excluded_count(port) == 21, what="21 lines dropped and counted")
+
+        self.kube.patch_pod(ns, name, {"metadata": {"annotations": {"sluice.io/exclude": None}}})
+        dropped_while_changing = self.probe_until(path, pod, out, port, True, "lifting")
+        for i in range(5):
+            self.append(path, f"after {i}")
+        wait_until(lambda: sum(e["message"].startswith("after") for e in self.events(out)) == 5,
+                   what="the lines written after the exclusion")
+        self.assertEqual(self.excluded_count(port), 21 + dropped_while_changing)
+        self.assertEqual(metric(port, "sluice_component_dropped_events_total", component="pods",
+                                kind="source", reason="excluded"), 21 + dropped_while_changing)
+        r = self.stop(p)
+        messages = [e["message"] for e in self.events(out)]
+        # Every line once: those of the exclusion never, nothing read again from before it.
+        self.assertEqual(len(messages), len(set(messages)), messages)
+        self.assertEqual(len(messages), 1 + emitted_while_changing + 1 + 5, messages)
+        self.assertFalse([m for m in messages if m.startswith("secret")])
+        self.assertEqual(messages[0], "before")
+        self.assertEqual(messages[-5:], [f"after {i}" for i in range(5)])
+        self.assertEqual(len([rec for rec in r.logs if rec.get("msg") == EXCLUDED_LOG]), 1,
+                         r.stderr_text)
+        self.assertEqual(len([rec for rec in r.logs if rec.get("msg") == EXCLUSION_ENDED_LOG]), 1,
+                         r.stderr_text)
+
+    def test_lines_dropped_while_excluded_are_not_read_again_after_a_restart(self):
+        pod = objects.deployment_pod("quiet", "shop", node=NODE,
+                                     annotations={"sluice.io/exclude": "true"})
+        self.kube.add_pod(pod)
+        path = self.log_file(pod, "app", [f"secret {i}" for i in range(3)])
+        p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
+        port = metrics_port(p)
+        wait_until(lambda: self.excluded_count(port) == 3, what="3 lines dropped and counted")
+        self.stop(p)
+        # The checkpoint moved over them: with the hint gone, a restart does not read them.
+        self.kube.patch_pod(pod["metadata"]["namespace"], pod["metadata"]["name"],
+                            {"metadata": {"annotations": {"sluice.io/exclude": None}}})
+        p, out = self.start_sluice()
+        self.append(path, "fresh")
+        wait_until(lambda: any(e["message"] == "fresh" for e in self.events(out)),
+                   what="the line written after the restart")
+        self.stop(p)
+        self.assertEqual([e["message"] for e in self.events(out)], ["fresh"])
+
+    def test_a_parser_hint_change_reaches_the_open_file(self):
+        pod = objects.deployment_pod("api", "shop", node=NODE,
+                                     annotations={"sluice.io/parser": "json"})
+        self.kube.add_pod(pod)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        path = self.log_file(pod, "app", ["level=warn msg=first n=0"])
+        p, out = self.start_sluice()
+        wait_until(lambda: len(self.events(out)) == 1, what="the first line")
+        self.assertNotIn("n", self.events(out)[0])  # not JSON: kept as the message
+        self.kube.patch_pod(ns, name, {"metadata": {"annotations": {"sluice.io/parser": "logfmt"}}})
+        for i in range(1, 200):
+            self.append(path, f"level=warn msg=probe n={i}")
+            wait_until(lambda: len(self.events(out)) == i + 1, what=f"probe {i}")
+            if "n" in self.events(out)[-1]:
+                break
+        else:
+            self.fail("the parser hint never reached the open file")
+        for i in range(3):
+            self.append(path, f"level=warn msg=later n=later{i}")
+        wait_until(lambda: sum(e.get("msg") == "later" for e in self.events(out)) == 3,
+                   what="the later lines parsed as logfmt")
+        self.stop(p)
+        events = self.events(out)
+        first_parsed = next(i for i, e in enumerate(events) if "n" in e)
+        # From the change on, every line parsed as logfmt; before it, none.
+        self.assertTrue(all("n" in e for e in events[first_parsed:]), events)
+        self.assertFalse(any("n" in e for e in events[:first_parsed]), events)
+        self.assertEqual([e["n"] for e in events[-3:]], [f"later{i}" for i in range(3)])
 
     def test_multiline_hint_joins_that_pods_records(self):
         trace = ["Exception in thread \"main\" java.lang.IllegalStateException: boom",

@@ -114,22 +114,22 @@ FileSource::Start FileSource::start_tailing(const std::string& path,
   auto origin = std::make_shared<Origin>();
   origin->file_path = path;
   std::optional<FirstSeen> first = first_seen;
-  std::shared_ptr<void> pin;
-  std::shared_ptr<const MultilineOptions> multiline;  // a pod's hint, for this file only
+  PodFile pod_file;  // the pod's pin and hints, for this file only
   if (options_.tail.container) {
     if (auto meta = kubernetes_from_path(path)) origin->fields = kubernetes_fields(*meta);
-    const Start pod = pod_metadata(path, first, *origin, &pin, &multiline);
+    const Start pod = pod_metadata(path, first, *origin, pod_file);
     if (pod != Start::Tailing) return pod;
   }
   std::unique_ptr<FileTailer> tailer;
-  if (multiline) {
+  if (pod_file.multiline) {
     TailOptions tail = options_.tail;
-    tail.framer.multiline = std::move(multiline);
+    tail.framer.multiline = std::move(pod_file.multiline);
     tailer = std::make_unique<FileTailer>(path, tail, origin, nullptr, &open_files_);
   } else {
     tailer = std::make_unique<FileTailer>(path, options_.tail, origin, nullptr, &open_files_);
   }
-  tailer->hold(std::move(pin));
+  tailer->hold(std::move(pod_file.pin));
+  if (pod_file.excluded) tailer->set_excluded(&excluded_events_);
   std::string error;
   if (!tailer->open(&error)) {
     if (tailer->open_errno() == EMFILE || tailer->open_errno() == ENFILE) {

@@ -29,9 +29,9 @@ namespace sluice {
 namespace kube {
 struct KubeOptions;
 struct PodMetadata;
+struct FileHints;
 class KubeClient;
 class PodCache;
-struct PodMetadata;
 }  // namespace kube
 
 class PathMatcher;
@@ -77,6 +77,8 @@ class FileSource final : public Source {
   [[nodiscard]] std::vector<FileStatus> file_status() const override;
   [[nodiscard]] bool saved_final_state() const override { return !final_save_failed_; }
   [[nodiscard]] std::optional<KubernetesStatus> kubernetes_status() const override;
+  // Lines of pods excluded by their `sluice.io/exclude` hint, as reason "excluded".
+  [[nodiscard]] std::vector<std::pair<std::string, uint64_t>> dropped_events() const override;
   [[nodiscard]] const FileSourceOptions& options() const { return options_; }
 
   // ---- pod metadata without an API client (unit tests) ----
@@ -94,9 +96,10 @@ class FileSource final : public Source {
   static constexpr int64_t kPodWaitNs = 1'000'000'000;
   static constexpr int64_t kPodGetWaitNs = 2'000'000'000;
   struct PodCounters {
-    uint64_t excluded_files = 0;  // not read: their pod says `sluice.io/exclude: "true"`
-    uint64_t misses = 0;          // read with the path's metadata: the pod was not found in time
-    uint64_t gets = 0;            // GETs of a pod sent
+    // Lines read and dropped: their pod says `sluice.io/exclude: "true"`.
+    uint64_t excluded_events = 0;
+    uint64_t misses = 0;  // read with the path's metadata: the pod was not found in time
+    uint64_t gets = 0;    // GETs of a pod sent
   };
   [[nodiscard]] PodCounters pod_counters() const;
 
@@ -112,7 +115,8 @@ class FileSource final : public Source {
     uint64_t size = 0;
   };
   // Waiting: for a descriptor; PodWait: for its pod's metadata; Skipped: not to be read
-  // (its namespace is not selected, sluice's own pod, a pod excluded by its hint).
+  // (its namespace is not selected, sluice's own pod). A pod excluded by its hint is read, its
+  // lines dropped and counted (FileTailer::set_excluded).
   enum class Start { Tailing, Waiting, PodWait, Skipped, Failed };
   Start start_tailing(const std::string& path, const std::optional<FirstSeen>& first_seen);
   void wait_for_slot(const std::string& path, const std::optional<FirstSeen>& first_seen);
@@ -133,15 +137,23 @@ class FileSource final : public Source {
 
   // ---- Kubernetes metadata (file_source_kube.cpp) ----
   bool start_kubernetes(std::string* error);
-  // Adds the pod's fields to `origin` and its pin to `pin`, or says the file waits or is skipped.
+  // What a file's pod says beyond its fields.
+  struct PodFile {
+    std::shared_ptr<void> pin;  // keeps a deleted pod's metadata while the file is read
+    // A `sluice.io/multiline` hint: the file's own joiner settings (null: the source's).
+    std::shared_ptr<const MultilineOptions> multiline;
+    bool excluded = false;  // `sluice.io/exclude: "true"`: lines dropped and counted
+  };
+  // Adds the pod's fields to `origin` and fills `file`, or says the file waits or is skipped.
   // `first_seen` is replaced by the one the file had when it began to wait.
-  // A `sluice.io/multiline` hint sets `multiline` (the file's own joiner settings).
   Start pod_metadata(const std::string& path, std::optional<FirstSeen>& first_seen, Origin& origin,
-                     std::shared_ptr<void>* pin,
-                     std::shared_ptr<const MultilineOptions>* multiline);
-  // The pod's hints for the file of `container`: its parser in `origin`, its multiline preset.
-  void apply_hints(const kube::PodMetadata& pod, std::string_view container, Origin& origin,
-                   std::shared_ptr<const MultilineOptions>* multiline);
+                     PodFile& file);
+  // The pod's hints for the file of `container`: its parser set in `origin` (an unknown value
+  // logged once per pod); the caller uses the rest.
+  kube::FileHints apply_hints(const kube::PodMetadata& pod, std::string_view container,
+                              Origin& origin);
+  // Logs once per pod that its logs are dropped (`excluded`), or no longer.
+  void note_exclusion(const kube::PodMetadata& pod, bool excluded);
   std::shared_ptr<const EventParser> hinted_parser(ParserKind kind);
   std::shared_ptr<const MultilineOptions> hinted_multiline(MultilineOptions::Mode mode);
   // The cache files are looked up in: the API client's, or the one use_pods() gave.
@@ -149,7 +161,8 @@ class FileSource final : public Source {
   [[nodiscard]] int64_t pod_now() const;
   void count_miss();
   void retry_pod_waits();
-  // Files whose pod changed since their Origin was made get a new one.
+  // Files whose pod changed since their Origin was made get a new one, and their parser and
+  // exclusion hints again (from their next read).
   void refresh_pod_origins();
   void add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
                          std::string_view container) const;
@@ -159,7 +172,8 @@ class FileSource final : public Source {
   // done again as those files open or go, until none waits.
   void release_kept_pods();
   void stop_kubernetes();
-  // Files no longer matched leave skipped_ (short-lived excluded pods would grow it forever).
+  // Files no longer matched leave skipped_ (short-lived pods of namespaces left out would grow it
+  // forever).
   void forget_skipped(const std::vector<std::string>& matched);
 
   FileSourceOptions options_;
@@ -200,7 +214,8 @@ class FileSource final : public Source {
   std::set<std::string> logged_hints_;        // pods (uid) whose unknown hint value was logged
   bool releasing_kept_pods_ = false;          // release_kept_pods() has pods it may still let go
   size_t kept_pods_waiting_seen_ = SIZE_MAX;  // files waiting when it last looked
-  std::atomic<uint64_t> excluded_files_{0};
+  std::atomic<uint64_t> excluded_events_{0};  // lines dropped for `sluice.io/exclude`
+  std::set<std::string> excluded_pods_;       // uids of pods whose files drop their lines
   std::atomic<uint64_t> pod_misses_{0};
   std::atomic<uint64_t> pod_gets_{0};
   struct PodWait {

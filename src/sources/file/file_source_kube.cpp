@@ -139,22 +139,48 @@ void FileSource::refresh_pod_origins() {
   const uint64_t generation = pods->generation();
   if (generation == pods_generation_seen_) return;
   pods_generation_seen_ = generation;
+  std::set<std::string> still_excluded;
   for (auto& [key, tailer] : tailers_) {
     auto* pin = static_cast<PodPin*>(tailer->held().get());
     if (pin == nullptr) continue;
     kube::PodPtr now = pods->find_uid(pin->uid);
-    if (!now || now == pin->used) continue;
-    // Labels or annotations changed (or the pod was deleted): the file's next batches carry
-    // the new metadata; those already handed on keep theirs.
-    const auto meta = kubernetes_from_path(tailer->path());
-    auto origin = std::make_shared<Origin>();
-    origin->file_path = tailer->origin()->file_path;
-    origin->file_id = tailer->origin()->file_id;
-    origin->parser = tailer->origin()->parser;  // a hint is read when the file is opened
-    if (meta) origin->fields = kubernetes_fields(*meta);
-    add_pod_to_origin(*origin, *now, meta ? std::string_view(meta->container_name) : "");
-    tailer->set_origin(std::move(origin));
-    pin->used = std::move(now);
+    if (now && now != pin->used) {
+      // Labels, annotations or hints changed (or the pod was deleted): the file's next batches
+      // carry the new metadata and parser, its next read is dropped or not; batches already
+      // handed on keep theirs. A multiline hint stays as the file was opened with (README).
+      const auto meta = kubernetes_from_path(tailer->path());
+      const std::string_view container = meta ? std::string_view(meta->container_name) : "";
+      auto origin = std::make_shared<Origin>();
+      origin->file_path = tailer->origin()->file_path;
+      origin->file_id = tailer->origin()->file_id;
+      if (meta) origin->fields = kubernetes_fields(*meta);
+      bool excluded = false;
+      if (options_.kube->hints) excluded = apply_hints(*now, container, *origin).exclude;
+      add_pod_to_origin(*origin, *now, container);
+      tailer->set_origin(std::move(origin));
+      if (excluded != tailer->excluded()) {
+        tailer->set_excluded(excluded ? &excluded_events_ : nullptr);
+        note_exclusion(*now, excluded);
+      }
+      pin->used = std::move(now);
+    }
+    if (tailer->excluded()) still_excluded.insert(pin->uid);
+  }
+  // Pods none of whose files is open any more: a file of theirs opened later logs again.
+  std::erase_if(excluded_pods_,
+                [&](const std::string& uid) { return !still_excluded.contains(uid); });
+}
+
+void FileSource::note_exclusion(const kube::PodMetadata& pod, bool excluded) {
+  if (excluded) {
+    if (excluded_pods_.insert(pod.uid).second) {
+      log::info("pod's logs excluded: read, counted and dropped", "source", options_.name,
+                "namespace", pod.namespace_name, "pod", pod.name, "hint",
+                "sluice.io/exclude: \"true\"");
+    }
+  } else if (excluded_pods_.erase(pod.uid) > 0) {
+    log::info("pod's logs no longer excluded; its files go on from where they are read", "source",
+              options_.name, "namespace", pod.namespace_name, "pod", pod.name);
   }
 }
 
@@ -169,7 +195,7 @@ std::optional<KubernetesStatus> FileSource::kubernetes_status() const {
   out.cache_bytes = kube_->pods().memory_bytes();
   out.misses = status.misses.load(std::memory_order_relaxed);
   out.relists = status.relists.load(std::memory_order_relaxed);
-  out.excluded_files = excluded_files_.load(std::memory_order_relaxed);
+  out.excluded_events = excluded_events_.load(std::memory_order_relaxed);
   for (const auto& [key, count] : status.requests()) {
     out.requests.emplace_back(key.first, key.second, count);
   }
@@ -201,7 +227,13 @@ void FileSource::count_miss() {
 }
 
 FileSource::PodCounters FileSource::pod_counters() const {
-  return PodCounters{excluded_files_.load(), pod_misses_.load(), pod_gets_.load()};
+  return PodCounters{excluded_events_.load(), pod_misses_.load(), pod_gets_.load()};
+}
+
+std::vector<std::pair<std::string, uint64_t>> FileSource::dropped_events() const {
+  const uint64_t excluded = excluded_events_.load(std::memory_order_relaxed);
+  if (excluded == 0) return {};
+  return {{"excluded", excluded}};
 }
 
 std::shared_ptr<const EventParser> FileSource::hinted_parser(ParserKind kind) {
@@ -233,9 +265,9 @@ std::shared_ptr<const MultilineOptions> FileSource::hinted_multiline(MultilineOp
   return options;
 }
 
-void FileSource::apply_hints(const kube::PodMetadata& pod, std::string_view container,
-                             Origin& origin, std::shared_ptr<const MultilineOptions>* multiline) {
-  const kube::FileHints hints = kube::file_hints(pod.hints, container);
+kube::FileHints FileSource::apply_hints(const kube::PodMetadata& pod, std::string_view container,
+                                        Origin& origin) {
+  kube::FileHints hints = kube::file_hints(pod.hints, container);
   if (!hints.unknown.empty()) {
     if (logged_hints_.size() >= kLoggedHintsMax) logged_hints_.clear();
     if (logged_hints_.insert(pod.uid).second) {
@@ -247,13 +279,12 @@ void FileSource::apply_hints(const kube::PodMetadata& pod, std::string_view cont
   if (hints.parser && *hints.parser != options_.parser.kind) {
     origin.parser = hinted_parser(*hints.parser);
   }
-  if (hints.multiline) *multiline = hinted_multiline(*hints.multiline);
+  return hints;
 }
 
 FileSource::Start FileSource::pod_metadata(const std::string& path,
                                            std::optional<FirstSeen>& first_seen, Origin& origin,
-                                           std::shared_ptr<void>* pin,
-                                           std::shared_ptr<const MultilineOptions>* multiline) {
+                                           PodFile& file) {
   if (!options_.kube) return Start::Tailing;
   const kube::KubeOptions& k = *options_.kube;
   const auto meta = kubernetes_from_path(path);
@@ -284,13 +315,15 @@ FileSource::Start FileSource::pod_metadata(const std::string& path,
   }
   if (pod) {
     if (wait != pod_waits_.end()) pod_waits_.erase(wait);
-    if (k.hints && pod->hints.exclude) {
-      if (!skipped_.contains(path)) excluded_files_.fetch_add(1, std::memory_order_relaxed);
-      return skip("its pod says sluice.io/exclude: \"true\"");
+    if (k.hints) {
+      const kube::FileHints hints = apply_hints(*pod, meta->container_name, origin);
+      if (hints.multiline) file.multiline = hinted_multiline(*hints.multiline);
+      // Read all the same, to be counted, and to go on from there should the hint go.
+      file.excluded = hints.exclude;
+      if (hints.exclude) note_exclusion(*pod, true);
     }
-    if (k.hints) apply_hints(*pod, meta->container_name, origin, multiline);
     add_pod_to_origin(origin, *pod, meta->container_name);
-    if (pods->pin(pod->uid)) *pin = std::make_shared<PodPin>(*pods, pod);
+    if (pods->pin(pod->uid)) file.pin = std::make_shared<PodPin>(*pods, pod);
     skipped_.erase(path);
     return Start::Tailing;
   }

@@ -192,8 +192,9 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
   // Always read past the unfinished line already seen, or a long line would never complete.
   const size_t want = static_cast<size_t>(std::min<uint64_t>(
       available, std::max<uint64_t>(options_.read_budget, tail_scanned_ + 64 * 1024)));
+  if (excluded_) hand_on_kept(ctx, log);
   Batch* batch = &scratch;
-  if (decoder_) {
+  if (decoder_ || excluded_) {
     scratch.reset();
   } else {
     batch = ctx.acquire();
@@ -210,7 +211,7 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
   }
   batch->bytes.commit(static_cast<size_t>(n));
   framer_.carried(std::min<uint64_t>(tail_scanned_, static_cast<uint64_t>(n)));
-  const size_t tail = framer_.frame(*batch);
+  const size_t tail = excluded_ ? drop_lines(*batch) : framer_.frame(*batch);
   const char* base = batch->bytes.data();
   for (Event& event : batch->events) {
     event.offset = read_offset_ + static_cast<uint64_t>(event.line.data() - base);
@@ -230,7 +231,11 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
   // not today: an old file's "Dec 31" is its own year's.
   year_anchor_ns_ = mtime_ns(st);
   stamp(*batch, wall_clock_ns());
-  if (decoder_) {
+  if (excluded_) {
+    // Nothing to hand on: the checkpoint moves over the dropped lines once what was handed on
+    // before them is delivered.
+    if (tail > 0) log.add_unbatched(progress_, safe_offset());
+  } else if (decoder_) {
     decode_and_push(ctx, log, scratch);
   } else {
     if (joiner_) joiner_->join(*batch, now_ns);
@@ -243,6 +248,10 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
 }
 
 void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) {
+  if (excluded_) {
+    finish_excluded(ctx, log, scratch);
+    return;
+  }
   // Whatever is left after the last complete line becomes the final line.
   Batch* batch = decoder_ ? &scratch : ctx.acquire();
   if (decoder_) scratch.reset();
@@ -283,6 +292,54 @@ void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) 
     joiner_->flush(*out, now, true);
   }
   push(ctx, log, out);
+}
+
+size_t FileTailer::drop_lines(const Batch& scratch) {
+  uint64_t lines = 0;
+  const size_t tail = framer_.count(scratch, &lines);
+  if (lines > 0) excluded_->fetch_add(lines, std::memory_order_relaxed);
+  return tail;
+}
+
+void FileTailer::finish_excluded(SourceContext& ctx, CheckpointLog& log, Batch& scratch) {
+  hand_on_kept(ctx, log);
+  scratch.reset();
+  struct stat st {};
+  const uint64_t size = fd_ >= 0 && fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  if (size > read_offset_) {
+    // The rest, as finish() reads it: complete lines, and the unfinished one as the last.
+    const auto rest = static_cast<size_t>(
+        std::min<uint64_t>(size - read_offset_, options_.framer.max_line_bytes + 64 * 1024));
+    scratch.bytes.reserve(rest + kReadPadding);
+    const ssize_t n = ::pread(fd_, scratch.bytes.data(), rest, static_cast<off_t>(read_offset_));
+    if (n > 0) {
+      scratch.bytes.commit(static_cast<size_t>(n));
+      framer_.carried(0);
+      if (drop_lines(scratch) < static_cast<size_t>(n)) {
+        excluded_->fetch_add(1, std::memory_order_relaxed);
+      }
+      read_offset_ += static_cast<uint64_t>(n);
+      log.add_unbatched(progress_, safe_offset());
+    }
+  }
+  tail_scanned_ = 0;
+  framer_ = LineFramer(options_.framer);
+  scratch.reset();
+}
+
+void FileTailer::hand_on_kept(SourceContext& ctx, CheckpointLog& log) {
+  const bool decoder_kept = decoder_ && decoder_->has_pending();
+  const bool joiner_kept = joiner_ && joiner_->has_pending();
+  if (!decoder_kept && !joiner_kept) return;
+  Batch* batch = ctx.acquire();
+  stamp(*batch, wall_clock_ns());
+  if (decoder_kept) decoder_->flush_pending(*batch);
+  if (joiner_) {
+    const int64_t now = monotonic_ns();
+    joiner_->join(*batch, now);
+    joiner_->flush(*batch, now, true);
+  }
+  push(ctx, log, batch);
 }
 
 void FileTailer::flush_due(SourceContext& ctx, CheckpointLog& log, int64_t now_ns) {

@@ -10,6 +10,7 @@
 // may continue).
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,13 @@ class FileTailer {
   // The metadata of the file's next batches (its pod's labels changed); file_id is kept.
   [[nodiscard]] const std::shared_ptr<const Origin>& origin() const { return origin_; }
   void set_origin(std::shared_ptr<const Origin> origin) { origin_ = std::move(origin); }
+  // Drops the file's lines from its next read on, counting them in `*dropped` (its pod says
+  // `sluice.io/exclude: "true"`), or, given null, hands them on again from the next read on.
+  // Dropped lines are framed to be counted, never decoded or parsed, and the checkpoint moves
+  // over them as over delivered ones: lifting the exclusion resumes where reading is, not where
+  // it began. What was kept back before (a partial record, a multiline record) is handed on.
+  void set_excluded(std::atomic<uint64_t>* dropped) { excluded_ = dropped; }
+  [[nodiscard]] bool excluded() const { return excluded_ != nullptr; }
   // Opens the file; fills the identity (device, inode, fingerprint). On failure `error` says
   // why and open_errno() is the errno (EMFILE: no descriptor free, try again later).
   bool open(std::string* error);
@@ -105,6 +113,13 @@ class FileTailer {
   void push(SourceContext& ctx, CheckpointLog& log, Batch* batch);
   void decode_and_push(SourceContext& ctx, CheckpointLog& log, Batch& raw);
   void handle_truncation(SourceContext& ctx, CheckpointLog& log, uint64_t new_size);
+  // Hands on what the decoder and joiner keep back (before lines are dropped).
+  void hand_on_kept(SourceContext& ctx, CheckpointLog& log);
+  // Counts the complete lines of `scratch` (read at read_offset_) as dropped; returns the
+  // length of those lines (where the unfinished last line begins).
+  size_t drop_lines(const Batch& scratch);
+  // finish() of an excluded file: its last lines, the unfinished one too, dropped and counted.
+  void finish_excluded(SourceContext& ctx, CheckpointLog& log, Batch& scratch);
   // A new Origin when the identity changed (fingerprint grown, content truncated).
   void refresh_origin_id();
 
@@ -130,6 +145,7 @@ class FileTailer {
   std::unique_ptr<RuntimeDecoder> decoder_;
   std::unique_ptr<MultilineJoiner> joiner_;
   std::shared_ptr<void> held_;
+  std::atomic<uint64_t>* excluded_ = nullptr;  // set: lines are dropped and counted there
 };
 
 }  // namespace sluice

@@ -280,13 +280,13 @@ TEST_F(FileSourcePods, MultilineHintJoinsThatPodsRecordsOnly) {
   EXPECT_EQ(plain, 3u);  // the source has no multiline: three lines
 }
 
-TEST_F(FileSourcePods, ExcludedPodsNamespacesAndSelfAreNotRead) {
+TEST_F(FileSourcePods, ExcludedPodsLinesAreCountedAndDroppedNamespacesAndSelfNotRead) {
   cache_->upsert(
       pod("shop", "secret-1", "uid-secret", [](kube::PodMetadata& p) { p.hints.exclude = true; }));
   cache_->upsert(pod("shop", "web-1", "uid-web"));
   cache_->upsert(pod("kube-system", "dns-1", "uid-dns"));
   cache_->upsert(pod("logging", "sluice-x", "uid-self"));
-  log_file("shop", "secret-1", "main", {"secret a"});
+  log_file("shop", "secret-1", "main", {"secret a", "secret a2", "secret a3"});
   log_file("shop", "secret-1", "sidecar", {"secret b"});
   log_file("shop", "web-1", "main", {"web line"});
   log_file("kube-system", "dns-1", "main", {"dns line"});
@@ -298,7 +298,10 @@ TEST_F(FileSourcePods, ExcludedPodsNamespacesAndSelfAreNotRead) {
   std::vector<std::string> lines;
   for (const Seen& s : ctx_.seen()) lines.push_back(s.line);
   EXPECT_EQ(lines, std::vector<std::string>{"web line"});
-  EXPECT_EQ(source_->pod_counters().excluded_files, 2u);  // both of the excluded pod's files
+  // Every line of both of the excluded pod's files, counted as the source's drops.
+  EXPECT_EQ(source_->pod_counters().excluded_events, 4u);
+  EXPECT_EQ(source_->dropped_events(),
+            (std::vector<std::pair<std::string, uint64_t>>{{"excluded", 4}}));
 
   // With hints off, the exclude annotation means nothing; with the filters off, all is read.
   options_->hints = false;
@@ -311,7 +314,8 @@ TEST_F(FileSourcePods, ExcludedPodsNamespacesAndSelfAreNotRead) {
   std::string error;
   ASSERT_TRUE(source.start(&error)) << error;
   source.run(all);
-  EXPECT_EQ(all.seen().size(), 5u);
+  EXPECT_EQ(all.seen().size(), 7u);
+  EXPECT_TRUE(source.dropped_events().empty());
 }
 
 TEST_F(FileSourcePods, NamespaceIncludeGlobs) {
@@ -465,6 +469,93 @@ TEST_F(HeldFiles, LabelChangesReachFilesAlreadyOpen) {
   }
   const OriginMap* labels = seen->origin->find_map("kubernetes.labels");
   EXPECT_EQ(labels->entries, (kube::StringPairs{{"app", "web"}, {"version", "v2"}}));
+}
+
+// Appends a line, then waits (bounded) until it was either handed on or counted as dropped:
+// true when handed on.
+class HintChanges : public HeldFiles {
+ protected:
+  bool write_and_settle(const std::string& path, const std::string& line) {
+    const uint64_t dropped_before = source_->pod_counters().excluded_events;
+    std::ofstream(path, std::ios::app) << cri(line);
+    const auto until = std::chrono::steady_clock::now() + kPatience;
+    while (std::chrono::steady_clock::now() < until) {
+      for (const Seen& s : ctx_.seen()) {
+        if (s.line == line) return true;
+      }
+      if (source_->pod_counters().excluded_events > dropped_before) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ADD_FAILURE() << "neither handed on nor dropped: " << line;
+    return false;
+  }
+  // Probe lines until one goes the way `handed_on` says; returns how many went the other way.
+  uint64_t probe_until(const std::string& path, bool handed_on, const std::string& prefix) {
+    for (uint64_t i = 0; i < 500; ++i) {
+      if (write_and_settle(path, prefix + std::to_string(i)) == handed_on) return i;
+    }
+    ADD_FAILURE() << "the hint change never took effect";
+    return 0;
+  }
+};
+
+TEST_F(HintChanges, ExclusionReachesAnOpenFileAndItsLiftingResumesWhereReadingIs) {
+  cache_->upsert(pod("shop", "web-1", "uid-web"));
+  const std::string path = log_file("shop", "web-1", "main", {"before"});
+  start();
+  ASSERT_TRUE(ctx_.wait_for("before"));
+  cache_->upsert(
+      pod("shop", "web-1", "uid-web", [](kube::PodMetadata& p) { p.hints.exclude = true; }));
+  // Lines written before the change took effect are handed on; from the first dropped one on,
+  // every line is dropped and counted.
+  const uint64_t handed_on_before = probe_until(path, false, "excluding ");
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(write_and_settle(path, "secret " + std::to_string(i)));
+  EXPECT_EQ(source_->pod_counters().excluded_events, 6u);
+
+  cache_->upsert(pod("shop", "web-1", "uid-web"));  // the annotation removed
+  const uint64_t dropped_after = probe_until(path, true, "lifting ");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(write_and_settle(path, "after " + std::to_string(i)));
+  EXPECT_EQ(source_->pod_counters().excluded_events, 6u + dropped_after);
+  // Every line once, handed on or dropped: nothing read again from where the exclusion began.
+  std::vector<std::string> lines;
+  for (const Seen& s : ctx_.seen()) lines.push_back(s.line);
+  EXPECT_EQ(lines.size(), 1 + handed_on_before + 1 + 3);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "before"), 1);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.starts_with("secret"); }),
+            0);
+}
+
+TEST_F(HintChanges, AParserHintChangeReachesAnOpenFile) {
+  cache_->upsert(pod("shop", "api-1", "uid-api"));
+  const std::string path = log_file("shop", "api-1", "main", {"level=info msg=first"});
+  start();
+  std::optional<Seen> first = ctx_.wait_for("level=info msg=first");
+  ASSERT_TRUE(first && first->origin);
+  EXPECT_EQ(first->origin->parser, nullptr);
+  cache_->upsert(
+      pod("shop", "api-1", "uid-api", [](kube::PodMetadata& p) { p.hints.parser = "logfmt"; }));
+  std::optional<Seen> seen;
+  for (int i = 0; i < 500; ++i) {
+    const std::string line = "level=info n=" + std::to_string(i);
+    std::ofstream(path, std::ios::app) << cri(line);
+    seen = ctx_.wait_for(line);
+    ASSERT_TRUE(seen && seen->origin);
+    if (seen->origin->parser) break;
+  }
+  ASSERT_TRUE(seen->origin->parser);
+  EXPECT_EQ(seen->origin->parser->options().kind, ParserKind::Logfmt);
+  EXPECT_EQ(field(*seen->origin, "kubernetes.pod.uid"), "uid-api");  // its metadata kept
+  // The hint removed: the source's own parser again.
+  cache_->upsert(pod("shop", "api-1", "uid-api"));
+  for (int i = 0; i < 500; ++i) {
+    const std::string line = "level=info m=" + std::to_string(i);
+    std::ofstream(path, std::ios::app) << cri(line);
+    seen = ctx_.wait_for(line);
+    ASSERT_TRUE(seen && seen->origin);
+    if (!seen->origin->parser) break;
+  }
+  EXPECT_EQ(seen->origin->parser, nullptr);
 }
 
 }  // namespace
