@@ -78,8 +78,8 @@ struct HttpRequest {
 struct HttpStreamRequest {
   std::string target{};  // path and query (base_path added)
   std::vector<std::pair<std::string, std::string>> headers{};
-  // No byte for this long: the stream fails ("idle"). A watch whose server sends bookmarks every
-  // minute sets about twice that.
+  // No byte for this long: the stream fails ("idle"). A Kubernetes watch sets the timeoutSeconds
+  // it asked the server for plus a margin: silent longer, its server is gone (half-open).
   int64_t idle_timeout_ns = 120'000'000'000;
   bool split_lines = true;
   // A line longer than this fails the stream rather than growing the buffer without bound.

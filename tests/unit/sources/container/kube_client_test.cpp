@@ -407,7 +407,7 @@ TEST(KubeClient, OneGetForAPodNotYetInTheCache) {
   h.client->start();
   ASSERT_NE(h.api.watch_feed(0), nullptr);
   std::promise<PodPtr> found;
-  h.client->get_pod("shop", "cron-29000000-abcde", [&](PodPtr p) { found.set_value(p); });
+  h.client->get_pod("shop", "cron-29000000-abcde", [&](const PodPtr& p) { found.set_value(p); });
   auto future = found.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   const PodPtr got = future.get();
@@ -415,7 +415,7 @@ TEST(KubeClient, OneGetForAPodNotYetInTheCache) {
   EXPECT_EQ(got->uid, "u-cron");
   EXPECT_EQ(h.client->pods().find("shop", "cron-29000000-abcde"), got);
   std::promise<PodPtr> missing;
-  h.client->get_pod("shop", "gone", [&](PodPtr p) { missing.set_value(p); });
+  h.client->get_pod("shop", "gone", [&](const PodPtr& p) { missing.set_value(p); });
   EXPECT_EQ(missing.get_future().get(), nullptr);
   const auto gets = of_verb(h.server, Verb::Get);
   ASSERT_EQ(gets.size(), 2U);
