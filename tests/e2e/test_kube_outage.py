@@ -131,7 +131,8 @@ class KubeOutageTest(SluiceTestCase):
         self.assertEqual(len(self.kube.requests(verb="get", resource="pods")), 0)
         # Nor does any other layer repeat itself (the HTTP client says once that the endpoint
         # failed, and once that it recovered).
-        warnings = [r.get("msg") for r in log_records(stderr) if r.get("level") in ("warn", "error")]
+        warnings = [r.get("msg") for r in log_records(stderr)
+                    if r.get("level") in ("warn", "error")]
         self.assertEqual(len(warnings), len(set(warnings)), warnings)
 
     def test_api_server_back_without_the_history_relists(self):

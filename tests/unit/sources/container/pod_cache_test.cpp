@@ -151,9 +151,13 @@ TEST(PodCache, KeptDeletedPodsSurviveARestart) {
   const PodPtr web = restarted.find_uid("u-web");
   ASSERT_NE(web, nullptr);
   EXPECT_EQ(web->owner_parent, "web");  // the Deployment, although labels were re-read
-  // Files reopened after the restart pin what they use; the rest is released.
+  // Files reopened after the restart pin what they use; the pods of files still waiting (for a
+  // descriptor) are kept; the rest is released.
   restarted.pin("u-job");
-  restarted.release_unpinned_deleted();
+  restarted.release_unpinned_deleted({"u-web"});
+  EXPECT_NE(restarted.find_uid("u-job"), nullptr);
+  EXPECT_NE(restarted.find_uid("u-web"), nullptr);
+  restarted.release_unpinned_deleted();  // the waiting file went
   EXPECT_NE(restarted.find_uid("u-job"), nullptr);
   EXPECT_EQ(restarted.find_uid("u-web"), nullptr);
 }
