@@ -57,7 +57,7 @@ class MockCluster(StdinDrivenTool):
 
     name = "sluice_kafka_mock"
 
-    def __init__(self, brokers=3, topics=None, start_timeout=10.0):
+    def __init__(self, brokers=3, topics=None, start_timeout=30.0):
         super().__init__(start_timeout)
         self.brokers = brokers
         self.topics = dict(topics or {})

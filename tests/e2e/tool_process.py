@@ -13,7 +13,7 @@ class StdinDrivenTool:
 
     name = "tool"
 
-    def __init__(self, start_timeout=10.0):
+    def __init__(self, start_timeout=30.0):
         self.start_timeout = start_timeout
         self.proc = None
         self._buf = b""
