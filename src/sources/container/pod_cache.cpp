@@ -1,5 +1,6 @@
 #include "sources/container/pod_cache.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -21,6 +22,17 @@ void put_member(ByteBuffer& out, std::string_view key, std::string_view value, b
   put_string(out, key);
   out.push_back(':');
   put_string(out, value);
+}
+
+bool has_key(const StringPairs& pairs, std::string_view key) {
+  return std::any_of(pairs.begin(), pairs.end(),
+                     [&](const auto& pair) { return pair.first == key; });
+}
+
+// `key: value` added to a map unless the pod kept that key itself (the label or annotation the
+// value was derived from): a JSON object must not write a key twice.
+void add_derived(StringPairs& pairs, std::string key, std::string value) {
+  if (!has_key(pairs, key)) pairs.emplace_back(std::move(key), std::move(value));
 }
 
 void put_map(ByteBuffer& out, const StringPairs& pairs) {
@@ -58,17 +70,19 @@ void encode_pod(ByteBuffer& out, const PodMetadata& pod) {
   StringPairs labels = pod.labels;
   if (pod.owner_kind == OwnerKind::ReplicaSet && !pod.owner_parent.empty()) {
     // The Deployment is derived from this label: without it the name would not come back.
-    labels.emplace_back("pod-template-hash", pod.owner_name.substr(pod.owner_parent.size() + 1));
+    add_derived(labels, "pod-template-hash", pod.owner_name.substr(pod.owner_parent.size() + 1));
   }
   out.append(R"(,"labels":)");
   put_map(out, labels);
   StringPairs annotations = pod.annotations;
   const PodHints& h = pod.hints;
-  if (h.exclude) annotations.emplace_back("sluice.io/exclude", "true");
-  if (!h.parser.empty()) annotations.emplace_back("sluice.io/parser", h.parser);
-  if (!h.multiline.empty()) annotations.emplace_back("sluice.io/multiline", h.multiline);
+  // The hints, unless their annotations are kept as such (a `sluice.io/*` glob): those say the
+  // same, both being read from the last value of each key.
+  if (h.exclude) add_derived(annotations, "sluice.io/exclude", "true");
+  if (!h.parser.empty()) add_derived(annotations, "sluice.io/parser", h.parser);
+  if (!h.multiline.empty()) add_derived(annotations, "sluice.io/multiline", h.multiline);
   for (const auto& [container, parser] : h.container_parsers) {
-    annotations.emplace_back("sluice.io/parser-" + container, parser);
+    add_derived(annotations, "sluice.io/parser-" + container, parser);
   }
   out.append(R"(,"annotations":)");
   put_map(out, annotations);
@@ -252,6 +266,33 @@ bool PodCache::save_deleted(const std::string& dir, const std::string& path,
   return replace_file(dir, path, encode_pods(deleted), error);
 }
 
+bool decode_pods(std::string_view json, const PodExtractOptions& options,
+                 std::vector<std::shared_ptr<PodMetadata>>* pods, std::string* error) {
+  simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  simdjson::ondemand::array items;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(root) ||
+      root.find_field("items").get_array().get(items)) {
+    *error = "not a list of pods";
+    return false;
+  }
+  for (auto element : items) {
+    simdjson::ondemand::object object;
+    auto pod = std::make_shared<PodMetadata>();
+    ObjectHead head;
+    std::string pod_error;
+    if (element.get_object().get(object) ||
+        !read_pod(object, options, pod.get(), &head, &pod_error) || pod->uid.empty()) {
+      *error = pod_error.empty() ? std::string("a pod without uid") : std::move(pod_error);
+      return false;
+    }
+    pods->push_back(std::move(pod));
+  }
+  return true;
+}
+
 bool PodCache::load_deleted(const std::string& path, const PodExtractOptions& options,
                             std::string* error) {
   std::ifstream in(path, std::ios::binary);
@@ -260,30 +301,17 @@ bool PodCache::load_deleted(const std::string& path, const PodExtractOptions& op
     *error = path + ": " + std::strerror(errno);
     return false;
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object root;
-  simdjson::ondemand::array items;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(root) ||
-      root.find_field("items").get_array().get(items)) {
-    *error = path + ": not a list of pods";
-    return false;
-  }
-  for (auto element : items) {
-    simdjson::ondemand::object object;
-    auto pod = std::make_shared<PodMetadata>();
-    ObjectHead head;
-    if (element.get_object().get(object) || !read_pod(object, options, pod.get(), &head, error) ||
-        pod->uid.empty()) {
-      *error = path + ": " + (error->empty() ? std::string("a pod without uid") : *error);
-      return false;
-    }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::shared_ptr<PodMetadata>> pods;
+  std::string decode_error;
+  const bool ok = decode_pods(text, options, &pods, &decode_error);
+  // The pods read before a broken one are kept all the same, as they were before: each is whole.
+  for (auto& pod : pods) {
     pod->deleted = true;
     upsert(std::move(pod));
   }
-  return true;
+  if (!ok) *error = path + ": " + decode_error;
+  return ok;
 }
 
 }  // namespace sluice::kube

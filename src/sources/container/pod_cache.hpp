@@ -83,4 +83,10 @@ class PodCache {
 // into the same metadata.
 std::string encode_pods(const std::vector<PodPtr>& pods);
 
+// The pods of a text encode_pods() wrote (what load_deleted() reads from its file), read with
+// `options` and appended to `pods` one by one. False with `error` set at the first item that is
+// not a pod with a uid (or when the text is no list of pods); the pods before it stay appended.
+bool decode_pods(std::string_view json, const PodExtractOptions& options,
+                 std::vector<std::shared_ptr<PodMetadata>>* pods, std::string* error);
+
 }  // namespace sluice::kube

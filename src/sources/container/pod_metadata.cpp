@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace sluice::kube {
 
@@ -61,9 +62,21 @@ bool read_string_map(od::value value, Reader& r, std::string_view what, Want&& w
   });
 }
 
-void sort_pairs(StringPairs& pairs) {
-  std::sort(pairs.begin(), pairs.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+// Sorted by key, each key once: of a key the JSON wrote twice (no API server should, a hostile or
+// buggy one may) the last value stays, as Go's encoding/json reads it. A map with a key twice would
+// put it twice into every event, and back into the kept-pods file.
+void sort_unique_pairs(StringPairs& pairs) {
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto kept = pairs.begin();
+  for (auto run = pairs.begin(); run != pairs.end();) {
+    auto last = run;
+    while (std::next(last) != pairs.end() && std::next(last)->first == run->first) ++last;
+    if (kept != last) *kept = std::move(*last);
+    ++kept;
+    run = std::next(last);
+  }
+  pairs.erase(kept, pairs.end());
 }
 
 OwnerKind owner_kind_of(std::string_view kind) {
@@ -135,6 +148,7 @@ void read_hint(std::string_view key, std::string_view value, PodHints* hints) {
   } else if (key == "sluice.io/multiline") {
     hints->multiline.assign(value);
   } else if (key.starts_with(kParserPerContainer) && key.size() > kParserPerContainer.size()) {
+    // Sorted (of a container named twice, the last kept) once all are read: see read_pod().
     hints->container_parsers.emplace_back(std::string(key.substr(kParserPerContainer.size())),
                                           std::string(value));
   }
@@ -264,6 +278,11 @@ size_t PodMetadata::memory_bytes() const {
 }
 
 bool glob_match(std::string_view glob, std::string_view text) {
+  // fnmatch() reads C strings: past a NUL byte (JSON's \u0000) it would match by a prefix only.
+  // No Kubernetes key holds one; such a key is never selected.
+  if (glob.find('\0') != std::string_view::npos || text.find('\0') != std::string_view::npos) {
+    return false;
+  }
   return ::fnmatch(std::string(glob).c_str(), std::string(text).c_str(), 0) == 0;
 }
 
@@ -307,8 +326,9 @@ bool read_pod(simdjson::ondemand::object object, const PodExtractOptions& option
     return read_status_field(key, v, r, head);
   });
   if (!ok) return false;
-  sort_pairs(pod->labels);
-  sort_pairs(pod->annotations);
+  sort_unique_pairs(pod->labels);
+  sort_unique_pairs(pod->annotations);
+  sort_unique_pairs(pod->hints.container_parsers);
   pod->labels.shrink_to_fit();
   pod->annotations.shrink_to_fit();
   pod->images.shrink_to_fit();
@@ -347,7 +367,7 @@ bool read_namespace(simdjson::ondemand::object object, std::string* name, String
     if (key == "status") return true;  // a Namespace's phase, or a Status's "Failure"
     return read_status_field(key, v, r, head);
   });
-  if (ok) sort_pairs(*labels);
+  if (ok) sort_unique_pairs(*labels);
   return ok;
 }
 

@@ -35,7 +35,7 @@ struct PodHints {
   bool exclude = false;           // sluice.io/exclude: "true"
   std::string parser;             // sluice.io/parser
   std::string multiline;          // sluice.io/multiline
-  StringPairs container_parsers;  // sluice.io/parser-<container>: container → parser
+  StringPairs container_parsers;  // sluice.io/parser-<container>: container → parser, sorted
 
   // The container's own parser hint, else the pod's, else "".
   [[nodiscard]] std::string_view parser_for(std::string_view container) const;

@@ -162,6 +162,29 @@ TEST(PodCache, KeptDeletedPodsSurviveARestart) {
   EXPECT_EQ(restarted.find_uid("u-web"), nullptr);
 }
 
+// What save_deleted() writes reads back into the same metadata, also when what it derives from
+// (the pod-template-hash label, the sluice.io/* hints) is kept as a label or annotation itself.
+TEST(PodCache, EncodedPodsReadBackAsTheyWere) {
+  PodExtractOptions options;
+  options.annotation_globs = {"sluice.io/*", "prometheus.io/*"};
+  PodSpec spec;  // a Deployment's pod: pod-template-hash among its labels
+  spec.annotations = {{"prometheus.io/port", "9102"},
+                      {"sluice.io/exclude", "true"},
+                      {"sluice.io/parser", "json"},
+                      {"sluice.io/parser-envoy", "logfmt"}};
+  const PodPtr pod = make_pod(spec, options);
+  ASSERT_EQ(pod->owner_parent, "web");
+  std::vector<std::shared_ptr<PodMetadata>> decoded;
+  std::string error;
+  ASSERT_TRUE(decode_pods(encode_pods({pod}), options, &decoded, &error)) << error;
+  ASSERT_EQ(decoded.size(), 1U);
+  EXPECT_EQ(decoded[0]->labels, pod->labels);
+  EXPECT_EQ(decoded[0]->annotations, pod->annotations);
+  EXPECT_EQ(decoded[0]->hints.container_parsers, pod->hints.container_parsers);
+  EXPECT_EQ(decoded[0]->owner_parent, "web");
+  EXPECT_EQ(encode_pods({decoded[0]}), encode_pods({pod}));
+}
+
 TEST(PodCache, MissingSaveFileIsNoErrorAndABrokenOneIs) {
   sluice::testing::TempDir dir("sluice-podcache");
   PodCache cache;

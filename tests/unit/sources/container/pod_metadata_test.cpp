@@ -251,5 +251,35 @@ TEST(PodMetadata, GlobMatchCrossesSlashes) {
   EXPECT_FALSE(glob_match("prometheus.io/*", "kubectl.kubernetes.io/last-applied-configuration"));
 }
 
+// fnmatch() reads C strings: a key with a NUL byte (which JSON can carry as \u0000) must not
+// match a glob by the part before it.
+TEST(PodMetadata, GlobNeverMatchesPastANulByte) {
+  EXPECT_FALSE(
+      glob_match("app.kubernetes.io/name", std::string_view("app.kubernetes.io/name\0x", 24)));
+  EXPECT_FALSE(glob_match(std::string_view("a\0b", 3), "a"));
+  const std::string json =
+      R"({"kind":"Pod","metadata":{"uid":"u","annotations":)"
+      R"({"app.kubernetes.io/name\u0000evil":"1","app.kubernetes.io/name":"2"}}})";
+  PodExtractOptions options;
+  options.annotation_globs = {"app.kubernetes.io/name"};
+  EXPECT_EQ(parse(json, options).annotations, (StringPairs{{"app.kubernetes.io/name", "2"}}));
+}
+
+// A hostile or buggy API server may write a key twice: each map keeps it once, with the last
+// value (as Go's encoding/json reads it), so an event never carries a label twice.
+TEST(PodMetadata, KeyWrittenTwiceKeepsTheLastValueOnce) {
+  const std::string json = R"({"kind":"Pod","metadata":{"uid":"u",)"
+                           R"("labels":{"app":"a","team":"t","app":"b"},)"
+                           R"("annotations":{"x/y":"1","sluice.io/parser-envoy":"json",)"
+                           R"("x/y":"2","sluice.io/parser-envoy":"logfmt","x/y":"3"}}})";
+  PodExtractOptions options;
+  options.annotation_globs = {"*"};
+  const PodMetadata pod = parse(json, options);
+  EXPECT_EQ(pod.labels, (StringPairs{{"app", "b"}, {"team", "t"}}));
+  EXPECT_EQ(pod.annotations, (StringPairs{{"sluice.io/parser-envoy", "logfmt"}, {"x/y", "3"}}));
+  EXPECT_EQ(pod.hints.container_parsers, (StringPairs{{"envoy", "logfmt"}}));
+  EXPECT_EQ(pod.hints.parser_for("envoy"), "logfmt");
+}
+
 }  // namespace
 }  // namespace sluice::kube
