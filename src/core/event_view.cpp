@@ -8,12 +8,32 @@
 
 namespace sluice {
 
+std::optional<Value> FieldLookup::get_plain(std::string_view path) const { return get(path); }
+
 std::optional<Value> EventView::get(std::string_view path) const {
-  // A path with a quoted segment (`x."a.b"`) names keys segment by segment; a plain one is
-  // compared as it is.
-  const bool quoted = has_quoted_segment(path);
-  auto names = [&](std::string_view key) {
-    return quoted ? path_names_key(path, key) : key == path;
+  return has_quoted_segment(path) ? find<true>(path) : get_plain(path);
+}
+
+std::optional<Value> EventView::get_plain(std::string_view path) const { return find<false>(path); }
+
+// A path with a quoted segment (`x."a.b"`) names keys segment by segment; a plain one is
+// compared as it is, with the plain string functions.
+template <bool kQuoted>
+std::optional<Value> EventView::find(std::string_view path) const {
+  auto names = [path](std::string_view key) {
+    if constexpr (kQuoted) {
+      return path_names_key(path, key);
+    } else {
+      return key == path;
+    }
+  };
+  // The last `.` before `end` that separates segments (one inside quotes does not).
+  auto separator_before = [path](size_t end) {
+    if constexpr (kQuoted) {
+      return last_path_separator(path, end);
+    } else {
+      return end == 0 ? std::string_view::npos : path.rfind('.', end - 1);
+    }
   };
   const uint32_t end = event_.first_field + event_.field_count;
   for (uint32_t i = event_.first_field; i < end; ++i) {
@@ -24,15 +44,17 @@ std::optional<Value> EventView::get(std::string_view path) const {
   // that lacks the member falls through to the metadata, which the output merges into it
   // (`host.name` beside a parsed `host: {hostname: ...}`); a parsed scalar replaces it.
   bool searched = false;
-  for (size_t dot = last_path_separator(path, path.size());
-       !searched && dot != std::string_view::npos && dot > 0;
-       dot = last_path_separator(path, dot)) {
+  for (size_t dot = separator_before(path.size());
+       !searched && dot != std::string_view::npos && dot > 0; dot = separator_before(dot)) {
     std::string_view prefix = path.substr(0, dot);
     for (uint32_t i = event_.first_field; i < end; ++i) {
       const Field& field = batch_.fields[i];
-      if (field.key.data() == nullptr ||
-          (quoted ? !path_names_key(prefix, field.key) : field.key != prefix))
-        continue;
+      if (field.key.data() == nullptr) continue;
+      if constexpr (kQuoted) {
+        if (!path_names_key(prefix, field.key)) continue;
+      } else {
+        if (field.key != prefix) continue;
+      }
       if (field.value.kind != ValueKind::Json) return std::nullopt;
       Value nested;
       if (find_json_path(field.value.text, path.substr(dot + 1), batch_.arena, &nested)) {
@@ -80,7 +102,13 @@ std::optional<Value> EventView::get(std::string_view path) const {
       const std::string_view entry = path_under(path, map.key);
       if (entry.empty()) continue;
       for (const auto& [key, value] : map.entries) {
-        if (path_names_key(entry, key)) return Value{ValueKind::String, false, value};
+        bool entry_names_key = false;
+        if constexpr (kQuoted) {
+          entry_names_key = path_names_key(entry, key);  // the entry may be the quoted segment
+        } else {
+          entry_names_key = entry == key;
+        }
+        if (entry_names_key) return Value{ValueKind::String, false, value};
       }
     }
   }

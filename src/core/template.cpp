@@ -154,7 +154,8 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
         return std::nullopt;
       }
       flush_literal();
-      t.parts_.push_back({PartKind::Field, std::move(scan.canonical)});
+      const bool plain_path = !has_quoted_segment(scan.canonical);
+      t.parts_.push_back({PartKind::Field, std::move(scan.canonical), plain_path});
       t.is_static_ = false;
       i = close + 1;
     } else if (c == '%') {
@@ -207,7 +208,8 @@ bool Template::render(const FieldLookup& event, int64_t timestamp_ns, const Rend
         append_time(out, part.text[0], timestamp_ns);
         break;
       case PartKind::Field: {
-        std::optional<Value> value = event.get(part.text);
+        std::optional<Value> value =
+            part.plain_path ? event.get_plain(part.text) : event.get(part.text);
         if (!value) {
           complete = false;
           out.append(options.missing);
@@ -258,7 +260,8 @@ bool Template::render_path(const FieldLookup& event, int64_t timestamp_ns, std::
         tail = out.size();
         break;
       case PartKind::Field: {
-        std::optional<Value> value = event.get(part.text);
+        std::optional<Value> value =
+            part.plain_path ? event.get_plain(part.text) : event.get(part.text);
         if (!value) complete = false;
         names::append_path_value(out, value ? value->text : missing);
         dynamic = true;

@@ -61,6 +61,8 @@ class Template {
   struct Part {
     PartKind kind;
     std::string text;  // literal text, field path, or the time conversion letter
+    // A field path without a quoted segment, looked up with FieldLookup::get_plain().
+    bool plain_path = false;
   };
   bool render_path(const FieldLookup& event, int64_t timestamp_ns, std::string_view missing,
                    ByteBuffer& out) const;

@@ -66,25 +66,33 @@ class NotNode final : public Condition {
 
 class ExistsNode final : public Condition {
  public:
-  explicit ExistsNode(std::string path) : path_(std::move(path)) {}
-  bool matches(const FieldLookup& event) const override { return event.get(path_).has_value(); }
+  explicit ExistsNode(std::string path)
+      : path_(std::move(path)), plain_(!has_quoted_segment(path_)) {}
+  bool matches(const FieldLookup& event) const override {
+    return (plain_ ? event.get_plain(path_) : event.get(path_)).has_value();
+  }
 
  private:
   std::string path_;
+  bool plain_;  // no quoted segment: looked up without checking for one per event
 };
 
 class CompareNode final : public Condition {
  public:
   // Everything derivable from the literal is worked out here so matches() only parses the field.
   CompareNode(std::string path, Op op, std::string literal, std::unique_ptr<RE2> regex)
-      : path_(std::move(path)), op_(op), literal_(std::move(literal)), regex_(std::move(regex)) {
+      : path_(std::move(path)),
+        plain_(!has_quoted_segment(path_)),
+        op_(op),
+        literal_(std::move(literal)),
+        regex_(std::move(regex)) {
     literal_numeric_ = parse_number(literal_, &literal_number_);
     // A numeric literal compares as a number even if it is also a syslog/pino level number.
     if (!literal_numeric_) literal_level_ = parse_level(literal_);
   }
 
   bool matches(const FieldLookup& event) const override {
-    const std::optional<Value> value = event.get(path_);
+    const std::optional<Value> value = plain_ ? event.get_plain(path_) : event.get(path_);
     if (!value) return op_ == Op::Ne || op_ == Op::NotMatch;
     switch (op_) {
       case Op::Eq:
@@ -147,6 +155,7 @@ class CompareNode final : public Condition {
   }
 
   std::string path_;
+  bool plain_;  // no quoted segment: looked up without checking for one per event
   Op op_;
   std::string literal_;
   std::unique_ptr<RE2> regex_;
