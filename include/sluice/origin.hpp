@@ -16,7 +16,8 @@ class EventParser;
 // one dotted ECS name (`kubernetes.labels`). Its keys are never split at their dots: every
 // encoding writes them as they are (`"labels":{"app.kubernetes.io/name":"web"}`), except the
 // Elasticsearch sink's `dedot` (EncodingSpec::dedot_map_keys). Built once per origin by
-// Origin::add_map(), with each encoding worked out there, so that an event costs one copy.
+// add_origin_map() (core/origin_maps.hpp), with each encoding worked out there, so that an event
+// costs one copy.
 struct OriginMap {
   std::string key;                                           // `kubernetes.labels`
   std::vector<std::pair<std::string, std::string>> entries;  // sorted by key, keys unique
@@ -39,18 +40,10 @@ struct Origin {
   // `kubernetes.*` stays one object), or after all fields when none does. A map's key must be
   // neither a field's key nor a prefix of one, nor under one.
   std::vector<OriginMap> maps;
-  static constexpr size_t kMaxOriginMaps = 64;  // add_map() adds no more
+  static constexpr size_t kMaxOriginMaps = 64;  // add_origin_map() adds no more
   // The parser of this file's lines when it is not its source's (a pod's `sluice.io/parser` hint);
   // null: the source's. Chosen once per file, so a batch costs one pointer test.
   std::shared_ptr<const EventParser> parser;
-
-  // Adds the map `key` (a dotted ECS name such as `kubernetes.labels`) holding `entries` (keys
-  // as written, any characters; for a key given twice, the last value). A map added again under
-  // the same key replaces the first. An empty map adds nothing: the output then has no such object,
-  // as for a pod without labels. Builds the map's JSON (plain and dedotted) and text forms once,
-  // here. Defined in src/core/origin.cpp.
-  //   origin.add_map("kubernetes.labels", {{"app", "web"}, {"app.kubernetes.io/name", "web"}});
-  void add_map(std::string key, std::vector<std::pair<std::string, std::string>> entries);
 
   // The map named `key`, or null.
   [[nodiscard]] const OriginMap* find_map(std::string_view key) const {

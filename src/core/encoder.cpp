@@ -85,7 +85,7 @@ uint16_t taken_bit(std::string_view key) {
 template <typename Members>
 void append_origin_fields_and_maps(const Origin& origin, uint16_t taken, bool dedot,
                                    Members& members) {
-  uint64_t written = 0;  // bit i: maps[i] is written (add_map keeps at most 64)
+  uint64_t written = 0;  // bit i: maps[i] is written (add_origin_map keeps at most 64)
   auto write_maps_of = [&](std::string_view top) {
     for (size_t m = 0; m < origin.maps.size(); ++m) {
       const OriginMap& map = origin.maps[m];

@@ -207,7 +207,7 @@ void encode_text(const Batch& batch, const Event& event, const SourceMeta& meta,
     if (i - event.first_field == event.timestamp_field) continue;
     append_text_member(out, f.key, f.value, color);
   }
-  // The origin's maps (pod labels), each written once per origin by Origin::add_map().
+  // The origin's maps (pod labels), each written once per origin by add_origin_map().
   if (const Origin* origin = batch.origin.get()) {
     for (const OriginMap& map : origin->maps) out.append(color ? map.text_color : map.text);
   }

@@ -15,6 +15,7 @@
 
 #include "core/encoder.hpp"
 #include "core/event_view.hpp"
+#include "core/origin_maps.hpp"
 #include "core/tap.hpp"
 #include "core/template.hpp"
 #include "parse/event_parser.hpp"
@@ -420,7 +421,7 @@ TEST(HotPath, ThrottleDoesNotAllocatePerEvent) {
   EXPECT_GT(quiet->live_keys(), 7u);
 }
 
-// Events from a pod's log file whose origin carries label maps (Origin::add_map): encoded as JSON
+// Events from a pod's log file whose origin carries label maps (add_origin_map): encoded as JSON
 // (plain, dedotted, through the memo), as text, and read by a condition and a template with
 // quoted segments, without allocating once warm; lines with a parsed `kubernetes` object or
 // dotted `kubernetes.*` keys merge with the maps.
@@ -443,8 +444,9 @@ TEST(HotPath, OriginMapsAndQuotedPathsDoNotAllocatePerEvent) {
   auto origin = std::make_shared<Origin>();
   origin->file_path = "/var/log/containers/web-0_shop_app-0123.log";
   origin->fields = {{"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}};
-  origin->add_map("kubernetes.labels", {{"app", "shop"}, {"app.kubernetes.io/name", "web"}});
-  origin->add_map("kubernetes.annotations", {{"example.com/team", "payments"}});
+  add_origin_map(*origin, "kubernetes.labels",
+                 {{"app", "shop"}, {"app.kubernetes.io/name", "web"}});
+  add_origin_map(*origin, "kubernetes.annotations", {{"example.com/team", "payments"}});
   Batch batch;
   ByteBuffer json, dedotted, human, recorded, keys;
   EncodeMemo memo;

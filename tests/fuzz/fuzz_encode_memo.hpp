@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/encoder.hpp"
+#include "core/origin_maps.hpp"
 #include "fuzz_common.hpp"
 
 namespace sluice::fuzz {
@@ -37,13 +38,15 @@ inline std::shared_ptr<Origin> origin_with_maps(std::string_view input) {
       {"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}, {"container.id", "0123"}};
   const std::string_view head = input.substr(0, 48);
   const size_t cut = head.size() / 2;
-  origin->add_map("kubernetes.labels", {{"app", "web"},
-                                        {"app.kubernetes.io/name", std::string(head)},
-                                        {std::string(head.substr(0, cut)), "first"},
-                                        {std::string(head.substr(cut)), "second"},
-                                        {"a.b", "dotted"},
-                                        {"a_b", "underscored"}});
-  origin->add_map("kubernetes.annotations", {{std::string(head), std::string(head.substr(cut))}});
+  add_origin_map(*origin, "kubernetes.labels",
+                 {{"app", "web"},
+                  {"app.kubernetes.io/name", std::string(head)},
+                  {std::string(head.substr(0, cut)), "first"},
+                  {std::string(head.substr(cut)), "second"},
+                  {"a.b", "dotted"},
+                  {"a_b", "underscored"}});
+  add_origin_map(*origin, "kubernetes.annotations",
+                 {{std::string(head), std::string(head.substr(cut))}});
   return origin;
 }
 

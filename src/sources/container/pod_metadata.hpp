@@ -103,7 +103,7 @@ bool glob_match(std::string_view glob, std::string_view text);
 // kubernetes.pod.uid, kubernetes.pod.ip, kubernetes.node.name, the workload
 // (kubernetes.deployment.name / replicaset.name / statefulset.name / daemonset.name /
 // job.name / cronjob.name), then container.image.name. Empty values are left out. The labels
-// and annotations are maps beside them (Origin::add_map: `kubernetes.labels`,
+// and annotations are maps beside them (add_origin_map: `kubernetes.labels`,
 // `kubernetes.annotations`), their keys kept as written.
 void append_pod_fields(const PodMetadata& pod, std::string_view container, StringPairs& out);
 

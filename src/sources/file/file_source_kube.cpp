@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "core/durable_file.hpp"
+#include "core/origin_maps.hpp"
 #include "sources/container/kube_client.hpp"
 #include "sources/container/kube_options.hpp"
 #include "sources/container/kubernetes_path.hpp"
@@ -124,11 +125,11 @@ void FileSource::add_pod_to_origin(Origin& origin, const kube::PodMetadata& pod,
   kube::append_pod_fields(pod, container, fields);
   merge_pod_fields(origin.fields, fields);
   // Keys with dots and slashes (`app.kubernetes.io/name`) stay whole in maps.
-  origin.add_map("kubernetes.labels", pod.labels);
-  origin.add_map("kubernetes.annotations", pod.annotations);
+  add_origin_map(origin, "kubernetes.labels", pod.labels);
+  add_origin_map(origin, "kubernetes.annotations", pod.annotations);
   if (options_.kube->namespace_labels && kube_) {
     if (auto labels = kube_->namespace_labels(pod.namespace_name)) {
-      origin.add_map("kubernetes.namespace_labels", *labels);
+      add_origin_map(origin, "kubernetes.namespace_labels", *labels);
     }
   }
 }

@@ -1,4 +1,4 @@
-// An origin's maps (pod labels and annotations, Origin::add_map): keys with dots and slashes are
+// An origin's maps (pod labels and annotations, add_origin_map): keys with dots and slashes are
 // written as they are in every encoding (never split into objects), inside the origin's
 // `kubernetes` object, merged with a parsed one; dedotted on request; found by lookups; and the
 // memo of layouts writes the same bytes as the general encoder.
@@ -11,6 +11,7 @@
 #include "core/encode_memo.hpp"
 #include "core/encoder.hpp"
 #include "core/event_view.hpp"
+#include "core/origin_maps.hpp"
 #include "parse/event_parser.hpp"
 #include "parse/framer.hpp"
 
@@ -23,11 +24,12 @@ std::shared_ptr<Origin> pod_origin() {
   origin->fields = {
       {"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}, {"container.id", "0123"}};
   // Given out of order, with a key twice: sorted, the last value kept.
-  origin->add_map("kubernetes.labels", {{"app.kubernetes.io/name", "web"},
-                                        {"app", "shop-web"},
-                                        {"team", "old"},
-                                        {"team", "payments"}});
-  origin->add_map("kubernetes.annotations", {{"example.com/owner", "ops \"blue\""}});
+  add_origin_map(*origin, "kubernetes.labels",
+                 {{"app.kubernetes.io/name", "web"},
+                  {"app", "shop-web"},
+                  {"team", "old"},
+                  {"team", "payments"}});
+  add_origin_map(*origin, "kubernetes.annotations", {{"example.com/owner", "ops \"blue\""}});
   return origin;
 }
 
@@ -68,11 +70,11 @@ class OriginMaps : public ::testing::Test {
 
 TEST_F(OriginMaps, AddMapSortsKeepsTheLastValueAndSkipsEmptyMaps) {
   Origin origin;
-  origin.add_map("kubernetes.labels", {{"b", "1"}, {"a", "2"}, {"b", "3"}});
-  origin.add_map("kubernetes.namespace_labels", {});
+  add_origin_map(origin, "kubernetes.labels", {{"b", "1"}, {"a", "2"}, {"b", "3"}});
+  add_origin_map(origin, "kubernetes.namespace_labels", {});
   ASSERT_EQ(origin.maps.size(), 1u);
   EXPECT_EQ(origin.maps[0].json, R"({"a":"2","b":"3"})");
-  origin.add_map("kubernetes.labels", {{"c.d", "4"}});  // again: replaces
+  add_origin_map(origin, "kubernetes.labels", {{"c.d", "4"}});  // again: replaces
   ASSERT_EQ(origin.maps.size(), 1u);
   EXPECT_EQ(origin.maps[0].json, R"({"c.d":"4"})");
   EXPECT_EQ(origin.maps[0].json_dedot, R"({"c_d":"4"})");
@@ -82,7 +84,7 @@ TEST_F(OriginMaps, AddMapSortsKeepsTheLastValueAndSkipsEmptyMaps) {
 
 TEST_F(OriginMaps, DedotKeepsOneOfTheKeysThatBecomeEqual) {
   Origin origin;
-  origin.add_map("kubernetes.labels", {{"a.b", "dotted"}, {"a_b", "underscored"}});
+  add_origin_map(origin, "kubernetes.labels", {{"a.b", "dotted"}, {"a_b", "underscored"}});
   EXPECT_EQ(origin.maps[0].json, R"({"a.b":"dotted","a_b":"underscored"})");
   EXPECT_EQ(origin.maps[0].json_dedot, R"({"a_b":"dotted"})");
 }
@@ -102,7 +104,7 @@ TEST_F(OriginMaps, JsonWritesTheKeysAsTheyAreInsideTheKubernetesObject) {
 TEST_F(OriginMaps, MapsWithNoFieldOfTheirObjectComeAfterTheFields) {
   auto origin = std::make_shared<Origin>();
   origin->fields = {{"container.id", "0123"}};
-  origin->add_map("kubernetes.labels", {{"app", "web"}});
+  add_origin_map(*origin, "kubernetes.labels", {{"app", "web"}});
   batch_.origin = origin;
   const std::string json = encode();
   EXPECT_NE(json.find(R"("container":{"id":"0123"},"kubernetes":{"labels":{"app":"web"}})"),

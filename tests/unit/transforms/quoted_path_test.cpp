@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/event_view.hpp"
+#include "core/origin_maps.hpp"
 #include "core/template.hpp"
 #include "options/descriptor.hpp"
 #include "options/map_reader.hpp"
@@ -27,8 +28,8 @@ class QuotedPaths : public ::testing::Test {
     frame_text(batch_, "x\n");
     auto origin = std::make_shared<Origin>();
     origin->fields = {{"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}};
-    origin->add_map("kubernetes.labels",
-                    {{"app", "shop-web"}, {"app.kubernetes.io/name", "web"}, {"say\"hi\\", "q"}});
+    add_origin_map(*origin, "kubernetes.labels",
+                   {{"app", "shop-web"}, {"app.kubernetes.io/name", "web"}, {"say\"hi\\", "q"}});
     batch_.origin = origin;
     add("a.b", Value{ValueKind::Number, true, "1"});
     add("x", Value{ValueKind::Json, true, R"({"a.b":2,"c":{"d.e":"deep"}})"});

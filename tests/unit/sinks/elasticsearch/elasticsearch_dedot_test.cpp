@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "core/origin_maps.hpp"
 #include "core/pipeline.hpp"
 #include "parse/event_parser.hpp"
 #include "sinks/elasticsearch/elasticsearch_sink.hpp"
@@ -29,8 +30,9 @@ std::shared_ptr<const Origin> pod_origin() {
   auto origin = std::make_shared<Origin>();
   origin->file_path = "/var/log/containers/web-0_shop_app-0123.log";
   origin->fields = {{"kubernetes.pod.name", "web-0"}, {"kubernetes.namespace", "shop"}};
-  origin->add_map("kubernetes.labels", {{"app", "shop"}, {"app.kubernetes.io/name", "web"}});
-  origin->add_map("kubernetes.annotations", {{"example.com/team", "payments"}});
+  add_origin_map(*origin, "kubernetes.labels",
+                 {{"app", "shop"}, {"app.kubernetes.io/name", "web"}});
+  add_origin_map(*origin, "kubernetes.annotations", {{"example.com/team", "payments"}});
   return origin;
 }
 

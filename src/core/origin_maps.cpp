@@ -1,10 +1,11 @@
-// Origin::add_map (declared in sluice/origin.hpp): a map's encodings, worked out once per origin.
+// add_origin_map: a map's encodings, worked out once per origin.
+#include "core/origin_maps.hpp"
+
 #include <algorithm>
 
 #include "base/json_writer.hpp"
 #include "core/text_encoder.hpp"
 #include "sluice/byte_buffer.hpp"
-#include "sluice/origin.hpp"
 
 namespace sluice {
 
@@ -55,7 +56,7 @@ std::string text_members(std::string_view map_key, const Entries& entries, bool 
 
 }  // namespace
 
-void Origin::add_map(std::string key, Entries entries) {
+void add_origin_map(Origin& origin, std::string key, Entries entries) {
   // Sorted by key, the last of equal keys kept: one output for one set of labels, whatever
   // order the API listed them in.
   std::stable_sort(entries.begin(), entries.end(),
@@ -77,13 +78,13 @@ void Origin::add_map(std::string key, Entries entries) {
   map.text_color = text_members(key, unique, true);
   map.key = std::move(key);
   map.entries = std::move(unique);
-  for (OriginMap& existing : maps) {
+  for (OriginMap& existing : origin.maps) {
     if (existing.key == map.key) {
       existing = std::move(map);  // the map given again: it replaces the first
       return;
     }
   }
-  if (maps.size() < kMaxOriginMaps) maps.push_back(std::move(map));
+  if (origin.maps.size() < Origin::kMaxOriginMaps) origin.maps.push_back(std::move(map));
 }
 
 }  // namespace sluice
