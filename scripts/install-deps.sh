@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libboost1.81-dev libboost-iostreams1.81-dev
   libsimdjson-dev libconcurrentqueue-dev libyaml-cpp-dev libcli11-dev libre2-dev libfmt-dev
   zlib1g-dev libzstd-dev librdkafka-dev libssl-dev tzdata
