@@ -16,67 +16,16 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects as objects  # noqa: E402
-from kube_emulator import KubeApiEmulator  # noqa: E402
+from kube_case import CRI, NODE, KubeCase  # noqa: E402
 from sluice_e2e import (SluiceTestCase, base_env, main, metric, metrics_port,  # noqa: E402
-                        read_jsonl, wait_until, yaml_str)
+                        wait_until, yaml_str)
 
-TOKEN = "t0ken-e2e"
 EXCLUDED_LOG = "pod's logs excluded: read, counted and dropped"
 EXCLUSION_ENDED_LOG = "pod's logs no longer excluded; its files go on from where they are read"
-NODE = "node-1"
 
 
-def cri(message, stream="stdout"):
-    return f"2026-12-07T10:00:00.000000000Z {stream} F {message}\n".encode()
-
-
-class KubeHintsTest(SluiceTestCase):
-    def setUp(self):
-        self.kube = KubeApiEmulator(tls=True, token=TOKEN)
-        self.kube.__enter__()
-        self.addCleanup(self.kube.__exit__, None, None, None)
-        self.token_file = self.write_file("token", TOKEN + "\n")
-        os.makedirs(self.path("containers"), exist_ok=True)
-
-    def log_file(self, pod, container, lines):
-        """Writes the container's log as the kubelet names it (CRI records)."""
-        path = self.path("containers", objects.log_file_name(pod, container))
-        with open(path, "ab") as f:
-            for line in lines:
-                f.write(cri(line))
-        return path
-
-    def start_sluice(self, kubernetes="", env=None):
-        out = self.path("out.jsonl")
-        cfg = self.config(f"""
-            data_dir: {yaml_str(self.path('data'))}
-            sources:
-              pods:
-                type: container
-                include: [{yaml_str(self.path('containers', '*.log'))}]
-                read_from: beginning
-                glob_interval: 100ms
-                kubernetes:
-                  enabled: true
-                  api_url: {yaml_str(self.kube.url)}
-                  token_file: {yaml_str(self.token_file)}
-                  ca_file: {yaml_str(self.kube.ca_file)}
-                  node_name: {NODE}
-                  {kubernetes}
-            sinks:
-              out: {{type: file, inputs: [pods], path: {yaml_str(out)}}}
-            """)
-        p = self.start(["run", "-c", cfg], env=base_env(env))
-        return p, out
-
-    def events(self, out):
-        return read_jsonl(out) if os.path.exists(out) else []
-
-    def stop(self, p):
-        p.signal(signal.SIGTERM)
-        r = p.wait()
-        self.assertEqual(r.rc, 0, r.describe())
-        return r
+class KubeHintsTest(KubeCase):
+    TOKEN = "t0ken-e2e"
 
     def test_hints_change_the_parser_and_exclude_a_pod(self):
         logfmt = objects.deployment_pod("lf", "shop", node=NODE,
@@ -91,12 +40,12 @@ class KubeHintsTest(SluiceTestCase):
                                          annotations={"sluice.io/parser": "yaml"})
         for pod in (logfmt, per_container, excluded, unknown):
             self.kube.add_pod(pod)
-        self.log_file(logfmt, "app", ["level=warn msg=\"from logfmt\" user=7"])
-        self.log_file(per_container, "app", ["level=warn msg=plain-auto"])
-        self.log_file(per_container, "side", ['{"msg": "from json", "n": 1}'])
-        self.log_file(excluded, "app", [f"must not be emitted {i}" for i in range(5)])
-        self.log_file(excluded, "side", ["nor this one"])
-        self.log_file(unknown, "app", ["odd one"])
+        self.write_log(logfmt, "app", ["level=warn msg=\"from logfmt\" user=7"])
+        self.write_log(per_container, "app", ["level=warn msg=plain-auto"])
+        self.write_log(per_container, "side", ['{"msg": "from json", "n": 1}'])
+        self.write_log(excluded, "app", [f"must not be emitted {i}" for i in range(5)])
+        self.write_log(excluded, "side", ["nor this one"])
+        self.write_log(unknown, "app", ["odd one"])
         p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
         port = metrics_port(p)
         wait_until(lambda: len(self.events(out)) == 4, what="the events of the read pods")
@@ -151,8 +100,8 @@ class KubeHintsTest(SluiceTestCase):
         return outcome["emitted"]
 
     def append(self, path, line):
-        with open(path, "ab") as f:
-            f.write(cri(line))
+        with open(path, "a") as f:
+            f.write(CRI + line + "\n")
 
     def probe_until(self, path, pod, out, port, emitted, prefix):
         """Writes probe lines until one is emitted (or dropped, per `emitted`): the hint change
@@ -166,7 +115,7 @@ class KubeHintsTest(SluiceTestCase):
         pod = objects.deployment_pod("web", "shop", node=NODE)
         self.kube.add_pod(pod)
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        path = self.log_file(pod, "app", ["before"])
+        path = self.write_log(pod, "app", ["before"])
         p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
         port = metrics_port(p)
         wait_until(lambda: len(self.events(out)) == 1, what="the line written before")
@@ -203,7 +152,7 @@ class KubeHintsTest(SluiceTestCase):
         pod = objects.deployment_pod("quiet", "shop", node=NODE,
                                      annotations={"sluice.io/exclude": "true"})
         self.kube.add_pod(pod)
-        path = self.log_file(pod, "app", [f"secret {i}" for i in range(3)])
+        path = self.write_log(pod, "app", [f"secret {i}" for i in range(3)])
         p, out = self.start_sluice(env={"SLUICE_METRICS_ADDR": "127.0.0.1:0"})
         port = metrics_port(p)
         wait_until(lambda: self.excluded_count(port) == 3, what="3 lines dropped and counted")
@@ -223,7 +172,7 @@ class KubeHintsTest(SluiceTestCase):
                                      annotations={"sluice.io/parser": "json"})
         self.kube.add_pod(pod)
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        path = self.log_file(pod, "app", ["level=warn msg=first n=0"])
+        path = self.write_log(pod, "app", ["level=warn msg=first n=0"])
         p, out = self.start_sluice()
         wait_until(lambda: len(self.events(out)) == 1, what="the first line")
         self.assertNotIn("n", self.events(out)[0])  # not JSON: kept as the message
@@ -255,7 +204,7 @@ class KubeHintsTest(SluiceTestCase):
         plain = objects.deployment_pod("plain", "shop", node=NODE)
         for pod in (java, plain):
             self.kube.add_pod(pod)
-            self.log_file(pod, "app", trace + ["done"])
+            self.write_log(pod, "app", trace + ["done"])
         p, out = self.start_sluice()
         wait_until(lambda: len(self.events(out)) == 6, what="2 events of one pod, 4 of the other")
         self.stop(p)

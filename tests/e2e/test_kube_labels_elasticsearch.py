@@ -13,14 +13,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
 from es_helpers import Emulator, emulator_available  # noqa: E402
-from kube_emulator import KubeApiEmulator  # noqa: E402
-from sluice_e2e import SluiceTestCase, base_env, main, read_jsonl, wait_until, yaml_str  # noqa: E402
+from kube_case import KubeCase  # noqa: E402
+from sluice_e2e import base_env, main, read_jsonl, wait_until  # noqa: E402
 from tool_process import started  # noqa: E402
 
-CRI = "2026-12-07T10:00:00.000000000Z stdout F "
 
+class KubeLabelsElasticsearchTest(KubeCase):
+    KUBERNETES = 'annotations: ["prometheus.io/*"]'
 
-class KubeLabelsElasticsearchTest(SluiceTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -28,54 +28,30 @@ class KubeLabelsElasticsearchTest(SluiceTestCase):
             raise AssertionError("sluice_es_emulator missing: build the tests")
 
     def setUp(self):
-        self.kube = KubeApiEmulator(tls=True, token="t0")
-        self.kube.up()
-        self.addCleanup(self.kube.close)
-        self.token = self.write_file("token", "t0\n")
-        os.makedirs(self.path("containers"), exist_ok=True)
+        super().setUp()
         web = kube_objects.deployment_pod(
             "web", "shop", labels={"app": "shop", "app.kubernetes.io/name": "web"},
             annotations={"prometheus.io/port": "9102"})
         api = kube_objects.deployment_pod("api", "shop", labels={"app.kubernetes.io/name": "api"})
         for pod, message in ((web, "from web"), (api, "from api")):
             self.kube.add_pod(pod)
-            name = self.path("containers", kube_objects.log_file_name(pod, "app"))
-            with open(name, "w") as f:
-                f.write(CRI + message + "\n")
+            self.write_log(pod, "app", [message])
 
     def run_sluice(self, es, dedot=None):
-        out = self.path("out.jsonl")
         dedot_option = "" if dedot is None else f"dedot: {str(dedot).lower()}"
-        cfg = self.config(f"""
-            data_dir: {yaml_str(self.path('data'))}
-            sources:
-              pods:
-                type: container
-                include: [{yaml_str(self.path('containers', '*.log'))}]
-                read_from: beginning
-                glob_interval: 100ms
-                kubernetes:
-                  enabled: true
-                  api_url: {self.kube.url}
-                  token_file: {yaml_str(self.token)}
-                  ca_file: {yaml_str(self.kube.ca_file)}
-                  node_name: node-1
-                  annotations: ["prometheus.io/*"]
-            transforms:
+        cfg, out = self.pods_config(
+            transforms="""transforms:
               web_only:
                 type: filter
                 inputs: [pods]
-                condition: 'kubernetes.labels."app.kubernetes.io/name" == web'
-            sinks:
-              out: {{type: file, inputs: [pods], path: {yaml_str(out)}}}
-              es:
+                condition: 'kubernetes.labels."app.kubernetes.io/name" == web'""",
+            sinks=f"""es:
                 type: elasticsearch
                 inputs: [web_only]
                 endpoints: [{es.url}]
                 index: logs
                 flush_interval: 100ms
-                {dedot_option}
-            """)
+                {dedot_option}""")
         p = self.start(["run", "-c", cfg], env=base_env({}))
         wait_until(lambda: os.path.exists(out) and len(read_jsonl(out)) == 2, what="two events")
         wait_until(lambda: es.stats()["stored_docs"] >= 1, what="one document stored")

@@ -4,83 +4,19 @@ pod's log file carries the pod's labels, workload, node and image; a file that a
 its pod waits for it; a pod excluded by its hint is not read; a refused or unreachable API
 leaves the path metadata; the requests stay one list and one watch (no request per file)."""
 
-import http.client
-import json
 import os
-import signal
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
-from kube_emulator import KubeApiEmulator  # noqa: E402
-from sluice_e2e import (SluiceTestCase, base_env, main, metric, metrics_port,  # noqa: E402
-                        read_jsonl, wait_until, yaml_str)
+from kube_case import KubeCase  # noqa: E402
+from sluice_e2e import main, metric, metrics_port, wait_until  # noqa: E402
 
-CRI = "2026-12-07T10:00:00.000000000Z stdout F "
-
-
-class KubeMetadataTest(SluiceTestCase):
-    def setUp(self):
-        self.kube = KubeApiEmulator(tls=True, token="t0")
-        self.kube.up()
-        self.addCleanup(self.kube.close)
-        self.token = self.write_file("token", "t0\n")
-        os.makedirs(self.path("containers"), exist_ok=True)
-
-    def write_log(self, pod, container, lines):
-        """Appends CRI lines to the pod's /var/log/containers-style file."""
-        path = self.path("containers", kube_objects.log_file_name(pod, container))
-        with open(path, "a") as f:
-            for line in lines:
-                f.write(CRI + line + "\n")
-        return path
-
-    def start_sluice(self, extra="", env=None):
-        out = self.path("out.jsonl")
-        cfg = self.config(f"""
-            data_dir: {yaml_str(self.path('data'))}
-            sources:
-              pods:
-                type: container
-                include: [{yaml_str(self.path('containers', '*.log'))}]
-                read_from: beginning
-                glob_interval: 100ms
-                kubernetes:
-                  enabled: true
-                  api_url: {self.kube.url}
-                  token_file: {yaml_str(self.token)}
-                  ca_file: {yaml_str(self.kube.ca_file)}
-                  node_name: node-1
-                  annotations: ["prometheus.io/*"]
-                  {extra}
-            sinks:
-              out: {{type: file, inputs: [pods], path: {yaml_str(out)}}}
-            """)
-        p = self.start(["run", "-c", cfg], env=base_env(dict({"SLUICE_LOG": "debug"}, **(env or {}))))
-        return p, out
-
-    def health(self, port):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", "/health")
-            response = conn.getresponse()
-            return response.status, json.loads(response.read())
-        finally:
-            conn.close()
-
-    def events(self, out):
-        return read_jsonl(out) if os.path.exists(out) else []
-
-    def by_message(self, out):
-        return {e["message"]: e for e in self.events(out)}
-
-    def stop(self, p):
-        p.signal(signal.SIGTERM)
-        r = p.wait()
-        self.assertEqual(r.rc, 0, r.describe())
-        return r
+class KubeMetadataTest(KubeCase):
+    KUBERNETES = 'annotations: ["prometheus.io/*"]'
+    ENV = {"SLUICE_LOG": "debug"}
 
     def test_events_carry_labels_workload_node_and_image(self):
         web = kube_objects.deployment_pod(

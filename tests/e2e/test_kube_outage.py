@@ -16,9 +16,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
-import test_kube_metadata  # noqa: E402
-from sluice_e2e import (SluiceTestCase, log_records, main, metric, metrics_port,  # noqa: E402
-                        wait_until)
+from kube_case import KubeCase  # noqa: E402
+from sluice_e2e import log_records, main, metric, metrics_port, wait_until  # noqa: E402
 
 OUTAGE_SECONDS = 30
 # retry_backoff_max below, a connect and a TLS handshake on loopback, and slack for a loaded
@@ -28,22 +27,9 @@ NOT_IN_SYNC = "kubernetes API: metadata not in sync"
 IN_SYNC = "kubernetes API: metadata in sync"
 
 
-
-def _borrowed(name):
-    """A method of test_kube_metadata's test case (the class is not bound to a name here: the
-    test loader would run its tests too)."""
-    return getattr(test_kube_metadata.KubeMetadataTest, name)
-
-
-class KubeOutageTest(SluiceTestCase):
-    # The setup and helpers of test_kube_metadata.
-    setUp = _borrowed("setUp")
-    write_log = _borrowed("write_log")
-    start_sluice = _borrowed("start_sluice")
-    health = _borrowed("health")
-    events = _borrowed("events")
-    by_message = _borrowed("by_message")
-    stop = _borrowed("stop")
+class KubeOutageTest(KubeCase):
+    KUBERNETES = 'annotations: ["prometheus.io/*"]'
+    ENV = {"SLUICE_LOG": "debug"}
 
     def start_watching(self, extra=""):
         p, out = self.start_sluice("retry_backoff_max: 1s\n                  " + extra,
