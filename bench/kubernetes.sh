@@ -29,11 +29,10 @@
 # sluice's own `sluice_kubernetes_cache_bytes` (/metrics). Targets (issue 17: metadata adds at
 # most 16 MiB of RSS), the worst run of each case against the worst of the other: the peak
 # through the steady phase (the list, the cache, the files read with their metadata), and the
-# peak through the burst. The burst's peak is mostly the reading of 110 files that all grew by
-# 190 KB at once (up to `read_budget`, 512 KiB, per file per turn: with 64 KiB it was 30-50 MiB
-# lower in both cases); it varies by tens of MiB from run to run, and metadata makes each output
-# line ~1.9x longer. The cases alternate SLUICE_BENCH_RUNS times; events/s and CPU are each
-# case's fastest run. Every run is checked: every line out once, every event of the metadata-on
+# peak through the burst. The burst's peak is the queues and the spare batches kept for reuse,
+# each bounded in bytes (it was 70-100 MiB while the spare batches were bounded in count only:
+# README, Performance); metadata makes each output line ~1.9x longer. The cases alternate
+# SLUICE_BENCH_RUNS times; events/s and CPU are each case's fastest run. Every run is checked: every line out once, every event of the metadata-on
 # case with its pod's labels (and none in metadata-off), every pod in the cache.
 #
 # Environment:

@@ -32,6 +32,12 @@ class Arena {
     current_ = 0;
     used_ = 0;
   }
+  // Bytes held in chunks (kept across reset()).
+  [[nodiscard]] size_t capacity() const {
+    size_t total = 0;
+    for (const Chunk& chunk : chunks_) total += chunk.size;
+    return total;
+  }
 
  private:
   struct Chunk {

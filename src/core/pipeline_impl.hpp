@@ -84,8 +84,10 @@ struct Pipeline::Impl {
 
   PipelineOptions options;
   BoundedQueue<Batch*> work_queue;
-  Pool<Batch> batch_pool{128};
-  Pool<EncodedBatch> encoded_pool{256};
+  // Free batches keep their buffers, up to as many bytes as the work queue holds (the steady
+  // state recycles what is in flight); each pool's spare memory is bounded like its queues.
+  Pool<Batch> batch_pool{128, work_queue.max_cost(), memory_cost};
+  Pool<EncodedBatch> encoded_pool{256, work_queue.max_cost(), memory_cost};
   PipelineHeartbeats heartbeats;
   TapRegistry taps;  // before workers, which offer it batches
   WorkerPool workers;

@@ -8,8 +8,9 @@
 namespace sluice {
 
 int64_t memory_cost(const Batch& batch) {
-  return static_cast<int64_t>(batch.bytes.capacity() + batch.events.capacity() * sizeof(Event) +
-                              batch.fields.capacity() * sizeof(Field)) +
+  return static_cast<int64_t>(batch.bytes.capacity() + batch.arena.capacity() +
+                              batch.events.capacity() * sizeof(Event) +
+                              (batch.fields.capacity() + batch.meta.capacity()) * sizeof(Field)) +
          1;
 }
 
