@@ -263,11 +263,17 @@ TEST(PodCache, MemoryOf110PodsWithLargeLastAppliedAnnotations) {
   RecordProperty("cache_bytes_estimated", std::to_string(estimated));
   RecordProperty("cache_heap_bytes_measured", std::to_string(measured));
   EXPECT_EQ(cache.size(), 110U);
-  EXPECT_LT(measured, 1U << 20);
   EXPECT_LT(estimated, 1U << 20);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's allocator replaces glibc's: mallinfo2() says 0, there is nothing to
+  // compare the estimate with (the release build's run checks it).
+  (void)measured;
+#else
+  EXPECT_LT(measured, 1U << 20);
   // The estimate is within a factor of two of what malloc says.
   EXPECT_GT(estimated * 2, measured);
   EXPECT_GT(measured * 2, estimated);
+#endif
 }
 
 }  // namespace
