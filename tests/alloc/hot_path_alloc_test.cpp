@@ -74,6 +74,18 @@ std::string corpus() {
   return text;
 }
 
+// The corpus framed and parsed (JSON) into `batch`, as a source and a worker leave it.
+bool parse_corpus(Batch& batch) {
+  std::string error;
+  auto parser = EventParser::create(ParserOptions{}, &error);
+  if (!parser) return false;
+  frame_text(batch, corpus());
+  batch.stream = "stdout";
+  batch.read_time_ns = 1'700'000'000'000'000'000;
+  parser->parse(batch, batch.read_time_ns);
+  return true;
+}
+
 // Runs one batch through what a worker does with it, for one source with two branches.
 void run_hot_path(Batch& batch, const std::string& text, const EventParser& parser,
                   const Transform& filter, const Transform& remap, std::vector<Event>& filtered,
@@ -294,15 +306,8 @@ namespace {
 // A tapped component (core/tap.hpp): the workers encode a sample into the stream's buffer and
 // the server thread takes it by swapping buffers, so once both are warm neither allocates.
 TEST(HotPath, TapSamplingDoesNotAllocatePerEvent) {
-  const std::string text = corpus();
-  std::string error;
-  auto parser = EventParser::create(ParserOptions{}, &error);
-  ASSERT_TRUE(parser) << error;
   Batch batch;
-  frame_text(batch, text);
-  batch.stream = "stdout";
-  batch.read_time_ns = 1'700'000'000'000'000'000;
-  parser->parse(batch, batch.read_time_ns);
+  ASSERT_TRUE(parse_corpus(batch));
   const SourceMeta meta{"app", "host-1", false};
 
   constexpr int64_t kSecond = 1'000'000'000;
@@ -347,15 +352,9 @@ namespace {
 // allocates nothing, whether events pass or are dropped (and counted per key). At the
 // `max_keys` bound, an evicted bucket's map node and key string are reused by the new key.
 TEST(HotPath, ThrottleDoesNotAllocatePerEvent) {
-  const std::string text = corpus();
-  std::string error;
-  auto parser = EventParser::create(ParserOptions{}, &error);
-  ASSERT_TRUE(parser) << error;
   Batch batch;
-  frame_text(batch, text);
-  batch.stream = "stdout";
-  batch.read_time_ns = 1'700'000'000'000'000'000;
-  parser->parse(batch, batch.read_time_ns);
+  ASSERT_TRUE(parse_corpus(batch));
+  std::string error;
   const SourceMeta meta{"app", "host-1", false};
 
   constexpr int64_t kSecond = 1'000'000'000;
