@@ -30,9 +30,11 @@
 # most 16 MiB of RSS), the worst run of each case against the worst of the other: the peak
 # through the steady phase (the list, the cache, the files read with their metadata), and the
 # peak through the burst. The burst's peak is the queues and the spare batches kept for reuse,
-# each bounded in bytes (it was 70-100 MiB while the spare batches were bounded in count only:
-# README, Performance); metadata makes each output line ~1.9x longer. The cases alternate
-# SLUICE_BENCH_RUNS times; events/s and CPU are each case's fastest run. Every run is checked: every line out once, every event of the metadata-on
+# each bounded in bytes (it was 70-100 MiB while the spare batches were bounded in count only),
+# and what malloc keeps of freed blocks (metadata added 14-18 MiB to the burst until sluice
+# fixed malloc's mmap threshold: README, Performance); metadata makes each output line ~1.9x
+# longer. The cases alternate SLUICE_BENCH_RUNS times; events/s and CPU are each case's fastest
+# run. Every run is checked: every line out once, every event of the metadata-on
 # case with its pod's labels (and none in metadata-off), every pod in the cache.
 #
 # Environment:

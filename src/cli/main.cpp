@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.hpp"
+#include "base/malloc_tuning.hpp"
 #include "cli/commands.hpp"
 #include "cli/describe.hpp"
 #include "core/process_signals.hpp"
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   // Before any thread exists, so every thread inherits the mask and the main thread alone
   // takes signals (see Pipeline::run).
   sluice::block_process_signals();
+  // Before the first large allocation: large blocks go back to the system when freed.
+  sluice::fix_malloc_mmap_threshold(std::getenv("GLIBC_TUNABLES"));
 
   if (const char* level = std::getenv("SLUICE_LOG")) {
     if (!sluice::log::set_threshold_from_name(level)) {
