@@ -147,16 +147,19 @@ void FileSource::refresh_pod_origins() {
     kube::PodPtr now = pods->find_uid(pin->uid);
     if (now && now != pin->used) {
       // Labels, annotations or hints changed (or the pod was deleted): the file's next batches
-      // carry the new metadata and parser, its next read is dropped or not; batches already
-      // handed on keep theirs. A multiline hint stays as the file was opened with (README).
+      // carry the new metadata and parser, its next read is dropped or not and joined the new
+      // way (the record being joined handed on first); batches already handed on keep theirs.
       const auto meta = kubernetes_from_path(tailer->path());
       const std::string_view container = meta ? std::string_view(meta->container_name) : "";
       auto origin = std::make_shared<Origin>();
       origin->file_path = tailer->origin()->file_path;
       origin->file_id = tailer->origin()->file_id;
       if (meta) origin->fields = kubernetes_fields(*meta);
-      bool excluded = false;
-      if (options_.kube->hints) excluded = apply_hints(*now, container, *origin).exclude;
+      kube::FileHints hints;
+      if (options_.kube->hints) hints = apply_hints(*now, container, *origin);
+      const bool excluded = hints.exclude;
+      tailer->set_multiline(hints.multiline ? hinted_multiline(*hints.multiline)
+                                            : options_.tail.framer.multiline);
       add_pod_to_origin(*origin, *now, container);
       tailer->set_origin(std::move(origin));
       if (excluded != tailer->excluded()) {

@@ -62,6 +62,28 @@ FileTailer::FileTailer(std::string path, const TailOptions& options,
   }
 }
 
+void FileTailer::set_multiline(std::shared_ptr<const MultilineOptions> multiline) {
+  if (multiline == options_.framer.multiline) return;
+  options_.framer.multiline = std::move(multiline);
+  // Made at the next read, which has the context to hand the old joiner's record on.
+  joiner_stale_ = true;
+}
+
+void FileTailer::switch_joiner(SourceContext& ctx, CheckpointLog& log) {
+  joiner_stale_ = false;
+  if (joiner_ && joiner_->has_pending()) {
+    Batch* batch = ctx.acquire();
+    stamp(*batch, wall_clock_ns());
+    joiner_->flush(*batch, monotonic_ns(), true);
+    push(ctx, log, batch);
+  }
+  joiner_.reset();
+  if (options_.framer.multiline) {
+    std::string error;  // the presets and the source's own options were validated
+    joiner_ = MultilineJoiner::create(*options_.framer.multiline, &error);
+  }
+}
+
 FileTailer::~FileTailer() { close(); }
 
 bool FileTailer::open(std::string* error) {
@@ -192,6 +214,7 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
   // Always read past the unfinished line already seen, or a long line would never complete.
   const size_t want = static_cast<size_t>(std::min<uint64_t>(
       available, std::max<uint64_t>(options_.read_budget, tail_scanned_ + 64 * 1024)));
+  if (joiner_stale_) switch_joiner(ctx, log);
   if (excluded_) hand_on_kept(ctx, log);
   Batch* batch = &scratch;
   if (decoder_ || excluded_) {
@@ -248,6 +271,7 @@ FileTailer::ReadResult FileTailer::read_some(SourceContext& ctx, CheckpointLog& 
 }
 
 void FileTailer::finish(SourceContext& ctx, CheckpointLog& log, Batch& scratch) {
+  if (joiner_stale_) switch_joiner(ctx, log);
   if (excluded_) {
     finish_excluded(ctx, log, scratch);
     return;

@@ -62,6 +62,13 @@ class FileTailer {
   // it began. What was kept back before (a partial record, a multiline record) is handed on.
   void set_excluded(std::atomic<uint64_t>* dropped) { excluded_ = dropped; }
   [[nodiscard]] bool excluded() const { return excluded_ != nullptr; }
+  // Joins the file's lines read from its next read on with `multiline` (null: not at all): its
+  // pod's `sluice.io/multiline` hint changed. The record being joined then is handed on as it
+  // is, as when it waited `flush_after`: a record whose lines straddle the change is split there.
+  void set_multiline(std::shared_ptr<const MultilineOptions> multiline);
+  [[nodiscard]] const std::shared_ptr<const MultilineOptions>& multiline() const {
+    return options_.framer.multiline;
+  }
   // Opens the file; fills the identity (device, inode, fingerprint). On failure `error` says
   // why and open_errno() is the errno (EMFILE: no descriptor free, try again later).
   bool open(std::string* error);
@@ -120,6 +127,8 @@ class FileTailer {
   size_t drop_lines(const Batch& scratch);
   // finish() of an excluded file: its last lines, the unfinished one too, dropped and counted.
   void finish_excluded(SourceContext& ctx, CheckpointLog& log, Batch& scratch);
+  // set_multiline() took effect: the old joiner's record handed on, the new joiner made.
+  void switch_joiner(SourceContext& ctx, CheckpointLog& log);
   // A new Origin when the identity changed (fingerprint grown, content truncated).
   void refresh_origin_id();
 
@@ -144,6 +153,7 @@ class FileTailer {
   LineFramer framer_;
   std::unique_ptr<RuntimeDecoder> decoder_;
   std::unique_ptr<MultilineJoiner> joiner_;
+  bool joiner_stale_ = false;  // options_.framer.multiline changed since joiner_ was made
   std::shared_ptr<void> held_;
   std::atomic<uint64_t>* excluded_ = nullptr;  // set: lines are dropped and counted there
 };

@@ -558,5 +558,80 @@ TEST_F(HintChanges, AParserHintChangeReachesAnOpenFile) {
   EXPECT_EQ(seen->origin->parser, nullptr);
 }
 
+// Writes a Java stack trace and a line after it; waits (bounded) until the trace was handed on
+// joined into one event (true) or line by line (false).
+class MultilineHintChanges : public HintChanges {
+ protected:
+  bool probe_joined(const std::string& path, int i) {
+    const std::string n = std::to_string(i);
+    const std::vector<std::string> trace = {
+        "Exception in thread \"main\" java.lang.IllegalStateException: " + n,
+        "\tat com.example.App.run(App.java:" + n + ")", "\tat com.example.App.main(App.java:7)"};
+    {
+      std::ofstream out(path, std::ios::app);
+      for (const std::string& line : trace) out << cri(line);
+      out << cri("after " + n);  // a record's first line: the trace is complete
+    }
+    for (const std::string& line : trace) written_.push_back(line);
+    written_.push_back("after " + n);
+    const std::string joined = trace[0] + "\n" + trace[1] + "\n" + trace[2];
+    const auto until = std::chrono::steady_clock::now() + kPatience;
+    while (std::chrono::steady_clock::now() < until) {
+      for (const Seen& s : ctx_.seen()) {
+        if (s.line == joined) return true;
+        if (s.line == trace[0]) return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ADD_FAILURE() << "trace " << n << " was not handed on";
+    return false;
+  }
+  // Probes until one goes the way `joined` says; returns how many went the other way.
+  int probe_until(const std::string& path, bool joined) {
+    for (int tries = 0; tries < 500; ++tries) {
+      if (probe_joined(path, next_++) == joined) return tries;
+    }
+    ADD_FAILURE() << "the hint change never took effect";
+    return 0;
+  }
+  // Every line of every event handed on, in order, joined records split again.
+  std::vector<std::string> lines_seen() {
+    std::vector<std::string> lines;
+    for (const Seen& s : ctx_.seen()) {
+      size_t from = 0;
+      for (size_t nl = s.line.find('\n'); nl != std::string::npos; nl = s.line.find('\n', from)) {
+        lines.push_back(s.line.substr(from, nl - from));
+        from = nl + 1;
+      }
+      lines.push_back(s.line.substr(from));
+    }
+    return lines;
+  }
+  std::vector<std::string> written_{"started"};
+  int next_ = 0;
+};
+
+TEST_F(MultilineHintChanges, AMultilineHintChangeReachesAnOpenFileAndLosesNoLine) {
+  cache_->upsert(pod("shop", "jvm-1", "uid-jvm"));
+  const std::string path = log_file("shop", "jvm-1", "main", {"started"});
+  start();
+  ASSERT_TRUE(ctx_.wait_for("started"));
+  EXPECT_FALSE(probe_joined(path, next_++));  // the source joins nothing
+
+  cache_->upsert(
+      pod("shop", "jvm-1", "uid-jvm", [](kube::PodMetadata& p) { p.hints.multiline = "java"; }));
+  probe_until(path, true);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(probe_joined(path, next_++));
+
+  // The hint removed: the source's own setting (none) again; the record being joined then (an
+  // `after` line) is handed on as it is.
+  cache_->upsert(pod("shop", "jvm-1", "uid-jvm"));
+  probe_until(path, false);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(probe_joined(path, next_++));
+  ASSERT_TRUE(ctx_.wait_for("after " + std::to_string(next_ - 1)));
+  EXPECT_EQ(lines_seen(), written_);  // every line once, in order
+  for (const Seen& s : ctx_.seen()) EXPECT_EQ(field(*s.origin, "kubernetes.pod.uid"), "uid-jvm");
+}
+
 }  // namespace
 }  // namespace sluice
