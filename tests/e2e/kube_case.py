@@ -12,7 +12,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
 from kube_emulator import KubeApiEmulator  # noqa: E402
-from sluice_e2e import SluiceTestCase, base_env, read_jsonl, yaml_str  # noqa: E402
+from sluice_e2e import (SluiceTestCase, base_env, read_jsonl, read_jsonl_so_far,  # noqa: E402
+                        yaml_str)
 
 CRI = "2026-12-07T10:00:00.000000000Z stdout F "
 NODE = "node-1"
@@ -33,6 +34,7 @@ class KubeCase(SluiceTestCase):
         self.addCleanup(self.kube.close)
         self.token = self.write_file("token", self.TOKEN + "\n")
         os.makedirs(self.path("containers"), exist_ok=True)
+        self.started = []  # the sluice processes start_sluice ran
 
     def write_log(self, pod, container, lines):
         """Appends CRI lines to the pod's /var/log/containers-style file; returns its path."""
@@ -73,6 +75,7 @@ class KubeCase(SluiceTestCase):
     def start_sluice(self, extra="", env=None):
         cfg, out = self.pods_config(extra)
         p = self.start(["run", "-c", cfg], env=base_env(dict(self.ENV, **(env or {}))))
+        self.started.append(p)
         return p, out
 
     def health(self, port):
@@ -85,6 +88,10 @@ class KubeCase(SluiceTestCase):
             conn.close()
 
     def events(self, out):
+        """The sink's events: while a sluice of this test runs, its complete lines (the sink may
+        be mid-write); once none runs, every line, which must then end with its newline."""
+        if any(p.proc.poll() is None for p in self.started):
+            return read_jsonl_so_far(out)
         return read_jsonl(out) if os.path.exists(out) else []
 
     def by_message(self, out):

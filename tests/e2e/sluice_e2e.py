@@ -260,6 +260,16 @@ def read_jsonl(path):
         return parse_jsonl_bytes(f.read())
 
 
+def read_jsonl_so_far(path):
+    """The complete lines of a file a running sink is writing, strictly parsed: a last line
+    whose end has not been written yet is left out ([] while the file does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read()
+    return parse_jsonl_bytes(data[:data.rfind(b"\n") + 1])
+
+
 def messages(events):
     return [e.get("message") for e in events]
 

@@ -13,7 +13,7 @@ import threading
 import time
 
 from kafka_helpers import KafkaTestCase, consume, count, produce
-from sluice_e2e import base_env, main, metrics_port, parse_json_line, wait_until, yaml_str
+from sluice_e2e import base_env, main, metrics_port, read_jsonl_so_far, wait_until, yaml_str
 
 TIMESTAMP_MS = 1_700_000_000_123  # 2023-11-14T22:13:20.123Z
 
@@ -22,12 +22,7 @@ def read_events(path):
     """The events of a JSON-lines file. A last line without its newline (the process was
     killed in the middle of a write) is left out: it was never acknowledged, so it is read
     again after the restart."""
-    if not os.path.exists(path):
-        return []
-    with open(path, "rb") as f:
-        data = f.read()
-    complete = data[:data.rfind(b"\n") + 1]
-    return [parse_json_line(raw) for raw in complete.splitlines() if raw]
+    return read_jsonl_so_far(path)
 
 
 def count_lines(*paths):

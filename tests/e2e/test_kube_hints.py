@@ -1,7 +1,7 @@
 """End-to-end: the pods' hints on the `container` source with metadata from the API server (the
 emulator, over HTTPS with a bearer token): `sluice.io/parser` and `sluice.io/parser-<container>`
 change how that pod's (container's) lines are parsed, also on files already open when the hint
-changes; `sluice.io/multiline` joins its records; `sluice.io/exclude` drops the pod's lines
+changes; `sluice.io/multiline` joins its records, also on a file already open when it changes; `sluice.io/exclude` drops the pod's lines
 (counted per line as the source's drops, checkpointed so that neither lifting the hint nor a
 restart reads them again); an unknown value is logged once and the source's own setting used;
 and the `enabled` decision: `auto` outside a cluster logs one line saying off and
@@ -213,6 +213,54 @@ class KubeHintsTest(KubeCase):
             messages.setdefault(e["kubernetes"]["deployment"]["name"], []).append(e["message"])
         self.assertEqual(messages["java"], ["\n".join(trace), "done"])
         self.assertEqual(messages["plain"], trace + ["done"])
+
+    def test_a_multiline_hint_change_reaches_the_open_file(self):
+        pod = objects.deployment_pod("jvm", "shop", node=NODE)
+        self.kube.add_pod(pod)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        path = self.write_log(pod, "app", ["started"])
+        written = ["started"]
+        p, out = self.start_sluice()
+        wait_until(lambda: len(self.events(out)) == 1, what="the first line")
+
+        def probe(i):
+            """A trace and the line after it; True once the trace went out as one event."""
+            trace = [f"Exception in thread \"main\" java.lang.IllegalStateException: {i}",
+                     f"\tat com.example.App.run(App.java:{i})",
+                     "\tat com.example.App.main(App.java:7)"]
+            self.write_log(pod, "app", trace + [f"after {i}"])
+            written.extend(trace + [f"after {i}"])
+            joined = "\n".join(trace)
+            found = []
+
+            def handed_on():
+                messages = [e["message"] for e in self.events(out)]
+                found[:] = [joined in messages, trace[0] in messages]
+                return any(found)
+            wait_until(handed_on, what=f"trace {i}")
+            return found[0]
+
+        def probe_until(joined, start):
+            for i in range(start, start + 200):
+                if probe(i) == joined:
+                    return i + 1
+            self.fail(f"the multiline hint change never reached the open file (joined={joined})")
+
+        self.assertFalse(probe(0))  # the source joins nothing
+        self.kube.patch_pod(ns, name, {"metadata": {"annotations": {"sluice.io/multiline": "java"}}})
+        n = probe_until(True, 1)
+        self.assertTrue(probe(n))
+        # The hint removed: lines one by one again; the record being joined is handed on.
+        self.kube.patch_pod(ns, name, {"metadata": {"annotations": {"sluice.io/multiline": None}}})
+        n = probe_until(False, n + 1)
+        self.assertFalse(probe(n))
+        wait_until(lambda: any(e["message"] == f"after {n}" for e in self.events(out)),
+                   what="the last line")
+        self.stop(p)
+        lines = [line for e in self.events(out) for line in e["message"].split("\n")]
+        self.assertEqual(lines, written)  # every line once, in order
+        self.assertTrue(all(e["kubernetes"]["deployment"]["name"] == "jvm"
+                            for e in self.events(out)))
 
 
 class KubeAutoTest(SluiceTestCase):

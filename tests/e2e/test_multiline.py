@@ -121,11 +121,7 @@ class Multiline(e2e.SluiceTestCase):
             time.sleep(0.15)
 
         def events():  # complete lines only: the sink may be mid-write
-            if not os.path.exists(out):
-                return []
-            with open(out, "rb") as f:
-                data = f.read()
-            return e2e.parse_jsonl_bytes(data[:data.rfind(b"\n") + 1])
+            return e2e.read_jsonl_so_far(out)
         # The trace ended when the WARN line (the last line written) arrived; that line may
         # still start a trace, so it is kept until flush_after passed, with the pipe open.
         e2e.wait_until(lambda: len(events()) >= 2, timeout=10, what="the trace event")
