@@ -6,8 +6,8 @@ import json
 import os
 import signal
 
-from sluice_e2e import (SluiceTestCase, base_env, corpus_path, main, read_jsonl, wait_until,
-                        yaml_str)
+from sluice_e2e import (SluiceTestCase, base_env, corpus_path, main, read_jsonl,
+                        read_jsonl_so_far, wait_until, yaml_str)
 
 CID = "3c4f" + "0" * 56 + "abcd"  # 64 hex digits
 
@@ -51,13 +51,13 @@ class ContainerSourceTest(SluiceTestCase):
             b"2024-05-01T10:00:00.200000000Z stdout F \"msg\":\"joined\"}\n"
             b"2024-05-01T10:00:01.000000000Z stderr F plain error text\n")
         p, out = self.run_container()
-        wait_until(lambda: os.path.exists(out) and len(read_jsonl(out)) == 2, what="two events")
+        wait_until(lambda: len(read_jsonl_so_far(out)) == 2, what="two events")
         # A partial line whose final part arrives later is held, not emitted in pieces.
         with open(target, "ab") as f:
             f.write(b"2024-05-01T10:00:02.000000000Z stdout P part one, \n")
         with open(target, "ab") as f:
             f.write(b"2024-05-01T10:00:02.500000000Z stdout F part two\n")
-        wait_until(lambda: len(read_jsonl(out)) == 3, what="the third event")
+        wait_until(lambda: len(read_jsonl_so_far(out)) == 3, what="the third event")
         self.stop(p)
         events = read_jsonl(out)
         first = events[0]
@@ -80,7 +80,7 @@ class ContainerSourceTest(SluiceTestCase):
                   "rb") as f:
             self.setup_pod(f.read())
         p, out = self.run_container()
-        wait_until(lambda: os.path.exists(out) and len(read_jsonl(out)) == 2, what="two lines")
+        wait_until(lambda: len(read_jsonl_so_far(out)) == 2, what="two lines")
         self.stop(p)
         self.assertEqual([e["message"] for e in read_jsonl(out)],
                          ["2020-03-24 Single line", "2020-03-24 Another single line"])
@@ -92,7 +92,7 @@ class ContainerSourceTest(SluiceTestCase):
             data = f.read()
         self.setup_pod(data)
         p, out = self.run_container()
-        wait_until(lambda: os.path.exists(out) and len(read_jsonl(out)) == 21,
+        wait_until(lambda: len(read_jsonl_so_far(out)) == 21,
                    what="the records")
         self.stop(p)
         events = read_jsonl(out)

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kube_objects  # noqa: E402
 from es_helpers import Emulator, emulator_available  # noqa: E402
 from kube_case import KubeCase  # noqa: E402
-from sluice_e2e import base_env, main, read_jsonl, wait_until  # noqa: E402
+from sluice_e2e import base_env, main, read_jsonl, read_jsonl_so_far, wait_until  # noqa: E402
 from tool_process import started  # noqa: E402
 
 
@@ -53,7 +53,7 @@ class KubeLabelsElasticsearchTest(KubeCase):
                 flush_interval: 100ms
                 {dedot_option}""")
         p = self.start(["run", "-c", cfg], env=base_env({}))
-        wait_until(lambda: os.path.exists(out) and len(read_jsonl(out)) == 2, what="two events")
+        wait_until(lambda: len(read_jsonl_so_far(out)) == 2, what="two events")
         wait_until(lambda: es.stats()["stored_docs"] >= 1, what="one document stored")
         p.signal(signal.SIGTERM)
         r = p.wait()

@@ -146,10 +146,10 @@ class TextDetection(e2e.SluiceTestCase):
               out: {{type: file, inputs: [logs], path: {e2e.yaml_str(out)}}}
             """)
         proc = self.start(["run", "-c", cfg])
-        e2e.wait_until(lambda: os.path.exists(out) and len(e2e.read_jsonl(out)) >= 2,
+        e2e.wait_until(lambda: len(e2e.read_jsonl_so_far(out)) >= 2,
                        timeout=20, what="two events")
         os.unlink(log)
-        e2e.wait_until(lambda: len(e2e.read_jsonl(out)) >= 3, timeout=20,
+        e2e.wait_until(lambda: len(e2e.read_jsonl_so_far(out)) >= 3, timeout=20,
                        what="the unterminated line once the file is deleted")
         proc.signal(signal.SIGTERM)
         proc.wait(20)

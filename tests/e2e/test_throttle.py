@@ -146,7 +146,7 @@ class Throttle(e2e.SluiceTestCase):
                                     key="shop/noisy-7d9f8-x2z"), 297)
         self.assertIsNone(e2e.metric(port, "sluice_throttled_events_total", component="per_pod",
                                      key="shop/quiet-5c6b7-k8p"))
-        e2e.wait_until(lambda: os.path.exists(out) and len(e2e.read_jsonl(out)) == 6,
+        e2e.wait_until(lambda: len(e2e.read_jsonl_so_far(out)) == 6,
                        what="the six events that passed")
         running.signal(signal.SIGTERM)
         r = running.wait()
