@@ -9,16 +9,6 @@
 namespace sluice {
 namespace {
 
-// Keeps the compiler from pairing a malloc with its free and removing both.
-void* volatile g_escape = nullptr;
-
-void* touched_block(size_t bytes) {
-  void* block = std::malloc(bytes);
-  std::memset(block, 1, bytes);
-  g_escape = block;
-  return block;
-}
-
 TEST(MallocTuning, OperatorsTunableWins) {
   EXPECT_FALSE(fix_malloc_mmap_threshold("glibc.malloc.mmap_threshold=65536"));
   EXPECT_FALSE(
@@ -29,6 +19,16 @@ TEST(MallocTuning, OperatorsTunableWins) {
 // AddressSanitizer's allocator replaces glibc's: there is no threshold to observe (the release
 // build's run checks it).
 #else
+// Keeps the compiler from pairing a malloc with its free and removing both.
+void* volatile g_escape = nullptr;
+
+void* touched_block(size_t bytes) {
+  void* block = std::malloc(bytes);
+  std::memset(block, 1, bytes);
+  g_escape = block;
+  return block;
+}
+
 TEST(MallocTuning, ALargeBlockStillGoesBackToTheSystemAfterALargerOneWasFreed) {
   ASSERT_TRUE(fix_malloc_mmap_threshold(nullptr));
   ASSERT_TRUE(fix_malloc_mmap_threshold("glibc.malloc.arena_max=2"));
