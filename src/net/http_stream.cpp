@@ -4,7 +4,6 @@
 #include "net/http_stream.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
@@ -21,10 +20,8 @@ namespace http = beast::http;
 namespace {
 
 constexpr uint32_t kMaxStreamHeaderBytes = 64U << 10;
-// One read hands over at most this much; the line buffer grows only for lines split across reads.
+// One read hands over at most this much; the line splitter keeps only lines split across reads.
 constexpr size_t kStreamReadBytes = 64U << 10;
-// After a long line the line buffer's memory is given back rather than kept for the stream's life.
-constexpr size_t kKeptLineCapacity = 1U << 20;
 
 }  // namespace
 
@@ -130,50 +127,29 @@ bool Exchange::on_stream_bytes(size_t n) {
 
 bool Exchange::deliver_lines(const char* data, size_t n) {
   StreamState& s = *stream_;
-  const size_t cap = s.request.max_line_bytes;
-  size_t pos = 0;
-  while (pos < n) {
-    const void* found = std::memchr(data + pos, '\n', n - pos);
-    const size_t end =
-        found == nullptr ? n : static_cast<size_t>(static_cast<const char*>(found) - data);
-    if (s.partial.size() + (end - pos) > cap) {
-      abort_stream(fmt::format("a line of the stream from {} is over {} bytes",
-                               client_.options().endpoints[endpoint_].url, cap));
-      return false;
-    }
-    if (found == nullptr) {
-      s.partial.append(data + pos, n - pos);
+  // The reader may also have stopped the client (finished_): then there is nothing to cancel.
+  const LineSplitter::Feed fed = s.lines.feed(
+      data, n, [this, &s](std::string_view line) { return s.request.on_data(line) && !finished_; });
+  switch (fed) {
+    case LineSplitter::Feed::More:
       return true;
-    }
-    std::string_view line;
-    if (s.partial.empty()) {
-      line = std::string_view(data + pos, end - pos);  // whole in this read: no copy
-    } else {
-      s.partial.append(data + pos, end - pos);
-      line = s.partial;
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = end + 1;
-    const bool go_on = line.empty() || s.request.on_data(line);
-    s.partial.clear();
-    if (s.partial.capacity() > kKeptLineCapacity) s.partial.shrink_to_fit();
-    if (finished_) return false;
-    if (!go_on) {
-      cancel("the stream was stopped by its reader");
+    case LineSplitter::Feed::TooLong:
+      abort_stream(fmt::format("a line of the stream from {} is over {} bytes",
+                               client_.options().endpoints[endpoint_].url,
+                               s.request.max_line_bytes));
       return false;
-    }
+    case LineSplitter::Feed::Stopped:
+      if (!finished_) cancel("the stream was stopped by its reader");
+      return false;
   }
-  return true;
+  return false;
 }
 
 void Exchange::end_stream() {
   StreamState& s = *stream_;
-  if (s.success && !s.partial.empty()) {
+  if (s.success) {
     // The body ended without a final newline: its last line is still a line.
-    std::string last = std::move(s.partial);
-    std::string_view line = last;
-    if (line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) s.request.on_data(line);
+    s.lines.finish([&s](std::string_view line) { return s.request.on_data(line); });
     if (finished_) return;
   }
   HttpResult result;

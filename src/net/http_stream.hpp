@@ -1,7 +1,7 @@
 #pragma once
 // The parts of a streamed GET (HttpClient::stream) beside its Exchange: what the stream keeps
-// while it reads (parser, read buffer, the unfinished line), and the handle that cancels it from
-// any thread. Internal to net/.
+// while it reads (parser, read buffer, the line splitter with the unfinished line), and the
+// handle that cancels it from any thread. Internal to net/.
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -15,18 +15,20 @@
 
 #include "net/http_client.hpp"
 #include "net/http_exchange.hpp"
+#include "net/line_splitter.hpp"
 
 namespace sluice::net {
 
 struct Exchange::StreamState {
-  explicit StreamState(HttpStreamRequest r) : request(std::move(r)) {}
+  explicit StreamState(HttpStreamRequest r)
+      : request(std::move(r)), lines(request.max_line_bytes) {}
 
   [[nodiscard]] bool received_some() const { return parser && parser->got_some(); }
 
   HttpStreamRequest request;
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser;
+  LineSplitter lines;         // a 2xx body's lines, when split_lines
   std::vector<char> scratch;  // what one read hands over
-  std::string partial;        // the start of a line whose end has not arrived yet
   std::string error_body;     // the body of a non-2xx answer
   bool head_seen = false;
   bool success = false;  // 2xx: the body goes to on_data
