@@ -1,52 +1,12 @@
 #include "sources/container/kube_client.hpp"
 
-#include <unordered_set>
 #include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 
 namespace sluice::kube {
-
-// Pods: into the PodCache; a relist replaces the cache's live pods.
-class KubeClient::PodTarget final : public WatchTarget {
- public:
-  PodTarget(PodCache& cache, const PodExtractOptions& options) : cache_(cache), options_(options) {}
-
-  [[nodiscard]] std::string path() const override { return "/api/v1/pods"; }
-  bool read(simdjson::ondemand::object object, ObjectHead* head, std::string* error) override {
-    pending_ = std::make_shared<PodMetadata>();
-    return read_pod(object, options_, pending_.get(), head, error);
-  }
-  void list_begin() override { listed_.clear(); }
-  void add_listed() override {
-    if (!pending_->uid.empty()) listed_.push_back(std::move(pending_));
-  }
-  void list_complete() override {
-    std::unordered_set<std::string> uids;
-    for (const auto& pod : listed_) uids.insert(pod->uid);
-    cache_.remove_all_but(uids);
-    for (auto& pod : listed_) cache_.upsert(std::move(pod));
-    listed_.clear();
-    listed_.shrink_to_fit();
-  }
-  void apply(std::string_view type) override {
-    if (pending_->uid.empty()) return;
-    if (type == "DELETED") {
-      cache_.remove(pending_->uid);
-    } else {
-      cache_.upsert(std::move(pending_));
-    }
-  }
-
- private:
-  PodCache& cache_;
-  const PodExtractOptions& options_;
-  std::shared_ptr<PodMetadata> pending_;
-  std::vector<PodPtr> listed_;
-};
 
 // Namespaces: their labels only.
 class KubeClient::NamespaceTarget final : public WatchTarget {
@@ -120,7 +80,7 @@ KubeClient::KubeClient(KubeClientOptions options, std::unique_ptr<net::HttpClien
     pods.field_selector += (pods.field_selector.empty() ? "" : ",") + options_.field_selector;
   }
   pods.label_selector = options_.label_selector;
-  pod_target_ = std::make_unique<PodTarget>(pods_, options_.extract);
+  pod_target_ = std::make_unique<PodWatchTarget>(pods_, options_.extract);
   pod_watch_ = std::make_unique<ResourceWatch>("pods", *http_, token_, status_, options_.time,
                                                std::move(pods), *pod_target_);
   if (options_.namespace_labels) {
@@ -169,7 +129,7 @@ void KubeClient::get_pod(std::string_view namespace_name, std::string_view name,
   const std::string authorization = token_.authorization();
   if (!authorization.empty()) request.headers = {{"Authorization", authorization}};
   request.headers.emplace_back("Accept", "application/json");
-  http_->send(std::move(request), [this, done = std::move(done)](net::HttpResult result) {
+  http_->send(std::move(request), [this, done = std::move(done)](const net::HttpResult& result) {
     if (result.cancelled) {
       done(nullptr);
       return;

@@ -16,6 +16,7 @@
 #include "sources/container/kube_watch.hpp"
 #include "sources/container/pod_cache.hpp"
 #include "sources/container/pod_metadata.hpp"
+#include "sources/container/pod_watch_target.hpp"
 
 namespace sluice::kube {
 
@@ -61,7 +62,6 @@ class KubeClient {
   [[nodiscard]] uint64_t token_reads() const { return token_.reads(); }
 
  private:
-  class PodTarget;
   class NamespaceTarget;
   KubeClient(KubeClientOptions options, std::unique_ptr<net::HttpClient> http);
 
@@ -72,7 +72,7 @@ class KubeClient {
   PodCache pods_;
   mutable std::mutex namespaces_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const StringPairs>> namespaces_;
-  std::unique_ptr<PodTarget> pod_target_;
+  std::unique_ptr<PodWatchTarget> pod_target_;
   std::unique_ptr<NamespaceTarget> namespace_target_;
   std::unique_ptr<ResourceWatch> pod_watch_;
   std::unique_ptr<ResourceWatch> namespace_watch_;

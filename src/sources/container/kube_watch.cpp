@@ -39,7 +39,6 @@ int rank(ApiState state) {
 // A watch that ends this soon without a line is treated as a failure: a server that closes
 // watches at once must not be polled in a tight loop.
 constexpr int64_t kShortestCleanWatchNs = 1'000'000'000;
-constexpr size_t kKeptLineCapacity = 1U << 20;
 
 }  // namespace
 
@@ -447,50 +446,10 @@ ResourceWatch::Outcome ResourceWatch::watch() {
 }
 
 bool ResourceWatch::on_event(std::string_view line, Outcome* outcome) {
-  line_.assign(line);
-  line_.reserve(line.size() + simdjson::SIMDJSON_PADDING);
-  simdjson::padded_string_view view(line_.data(), line_.size(), line_.capacity());
-  od::document doc;
-  od::object root;
   std::string type;
   ObjectHead head;
   std::string error;
-  bool read_object = false;
-  if (parser_.iterate(view).get(doc) || doc.get_object().get(root)) {
-    error = "not a JSON object";
-  } else {
-    for (auto result : root) {
-      od::field field;
-      std::string_view key;
-      if (std::move(result).get(field) || field.unescaped_key().get(key)) {
-        error = "not valid JSON";
-        break;
-      }
-      if (key == "type") {
-        std::string_view text;
-        if (field.value().get_string().get(text)) {
-          error = "type is not a string";
-          break;
-        }
-        type = text;
-      } else if (key == "object") {
-        od::object object;
-        if (field.value().get_object().get(object)) {
-          error = "object is not an object";
-          break;
-        }
-        if (!target_.read(object, &head, &error)) break;
-        read_object = true;
-      }
-    }
-  }
-  if (line_.capacity() > kKeptLineCapacity) {
-    // A pod with a large annotation passed: its copy is not kept for the watch's life.
-    line_.clear();
-    line_.shrink_to_fit();
-  }
-  if (error.empty() && !read_object) error = "an event without object";
-  if (!error.empty()) {
+  if (!read_watch_event(parser_, line_, line, target_, &type, &head, &error)) {
     // One bad event would otherwise be lost silently: relisting brings the truth back.
     log::warn("kubernetes API: unreadable watch event; relisting", "resource", resource_, "error",
               error);

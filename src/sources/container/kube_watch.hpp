@@ -4,8 +4,8 @@
 // list's resourceVersion with bookmarks; every event moves the resourceVersion on, so a dropped
 // watch resumes where it was (no relist); 410 Gone (an HTTP 410 or an ERROR event with code
 // 410) relists; failures wait a jittered exponential backoff. What the objects mean is the
-// WatchTarget's business; the API's state (reachable, refusing) and request counts are shared
-// with the other watches and GETs through KubeStatus.
+// WatchTarget's business (watch_event.hpp); the API's state (reachable, refusing) and request
+// counts are shared with the other watches and GETs through KubeStatus.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +23,7 @@
 #include "base/backoff.hpp"
 #include "net/http_client.hpp"
 #include "sources/container/pod_metadata.hpp"
+#include "sources/container/watch_event.hpp"
 
 namespace sluice::kube {
 
@@ -87,25 +88,6 @@ class KubeStatus {
 
 // The state a refused or failed request puts the API in.
 ApiState state_for(const net::HttpResult& result);
-
-// What a ResourceWatch lists and watches, and what it does with the objects.
-class WatchTarget {
- public:
-  virtual ~WatchTarget() = default;
-  // "/api/v1/pods"; "" for none.
-  [[nodiscard]] virtual std::string path() const = 0;
-  // Reads one object (consuming it) into the target's pending object; `head` gets its kind,
-  // resourceVersion and, for a Status, code and message.
-  virtual bool read(simdjson::ondemand::object object, ObjectHead* head, std::string* error) = 0;
-  // A list starts (again): what an unfinished one collected is dropped.
-  virtual void list_begin() = 0;
-  // The pending object is one of the list being read.
-  virtual void add_listed() = 0;
-  // The list is complete: it replaces what was known (objects not listed are gone).
-  virtual void list_complete() = 0;
-  // An event about the pending object.
-  virtual void apply(std::string_view type) = 0;
-};
 
 struct WatchOptions {
   std::string field_selector;  // the whole fieldSelector value, "" for none
