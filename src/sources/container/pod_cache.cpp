@@ -129,6 +129,10 @@ std::string PodCache::name_key(std::string_view namespace_name, std::string_view
   return key;
 }
 
+std::string PodCache::name_key(const PodMetadata& pod) {
+  return name_key(pod.namespace_name, pod.name);
+}
+
 PodPtr PodCache::find_uid(std::string_view uid) const {
   std::shared_lock lock(mutex_);
   auto it = by_uid_.find(std::string(uid));
@@ -139,7 +143,7 @@ PodPtr PodCache::find(std::string_view namespace_name, std::string_view name) co
   std::shared_lock lock(mutex_);
   auto named = by_name_.find(name_key(namespace_name, name));
   if (named == by_name_.end()) return nullptr;
-  auto it = by_uid_.find(named->second);
+  auto it = by_uid_.find(named->second.uid);
   return it == by_uid_.end() ? nullptr : it->second.pod;
 }
 
@@ -164,29 +168,57 @@ size_t PodCache::memory_bytes() const {
     n += entry.pod->memory_bytes() + kNodeOverhead + sizeof(Entry) + sizeof(std::string) +
          uid.capacity() + 32;  // + the shared_ptr control block
   }
-  for (const auto& [key, uid] : by_name_) {
-    n += kNodeOverhead + 2 * sizeof(std::string) + key.capacity() + uid.capacity();
+  for (const auto& [key, named] : by_name_) {
+    n +=
+        kNodeOverhead + sizeof(std::string) + sizeof(Named) + key.capacity() + named.uid.capacity();
   }
   return n;
 }
 
 void PodCache::upsert(PodPtr pod) {
   std::unique_lock lock(mutex_);
-  std::string key = name_key(pod->namespace_name, pod->name);
+  std::string key = name_key(*pod);
   const std::string uid = pod->uid;
   Entry& entry = by_uid_[uid];
   const bool live = !pod->deleted;
   ++generation_;
   if (!live) ++deleted_changes_;
+  const std::string old_key = entry.pod ? name_key(*entry.pod) : std::string();
   entry.pod = std::move(pod);
+  if (!old_key.empty() && old_key != key) {
+    // Renamed (the API never renames a pod, a broken server may): the old name must not find it.
+    unname_locked(old_key, uid);
+  }
+  if (old_key != key) {
+    name_locked(key, uid, live);
+  } else if (live) {
+    by_name_[key].uid = uid;  // a live pod takes the name over from a deleted one
+  }
+}
+
+void PodCache::name_locked(const std::string& key, const std::string& uid, bool live) {
   // A live pod takes the name over from a deleted one of the same name (a StatefulSet's web-0
   // recreated); a deleted one only takes a name nobody has.
+  Named& named = by_name_[key];
+  if (named.pods++ == 0 || live) named.uid = uid;
+}
+
+void PodCache::unname_locked(const std::string& key, const std::string& uid) {
   auto named = by_name_.find(key);
-  if (named == by_name_.end()) {
-    by_name_.emplace(std::move(key), uid);
-  } else if (live) {
-    named->second = uid;
+  if (named == by_name_.end()) return;
+  if (--named->second.pods == 0) {
+    by_name_.erase(named);
+    return;
   }
+  if (named->second.uid != uid) return;
+  // Another pod has the name (rare: a recreated pod's predecessor kept while its files are read):
+  // it is found by a scan, preferring a live one.
+  const PodMetadata* heir = nullptr;
+  for (const auto& [other_uid, entry] : by_uid_) {
+    if (other_uid == uid || name_key(*entry.pod) != key) continue;
+    if (heir == nullptr || (heir->deleted && !entry.pod->deleted)) heir = entry.pod.get();
+  }
+  named->second.uid = heir == nullptr ? std::string() : heir->uid;
 }
 
 void PodCache::remove(std::string_view uid) {
@@ -222,8 +254,7 @@ void PodCache::erase_locked(std::unordered_map<std::string, Entry>::iterator it)
   const PodMetadata& pod = *it->second.pod;
   if (pod.deleted) ++deleted_changes_;
   ++generation_;
-  auto named = by_name_.find(name_key(pod.namespace_name, pod.name));
-  if (named != by_name_.end() && named->second == it->first) by_name_.erase(named);
+  unname_locked(name_key(pod), it->first);
   by_uid_.erase(it);
 }
 

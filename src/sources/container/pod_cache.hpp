@@ -67,16 +67,29 @@ class PodCache {
     PodPtr pod;
     uint32_t pins = 0;
   };
+  // What a "namespace/name" finds, and how many pods of the cache have that name: more than one
+  // when a recreated pod's predecessor is kept deleted, or when the API server says so.
+  struct Named {
+    std::string uid;
+    uint32_t pods = 0;
+  };
   static std::string name_key(std::string_view namespace_name, std::string_view name);
+  static std::string name_key(const PodMetadata& pod);
   // Under the exclusive lock.
   void remove_locked(const std::string& uid);
   void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
+  // The pod `uid` has the name `key`: a live pod takes the name over, a deleted one only a name
+  // no other pod has.
+  void name_locked(const std::string& key, const std::string& uid, bool live);
+  // The pod `uid` no longer has the name `key`: the name goes to another pod that has it (a live
+  // one first), else away.
+  void unname_locked(const std::string& key, const std::string& uid);
 
   std::atomic<uint64_t> deleted_changes_{0};
   std::atomic<uint64_t> generation_{0};
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_uid_;
-  std::unordered_map<std::string, std::string> by_name_;  // "namespace/name" → uid
+  std::unordered_map<std::string, Named> by_name_;  // "namespace/name" → its pod
 };
 
 // The JSON text save_deleted() writes for these pods: each as a Pod object read_pod() reads back

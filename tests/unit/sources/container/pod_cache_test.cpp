@@ -95,6 +95,47 @@ TEST(PodCache, RecreatedPodOfTheSameNameTakesTheName) {
   EXPECT_EQ(cache.find("shop", "db-0")->uid, "new");  // the old one's leaving keeps the name
 }
 
+TEST(PodCache, RenamedPodIsNoLongerFoundByItsOldName) {
+  // The API never renames a pod; a broken or hostile server may, and the old name must not
+  // then find a pod of another name (nor stay in the index after the pod is gone).
+  PodCache cache;
+  cache.upsert(make_pod(spec_named("web-1", "u1")));
+  cache.upsert(make_pod(spec_named("web-9", "u1")));
+  EXPECT_EQ(cache.find("shop", "web-1"), nullptr);
+  ASSERT_NE(cache.find("shop", "web-9"), nullptr);
+  EXPECT_EQ(cache.find("shop", "web-9")->uid, "u1");
+  const size_t renamed_bytes = cache.memory_bytes();
+  cache.upsert(make_pod(spec_named("web-1", "u1")));
+  EXPECT_EQ(cache.find("shop", "web-9"), nullptr);
+  EXPECT_EQ(cache.find("shop", "web-1")->uid, "u1");
+  EXPECT_EQ(cache.memory_bytes(), renamed_bytes);  // one name in the index, not two
+  cache.remove("u1");
+  EXPECT_EQ(cache.find("shop", "web-1"), nullptr);
+  EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST(PodCache, NameGoesToTheOtherPodOfThatNameWhenItsPodLeaves) {
+  PodCache cache;
+  // Two live pods of one name (the API would not say so; its events are all the cache knows).
+  cache.upsert(make_pod(spec_named("db-0", "first")));
+  cache.upsert(make_pod(spec_named("db-0", "second")));
+  EXPECT_EQ(cache.find("shop", "db-0")->uid, "second");
+  cache.remove("second");
+  ASSERT_NE(cache.find("shop", "db-0"), nullptr);
+  EXPECT_EQ(cache.find("shop", "db-0")->uid, "first");
+  // A recreated pod that goes while its predecessor is kept: the kept one is found again.
+  cache.pin("first");
+  cache.remove("first");
+  cache.upsert(make_pod(spec_named("db-0", "third")));
+  EXPECT_EQ(cache.find("shop", "db-0")->uid, "third");
+  cache.remove("third");
+  ASSERT_NE(cache.find("shop", "db-0"), nullptr);
+  EXPECT_EQ(cache.find("shop", "db-0")->uid, "first");
+  EXPECT_TRUE(cache.find("shop", "db-0")->deleted);
+  cache.unpin("first");
+  EXPECT_EQ(cache.find("shop", "db-0"), nullptr);
+}
+
 TEST(PodCache, RelistRemovesWhatIsNoLongerListed) {
   PodCache cache;
   for (const char* uid : {"a", "b", "c"}) cache.upsert(make_pod(spec_named(uid, uid)));
