@@ -19,6 +19,20 @@ def pod_line(namespace, pod, i, level="info"):
                        "kubernetes": {"namespace": namespace, "pod": {"name": pod}}}).encode()
 
 
+def wait_through(port, component, events):
+    """Waits until `events` events have been through the throttle `component`: then its counters
+    are final. (Received is counted before a batch is applied, the drops while it is applied,
+    sent after it: received alone can be complete while the last batch's drops are not.)"""
+    def through():
+        sent = e2e.metric(port, "sluice_component_sent_events_total", component=component) or 0
+        dropped = e2e.metric(port, "sluice_component_dropped_events_total", component=component,
+                             reason="throttled") or 0
+        return sent + dropped == events
+    e2e.wait_until(through, what=f"{events} events through the throttle")
+    assert e2e.metric(port, "sluice_component_received_events_total",
+                      component=component) == events
+
+
 class Throttle(e2e.SluiceTestCase):
 
     def test_per_key_counts_in_output_and_metrics_agree(self):
@@ -63,11 +77,7 @@ class Throttle(e2e.SluiceTestCase):
         port = e2e.metrics_port(running)
         running.proc.stdin.write(b"\n".join(lines) + b"\n")
         running.proc.stdin.flush()
-        # Every line has reached the transform: then its counters are final.
-        e2e.wait_until(
-            lambda: e2e.metric(port, "sluice_component_received_events_total",
-                               component="limit") == len(lines),
-            what="every line at the throttle")
+        wait_through(port, "limit", len(lines))
         self.assertEqual(
             e2e.metric(port, "sluice_throttled_events_total", component="limit", key="shop/web"),
             395)
@@ -138,10 +148,7 @@ class Throttle(e2e.SluiceTestCase):
         running = self.start(["run", "-c", cfg],
                              env=e2e.base_env({"SLUICE_METRICS_ADDR": "127.0.0.1:0"}))
         port = e2e.metrics_port(running)
-        e2e.wait_until(
-            lambda: e2e.metric(port, "sluice_component_received_events_total",
-                               component="per_pod") == sum(sent.values()),
-            what="every record at the throttle")
+        wait_through(port, "per_pod", sum(sent.values()))
         self.assertEqual(e2e.metric(port, "sluice_throttled_events_total", component="per_pod",
                                     key="shop/noisy-7d9f8-x2z"), 297)
         self.assertIsNone(e2e.metric(port, "sluice_throttled_events_total", component="per_pod",
